@@ -1,0 +1,144 @@
+"""The citizen columns that scenario conditions may name, and their compilation per policy.
+
+A condition such as `tier <= 'C' and official_rank = 0` reads columns by these names. Derived
+columns (days listed, health compliance, neighbour shares) are computed only when a condition
+of the day asks for them, once per day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scorestate.conditions import ColumnKind, Condition, compile_condition
+
+if TYPE_CHECKING:
+    from scorestate.scenario.schema import Behaviour, Policy
+    from scorestate.state import Citizens, State
+
+COLUMNS: dict[str, tuple[ColumnKind, str]] = {
+    "age": ("number", "age in years"),
+    "urban": ("bool", "lives in a city"),
+    "education": ("number", "0 primary, 1 secondary, 2 tertiary, 3 degree"),
+    "income": ("number", "income, relative units"),
+    "income_quintile": ("number", "1 poorest .. 5 richest"),
+    "region": ("number", "region index"),
+    "official_rank": ("number", "0 none, 1 local cadre, 2 senior official"),
+    "conformity": ("number", "latent conformity in [0, 1]"),
+    "risk_aversion": ("number", "latent risk aversion in [0, 1]"),
+    "grievance": ("number", "dissent propensity in [0, 1]"),
+    "smart_home": ("bool", "has smart-home devices"),
+    "score": ("number", "current score"),
+    "tier": ("tier", "current tier; compare with tier names: tier <= 'C'"),
+    "blacklisted": ("bool", "on the blacklist"),
+    "days_listed": ("number", "days on the blacklist (0 when not listed)"),
+    "corrections": ("number", "apologies recognised while listed"),
+    "health_compliant": ("bool", "not overdue for a scheduled dose beyond the grace days"),
+    "days_overdue": ("number", "days past the scheduled dose (0 when not due)"),
+    "dose_refused": ("bool", "overdue past the refusal limit"),
+    "debt_unpaid": ("bool", "has defaulted on a debt and not paid"),
+    "court_judgment_unpaid": ("bool", "a court judgment for an unpaid debt stands"),
+    "days_since_flagged_alcohol": ("number", "days since an alcohol purchase was observed (99999: never)"),
+    "wallet_frozen": ("bool", "the wallet is shut today"),
+    "approval": ("number", "approval of the system in [0, 1]"),
+    "perceived_detection": ("number", "perceived chance of detection in [0, 1]"),
+    "offences": ("number", "true acts committed that the rules penalised"),
+    "false_points": ("number", "penalty points from false attributions not yet appealed"),
+    "degree": ("number", "number of ties"),
+    "frac_neighbours_blacklisted": ("number", "share of neighbours on the blacklist"),
+    "frac_neighbours_low_tier": ("number", "share of neighbours at or below association.low_tier"),
+}
+KINDS: dict[str, ColumnKind] = {name: kind for name, (kind, _) in COLUMNS.items()}
+
+
+class ColumnEnv(Mapping[str, np.ndarray]):
+    """Lazy, per-day view of the citizen columns for condition evaluation."""
+
+    def __init__(self, citizens: Citizens, state: State, degree: np.ndarray, day: int,
+                 behaviour: Behaviour) -> None:
+        self.c, self.s, self.degree, self.day, self.b = citizens, state, degree, day, behaviour
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            self._cache[name] = self._compute(name)
+        return self._cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COLUMNS)
+
+    def __len__(self) -> int:
+        return len(COLUMNS)
+
+    def invalidate(self, *names: str) -> None:
+        """Forget cached columns that a mechanism has just changed."""
+        for name in names or tuple(self._cache):
+            self._cache.pop(name, None)
+
+    def _compute(self, name: str) -> np.ndarray:
+        c, s, b = self.c, self.s, self.b
+        direct = {
+            "age": c.age, "urban": c.urban, "education": c.education, "income": c.income,
+            "income_quintile": c.quintile, "region": c.region, "official_rank": c.rank,
+            "conformity": c.conformity, "risk_aversion": c.risk_aversion,
+            "grievance": s.grievance, "smart_home": c.smart_home, "score": s.score,
+            "tier": s.tier, "blacklisted": s.blacklisted, "corrections": s.corrections,
+            "perceived_detection": s.perceived, "offences": s.offences,
+            "false_points": s.false_points, "degree": self.degree,
+            "court_judgment_unpaid": s.judgment,
+            "frac_neighbours_blacklisted": s.nbr_blacklisted,
+            "frac_neighbours_low_tier": s.nbr_low,
+        }
+        if name in direct:
+            return direct[name]
+        if name == "days_listed":
+            return np.where(s.blacklisted, self.day - s.listed_since, 0)
+        overdue = s.days_since_dose.astype(np.int32) - b.dose_interval_days
+        if name == "days_overdue":
+            return np.maximum(overdue, 0)
+        if name == "health_compliant":
+            return overdue <= b.dose_grace_days
+        if name == "dose_refused":
+            return overdue >= b.dose_refusal_days
+        if name == "debt_unpaid":
+            return s.debt_since >= 0
+        if name == "days_since_flagged_alcohol":
+            return np.where(s.alcohol_flagged >= 0, self.day - s.alcohol_flagged, 99999)
+        if name == "wallet_frozen":
+            return (s.denied & 1) != 0
+        if name == "approval":
+            return 1.0 / (1.0 + np.exp(-s.approval.astype(np.float64)))
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class PolicyConditions:
+    """A policy's conditions, compiled once per phase."""
+
+    entry: tuple[tuple[str, Condition], ...]
+    exit: Condition
+    exempt: Condition
+    gates: tuple[tuple[str, Condition], ...]
+    rewards: tuple[tuple[str, Condition], ...]
+
+
+def compile_policy_conditions(policy: Policy, *, label: str) -> PolicyConditions:
+    """Compile every condition of a policy; errors name the field and the scenario."""
+    tiers = policy.tiers.names
+
+    def comp(text: str, where: str) -> Condition:
+        return compile_condition(text, KINDS, where=f"{label}: {where}", tier_names=tiers)
+
+    bl = policy.blacklist
+    return PolicyConditions(
+        entry=tuple((r, comp(t, f"policy.blacklist.entry.{r}")) for r, t in bl.entry.items()),
+        exit=comp(bl.exit, "policy.blacklist.exit"),
+        exempt=comp(bl.exempt, "policy.blacklist.exempt"),
+        gates=tuple((g, comp(v.condition, f"policy.gates.{g}.condition"))
+                    for g, v in policy.gates.items()),
+        rewards=tuple((g, comp(v.condition, f"policy.rewards.{g}.condition"))
+                      for g, v in policy.rewards.items()),
+    )

@@ -1,0 +1,268 @@
+"""The engine: one society, one policy timeline, and the day loop.
+
+A day is the list `DAY` below, in MODEL.md's order:
+
+ 1. timeline     - the phase in force; dismantling empties the list and opens every gate
+ 2. behaviour    - what each citizen does (and would have done without incentives)
+ 3. surveillance - which sources see which acts; misattribution and false matches
+ 4. centre       - observed events become points and ledger rows
+ 5. neighbours   - the day's pass over the network (association, learning, metrics)
+    appeals      - false attributions reversed (heard before scoring, so a reversal counts today)
+    scoring      - score += points - association + drift, clipped; tiers
+ 6. blacklist    - exits after term and correction, entries by rule
+ 7. gates        - today's priced uses settled; tomorrow's denials and prices
+ 8. ties         - ties dropped and sought by tier; churn
+ 9. attitudes    - perceived detection, approval, grievance
+10. measurement  - daily metrics, overall and by group
+
+A run is a pure function of (resolved scenario, seed): `simulate(scenario)` can be shipped to
+another process. `Simulation.step()` advances one day and leaves every state array readable,
+which is how a dashboard drives it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from scorestate import __version__
+from scorestate.columns import ColumnEnv
+from scorestate.errors import ScorestateError
+from scorestate.ledger import Batch, Ledger
+from scorestate.mechanisms import (
+    appeals,
+    attitudes,
+    behaviour,
+    blacklist,
+    centre,
+    gates,
+    neighbours,
+    scoring,
+    surveillance,
+    ties,
+)
+from scorestate.metrics import Recorder, final
+from scorestate.network import Graph, from_edges, from_networkx, homophilous, read_edgelist, relabel
+from scorestate.policy import CompiledPolicy, compile_timeline, policy_on, price_services
+from scorestate.population import build_citizens
+from scorestate.scenario.schema import Scenario
+from scorestate.state import State
+from scorestate.vocabulary import LEDGER_KINDS, SOURCES
+
+
+class InvariantError(RuntimeError):
+    """The state broke a rule of the model (a bug, not a user error)."""
+
+
+def timeline_step(sim: Simulation) -> None:
+    """Put the day's phase in force; on dismantling, release everyone and open the gates."""
+    new = policy_on(sim.timeline, sim.day)
+    if new is sim.policy:
+        return
+    if sim.policy.enabled and not new.enabled:
+        blacklist.release(sim, np.flatnonzero(sim.state.blacklisted), blacklist.EXIT_DISMANTLED)
+        sim.state.denied[:] = 0
+        for price in sim.prices.values():
+            price[:] = 1
+    sim.policy = new
+
+
+def measurement_step(sim: Simulation) -> None:
+    sim.ledger.denials(sim)
+    sim.recorder.record(sim)
+    sim.ledger.end_day()
+
+
+DAY: tuple[tuple[str, Callable[[Simulation], None]], ...] = (
+    ("timeline", timeline_step),
+    ("behaviour", behaviour.step),
+    ("surveillance", surveillance.step),
+    ("centre", centre.step),
+    ("neighbours", neighbours.step),
+    ("appeals", appeals.step),
+    ("scoring", scoring.step),
+    ("blacklist", blacklist.step),
+    ("gates", gates.step),
+    ("ties", ties.step),
+    ("attitudes", attitudes.step),
+    ("measurement", measurement_step),
+)
+
+
+@dataclass
+class RunResult:
+    """What a run returns: metrics, group metrics, the ledger (when kept in memory), timings."""
+
+    scenario: Scenario
+    seed: int
+    metrics: pl.DataFrame
+    group_metrics: pl.DataFrame
+    ledger: pl.DataFrame | None
+    elapsed_s: float
+    build_s: float
+    final: dict[str, float | None]
+    run_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def population(self) -> int:
+        return int(self.group_metrics.filter(pl.col("grouping") == "settlement")
+                   .filter(pl.col("day") == 0)["population"].sum())
+
+    @property
+    def days(self) -> int:
+        return self.metrics.height
+
+    @property
+    def citizen_days_per_s(self) -> float:
+        return self.population * self.days / self.elapsed_s if self.elapsed_s > 0 else float("nan")
+
+
+class Simulation:
+    """One run, advanced a day at a time. State arrays are public and readable between days."""
+
+    def __init__(self, scenario: Scenario, *, graph: object | None = None,
+                 ledger_sink: Callable[[Batch], None] | None = None) -> None:
+        t0 = time.perf_counter()
+        self.scenario = scenario
+        self.seed = scenario.run.seed
+        net = scenario.network
+        edges: np.ndarray | None = None
+        n: int | None = None
+        if graph is not None:
+            n, edges = from_networkx(graph)
+        elif net.kind == "edgelist":
+            n, edges = relabel(read_edgelist(net.edgelist or ""))
+        if n is not None and n < 2:
+            raise ScorestateError("the imported network has fewer than 2 citizens; "
+                                  "expected a graph with ties")
+        self.citizens, grievance, days_since_dose = build_citizens(
+            scenario.population, scenario.behaviour, scenario.attitudes, self.seed, n=n,
+            keep_order=edges is not None)
+        c = self.citizens
+        self.n = c.n
+        if edges is not None:
+            self.graph: Graph = from_edges(self.n, edges, net.slack)
+        else:
+            stratum = (c.region.astype(np.int64) * 2 + c.urban) * 4 + c.education
+            self.graph = homophilous(net, c.region_start, stratum, self.seed)
+        self.timeline: list[tuple[int, CompiledPolicy]] = compile_timeline(scenario)
+        self.policy = self.timeline[0][1]
+        s = State.allocate(self.n)
+        sc = self.policy.spec.scoring
+        s.score[:] = sc.initial
+        s.tier[:] = scoring.initial_tiers(s.score, self.policy.tier_bounds)
+        s.perceived[:] = scenario.attitudes.perceived_initial
+        s.approval[:] = c.approval0
+        s.grievance[:] = grievance
+        s.days_since_dose[:] = days_since_dose
+        self.state = s
+        self.prices = {svc: np.ones(self.n, np.float32) for svc in price_services(self.timeline)}
+        self.officials = np.flatnonzero(c.rank > 0)
+        self.behaviour_params, self.service_params = behaviour.parameters(self)
+        self._memory: list[Batch] = []
+        self.ledger = Ledger(self.n, scenario.ledger.retention, scenario.ledger.panel_size,
+                             self.seed, ledger_sink or self._memory.append,
+                             scenario.ledger.flush_rows)
+        self.keeps_ledger = ledger_sink is None
+        self.recorder = Recorder(self)
+        self.day = 0
+        self.tally: defaultdict[str, Any] = defaultdict(int)
+        self.build_s = time.perf_counter() - t0
+        self.step_s = 0.0
+
+    # ------------------------------------------------------------ the loop
+    def columns(self) -> ColumnEnv:
+        """The citizen columns that conditions read, as of now."""
+        return ColumnEnv(self.citizens, self.state, self.graph.degree, self.day,
+                         self.scenario.behaviour)
+
+    def step(self) -> None:
+        """Advance one day through every mechanism, in order."""
+        if self.day >= self.scenario.run.days:
+            raise ScorestateError(f"the run has reached its last day ({self.scenario.run.days}); "
+                                  "set run.days higher to go on")
+        t0 = time.perf_counter()
+        self.state.clear_day()
+        self.tally = defaultdict(int)
+        for _name, mechanism in DAY:
+            mechanism(self)
+        if self.scenario.run.check_invariants:
+            check_invariants(self)
+        self.day += 1
+        self.step_s += time.perf_counter() - t0
+
+    def run(self, progress: Callable[[int], None] | None = None) -> RunResult:
+        """Run the remaining days and return the result."""
+        while self.day < self.scenario.run.days:
+            self.step()
+            if progress is not None:
+                progress(self.day)
+        return self.result()
+
+    def result(self) -> RunResult:
+        self.ledger.flush()
+        metrics, groups = self.recorder.frames(self.day)
+        ledger = ledger_frame(self._memory) if self.keeps_ledger else None
+        return RunResult(scenario=self.scenario, seed=self.seed, metrics=metrics,
+                         group_metrics=groups, ledger=ledger, elapsed_s=self.step_s,
+                         build_s=self.build_s, final=final(metrics),
+                         extra={"version": __version__, "ledger_rows": self.ledger.rows})
+
+    @staticmethod
+    def plan() -> list[str]:
+        """The day's steps in order (printable)."""
+        return [name for name, _ in DAY]
+
+
+def ledger_frame(batches: list[Batch]) -> pl.DataFrame:
+    """Ledger batches as one frame with named kinds and sources."""
+    from scorestate.ledger import COLUMNS, DTYPES
+
+    if batches:
+        data = {k: np.concatenate([b[k] for b in batches]) for k in COLUMNS}
+    else:
+        data = {k: np.empty(0, dt) for k, dt in zip(COLUMNS, DTYPES, strict=True)}
+    frame = pl.DataFrame(data)
+    return frame.with_columns(
+        pl.col("kind").cast(pl.Int64).map_elements(lambda k: LEDGER_KINDS[k], return_dtype=pl.String)
+        .cast(pl.Enum(list(LEDGER_KINDS))),
+        pl.when(pl.col("source") >= 0).then(pl.col("source").cast(pl.Int64))
+        .otherwise(None).map_elements(lambda s: SOURCES[s], return_dtype=pl.String)
+        .cast(pl.Enum(list(SOURCES))),
+    ).sort(["day", "citizen"], maintain_order=True)
+
+
+def check_invariants(sim: Simulation) -> None:
+    """Rules the state must keep; raised as exceptions (not asserts) so `python -O` keeps them."""
+    s, p = sim.state, sim.policy
+    sc = p.spec.scoring
+    if s.score.min() < sc.minimum - 1e-3 or s.score.max() > sc.maximum + 1e-3:
+        raise InvariantError(f"day {sim.day}: a score left [{sc.minimum}, {sc.maximum}]")
+    if p.enabled and not np.array_equal(s.tier, scoring.initial_tiers(s.score, p.tier_bounds)):
+        raise InvariantError(f"day {sim.day}: a tier disagrees with its score")
+    if not np.array_equal(s.blacklisted, s.listed_since >= 0):
+        raise InvariantError(f"day {sim.day}: blacklisted and listed_since disagree")
+    g = sim.graph
+    if np.any(g.start[:-1] + g.degree > g.start[1:]):
+        raise InvariantError(f"day {sim.day}: a citizen has more ties than slots")
+    e = g.edges()
+    back = {(int(a), int(b)) for a, b in e}
+    src = np.repeat(np.arange(sim.n), g.degree)
+    if len(back) * 2 != src.shape[0]:
+        raise InvariantError(f"day {sim.day}: the adjacency is not symmetric")
+
+
+def simulate(scenario: Scenario, *, graph: object | None = None,
+             progress: Callable[[int], None] | None = None) -> RunResult:
+    """Run a resolved scenario to its last day: a pure function of (scenario, its seed)."""
+    return Simulation(scenario, graph=graph).run(progress)
+
+
+__all__ = ["DAY", "RunResult", "Simulation", "simulate"]

@@ -1,0 +1,169 @@
+"""The run's ledger: every recorded event and decision, buffered and flushed in batches.
+
+Retention decides who is recorded:
+- `full`: every citizen's observed events, denials, score adjustments and decisions;
+- `panel`: the same for a fixed random sample of `panel_size` citizens;
+- `sanctions`: decisions only (tier changes, blacklist entries and exits, appeals), for all.
+
+Rows are built with array operations per day and handed to a sink (the store's Parquet
+writer, or memory) once `flush_rows` have accumulated; nothing is appended per event in Python.
+For a recorded citizen, the points of its rows sum exactly to its score change: each day's
+association penalty, averaging, drift and clipping are one `adjustment` row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit
+
+from scorestate.vocabulary import (
+    EV_INFRACTION,
+    EVENTS,
+    KIND_INDEX,
+    SERVICES,
+    SRC_CAMERA,
+    SRC_PLATFORM,
+)
+
+if TYPE_CHECKING:
+    from scorestate.engine import Simulation
+
+Batch = dict[str, np.ndarray]
+COLUMNS = ("day", "citizen", "kind", "source", "points", "false_attribution", "actor", "value")
+DTYPES = (np.int32, np.int32, np.int16, np.int8, np.float32, np.bool_, np.int32, np.int32)
+N_EVENTS = len(EVENTS)
+
+
+class Ledger:
+    def __init__(self, n: int, retention: str, panel_size: int, seed: int,
+                 sink: Callable[[Batch], None], flush_rows: int) -> None:
+        self.retention = retention
+        self.sink = sink
+        self.flush_rows = flush_rows
+        self.recorded = np.zeros(n, np.bool_)
+        if retention == "full":
+            self.recorded[:] = True
+        elif retention == "panel":
+            rng = np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, 3])))
+            self.recorded[rng.permutation(n)[: min(panel_size, n)]] = True
+        self.index = np.flatnonzero(self.recorded)
+        self.decide_all = retention in ("full", "sanctions")
+        self._parts: list[Batch] = []
+        self._pending = 0
+        self.rows = 0
+
+    # ------------------------------------------------------------ rows of a day
+    def _add(self, day: int, citizen: np.ndarray, kind: np.ndarray | int, source: np.ndarray | int = -1,
+             points: np.ndarray | float = 0.0, false_attribution: np.ndarray | bool = False,
+             actor: np.ndarray | int = -1, value: np.ndarray | int = -1) -> None:
+        m = citizen.shape[0]
+        if m == 0:
+            return
+        values = (day, citizen, kind, source, points, false_attribution, actor, value)
+        part = {name: np.broadcast_to(np.asarray(v, dtype=dt), (m,)).copy()
+                for name, v, dt in zip(COLUMNS, values, DTYPES, strict=True)}
+        self._parts.append(part)
+        self._pending += m
+
+    def observations(self, sim: Simulation) -> None:
+        """Observed acts and false attributions of recorded citizens (before misattribution)."""
+        if self.index.size == 0:
+            return
+        s = sim.state
+        cit, kind, src, false = _observation_rows(self.index, s.observed, s.falsely, s.source)
+        pts = sim.policy.points[sim.citizens.rank[cit], kind]
+        actor = np.where(false, -1, cit)
+        self._add(sim.day, cit, kind, src, pts, false, actor)
+
+    def misattributions(self, sim: Simulation, victims: np.ndarray, actors: np.ndarray,
+                        events: np.ndarray, points: np.ndarray) -> None:
+        keep = self.recorded[victims] | self.recorded[actors]
+        self._add(sim.day, victims[keep], events[keep], SRC_CAMERA, points[keep], True, actors[keep])
+
+    def decisions(self, sim: Simulation, citizens: np.ndarray, kind: str,
+                  value: np.ndarray | int = -1, points: np.ndarray | float = 0.0) -> None:
+        citizens = np.asarray(citizens)
+        if citizens.size == 0:
+            return
+        keep = slice(None) if self.decide_all else self.recorded[citizens]
+        value = np.broadcast_to(np.asarray(value), citizens.shape)[keep]
+        points = np.broadcast_to(np.asarray(points), citizens.shape)[keep]
+        self._add(sim.day, citizens[keep], KIND_INDEX[kind], -1, points, False, -1, value)
+
+    def denials(self, sim: Simulation) -> None:
+        if self.index.size == 0:
+            return
+        d = sim.state.denied_today[self.index]
+        for svc in range(len(SERVICES)):
+            hit = self.index[(d & np.uint16(1 << svc)) != 0]
+            self._add(sim.day, hit, KIND_INDEX["denied"], value=svc)
+
+    def score_snapshot(self, score: np.ndarray) -> np.ndarray:
+        return score[self.index].copy()
+
+    def score_adjustments(self, sim: Simulation, before: np.ndarray) -> None:
+        """One row per recorded citizen whose score moved by more than its events' points."""
+        if self.index.size == 0:
+            return
+        s = sim.state
+        after = s.score[self.index].astype(np.float64)
+        residual = after - before.astype(np.float64) - s.points_today[self.index].astype(np.float64)
+        moved = residual != 0
+        self._add(sim.day, self.index[moved], KIND_INDEX["adjustment"], points=residual[moved])
+
+    # ------------------------------------------------------------ batches
+    def end_day(self) -> None:
+        if self._pending >= self.flush_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._parts:
+            return
+        batch = {name: np.concatenate([p[name] for p in self._parts]) for name in COLUMNS}
+        self._parts.clear()
+        self.rows += self._pending
+        self._pending = 0
+        self.sink(batch)
+
+
+@njit(cache=True)
+def _observation_rows(index, observed, falsely, source):
+    total = 0
+    for i in index:
+        total += _popcount(observed[i]) + _popcount(falsely[i])
+    cit = np.empty(total, np.int32)
+    kind = np.empty(total, np.int16)
+    src = np.empty(total, np.int8)
+    false = np.empty(total, np.bool_)
+    k = 0
+    for i in index:
+        o = observed[i]
+        f = falsely[i]
+        code = source[i]
+        for e in range(N_EVENTS):
+            if (o >> e) & 1:
+                cit[k] = i
+                kind[k] = e
+                src[k] = np.int8((code >> np.uint64(3 * e)) & np.uint64(7)) - 1
+                false[k] = False
+                k += 1
+            if (f >> e) & 1:
+                cit[k] = i
+                kind[k] = e
+                src[k] = SRC_CAMERA if e == EV_INFRACTION else SRC_PLATFORM
+                false[k] = True
+                k += 1
+    return cit, kind, src, false
+
+
+@njit(inline="always")
+def _popcount(x):
+    c = 0
+    while x:
+        x &= x - 1
+        c += 1
+    return c
+

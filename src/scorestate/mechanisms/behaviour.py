@@ -1,0 +1,215 @@
+"""Behaviour (MODEL.md step 2): each citizen decides what to do today.
+
+"Each citizen decides, with probabilities from a logit of traits, demographics and incentives
+... Incentives enter as perceived detection x points at stake x how much the citizen cares
+about its score ... The same logit without the deterrence term gives each citizen's latent
+('would have') probability."
+
+Reads: traits, perceived detection, yesterday's gates (`state.denied`), health and debt state.
+Writes: `acts`, `latent` (same draw, no incentive: chilling is measured per citizen),
+`used` and `denied_today` service masks, days since dose, debts and court judgments.
+Streams: DOSE, HEALTH_PURCHASE, ALCOHOL, TOBACCO, GAMING, INFRACTION, DISSENT,
+DISSENT_CHANNEL, VOLUNTEER, APOLOGY, DEBT_DEFAULT, DEBT_REPAY, SERVICE_ATTEMPT + service.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit, prange
+
+from scorestate import rng
+from scorestate.vocabulary import (
+    EV_ALCOHOL,
+    EV_APOLOGY,
+    EV_COURT,
+    EV_DISSENT_HOME,
+    EV_DISSENT_ONLINE,
+    EV_DISSENT_PUBLIC,
+    EV_DOSE,
+    EV_GAMING,
+    EV_HEALTH_PURCHASE,
+    EV_INFRACTION,
+    EV_REFUSED,
+    EV_TOBACCO,
+    EV_VOLUNTEER,
+    SERVICES,
+    SV_ALCOHOL,
+    SV_PENSION,
+    SV_PHARMACY,
+    SV_TOBACCO,
+    SV_WELFARE,
+)
+from scorestate.vocabulary import SERVICE_INDEX as S
+
+if TYPE_CHECKING:
+    from scorestate.engine import Simulation
+
+# Indices into the parameter vector `bp`.
+(DOSE_B, DOSE_W, HP_B, HP_W, ALC_B, ALC_W, TOB_B, TOB_W, GAM_B, GAM_W, INF_B, INF_W, DIS_B,
+ DIS_W, CH_ONLINE, CH_PUBLIC, VOL_B, VOL_W, APO_B, APO_W, DEBT_P, DEBT_F, REPAY_P, DETER,
+ UNIT, WALLET_P, INTERVAL, REFUSAL, CLAIM_EVERY, WELFARE_Q, RETIRE, COURT_DELAY) = range(32)
+N_PARAMS = 32
+
+# Services attempted by plain daily chance (the others come with an act or a claim day).
+PLAIN_SERVICES = np.array([S[s] for s in ("essentials", "retail", "rail", "flight", "loan",
+                                          "flat", "car", "public_services")], np.int64)
+
+
+def parameters(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+    b = sim.scenario.behaviour
+    sv = sim.scenario.policy.surveillance
+    bp = np.zeros(N_PARAMS)
+    for (bi, wi), logit in {(DOSE_B, DOSE_W): b.health_dose, (HP_B, HP_W): b.health_purchase,
+                            (ALC_B, ALC_W): b.alcohol, (TOB_B, TOB_W): b.tobacco,
+                            (GAM_B, GAM_W): b.gaming, (INF_B, INF_W): b.infraction,
+                            (DIS_B, DIS_W): b.dissent, (VOL_B, VOL_W): b.volunteer,
+                            (APO_B, APO_W): b.apology}.items():
+        bp[bi], bp[wi] = logit.base, logit.weight
+    bp[CH_ONLINE], bp[CH_PUBLIC] = b.dissent_channels[0], b.dissent_channels[1]
+    bp[DEBT_P], bp[DEBT_F], bp[REPAY_P] = b.debt_default, b.debt_default_income_factor, b.debt_repay
+    bp[DETER], bp[UNIT], bp[WALLET_P] = b.deterrence, b.points_unit, b.wallet_pressure
+    bp[INTERVAL], bp[REFUSAL] = b.dose_interval_days, b.dose_refusal_days
+    bp[CLAIM_EVERY], bp[WELFARE_Q] = b.services.claim_every_days, b.services.welfare_max_quintile
+    bp[RETIRE], bp[COURT_DELAY] = sim.scenario.population.retirement_age, sv.court_delay_days
+    service_p = np.zeros(len(SERVICES))
+    for name in SERVICES:
+        service_p[S[name]] = getattr(b.services, name, 0.0)
+    return bp, service_p
+
+
+def step(sim: Simulation) -> None:
+    c, s, p = sim.citizens, sim.state, sim.policy
+    _kernel(sim.seed, sim.day, p.enabled, sim.behaviour_params, sim.service_params, p.points,
+            p.visibility, c.urban, c.rank, c.quintile, c.age, c.conformity, c.health, c.alcohol,
+            c.tobacco, c.gaming, c.care, c.smart_home, s.grievance, s.perceived, s.denied,
+            s.blacklisted, s.days_since_dose, s.debt_since, s.judgment, s.acts, s.latent, s.used,
+            s.denied_today)
+
+
+@njit(inline="always")
+def _sig(x: float) -> float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@njit(inline="always")
+def _choose(u: float, x0: float, x: float, bit: int, acts: int, latent: int) -> tuple[int, int]:
+    """Same draw against the latent and the actual probability (common random numbers)."""
+    if u < _sig(x0):
+        latent |= bit
+    if u < _sig(x):
+        acts |= bit
+    return acts, latent
+
+
+@njit(parallel=True, cache=True)
+def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintile, age,
+            conformity, health, alcohol, tobacco, gaming, care, smart_home, grievance, perceived,
+            denied, blacklisted, days_since_dose, debt_since, judgment, acts_out, latent_out,
+            used_out, denied_out):
+    n = urban.shape[0]
+    keys = np.empty(64, np.uint64)
+    for k in range(64):
+        keys[k] = rng.stream_key(seed, day, k)
+    interval = int(bp[INTERVAL])
+    claim_every = int(bp[CLAIM_EVERY])
+    for i in prange(n):
+        r = rank[i]
+        ub = 1 if urban[i] else 0
+        closed = denied[i]
+        stake = bp[DETER] * perceived[i] * care[i] / bp[UNIT] if enabled else 0.0
+        a = 0
+        lat = 0
+        used = 0
+        den = 0
+        # scheduled dose: "if ... a body has not received its scheduled preparation ..."
+        dsd = days_since_dose[i]
+        if dsd >= interval:
+            x0 = bp[DOSE_B] + bp[DOSE_W] * (health[i] - 0.5)
+            x = x0 + stake * points[r, EV_DOSE] * vis[EV_DOSE, ub]
+            if closed & 1:
+                x += bp[WALLET_P]
+            a, lat = _choose(rng.uniform(keys[rng.DOSE], i), x0, x, 1 << EV_DOSE, a, lat)
+        if a & (1 << EV_DOSE):
+            dsd = 0
+        elif dsd < 30000:
+            dsd += 1
+            if dsd - interval == int(bp[REFUSAL]):
+                a |= 1 << EV_REFUSED
+        days_since_dose[i] = dsd
+        # purchases that pass through a service gate: intend, then meet the gate
+        for ev, svc, stream, b0, w, trait in (
+            (EV_HEALTH_PURCHASE, SV_PHARMACY, rng.HEALTH_PURCHASE, bp[HP_B], bp[HP_W], health[i]),
+            (EV_ALCOHOL, SV_ALCOHOL, rng.ALCOHOL, bp[ALC_B], bp[ALC_W], alcohol[i]),
+            (EV_TOBACCO, SV_TOBACCO, rng.TOBACCO, bp[TOB_B], bp[TOB_W], tobacco[i]),
+        ):
+            x0 = b0 + w * (trait - 0.5)
+            x = x0 + stake * points[r, ev] * vis[ev, ub]
+            intent, lat = _choose(rng.uniform(keys[stream], i), x0, x, 1 << ev, 0, lat)
+            if intent:
+                if closed & (1 << svc):
+                    den |= 1 << svc
+                else:
+                    a |= intent
+                    used |= 1 << svc
+        # acts without a gate
+        for ev, stream, b0, w, trait in (
+            (EV_GAMING, rng.GAMING, bp[GAM_B], bp[GAM_W], gaming[i]),
+            (EV_INFRACTION, rng.INFRACTION, bp[INF_B], bp[INF_W], conformity[i]),
+            (EV_VOLUNTEER, rng.VOLUNTEER, bp[VOL_B], bp[VOL_W], conformity[i]),
+        ):
+            x0 = b0 + w * (trait - 0.5)
+            x = x0 + stake * points[r, ev] * vis[ev, ub]
+            a, lat = _choose(rng.uniform(keys[stream], i), x0, x, 1 << ev, a, lat)
+        # dissent: a channel, then whether to speak, deterred by what that channel exposes
+        uc = rng.uniform(keys[rng.DISSENT_CHANNEL], i)
+        if uc < bp[CH_ONLINE]:
+            ev = EV_DISSENT_ONLINE
+            v = vis[ev, ub]
+        elif uc < bp[CH_ONLINE] + bp[CH_PUBLIC]:
+            ev = EV_DISSENT_PUBLIC
+            v = vis[ev, ub]
+        else:
+            ev = EV_DISSENT_HOME
+            v = vis[ev, ub] if smart_home[i] else 0.0
+        x0 = bp[DIS_B] + bp[DIS_W] * (grievance[i] - 0.5)
+        x = x0 + stake * points[r, ev] * v
+        a, lat = _choose(rng.uniform(keys[rng.DISSENT], i), x0, x, 1 << ev, a, lat)
+        # the ritual of apology and correction, while listed
+        if blacklisted[i]:
+            ev = EV_APOLOGY
+            x0 = bp[APO_B] + bp[APO_W] * (conformity[i] - 0.5)
+            x = x0 + stake * points[r, ev] * vis[ev, ub]
+            a, lat = _choose(rng.uniform(keys[rng.APOLOGY], i), x0, x, 1 << ev, a, lat)
+        # debts: income shocks, repayment, and the court's judgment after a delay
+        if debt_since[i] < 0:
+            p = bp[DEBT_P] * bp[DEBT_F] ** (quintile[i] - 1)
+            if rng.uniform(keys[rng.DEBT_DEFAULT], i) < p:
+                debt_since[i] = day
+        elif rng.uniform(keys[rng.DEBT_REPAY], i) < bp[REPAY_P]:
+            debt_since[i] = -1
+            judgment[i] = False
+        elif day - debt_since[i] == int(bp[COURT_DELAY]):
+            a |= 1 << EV_COURT
+            judgment[i] = True
+        # services attempted by plain daily chance, and claims on claim days
+        for k in range(PLAIN_SERVICES.shape[0]):
+            svc = PLAIN_SERVICES[k]
+            if rng.uniform(keys[rng.SERVICE_ATTEMPT + svc], i) < service_p[svc]:
+                if closed & (1 << svc):
+                    den |= 1 << svc
+                else:
+                    used |= 1 << svc
+        if (day + i) % claim_every == 0:
+            for svc, eligible in ((SV_WELFARE, quintile[i] <= bp[WELFARE_Q]),
+                                  (SV_PENSION, age[i] >= bp[RETIRE])):
+                if eligible:
+                    if closed & (1 << svc):
+                        den |= 1 << svc
+                    else:
+                        used |= 1 << svc
+        acts_out[i] = a
+        latent_out[i] = lat
+        used_out[i] = used
+        denied_out[i] = den

@@ -1,0 +1,112 @@
+"""Surveillance (MODEL.md step 3): sources observe acts, with coverage and error.
+
+"Each action is observed by zero or more sources, each with coverage (by urban/rural and
+phase) and error ... street cameras with face recognition (misattribution to a wrong citizen
+at a false-match rate), social platform (a classifier with hit and false-positive rates) ...
+Data-sharing switches decide which sources feed the centre."
+
+An act is tried against its sources in the order the scenario lists; the first feeding source
+that sees it is the one recorded. A camera sighting is pinned on another citizen of the same
+region with the misattribution rate (the true actor escapes); cameras also match citizens to
+acts nobody did (the base-rate effect of a small false-match rate times many sightings), and
+the platform's classifier flags silent citizens at its false-positive rate.
+
+Reads: `acts`, coverage and sharing of the policy in force. Writes: `observed`, `falsely`,
+and `misattributed` (acts whose sighting went to someone else; resolved by `centre.py`).
+Streams: OBSERVE + event, MISATTRIBUTE, FALSE_MATCH, FALSE_POSITIVE.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit, prange
+
+from scorestate import rng
+from scorestate.vocabulary import (
+    EV_DISSENT_ONLINE,
+    EV_INFRACTION,
+    EVENTS,
+    SRC_CAMERA,
+    SRC_PLATFORM,
+    SRC_SMART_HOME,
+)
+
+if TYPE_CHECKING:
+    from scorestate.engine import Simulation
+
+N_EVENTS = len(EVENTS)
+
+
+def step(sim: Simulation) -> None:
+    c, s, p = sim.citizens, sim.state, sim.policy
+    sv = p.spec.surveillance
+    if not p.enabled:
+        return
+    _kernel(sim.seed, sim.day, s.acts, c.urban, c.smart_home, p.coverage, p.observe,
+            sv.platform_hit_rate, sv.camera_misattribution, sv.camera_false_match,
+            sv.platform_false_positive, s.observed, s.falsely, s.misattributed, s.source)
+
+
+@njit(parallel=True, cache=True)
+def _kernel(seed, day, acts, urban, smart_home, coverage, observe, hit_rate, mis_rate,
+            false_match, false_positive, observed, falsely, misattributed, source):
+    n = acts.shape[0]
+    keys = np.empty(N_EVENTS, np.uint64)
+    for e in range(N_EVENTS):
+        keys[e] = rng.stream_key(seed, day, rng.OBSERVE + e)
+    k_mis = rng.stream_key(seed, day, rng.MISATTRIBUTE)
+    k_fm = rng.stream_key(seed, day, rng.FALSE_MATCH)
+    k_fp = rng.stream_key(seed, day, rng.FALSE_POSITIVE)
+    for i in prange(n):
+        a = acts[i]
+        ub = 1 if urban[i] else 0
+        obs = 0
+        mis = 0
+        src_code = np.uint64(0)  # 3 bits per event: source + 1
+        if a:
+            for e in range(N_EVENTS):
+                if not (a >> e) & 1:
+                    continue
+                u = rng.uniform(keys[e], i)
+                seen = -1
+                cum = 0.0
+                miss = 1.0
+                for t in range(observe.shape[1]):
+                    src = observe[e, t]
+                    if src < 0:
+                        break
+                    cov = coverage[src, ub]
+                    if src == SRC_SMART_HOME and not smart_home[i]:
+                        cov = 0.0
+                    if src == SRC_PLATFORM and e == EV_DISSENT_ONLINE:
+                        cov *= hit_rate
+                    cum += miss * cov
+                    if u < cum:
+                        seen = src
+                        break
+                    miss *= 1.0 - cov
+                if seen < 0:
+                    continue
+                if seen == SRC_CAMERA and rng.uniform(k_mis, i * N_EVENTS + e) < mis_rate:
+                    mis |= 1 << e
+                    continue
+                obs |= 1 << e
+                src_code |= np.uint64(seen + 1) << np.uint64(3 * e)
+        fal = 0
+        cam = coverage[SRC_CAMERA, ub]
+        if cam > 0 and rng.uniform(k_fm, i) < false_match * cam:
+            fal |= 1 << EV_INFRACTION
+        plat = coverage[SRC_PLATFORM, ub]
+        if plat > 0 and rng.uniform(k_fp, i) < false_positive * plat:
+            fal |= 1 << EV_DISSENT_ONLINE
+        observed[i] = obs
+        falsely[i] = fal
+        misattributed[i] = mis
+        source[i] = src_code
+
+
+def source_of(code: int, event: int) -> int:
+    """The source index recorded for `event` in a per-citizen source code; -1 when none."""
+    return int((code >> (3 * event)) & 7) - 1

@@ -1,0 +1,121 @@
+"""A policy compiled for the kernels: arrays of numbers and compiled conditions.
+
+The timeline is resolved once, before day 0, into a list of (first day, CompiledPolicy); the
+engine swaps the object in force when a phase begins. Kernels never see pydantic models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scorestate.columns import PolicyConditions, compile_policy_conditions
+from scorestate.scenario.load import phase_policies
+from scorestate.scenario.schema import Policy, Scenario
+from scorestate.vocabulary import EVENT_INDEX, EVENTS, SERVICE_INDEX, SOURCE_INDEX, SOURCES
+
+N_EVENTS = len(EVENTS)
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    spec: Policy
+    name: str
+    enabled: bool
+    points: np.ndarray  # float64[3, E]: points by official rank (leniency applied to penalties)
+    penal_mask: int  # bit mask of events the rules penalise
+    coverage: np.ndarray  # float64[S, 2]: chance a feeding source sees an act (rural, urban)
+    observe: np.ndarray  # int8[E, 3]: sources tried for each event, -1 padded
+    visibility: np.ndarray  # float64[E, 2]: chance the centre learns of an act (for deterrence)
+    tier_bounds: np.ndarray  # float64[T]
+    low_tier: int
+    high_tier: int
+    conditions: PolicyConditions
+    deny_gates: tuple[tuple[int, int], ...]  # (index into conditions.gates, service bit mask)
+    price_gates: tuple[tuple[int, tuple[int, ...], float], ...]  # (index, services, multiplier)
+    rewards: tuple[tuple[int, tuple[int, ...], float], ...]
+    association_active: bool
+
+
+def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:
+    sv = policy.surveillance
+    points = np.zeros((3, N_EVENTS))
+    for e, pts in policy.scoring.points.items():
+        k = EVENT_INDEX[e]
+        points[:, k] = pts
+        if pts < 0:
+            points[:, k] *= np.asarray(policy.leniency.penalty_multiplier)
+    penal_mask = 0
+    for e, pts in policy.scoring.points.items():
+        if pts < 0:
+            penal_mask |= 1 << EVENT_INDEX[e]
+    coverage = np.zeros((len(SOURCES), 2))
+    for s in SOURCES:
+        if getattr(policy.sharing, s) and policy.enabled:
+            cov = getattr(sv, s)
+            coverage[SOURCE_INDEX[s]] = (cov.rural, cov.urban)
+    observe = np.full((N_EVENTS, 3), -1, np.int8)
+    visibility = np.zeros((N_EVENTS, 2))
+    for e, sources in sv.observes.items():
+        k = EVENT_INDEX[e]
+        miss = np.ones(2)
+        for t, s in enumerate(sources[:3]):
+            observe[k, t] = SOURCE_INDEX[s]
+            c = coverage[SOURCE_INDEX[s]].copy()
+            if e == "dissent_online" and s == "platform":
+                c *= sv.platform_hit_rate
+            miss *= 1 - c
+        visibility[k] = 1 - miss
+    cond = compile_policy_conditions(policy, label=label)
+    names = policy.tiers.names
+    deny, price = [], []
+    for k, gate in enumerate(policy.gates.values()):
+        services = tuple(SERVICE_INDEX[s] for s in gate.services)
+        if gate.action == "deny":
+            deny.append((k, sum(1 << s for s in services)))
+        else:
+            price.append((k, services, gate.multiplier))
+    rewards = tuple((k, tuple(SERVICE_INDEX[s] for s in g.services), g.multiplier)
+                    for k, g in enumerate(policy.rewards.values()))
+    a = policy.association
+    return CompiledPolicy(
+        spec=policy, name=name, enabled=policy.enabled, points=points, penal_mask=penal_mask,
+        coverage=coverage, observe=observe, visibility=visibility,
+        tier_bounds=np.asarray(policy.tiers.lower_bounds, np.float64),
+        low_tier=names.index(a.low_tier), high_tier=names.index(a.high_tier), conditions=cond,
+        deny_gates=tuple(deny), price_gates=tuple(price), rewards=rewards,
+        association_active=policy.enabled and (a.penalty > 0 or a.averaging > 0),
+    )
+
+
+def compile_timeline(scenario: Scenario) -> list[tuple[int, CompiledPolicy]]:
+    """(first day, policy) in day order; the dismantling day, if any, switches everything off."""
+    names = ["initial"] + [p.name for p in sorted(scenario.timeline.phases, key=lambda p: p.day)]
+    resolved = phase_policies(scenario, label=f"scenario '{scenario.name}'")
+    out = [(day, compile_policy(policy, name, where))
+           for name, (day, policy, where) in zip(names, resolved, strict=True)]
+    dismantle = scenario.timeline.dismantle_day
+    if dismantle is not None:
+        last = [p for d, p in out if d <= dismantle][-1]
+        off = last.spec.model_copy(update={"enabled": False})
+        out = [(d, p) for d, p in out if d < dismantle]
+        out.append((dismantle, compile_policy(off, "dismantled", f"dismantling on day {dismantle}")))
+    return out
+
+
+def policy_on(timeline: list[tuple[int, CompiledPolicy]], day: int) -> CompiledPolicy:
+    current = timeline[0][1]
+    for first, policy in timeline:
+        if first <= day:
+            current = policy
+    return current
+
+
+def price_services(timeline: list[tuple[int, CompiledPolicy]]) -> tuple[int, ...]:
+    """Services that any phase prices (they need a per-citizen price array)."""
+    found: set[int] = set()
+    for _, p in timeline:
+        for _, services, _ in p.price_gates + p.rewards:
+            found.update(services)
+    return tuple(sorted(found))

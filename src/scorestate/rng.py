@@ -1,0 +1,122 @@
+"""Counter-based random streams keyed by (seed, day, stream, citizen).
+
+Why counter-based: a draw is a pure function of its key, so the same citizen meets the same
+luck for the same decision in two scenarios (common random numbers), and results do not
+depend on the order in which threads visit citizens. There is no generator state to carry,
+split or ship to a worker.
+
+The mixer is SplitMix64's finaliser (Steele, Lea & Flood 2014), which passes BigCrush when
+driven by a Weyl sequence; here the Weyl sequence runs over citizens inside a key that is
+itself the mix of (seed, day, stream). Pairwise draws key a second level by the smaller
+citizen id, so draw(i, j) == draw(j, i).
+
+Each mechanism owns named streams (the constants below); a new decision gets a new stream
+number, never a reused one, so adding a mechanism does not change the luck of the others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, uint64
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+# Named streams, one per decision. Numbers are permanent: append, never renumber.
+DOSE = 1
+HEALTH_PURCHASE = 2
+ALCOHOL = 3
+TOBACCO = 4
+GAMING = 5
+INFRACTION = 6
+DISSENT = 7
+DISSENT_CHANNEL = 8
+VOLUNTEER = 9
+APOLOGY = 10
+DEBT_DEFAULT = 11
+DEBT_REPAY = 12
+SERVICE_ATTEMPT = 13  # + service index: 13..25
+OBSERVE = 40  # + event index: 40..59
+MISATTRIBUTE = 60
+MISATTRIBUTE_TARGET = 61
+FALSE_MATCH = 62
+FALSE_POSITIVE = 63
+APPEAL = 64
+APPEAL_SUCCESS = 65
+TIE_DROP = 70
+TIE_DROP_PICK = 71
+TIE_SEEK = 72
+TIE_SEEK_PICK = 73
+TIE_CHURN = 74
+TIE_CHURN_PICK = 75
+TIE_CHURN_NEW = 76
+LENIENCY_SEEN = 80
+# Streams used only when building the population and network (day = -1).
+BUILD = 100
+
+
+@njit(inline="always")
+def mix64(z: uint64) -> uint64:
+    """SplitMix64 finaliser: a bijective avalanche of 64 bits."""
+    z = (z ^ (z >> uint64(30))) * _M1
+    z = (z ^ (z >> uint64(27))) * _M2
+    return z ^ (z >> uint64(31))
+
+
+@njit(inline="always")
+def stream_key(seed: int, day: int, stream: int) -> uint64:
+    """The key of one stream on one day; compute once per day and stream, outside loops."""
+    k = mix64(uint64(seed) * _GOLDEN + uint64(0x632BE59BD9B4E019))
+    k = mix64(k ^ (uint64(day + 1) * _M1))
+    return mix64(k ^ (uint64(stream) * _M2))
+
+
+@njit(inline="always")
+def uniform(key: uint64, citizen: int) -> float:
+    """The draw in [0, 1) of `citizen` in the stream whose key is `key`."""
+    return float(mix64(key + uint64(citizen + 1) * _GOLDEN) >> uint64(11)) * _TO_UNIT
+
+
+@njit(inline="always")
+def uniform_pair(key: uint64, i: int, j: int) -> float:
+    """A symmetric pairwise draw: the same for (i, j) and (j, i)."""
+    lo = min(i, j)
+    hi = max(i, j)
+    inner = mix64(key + uint64(lo + 1) * _GOLDEN)
+    return float(mix64(inner + uint64(hi + 1) * _M2) >> uint64(11)) * _TO_UNIT
+
+
+@njit(inline="always")
+def below(key: uint64, citizen: int, n: int) -> int:
+    """A draw in {0, ..., n-1}; n must be positive."""
+    return min(int(uniform(key, citizen) * n), n - 1)
+
+
+@njit(cache=True)
+def uniforms(seed: int, day: int, stream: int, citizens: np.ndarray) -> np.ndarray:
+    """Vectorised draws for the given citizens (used outside kernels and in tests)."""
+    key = stream_key(seed, day, stream)
+    out = np.empty(citizens.shape[0], np.float64)
+    for k in range(citizens.shape[0]):
+        out[k] = uniform(key, citizens[k])
+    return out
+
+
+@njit(cache=True)
+def uniforms_pair(seed: int, day: int, stream: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Vectorised pairwise draws."""
+    key = stream_key(seed, day, stream)
+    out = np.empty(i.shape[0], np.float64)
+    for k in range(i.shape[0]):
+        out[k] = uniform_pair(key, i[k], j[k])
+    return out
+
+
+def normals(seed: int, stream: int, n: int, day: int = -1) -> np.ndarray:
+    """Standard normal draws for citizens 0..n-1 by the inverse CDF of counter draws."""
+    from scipy.special import ndtri
+
+    u = uniforms(seed, day, stream, np.arange(n, dtype=np.int64))
+    return ndtri(np.clip(u, 1e-12, 1 - 1e-12))

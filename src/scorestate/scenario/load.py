@@ -1,0 +1,213 @@
+"""Loading scenarios: presets or files, dotted-path overrides, readable errors.
+
+A scenario file is YAML read with `yaml.safe_load` (no tags, no code). Overrides are applied to
+the raw mapping before validation, so an override gets the same checks and messages as a file.
+Conditions are compiled at load time, so a bad rule is reported before any citizen is built.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from scorestate.errors import ScenarioError
+from scorestate.scenario.schema import Policy, Scenario
+
+PRESET_PACKAGE = "scorestate.scenario.presets"
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped inside the package."""
+    files = resources.files(PRESET_PACKAGE).iterdir()
+    return sorted(f.name.removesuffix(".yaml") for f in files if f.name.endswith(".yaml"))
+
+
+def preset_text(name: str) -> str:
+    return resources.files(PRESET_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
+    """The raw mapping of a preset name or a YAML file, and a label for messages."""
+    text: str
+    src = str(source)
+    if src in preset_names():
+        label, text = f"preset '{src}'", preset_text(src)
+    else:
+        path = Path(src)
+        label = f"scenario file '{path}'"
+        if not path.suffix and not path.exists():
+            raise ScenarioError(
+                f"'{src}' is neither a preset nor a scenario file; presets are: "
+                f"{', '.join(preset_names())} (`scorestate scenarios` lists them)"
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ScenarioError(f"{label} does not exist; expected a YAML scenario file or a preset "
+                                f"({', '.join(preset_names())})") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ScenarioError(f"{label} could not be read ({e.__class__.__name__}: {e}); "
+                                "expected a readable UTF-8 YAML file") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ScenarioError(f"{label} is not valid YAML{at}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{label} must be a mapping of sections (population, policy, ...); "
+                            f"got a {type(raw).__name__}")
+    return raw, label
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`path.to.field=value` -> (path, value); the value is read as YAML (numbers, lists, true)."""
+    if "=" not in text:
+        raise ScenarioError(f"override '{text}' has no '='; expected PATH=VALUE, "
+                            "e.g. policy.scoring.points.alcohol=-10")
+    path, _, value = text.partition("=")
+    path = path.strip()
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return path, parsed
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any, *, label: str) -> None:
+    """Set a dotted path in a raw mapping, creating intermediate mappings as needed."""
+    keys = path.split(".")
+    if not path or any(not k for k in keys):
+        raise ScenarioError(f"{label}: '{path}' is not a dotted path; expected e.g. policy.enabled")
+    node: Any = raw
+    for k in keys[:-1]:
+        if isinstance(node, list):
+            node = _list_item(node, k, path, label)
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError(f"{label}: '{path}' goes inside '{k}', which is a value, not a section")
+        node = node.setdefault(k, {})
+    last = keys[-1]
+    if isinstance(node, list):
+        node[_list_index(node, last, path, label)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ScenarioError(f"{label}: '{path}' goes inside a value, not a section")
+
+
+def _list_index(node: list[Any], key: str, path: str, label: str) -> int:
+    if not key.isdigit() or int(key) >= len(node):
+        raise ScenarioError(f"{label}: '{path}' indexes a list of {len(node)} items with '{key}'; "
+                            f"expected an index from 0 to {len(node) - 1}")
+    return int(key)
+
+
+def _list_item(node: list[Any], key: str, path: str, label: str) -> Any:
+    return node[_list_index(node, key, path, label)]
+
+
+def _format_validation(e: ValidationError, label: str, root: type[BaseModel] = Scenario,
+                       prefix: str = "") -> str:
+    first = e.errors()[0]
+    loc = prefix + ".".join(str(p) for p in first["loc"])
+    given = first.get("input")
+    if first["type"] == "extra_forbidden":
+        parent = _model_at(root, first["loc"][:-1])
+        known = ", ".join(parent.model_fields) if parent else "see `scorestate scenarios --show essay`"
+        msg = f"{label}: unknown field '{loc}'; expected one of: {known}"
+    else:
+        text = first["msg"]
+        text = text.removeprefix("Value error, ")
+        msg = f"{label}: '{loc or 'scenario'}' {text[0].lower()}{text[1:]}; got {_short(given)}"
+    more = len(e.errors()) - 1
+    return msg + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def _model_at(model: type[BaseModel], loc: Iterable[Any]) -> type[BaseModel] | None:
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def validate(raw: Mapping[str, Any], label: str) -> Scenario:
+    """Validate a raw mapping into a Scenario, phases and conditions included."""
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as e:
+        raise ScenarioError(_format_validation(e, label)) from None
+    for _day, policy, where in phase_policies(scenario, label=label):
+        _check_conditions(policy, scenario, where)
+    return scenario
+
+
+def phase_policies(scenario: Scenario, *, label: str = "scenario") -> list[tuple[int, Policy, str]]:
+    """(first day, policy in force, label) for the base policy and after each phase."""
+    out: list[tuple[int, Policy, str]] = [(0, scenario.policy, label)]
+    raw = {"policy": scenario.policy.model_dump(mode="json")}
+    for i, phase in enumerate(sorted(scenario.timeline.phases, key=lambda p: p.day)):
+        where = f"{label}: timeline.phases[{i}] ('{phase.name}', day {phase.day})"
+        for path, value in phase.set.items():
+            set_path(raw, path, copy.deepcopy(value), label=where)
+        try:
+            policy = Policy.model_validate(raw["policy"])
+        except ValidationError as e:
+            raise ScenarioError(_format_validation(e, where, Policy, "policy.")) from None
+        out.append((phase.day, policy, where))
+    return out
+
+
+def _check_conditions(policy: Policy, scenario: Scenario, where: str) -> None:
+    from scorestate.columns import compile_policy_conditions
+
+    compile_policy_conditions(policy, label=where)
+
+
+def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | Iterable[str] = (),
+                  **settings: Any) -> Scenario:
+    """A preset name or YAML file, with overrides by dotted path, validated.
+
+    `overrides` is a mapping {"policy.scoring.points.alcohol": -10} or strings "path=value";
+    `settings` are shortcuts: population=N, days=D, seed=S.
+    """
+    raw, label = _read_raw(source)
+    raw = copy.deepcopy(raw)
+    items = overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides)
+    for path, value in items:
+        set_path(raw, path, value, label=f"override '{path}'")
+    shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
+    for key, value in settings.items():
+        if key not in shortcuts:
+            raise ScenarioError(f"unknown setting '{key}'; expected one of: {', '.join(shortcuts)}")
+        if value is not None:
+            set_path(raw, shortcuts[key], value, label=f"setting '{key}'")
+    return validate(raw, label)
+
+
+def scenario_from_dict(raw: Mapping[str, Any], label: str = "scenario") -> Scenario:
+    """Validate an in-memory mapping (e.g. a stored run's resolved scenario)."""
+    return validate(copy.deepcopy(dict(raw)), label)
+
+
+def resolved_yaml(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML: every parameter at its dotted path."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

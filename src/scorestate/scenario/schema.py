@@ -1,0 +1,407 @@
+"""The scenario schema: every number the model uses, with its source or the word "assumed".
+
+A scenario has two halves. The *society* (population, network, behaviour, attitudes) is the
+same under every policy, so two scenarios can be compared on the same citizens. The *policy*
+(surveillance, data sharing, scoring, tiers, blacklist, gates, rewards, leniency) is what a
+regime chooses; the timeline's phases change it on given days, and may dismantle it.
+
+Constraints live here as data; `scorestate scenarios --show NAME` prints the resolved values
+and `docs/ODD.md` tabulates the fields with their sources.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from scorestate.vocabulary import EVENTS, SERVICES, SOURCES
+
+ASSUMED = "assumed"
+
+
+def P(default: Any, doc: str, source: str = ASSUMED, **constraints: Any) -> Any:
+    """A parameter: default, one-line meaning, and where the number comes from."""
+    return Field(default, description=doc, json_schema_extra={"source": source}, **constraints)
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# ---------------------------------------------------------------- society
+
+
+class Trait(Strict):
+    """A latent trait in [0, 1], drawn from a Beta distribution."""
+
+    mean: float = P(0.5, "mean of the Beta distribution", gt=0, lt=1)
+    concentration: float = P(4.0, "alpha + beta of the Beta distribution", gt=0)
+
+
+class Traits(Strict):
+    conformity: Trait = Trait(mean=0.6, concentration=4)
+    risk_aversion: Trait = Trait(mean=0.5, concentration=4)
+    health: Trait = Trait(mean=0.8, concentration=6)
+    alcohol: Trait = Trait(mean=0.3, concentration=3)
+    tobacco: Trait = Trait(mean=0.25, concentration=3)
+    gaming: Trait = Trait(mean=0.3, concentration=3)
+    grievance: Trait = Trait(mean=0.3, concentration=3)
+    smart_home: Trait = Trait(mean=0.3, concentration=3)
+
+
+class Population(Strict):
+    size: int = P(100_000, "number of synthetic citizens", gt=0, le=2_000_000_000)
+    urban_share: float = P(0.65, "share living in cities", ge=0, le=1)
+    regions: int = P(50, "number of regions (communities)", gt=0, le=1_000_000)
+    age_min: int = P(18, "youngest adult modelled (minors cannot be listed: SPC 2017)", ge=0)
+    age_max: int = P(85, "oldest age modelled", gt=0, le=120)
+    retirement_age: int = P(60, "age from which a pension is claimed", ge=0)
+    education_shares: list[float] = P(
+        [0.30, 0.38, 0.17, 0.15], "shares of primary, secondary, tertiary, degree"
+    )
+    income_sigma: float = P(0.8, "sigma of log income", gt=0)
+    income_urban_premium: float = P(0.5, "log-income premium of city dwellers")
+    income_education_step: float = P(0.25, "log-income premium per education level")
+    official_local_share: float = P(0.01, "share who are local cadres (rank 1)", source="MODEL.md", ge=0, le=1)
+    official_senior_share: float = P(0.001, "share who are senior officials (rank 2)", source="MODEL.md", ge=0, le=1)
+    traits: Traits = Traits()
+
+    @field_validator("education_shares")
+    @classmethod
+    def _four_shares(cls, v: list[float]) -> list[float]:
+        if len(v) != 4 or any(x < 0 for x in v) or abs(sum(v) - 1) > 1e-6:
+            raise ValueError("expected four non-negative shares that sum to 1")
+        return v
+
+    @model_validator(mode="after")
+    def _ages(self) -> Population:
+        if self.age_min >= self.age_max:
+            raise ValueError("age_min must be below age_max")
+        return self
+
+
+class Network(Strict):
+    kind: Literal["homophilous", "edgelist"] = P("homophilous", "generate, or read an edge list")
+    mean_degree: float = P(12.0, "mean number of ties per citizen", source="MODEL.md (10-20)", gt=0, le=1000)
+    within_region: float = P(0.8, "share of ties inside the citizen's region", ge=0, le=1)
+    same_stratum: float = P(0.6, "share of in-region ties to the same urban/education stratum", ge=0, le=1)
+    edgelist: str | None = P(None, "CSV or Parquet file of two integer columns (kind: edgelist)")
+    churn: float = P(0.002, "daily chance a citizen replaces one tie by a new one in the region", ge=0, le=1)
+    slack: float = P(0.5, "spare tie slots per citizen, as a share of degree (tie changes need room)", ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _edgelist_given(self) -> Network:
+        if self.kind == "edgelist" and not self.edgelist:
+            raise ValueError("kind 'edgelist' needs network.edgelist, the path of the edge list")
+        return self
+
+
+class Logit(Strict):
+    """Daily probability sigmoid(base + weight * (trait - 0.5)) before incentives."""
+
+    base: float = P(0.0, "intercept on the logit scale")
+    weight: float = P(4.0, "weight of the citizen's own trait, centred at 0.5")
+
+
+class Services(Strict):
+    """Daily chance that a citizen attempts each service (welfare/pension: on claim days)."""
+
+    essentials: float = P(0.9, "buying essentials", ge=0, le=1)
+    pharmacy: float = P(0.03, "buying at a pharmacy (other than health products)", ge=0, le=1)
+    retail: float = P(0.3, "general retail", ge=0, le=1)
+    rail: float = P(0.01, "a high-speed rail ticket", ge=0, le=1)
+    flight: float = P(0.002, "a flight ticket", ge=0, le=1)
+    loan: float = P(0.0008, "a loan application", ge=0, le=1)
+    flat: float = P(0.0003, "buying or renting a flat", ge=0, le=1)
+    car: float = P(0.0003, "buying a car", ge=0, le=1)
+    public_services: float = P(0.03, "a public service", ge=0, le=1)
+    claim_every_days: int = P(30, "welfare and pensions are claimed every this many days", gt=0)
+    welfare_max_quintile: int = P(1, "welfare is claimed by income quintiles up to this one", ge=0, le=5)
+
+
+class Behaviour(Strict):
+    """How citizens act. Incentives enter as perceived detection x points at stake x care."""
+
+    health_dose: Logit = Logit(base=-3.0, weight=6.0)
+    dose_interval_days: int = P(180, "days between scheduled doses", gt=0)
+    dose_grace_days: int = P(30, "days overdue before a citizen counts as non-compliant", ge=0)
+    dose_refusal_days: int = P(60, "days overdue at which the lapse counts as refusal", ge=0)
+    health_purchase: Logit = Logit(base=-3.5, weight=3.0)
+    alcohol: Logit = Logit(base=-3.0, weight=5.0)
+    tobacco: Logit = Logit(base=-2.5, weight=6.0)
+    gaming: Logit = Logit(base=-2.5, weight=5.0)
+    infraction: Logit = Logit(base=-5.0, weight=-3.0)  # trait: conformity (less conformist, more)
+    dissent: Logit = Logit(base=-4.0, weight=6.0)  # trait: grievance
+    dissent_channels: list[float] = P([0.6, 0.15, 0.25], "shares of dissent online, in public, at home")
+    volunteer: Logit = Logit(base=-5.0, weight=3.0)  # trait: conformity
+    apology: Logit = Logit(base=-2.0, weight=4.0)  # trait: conformity; only while blacklisted
+    debt_default: float = P(5e-5, "daily chance of defaulting on a debt, lowest income quintile", ge=0, le=1)
+    debt_default_income_factor: float = P(0.6, "default chance multiplier per quintile step up", ge=0)
+    debt_repay: float = P(0.01, "daily chance a defaulter pays", ge=0, le=1)
+    services: Services = Services()
+    deterrence: float = P(8.0, "logit weight of perceived detection x points at stake x care", ge=0)
+    points_unit: float = P(50.0, "points that count as one unit of stake", gt=0)
+    care_conformity: float = P(0.6, "how much conformity adds to caring about one's score", ge=0)
+    care_risk: float = P(0.6, "how much risk aversion adds to caring about one's score", ge=0)
+    wallet_pressure: float = P(4.0, "logit push to take a due dose while one's wallet is shut", ge=0)
+
+    @field_validator("dissent_channels")
+    @classmethod
+    def _three_channels(cls, v: list[float]) -> list[float]:
+        if len(v) != 3 or any(x < 0 for x in v) or abs(sum(v) - 1) > 1e-6:
+            raise ValueError("expected three non-negative shares (online, public, home) that sum to 1")
+        return v
+
+
+class Attitudes(Strict):
+    """Learning of detection risk, and approval of the system (Kostka 2019 gradients)."""
+
+    perceived_initial: float = P(0.3, "perceived chance of detection at the start", ge=0, le=1)
+    perceived_decay: float = P(0.005, "daily relative decay of perceived detection", ge=0, le=1)
+    learn_own: float = P(0.3, "step toward certainty x severity of one's own sanction today", ge=0, le=1)
+    learn_neighbours: float = P(0.02, "step toward certainty x share of neighbours penalised today", ge=0, le=1)
+    approval_base: float = P(0.9, "approval logit of a rural, primary-educated, q3, 40-year-old", source="Kostka 2019 (~80% approve)")
+    approval_urban: float = P(0.4, "approval logit added by city living", source="Kostka 2019 (direction)")
+    approval_education: float = P(0.25, "approval logit added per education level", source="Kostka 2019 (direction)")
+    approval_income: float = P(0.15, "approval logit added per income quintile above q3", source="Kostka 2019 (direction)")
+    approval_age: float = P(0.015, "approval logit added per year of age above 40", source="Kostka 2019 (direction)")
+    approval_noise: float = P(0.8, "standard deviation of individual approval logits", ge=0)
+    approval_benefit: float = P(0.05, "approval logit gained per reward received", ge=0)
+    approval_own_sanction: float = P(0.3, "approval logit lost x severity of one's own sanction today", ge=0)
+    approval_neighbour_sanction: float = P(0.05, "approval logit lost x share of neighbours penalised today", ge=0)
+    approval_leniency: float = P(0.3, "approval logit lost x share of officials seen spared today", ge=0)
+    approval_recovery: float = P(0.01, "daily pull of approval back toward its initial value", ge=0, le=1)
+    grievance_hardship: float = P(0.01, "grievance added per essential service denied", ge=0, le=1)
+    leniency_visibility: float = P(0.1, "chance that an official's spared penalty becomes known", ge=0, le=1)
+
+
+# ---------------------------------------------------------------- policy
+
+
+class Coverage(Strict):
+    urban: float = P(0.0, "chance the source observes a city dweller's act", ge=0, le=1)
+    rural: float = P(0.0, "chance the source observes a rural dweller's act", ge=0, le=1)
+
+
+class Surveillance(Strict):
+    """Sources with coverage and error. Which acts each source sees is `observes`."""
+
+    payment: Coverage = Coverage(urban=0.9, rural=0.6)
+    health: Coverage = Coverage(urban=1.0, rural=0.9)
+    camera: Coverage = Coverage(urban=0.6, rural=0.1)
+    platform: Coverage = Coverage(urban=0.8, rural=0.5)
+    court: Coverage = Coverage(urban=1.0, rural=1.0)
+    smart_home: Coverage = Coverage(urban=0.0, rural=0.0)
+    registry: Coverage = Coverage(urban=0.5, rural=0.5)
+    camera_misattribution: float = P(
+        0.02, "share of camera-observed acts pinned on a wrong citizen of the same region",
+        source="assumed; cf. NIST FRVT (NISTIR 8280) and live deployments (REFERENCES.md)", ge=0, le=1)
+    camera_false_match: float = P(
+        2e-5, "daily chance per citizen in camera coverage of being matched to an act nobody did",
+        source="assumed; FMR 1e-4..1e-5 at thresholds (NISTIR 8280)", ge=0, le=1)
+    platform_hit_rate: float = P(0.7, "share of online dissent the classifier flags", ge=0, le=1)
+    platform_false_positive: float = P(2e-4, "daily chance the classifier flags a citizen who said nothing", ge=0, le=1)
+    court_delay_days: int = P(60, "days from an unpaid default to the court's judgment", ge=0)
+    observes: dict[str, list[str]] = P(
+        {
+            "health_dose": ["health"], "dose_refused": ["health"],
+            "health_purchase": ["payment", "health"], "alcohol": ["payment"],
+            "tobacco": ["payment"], "gaming": ["platform"], "infraction": ["camera"],
+            "dissent_online": ["platform"], "dissent_public": ["camera"],
+            "dissent_home": ["smart_home"], "volunteer": ["registry"],
+            "apology": ["registry"], "court_judgment": ["court"],
+        },
+        "which sources can observe each act, tried in order; the first that sees it is recorded")
+
+    @field_validator("observes")
+    @classmethod
+    def _known(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for event, sources in v.items():
+            if event not in EVENTS:
+                raise ValueError(f"unknown act '{event}'; expected one of: {', '.join(EVENTS)}")
+            for s in sources:
+                if s not in SOURCES:
+                    raise ValueError(f"unknown source '{s}' for '{event}'; expected one of: {', '.join(SOURCES)}")
+        return v
+
+
+class Sharing(Strict):
+    """Which sources feed the central information centre ("two hands of the same organism")."""
+
+    payment: bool = P(False, "payment operator (corporate)")
+    health: bool = P(False, "pharmacy and health records (state)")
+    camera: bool = P(False, "street cameras (state)")
+    platform: bool = P(False, "social platform (corporate)")
+    court: bool = P(False, "courts (state)")
+    smart_home: bool = P(False, "smart-home devices (corporate)")
+    registry: bool = P(False, "neighbourhood committees (state)")
+
+
+def _zero_points() -> dict[str, float]:
+    return {e: 0.0 for e in EVENTS}
+
+
+class Scoring(Strict):
+    initial: float = P(1000.0, "everyone's starting score", source="Rongcheng: everyone starts at 1000 (REFERENCES.md)")
+    minimum: float = P(0.0, "lowest score")
+    maximum: float = P(1300.0, "highest score")
+    points: dict[str, float] = P(_zero_points(), "points per observed act (negative: penalty)")
+    drift: float = P(0.0, "daily pull of the score back toward `initial`", ge=0, le=1)
+
+    @field_validator("points")
+    @classmethod
+    def _known_events(cls, v: dict[str, float]) -> dict[str, float]:
+        for e in v:
+            if e not in EVENTS:
+                raise ValueError(f"unknown act '{e}'; expected one of: {', '.join(EVENTS)}")
+        return {**_zero_points(), **v}
+
+    @model_validator(mode="after")
+    def _scale(self) -> Scoring:
+        if not self.minimum <= self.initial <= self.maximum:
+            raise ValueError("expected minimum <= initial <= maximum")
+        return self
+
+
+class Association(Strict):
+    """Guilt by association: "if you associate with low rated individuals ... drops"."""
+
+    penalty: float = P(0.0, "points lost per day x share of neighbours at or below `low_tier`", ge=0)
+    low_tier: str = P("C", "the highest tier that counts as low-rated")
+    averaging: float = P(0.0, "daily weight of the neighbours' mean score in one's own (DeGroot)", ge=0, le=1)
+    drop_rate: float = P(0.0, "daily chance x care that a citizen drops a tie to a low-tier neighbour", ge=0, le=1)
+    seek_rate: float = P(0.0, "daily chance x care that a citizen ties to a high-tier citizen of the region", ge=0, le=1)
+    high_tier: str = P("A", "the lowest tier that counts as high-rated")
+
+
+class Tiers(Strict):
+    names: list[str] = P(["D", "C", "B", "A", "AA", "AAA"], "tiers from lowest to highest",
+                         source="Rongcheng grades (REFERENCES.md)")
+    lower_bounds: list[float] = P([0.0, 600.0, 850.0, 960.0, 1030.0, 1050.0], "lowest score of each tier",
+                                  source="Rongcheng grade boundaries (REFERENCES.md, unverified)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Tiers:
+        if len(self.names) != len(self.lower_bounds) or not 1 <= len(self.names) <= 16:
+            raise ValueError("expected as many lower_bounds as names (1 to 16 tiers)")
+        if any(b <= a for a, b in zip(self.lower_bounds, self.lower_bounds[1:], strict=False)):
+            raise ValueError("expected lower_bounds to increase")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("expected distinct tier names")
+        return self
+
+
+class Appeals(Strict):
+    rate: float = P(0.0, "daily chance a citizen with penalties from false attributions appeals", ge=0, le=1)
+    success: float = P(0.5, "chance an appeal reverses those penalties (what a judge would change)", ge=0, le=1)
+
+
+class Blacklist(Strict):
+    """Entry by condition with a reason; exit by condition (minimum term, correction)."""
+
+    entry: dict[str, str] = P({}, "reason -> condition that puts a citizen on the list")
+    exit: str = P("days_listed >= 180 and corrections >= 5", "condition that takes a listed citizen off")
+    exempt: str = P("false", "condition that keeps a citizen off the list whatever they do")
+    appeals: Appeals = Appeals()
+
+
+class Gate(Strict):
+    services: list[str] = P([], "services this gate controls")
+    condition: str = P("false", "citizens for whom the gate acts")
+    action: Literal["deny", "price"] = P("deny", "deny the service, or change its price")
+    multiplier: float = P(1.0, "price multiplier when action is price (rewards: below 1)", gt=0)
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, v: list[str]) -> list[str]:
+        for s in v:
+            if s not in SERVICES:
+                raise ValueError(f"unknown service '{s}'; expected one of: {', '.join(SERVICES)}")
+        return v
+
+
+class Leniency(Strict):
+    penalty_multiplier: list[float] = P([1.0, 1.0, 1.0], "multiplier of penalties by official rank 0, 1, 2")
+
+    @field_validator("penalty_multiplier")
+    @classmethod
+    def _three(cls, v: list[float]) -> list[float]:
+        if len(v) != 3 or any(x < 0 for x in v):
+            raise ValueError("expected three non-negative multipliers (ranks 0, 1, 2)")
+        return v
+
+
+class Policy(Strict):
+    enabled: bool = P(True, "whether the scoring system runs at all (false: the society without it)")
+    surveillance: Surveillance = Surveillance()
+    sharing: Sharing = Sharing()
+    scoring: Scoring = Scoring()
+    association: Association = Association()
+    tiers: Tiers = Tiers()
+    blacklist: Blacklist = Blacklist()
+    gates: dict[str, Gate] = P({}, "name -> gate")
+    rewards: dict[str, Gate] = P({}, "name -> reward (a price gate for high tiers, multiplier < 1)")
+    leniency: Leniency = Leniency()
+
+    @model_validator(mode="after")
+    def _tier_names(self) -> Policy:
+        for field in ("low_tier", "high_tier"):
+            name = getattr(self.association, field)
+            if name not in self.tiers.names:
+                raise ValueError(f"association.{field} '{name}' is not a tier; tiers are {', '.join(self.tiers.names)}")
+        for name, g in self.rewards.items():
+            if g.action != "price":
+                raise ValueError(f"reward '{name}' must have action 'price'")
+        return self
+
+
+# ---------------------------------------------------------------- timeline, ledger, run
+
+
+class Phase(Strict):
+    day: int = P(0, "first day of the phase", ge=0)
+    name: str = P("phase", "what the phase is called")
+    set: dict[str, Any] = P({}, "dotted policy paths -> new values from this day on")
+
+    @field_validator("set")
+    @classmethod
+    def _policy_paths(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for path in v:
+            if not path.startswith("policy."):
+                raise ValueError(f"'{path}' is not a policy path; phases may only change policy.*")
+        return v
+
+
+class Timeline(Strict):
+    phases: list[Phase] = P([], "policy changes on given days, applied in day order")
+    dismantle_day: int | None = P(None, "day the whole system is switched off (blacklist emptied, gates open)", ge=0)
+
+
+class Ledger(Strict):
+    retention: Literal["full", "sanctions", "panel"] = P(
+        "panel", "full: every event; sanctions: tier and blacklist decisions for all; panel: every event of a sample")
+    panel_size: int = P(1000, "citizens followed in full when retention is panel", ge=0)
+    flush_rows: int = P(2_000_000, "rows buffered before a Parquet part is written", gt=0)
+
+
+class Run(Strict):
+    days: int = P(365, "days simulated", gt=0, le=100_000)
+    seed: int = P(0, "seed of all random streams", ge=0, lt=2**63)
+    network_metrics_every: int = P(7, "days between the costlier network metrics (components)", gt=0)
+    check_invariants: bool = P(False, "check state invariants every day (slower; for tests and debugging)")
+
+
+class Scenario(Strict):
+    name: str = P("custom", "scenario name")
+    description: str = P("", "one line saying what the scenario is")
+    population: Population = Population()
+    network: Network = Network()
+    behaviour: Behaviour = Behaviour()
+    attitudes: Attitudes = Attitudes()
+    policy: Policy = Policy()
+    timeline: Timeline = Timeline()
+    ledger: Ledger = Ledger()
+    run: Run = Run()

@@ -1,0 +1,128 @@
+"""The citizens as a struct of arrays: one row per citizen, no Python object per citizen.
+
+`Citizens` holds what does not change during a run (demographics, traits); `State` holds what
+mechanisms write. Arrays are preallocated once and written in place; rebinding one is refused
+(`State.__setattr__`) because kernels and views hold references to the original buffer.
+
+Scratch arrays that one step writes and a later step of the same day reads are named for the
+day (`acts`, `observed`, `points_today`, ...) and cleared by the engine at the start of a day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+@dataclass
+class Citizens:
+    age: np.ndarray  # uint8, years
+    urban: np.ndarray  # bool
+    education: np.ndarray  # uint8, 0 primary .. 3 degree
+    income: np.ndarray  # float32, relative units (log-normal)
+    quintile: np.ndarray  # uint8, 1 (poorest) .. 5
+    region: np.ndarray  # int32
+    rank: np.ndarray  # uint8, 0 none, 1 local cadre, 2 senior official
+    group: np.ndarray  # uint8, combined index settlement x education x quintile x rank (metrics)
+    conformity: np.ndarray  # float32 in [0, 1]
+    risk_aversion: np.ndarray
+    health: np.ndarray  # health-compliance propensity
+    alcohol: np.ndarray
+    tobacco: np.ndarray
+    gaming: np.ndarray
+    smart_home: np.ndarray  # bool: has smart-home devices (adopter)
+    care: np.ndarray  # float32: how much the citizen cares about its score
+    approval0: np.ndarray  # float32: initial approval logit (Kostka 2019 gradients)
+    region_start: np.ndarray  # int64[regions + 1]: citizens are numbered region by region
+
+    @property
+    def n(self) -> int:
+        return int(self.age.shape[0])
+
+
+@dataclass
+class State:
+    # persistent state
+    score: np.ndarray  # float32
+    tier: np.ndarray  # uint8 rank, 0 = lowest tier
+    blacklisted: np.ndarray  # bool
+    listed_since: np.ndarray  # int32 day, -1 when not listed
+    list_reason: np.ndarray  # int8 index into policy.blacklist.entry, -1 when not listed
+    corrections: np.ndarray  # uint16 apologies recognised while listed
+    days_since_dose: np.ndarray  # int16
+    debt_since: np.ndarray  # int32 day of an unpaid default, -1 none
+    judgment: np.ndarray  # bool: a court judgment for an unpaid debt stands
+    perceived: np.ndarray  # float32 perceived detection risk
+    approval: np.ndarray  # float32 approval logit
+    grievance: np.ndarray  # float32 in [0, 1]
+    denied: np.ndarray  # uint16 bit per service: closed by the gates (read by tomorrow's behaviour)
+    false_points: np.ndarray  # float32 penalty points from false attributions, not yet appealed
+    offences: np.ndarray  # uint32 true acts committed that the rules in force penalised
+    sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing)
+    benefits: np.ndarray  # uint16 rewards received
+    alcohol_flagged: np.ndarray  # int32 last day an alcohol purchase was observed, -1 never
+    # the day's scratch, cleared each morning
+    acts: np.ndarray  # uint32 bit per event: what the citizen really did today
+    latent: np.ndarray  # uint32 bit per event: what the citizen would have done without incentives
+    observed: np.ndarray  # uint32 bit per event: acts the centre observed (true attributions)
+    falsely: np.ndarray  # uint32 bit per event: acts pinned on the citizen that others did or nobody did
+    misattributed: np.ndarray  # uint32 bit per event: own acts a camera pinned on someone else
+    source: np.ndarray  # uint64: 3 bits per event, the recording source + 1 (0: none)
+    points_today: np.ndarray  # float32 points from today's observed events (after leniency)
+    used: np.ndarray  # uint16 bit per service: attempted and served today
+    denied_today: np.ndarray  # uint16 bit per service: attempted and denied today
+    rewarded: np.ndarray  # bool: paid a reward price (below 1) today
+    # neighbour aggregates, computed once a day from the start-of-day state
+    nbr_blacklisted: np.ndarray  # float32 share of neighbours listed
+    nbr_low: np.ndarray  # float32 share of neighbours at or below the low tier
+    nbr_penalised: np.ndarray  # float32 share of neighbours penalised today
+    nbr_score: np.ndarray  # float32 mean neighbour score (own score when isolated)
+
+    _frozen = False
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # `state.x |= y` rebinds the same object after writing in place: that is allowed.
+        if self._frozen and name in _FIELDS and value is not getattr(self, name):
+            raise AttributeError(
+                f"State.{name} is a preallocated array; write into it (state.{name}[:] = ...) "
+                "instead of rebinding it, so kernels and views keep seeing the same buffer"
+            )
+        super().__setattr__(name, value)
+
+    def freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+    @classmethod
+    def allocate(cls, n: int) -> State:
+        def z(dtype: type) -> np.ndarray:
+            return np.zeros(n, dtype=dtype)
+
+        s = cls(
+            score=z(np.float32), tier=z(np.uint8), blacklisted=z(np.bool_),
+            listed_since=np.full(n, -1, np.int32), list_reason=np.full(n, -1, np.int8),
+            corrections=z(np.uint16), days_since_dose=z(np.int16),
+            debt_since=np.full(n, -1, np.int32), judgment=z(np.bool_), perceived=z(np.float32),
+            approval=z(np.float32), grievance=z(np.float32), denied=z(np.uint16),
+            false_points=z(np.float32), offences=z(np.uint32), sanctions=z(np.uint16),
+            benefits=z(np.uint16), alcohol_flagged=np.full(n, -1, np.int32),
+            acts=z(np.uint32), latent=z(np.uint32), observed=z(np.uint32), falsely=z(np.uint32),
+            misattributed=z(np.uint32), source=z(np.uint64),
+            points_today=z(np.float32), used=z(np.uint16), denied_today=z(np.uint16),
+            rewarded=z(np.bool_),
+            nbr_blacklisted=z(np.float32), nbr_low=z(np.float32), nbr_penalised=z(np.float32),
+            nbr_score=z(np.float32),
+        )
+        s.freeze()
+        return s
+
+    def clear_day(self) -> None:
+        for a in (self.acts, self.latent, self.observed, self.falsely, self.misattributed,
+                  self.source, self.points_today, self.used, self.denied_today):
+            a[:] = 0
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+_FIELDS = frozenset(f.name for f in fields(State))

@@ -1,0 +1,402 @@
+"""The embedded store of simulation runs: a DuckDB catalogue with each run's ledger as Parquet.
+
+The catalogue (``runs``, ``metrics``, ``group_metrics``) lives in one DuckDB file; the ledger of
+run ``R`` lives in ``<dbfile>.ledger/R/part-*.parquet``. A run is written to ``R.partial/`` and
+becomes visible only when ``commit_run`` renames the folder and inserts its row, in that order, so
+a crash at any point leaves no half-run that ``list_runs`` or ``load_run`` would show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from scorestate.errors import StoreError
+
+DEFAULT_STORE = Path("scorestate.duckdb")
+SCHEMA_VERSION = 1
+_MARKER = "scorestate"
+_EXPECTED = "expected a DuckDB file written by scorestate"
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_RETENTIONS = ("full", "sanctions", "panel")
+_METRIC_IDS = ("day",)
+_GROUP_IDS = ("day", "grouping", "group")
+_DDL = f"""
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+INSERT INTO meta VALUES ('format', '{_MARKER}'), ('schema_version', '{SCHEMA_VERSION}');
+CREATE TABLE runs (
+    run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, scenario_name VARCHAR NOT NULL,
+    scenario VARCHAR NOT NULL, seed UBIGINT, population BIGINT, days INTEGER,
+    package_version VARCHAR, elapsed_s DOUBLE, build_s DOUBLE, citizen_days_per_s DOUBLE,
+    final VARCHAR, ledger_retention VARCHAR, ledger_rows BIGINT, kinds VARCHAR, sources VARCHAR,
+    metrics_template BLOB, group_template BLOB);
+CREATE TABLE metrics (run_id VARCHAR, seq BIGINT, day BIGINT, metric VARCHAR, value DOUBLE);
+CREATE TABLE group_metrics (run_id VARCHAR, seq BIGINT, day BIGINT, grouping VARCHAR,
+    grp VARCHAR, metric VARCHAR, value DOUBLE);
+"""
+_UNALIAS = {"__day": "day", "__grouping": "grouping", "__grp": "group"}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What one complete run was: its inputs, its cost and its headline outcome."""
+
+    run_id: str
+    scenario_name: str
+    scenario: dict  # the fully resolved scenario, JSON-able, so a run can be repeated exactly
+    seed: int
+    population: int
+    days: int
+    package_version: str
+    created_at: datetime  # returned by the store as timezone-aware UTC
+    elapsed_s: float
+    build_s: float
+    citizen_days_per_s: float
+    final: dict[str, float]
+    ledger_retention: str  # "full" | "sanctions" | "panel"
+    ledger_rows: int = 0  # filled in by commit_run from the writer
+
+
+def new_run_id() -> str:
+    """A short id that sorts by creation time (to the second) and is unique in practice."""
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+class LedgerWriter:
+    """Appends a run's ledger, one Parquet part per batch, into the run's ``.partial`` folder."""
+
+    def __init__(self, run_id: str, folder: Path, kinds: Sequence[str], sources: Sequence[str]):
+        self.run_id, self.folder, self.rows = run_id, folder, 0
+        self.kinds, self.sources = tuple(kinds), tuple(sources)
+        self._kind_dict = pa.array(self.kinds, pa.string())
+        self._source_dict = pa.array(self.sources, pa.string())
+        self._parts, self.closed = 0, False
+
+    def write(self, day: np.ndarray, citizen: np.ndarray, kind: np.ndarray, source: np.ndarray,
+              points: np.ndarray, false_attribution: np.ndarray, actor: np.ndarray,
+              value: np.ndarray) -> None:
+        """Write one batch as one part; kind/source codes become dictionary columns, no strings."""
+        if self.closed:
+            raise StoreError(f"the ledger writer of run '{self.run_id}' is already closed")
+        cols = [np.asarray(a, dtype=t) for a, t in zip(
+            (day, citizen, kind, source, points, false_attribution, actor, value),
+            (np.int32, np.int32, np.int16, np.int8, np.float32, np.bool_, np.int32, np.int32),
+            strict=True)]
+        n = len(cols[0])
+        if any(c.ndim != 1 or len(c) != n for c in cols):
+            raise ValueError("ledger columns must be 1-D arrays of one length")
+        if n == 0:
+            return
+        k, s = cols[2], cols[3]
+        if k.min() < 0 or k.max() >= len(self.kinds):
+            raise ValueError(f"kind codes must lie in [0, {len(self.kinds)})")
+        if s.min() < -1 or s.max() >= len(self.sources):
+            raise ValueError(f"source codes must lie in [-1, {len(self.sources)}); -1 = none")
+        no_source = s < 0
+        source_idx = pa.array(np.where(no_source, 0, s).astype(np.int8), mask=no_source)
+        table = pa.table({
+            "day": cols[0], "citizen": cols[1],
+            "kind": pa.DictionaryArray.from_arrays(pa.array(k), self._kind_dict),
+            "source": pa.DictionaryArray.from_arrays(source_idx, self._source_dict),
+            "points": cols[4], "false_attribution": cols[5], "actor": cols[6], "value": cols[7],
+        })
+        pq.write_table(table, self.folder / f"part-{self._parts:05d}.parquet", compression="zstd")
+        self._parts += 1
+        self.rows += n
+
+    def abort(self) -> None:
+        """Drop everything written so far; the run never appears in the store."""
+        self.closed = True
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class StoredRun:
+    """A complete run read back: its record, its metric frames and a lazy handle on its ledger."""
+
+    record: RunRecord
+    metrics: pl.DataFrame
+    group_metrics: pl.DataFrame
+    ledger_path: Path
+    kinds: tuple[str, ...] = field(default=())
+    sources: tuple[str, ...] = field(default=())
+
+    def ledger(self, citizen: int | None = None) -> pl.DataFrame:
+        """Ledger rows (only those where ``citizen`` is subject or actor), by day then citizen."""
+        enums = {"kind": pl.Enum(self.kinds), "source": pl.Enum(self.sources)}
+        schema = {"day": pl.Int32, "citizen": pl.Int32, **enums, "points": pl.Float32,
+                  "false_attribution": pl.Boolean, "actor": pl.Int32, "value": pl.Int32}
+        parts = sorted(self.ledger_path.glob("part-*.parquet"))
+        if not parts:
+            if self.record.ledger_rows:
+                raise StoreError(f"the ledger of run '{self.record.run_id}' is missing from "
+                                 f"'{self.ledger_path}'; expected its Parquet parts there")
+            return pl.DataFrame(schema=schema)
+        lf = pl.scan_parquet(parts)
+        if citizen is not None:
+            lf = lf.filter((pl.col("citizen") == citizen) | (pl.col("actor") == citizen))
+        lf = lf.with_columns(pl.col(c).cast(t) for c, t in enums.items())
+        return lf.select(list(schema)).sort("day", "citizen", maintain_order=True).collect()
+
+
+def _long(frame: pl.DataFrame, ids: tuple[str, ...], what: str) -> tuple[pl.DataFrame, bytes]:
+    """A wide metric frame as long rows (seq keeps row order) plus its empty frame as a template."""
+    missing = [c for c in ids if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks the column(s) {missing}; expected {list(ids)} first")
+    values = [c for c in frame.columns if c not in ids]
+    bad = [c for c in values if not (frame.schema[c].is_numeric() or frame.schema[c] == pl.Boolean)]
+    if bad:
+        raise ValueError(f"{what} has non-numeric metric column(s) {bad}")
+    buf = io.BytesIO()
+    frame.clear().write_ipc(buf)
+    keys = ["seq", "day", *(["grouping", "grp"] if "group" in ids else [])]
+    cast = [pl.int_range(pl.len(), dtype=pl.Int64).alias("seq"), pl.col("day").cast(pl.Int64),
+            *(pl.col(c).cast(pl.String).alias("grp" if c == "group" else c) for c in ids[1:]),
+            *(pl.col(c).cast(pl.Float64) for c in values)]
+    long = frame.select(cast).unpivot(values, index=keys, variable_name="metric",
+                                      value_name="value")
+    return long, buf.getvalue()
+
+
+def _wide(long: pl.DataFrame, template: bytes) -> pl.DataFrame:
+    """The inverse of ``_long``: pivot back and restore the original column order and dtypes."""
+    empty = pl.read_ipc(io.BytesIO(template))
+    if long.is_empty():
+        return empty
+    keys = [c for c in long.columns if c not in ("metric", "value")]
+    ids = long.select(keys).unique("__seq", keep="first", maintain_order=True)
+    wide = ids.join(long.pivot(on="metric", index="__seq", values="value"), on="__seq")
+    wide = wide.rename({k: _UNALIAS[k] for k in keys if k in _UNALIAS})
+    return wide.select(pl.col(c).cast(t) for c, t in empty.schema.items())
+
+
+class Store:
+    """One DuckDB catalogue file and its ledger folder; one connection per Store object."""
+
+    def __init__(self, path: str | Path = DEFAULT_STORE, *, create: bool = True) -> None:
+        self.path = Path(path)
+        self.ledger_dir = self.path.with_name(self.path.name + ".ledger")
+        self._con: duckdb.DuckDBPyConnection | None = None
+        if self.path.is_dir():
+            raise StoreError(f"'{self.path}' is a directory, not a scorestate store; {_EXPECTED}"
+                             f", such as '{self.path / DEFAULT_STORE}'")
+        if self.path.exists():
+            self._check(self.path)  # read-only first, so a foreign file is never modified
+            self._con = self._connect()
+        elif not create:
+            raise StoreError(f"no store at '{self.path}'; a store is made by "
+                             f"`scorestate run --store {self.path}`")
+        else:
+            self._con = self._create()
+        self.clean_partials()
+
+    @staticmethod
+    def _check(path: Path) -> None:
+        def refuse(why: str) -> StoreError:
+            return StoreError(f"'{path}' is not a scorestate store ({why}); {_EXPECTED}")
+        try:
+            with path.open("rb") as f:
+                is_duckdb = f.read(12)[8:] == b"DUCK"  # DuckDB's magic bytes
+        except OSError as e:
+            raise StoreError(f"cannot read the store '{path}': {e}") from None
+        if not is_duckdb:
+            raise refuse("not a DuckDB database")
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as e:
+            why = str(e).splitlines()[0]
+            if isinstance(e, duckdb.ConnectionException) or "lock" in why.lower():
+                raise StoreError(f"cannot open the store '{path}': it is in use by another "
+                                 f"connection or process ({why})") from None
+            raise refuse(why) from None
+        try:
+            tables = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()}
+            if "meta" not in tables:
+                raise refuse("a DuckDB database without the scorestate marker")
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        except duckdb.Error as e:
+            raise refuse(str(e).splitlines()[0]) from None
+        finally:
+            con.close()
+        if meta.get("format") != _MARKER:
+            raise refuse("a DuckDB database without the scorestate marker")
+        if meta.get("schema_version") != str(SCHEMA_VERSION):
+            raise StoreError(f"'{path}' has store schema version {meta.get('schema_version')}; "
+                             f"this scorestate reads version {SCHEMA_VERSION}")
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.Error as e:
+            raise StoreError(f"cannot open the store '{self.path}': {e}") from None
+
+    def _create(self) -> duckdb.DuckDBPyConnection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the store '{self.path}': {e}") from None
+        con = self._connect()
+        try:
+            con.execute(_DDL)
+        except duckdb.Error as e:
+            con.close()
+            self.path.unlink(missing_ok=True)
+            raise StoreError(f"cannot create the store '{self.path}': {e}") from None
+        return con
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The open DuckDB connection, for read-only SQL over the catalogue."""
+        if self._con is None:
+            raise StoreError(f"the store '{self.path}' is closed")
+        return self._con
+
+    def clean_partials(self, max_age_s: float = 3600.0) -> list[str]:
+        """Remove ledger folders of runs that never committed, once older than ``max_age_s``."""
+        if not self.ledger_dir.is_dir():
+            return []
+        known = {r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()}
+        removed, cutoff = [], time.time() - max_age_s
+        for d in self.ledger_dir.iterdir():
+            if d.is_dir() and d.name not in known and d.stat().st_mtime < cutoff:
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d.name)
+        return removed
+
+    def begin_run(self, run_id: str, *, kinds: Sequence[str], sources: Sequence[str]
+                  ) -> LedgerWriter:
+        """Start writing a run's ledger into ``<run_id>.partial/``; nothing is visible yet."""
+        if not _RUN_ID.fullmatch(run_id) or run_id.endswith(".partial"):
+            raise ValueError(f"run id {run_id!r} must be letters, digits, '_', '-' or '.'")
+        folder = self.ledger_dir / f"{run_id}.partial"
+        if self._exists(run_id) or folder.exists() or (self.ledger_dir / run_id).exists():
+            raise StoreError(f"run '{run_id}' already exists in the store '{self.path}'")
+        folder.mkdir(parents=True)
+        return LedgerWriter(run_id, folder, kinds, sources)
+
+    def _exists(self, run_id: str) -> bool:
+        return bool(self.con.execute("SELECT count(*) FROM runs WHERE run_id = ?",
+                                     [run_id]).fetchall()[0][0])
+
+    def commit_run(self, record: RunRecord, metrics: pl.DataFrame, group_metrics: pl.DataFrame,
+                   writer: LedgerWriter) -> None:
+        """Publish a run: rename its ledger folder, then insert row and metrics in one transaction.
+
+        On any failure the transaction is rolled back and the ledger folder removed, so the run
+        is either wholly in the store or not at all.
+        """
+        if writer.closed or writer.run_id != record.run_id:
+            raise ValueError(f"writer of run '{writer.run_id}' is closed or not the record's")
+        if record.ledger_retention not in _RETENTIONS:
+            raise ValueError(f"ledger_retention {record.ledger_retention!r} not in {_RETENTIONS}")
+        if not 0 <= record.seed < 2**64:
+            raise ValueError(f"seed {record.seed} must lie in [0, 2**64)")
+        record = replace(record, ledger_rows=writer.rows)
+        m_long, m_tpl = _long(metrics, _METRIC_IDS, "metrics")
+        g_long, g_tpl = _long(group_metrics, _GROUP_IDS, "group_metrics")
+        ts = record.created_at if record.created_at.tzinfo else record.created_at.astimezone()
+        row = asdict(record) | {
+            "created_at": ts.astimezone(UTC).replace(tzinfo=None),
+            "scenario": json.dumps(record.scenario), "final": json.dumps(record.final),
+            "kinds": json.dumps(writer.kinds), "sources": json.dumps(writer.sources),
+            "metrics_template": m_tpl, "group_template": g_tpl}
+        final = self.ledger_dir / record.run_id
+        if self._exists(record.run_id) or final.exists():
+            raise StoreError(f"run '{record.run_id}' already exists in the store '{self.path}'")
+        try:
+            writer.folder.rename(final)
+        except OSError as e:
+            raise StoreError(f"could not save run '{record.run_id}' in '{self.path}': {e}"
+                             ) from None
+        writer.folder, writer.closed = final, True
+        try:
+            self.con.begin()
+            self.con.execute(f"INSERT INTO runs ({', '.join(row)}) "
+                             f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+            self._insert_metrics(record.run_id, m_long, g_long)
+            self.con.commit()
+        except BaseException as e:
+            with contextlib.suppress(duckdb.Error):
+                self.con.rollback()
+            shutil.rmtree(final, ignore_errors=True)
+            if isinstance(e, duckdb.Error):
+                raise StoreError(f"could not save run '{record.run_id}' in '{self.path}': {e}"
+                                 ) from None
+            raise
+
+    def _insert_metrics(self, run_id: str, m_long: pl.DataFrame, g_long: pl.DataFrame) -> None:
+        for table, long in (("metrics", m_long), ("group_metrics", g_long)):
+            self.con.register("_long", long.to_arrow())
+            try:
+                self.con.execute(f"INSERT INTO {table} SELECT ?, * FROM _long", [run_id])
+            finally:
+                self.con.unregister("_long")
+
+    def list_runs(self) -> pl.DataFrame:
+        """One row per complete run, oldest first; runs still being written are not shown."""
+        return self.con.sql(
+            "SELECT run_id, created_at, scenario_name, seed, population, days, elapsed_s, "
+            "citizen_days_per_s, ledger_retention, ledger_rows FROM runs "
+            "ORDER BY created_at, run_id"
+        ).pl().with_columns(pl.col("created_at").dt.replace_time_zone("UTC"))
+
+    def load_run(self, run_id: str) -> StoredRun:
+        """Read a complete run by its id or a unique prefix of it."""
+        ids = [r[0] for r in self.con.execute(
+            "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id",
+            [run_id]).fetchall()] if run_id else []
+        if run_id in ids:
+            ids = [run_id]
+        if not ids:
+            raise StoreError(f"no run '{run_id}' in the store '{self.path}'; "
+                             f"`scorestate runs --store {self.path}` lists the runs")
+        if len(ids) > 1:
+            shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
+            raise StoreError(f"run id '{run_id}' is ambiguous in '{self.path}': it matches "
+                             f"{len(ids)} runs ({shown}); give more characters")
+        rid = ids[0]
+        cur = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [rid])
+        names = [d[0] for d in cur.description]
+        row: dict[str, Any] = dict(zip(names, cur.fetchall()[0], strict=True))
+        record = RunRecord(**{f.name: row[f.name] for f in fields(RunRecord)} | {
+            "scenario": json.loads(row["scenario"]), "final": json.loads(row["final"]),
+            "created_at": row["created_at"].replace(tzinfo=UTC)})
+        m = self.con.sql('SELECT seq AS __seq, day AS __day, metric, value FROM metrics '
+                         'WHERE run_id = $id ORDER BY seq', params={"id": rid}).pl()
+        g = self.con.sql('SELECT seq AS __seq, day AS __day, grouping AS __grouping, '
+                         'grp AS __grp, metric, value FROM group_metrics WHERE run_id = $id '
+                         'ORDER BY seq', params={"id": rid}).pl()
+        return StoredRun(record, _wide(m, row["metrics_template"]),
+                         _wide(g, row["group_template"]), self.ledger_dir / rid,
+                         tuple(json.loads(row["kinds"])), tuple(json.loads(row["sources"])))
+
+    def close(self) -> None:
+        """Release the DuckDB file (and its lock); safe to call twice."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

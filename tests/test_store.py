@@ -1,0 +1,327 @@
+"""The run store: round trips, lookup by id, and that nothing half-written or foreign is touched."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from scorestate.errors import StoreError
+from scorestate.store import (
+    DEFAULT_STORE,
+    LedgerWriter,
+    RunRecord,
+    Store,
+    new_run_id,
+)
+
+KINDS = ["offence", "reward", "tier_change"]
+SOURCES = ["police", "neighbour"]
+
+
+def make_record(run_id: str, seed: int = 7, created: datetime | None = None) -> RunRecord:
+    return RunRecord(
+        run_id=run_id, scenario_name="baseline",
+        scenario={"population": 4, "days": 3, "regime": {"decay": 0.5, "tiers": ["A", "B"]}},
+        seed=seed, population=4, days=3, package_version="0.1.0",
+        created_at=created or datetime(2026, 11, 27, 1, 15, 30, 123456, tzinfo=UTC),
+        elapsed_s=1.5, build_s=0.25, citizen_days_per_s=8.0,
+        final={"mean_score": 512.5, "share_blacklisted": 0.25}, ledger_retention="full",
+    )
+
+
+def make_metrics() -> pl.DataFrame:
+    return pl.DataFrame({
+        "day": pl.Series([0, 1, 2], dtype=pl.Int32),
+        "mean_score": [500.0, 505.5, float("nan")],
+        "sanctions": pl.Series([0, 3, 5], dtype=pl.Int64),
+        "gini": [0.1, None, 0.3],
+    })
+
+
+def make_group_metrics() -> pl.DataFrame:
+    return pl.DataFrame({
+        "day": pl.Series([0, 0, 1, 1], dtype=pl.Int32),
+        "grouping": ["district", "district", "district", "district"],
+        "group": ["north", "south", "south", "north"],  # not sorted: row order must survive
+        "mean_score": [1.0, 2.0, 3.0, 4.0],
+        "count": pl.Series([10, 20, 30, 40], dtype=pl.UInt32),
+    })
+
+
+def write_ledger(writer: LedgerWriter) -> None:
+    i32 = np.int32
+    writer.write(day=np.array([1, 0, 1], i32), citizen=np.array([2, 1, 0], i32),
+                 kind=np.array([0, 1, 2], np.int16), source=np.array([0, -1, 1], np.int8),
+                 points=np.array([-5.0, 2.5, 0.0], np.float32),
+                 false_attribution=np.array([True, False, False]),
+                 actor=np.array([3, 1, -1], i32), value=np.array([-1, -1, 2], i32))
+    empty = np.array([], i32)
+    writer.write(empty, empty, empty, empty, empty, empty, empty, empty)  # skipped
+    writer.write(day=np.array([2], i32), citizen=np.array([3], i32), kind=np.array([1]),
+                 source=np.array([1]), points=np.array([1.0]), false_attribution=np.array([0]),
+                 actor=np.array([3]), value=np.array([-1]))
+
+
+def commit(store: Store, run_id: str, **kw) -> None:
+    writer = store.begin_run(run_id, kinds=KINDS, sources=SOURCES)
+    write_ledger(writer)
+    store.commit_run(make_record(run_id, **kw), make_metrics(), make_group_metrics(), writer)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        commit(store, "run-a")
+        run = store.load_run("run-a")
+    assert run.record == replace(make_record("run-a"), ledger_rows=4)
+    assert_frame_equal(run.metrics, make_metrics())
+    assert_frame_equal(run.group_metrics, make_group_metrics())
+    assert run.ledger_path == tmp_path / "s.duckdb.ledger" / "run-a"
+    assert sorted(p.name for p in run.ledger_path.iterdir()) == [
+        "part-00000.parquet", "part-00001.parquet"]
+    led = run.ledger()
+    assert led.columns == ["day", "citizen", "kind", "source", "points", "false_attribution",
+                           "actor", "value"]
+    assert led["kind"].dtype == pl.Enum(KINDS) and led["source"].dtype == pl.Enum(SOURCES)
+    assert led.select("day", "citizen").rows() == [(0, 1), (1, 0), (1, 2), (2, 3)]
+    assert led["kind"].to_list() == ["reward", "tier_change", "offence", "reward"]
+    assert led["source"].to_list() == [None, "neighbour", "police", "neighbour"]
+    assert led["false_attribution"].to_list() == [False, False, True, False]
+    assert led["points"].dtype == pl.Float32 and led["day"].dtype == pl.Int32
+    # citizen 3 was the real actor of a deed pinned on citizen 2, and the subject of another
+    three = run.ledger(citizen=3)
+    assert three.select("citizen", "actor").rows() == [(2, 3), (3, 3)]
+    assert run.ledger(citizen=99).height == 0
+
+
+def test_parquet_columns_are_dictionary_encoded(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with Store(tmp_path / "s.duckdb") as store:
+        commit(store, "r1")
+        path = store.load_run("r1").ledger_path / "part-00000.parquet"
+    schema = pq.read_schema(path)
+    assert pa.types.is_dictionary(schema.field("kind").type)
+    assert pa.types.is_dictionary(schema.field("source").type)
+
+
+def test_empty_ledger_has_schema(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        writer = store.begin_run("quiet", kinds=KINDS, sources=SOURCES)
+        store.commit_run(make_record("quiet"), make_metrics(), make_group_metrics().clear(),
+                         writer)
+        run = store.load_run("quiet")
+    assert run.record.ledger_rows == 0
+    assert run.ledger().height == 0 and run.ledger().schema["citizen"] == pl.Int32
+    assert_frame_equal(run.group_metrics, make_group_metrics().clear())
+
+
+def test_list_runs_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        assert store.list_runs().height == 0
+        commit(store, "b-later", created=datetime(2026, 11, 28, tzinfo=UTC))
+        commit(store, "a-earlier", seed=3, created=datetime(2026, 11, 27, tzinfo=UTC))
+    with Store(path, create=False) as store:
+        runs = store.list_runs()
+    assert runs["run_id"].to_list() == ["a-earlier", "b-later"]  # newest last
+    assert runs.columns == ["run_id", "created_at", "scenario_name", "seed", "population", "days",
+                            "elapsed_s", "citizen_days_per_s", "ledger_retention", "ledger_rows"]
+    assert runs["seed"].dtype == pl.UInt64 and runs["seed"].to_list() == [3, 7]
+    assert runs["ledger_rows"].to_list() == [4, 4]
+    assert runs["created_at"][0] == datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def test_prefix_unknown_and_ambiguous(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        commit(store, "20261127-011530-3fa2c1")
+        commit(store, "20261127-011530-3fb000")
+        commit(store, "abc")
+        commit(store, "abcd")
+        assert store.load_run("20261127-011530-3fa").record.run_id == "20261127-011530-3fa2c1"
+        assert store.load_run("abc").record.run_id == "abc"  # exact id wins over prefix
+        with pytest.raises(StoreError, match="no run 'zzz' in the store") as e:
+            store.load_run("zzz")
+        assert f"`scorestate runs --store {path}`" in str(e.value)
+        with pytest.raises(StoreError, match="ambiguous") as e:
+            store.load_run("20261127")
+        assert "3fa2c1" in str(e.value) and "3fb000" in str(e.value)
+
+
+def test_new_run_id_is_sortable_and_unique() -> None:
+    ids = [new_run_id() for _ in range(200)]
+    assert len(set(ids)) == 200
+    assert all(len(i) == 22 and i[8] == "-" and i[15] == "-" for i in ids)
+    assert sorted(ids)[0][:15] <= sorted(ids)[-1][:15]
+
+
+def test_uncommitted_and_aborted_runs_are_invisible(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    store = Store(path)
+    aborted = store.begin_run("aborted", kinds=KINDS, sources=SOURCES)
+    write_ledger(aborted)
+    aborted.abort()
+    assert not (store.ledger_dir / "aborted.partial").exists()
+    killed = store.begin_run("killed", kinds=KINDS, sources=SOURCES)
+    write_ledger(killed)
+    store.close()  # the process "dies" here, before commit_run
+    with Store(path) as store:
+        assert store.list_runs().height == 0
+        with pytest.raises(StoreError, match="no run 'killed'"):
+            store.load_run("killed")
+        assert (store.ledger_dir / "killed.partial").exists()  # young: kept
+        old = time.time() - 7200
+        os.utime(store.ledger_dir / "killed.partial", (old, old))
+    with Store(path) as store:  # opening removes stale partials
+        assert not (store.ledger_dir / "killed.partial").exists()
+        commit(store, "fine")
+        assert store.list_runs()["run_id"].to_list() == ["fine"]
+
+
+def test_clean_partials(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        store.begin_run("stale", kinds=KINDS, sources=SOURCES)
+        commit(store, "kept")
+        assert store.clean_partials(max_age_s=-1) == ["stale.partial"]
+        assert [p.name for p in store.ledger_dir.iterdir()] == ["kept"]
+
+
+def test_failure_inside_commit_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    def boom(self, *args) -> None:
+        raise duckdb.ConstraintException("disk on fire")
+
+    with Store(tmp_path / "s.duckdb") as store:
+        monkeypatch.setattr(Store, "_insert_metrics", boom)  # after the runs row went in
+        writer = store.begin_run("doomed", kinds=KINDS, sources=SOURCES)
+        write_ledger(writer)
+        with pytest.raises(StoreError, match="disk on fire"):
+            store.commit_run(make_record("doomed"), make_metrics(), make_group_metrics(), writer)
+        assert store.list_runs().height == 0
+        assert list(store.ledger_dir.iterdir()) == []
+        assert store.con.execute("SELECT count(*) FROM runs").fetchall() == [(0,)]
+        monkeypatch.undo()
+        commit(store, "after")  # the store is still usable
+        assert store.list_runs()["run_id"].to_list() == ["after"]
+
+
+def test_other_exceptions_in_commit_still_clean_up(tmp_path: Path, monkeypatch) -> None:
+    def boom(self, *args) -> None:
+        raise KeyboardInterrupt
+
+    with Store(tmp_path / "s.duckdb") as store:
+        monkeypatch.setattr(Store, "_insert_metrics", boom)
+        writer = store.begin_run("doomed", kinds=KINDS, sources=SOURCES)
+        with pytest.raises(KeyboardInterrupt):
+            store.commit_run(make_record("doomed"), make_metrics(), make_group_metrics(), writer)
+        assert store.list_runs().height == 0 and list(store.ledger_dir.iterdir()) == []
+
+
+def test_bad_metrics_fail_before_touching_files(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        writer = store.begin_run("r", kinds=KINDS, sources=SOURCES)
+        with pytest.raises(ValueError, match="day"):
+            store.commit_run(make_record("r"), make_metrics().drop("day"), make_group_metrics(),
+                             writer)
+        assert (store.ledger_dir / "r.partial").is_dir()
+        store.commit_run(make_record("r"), make_metrics(), make_group_metrics(), writer)
+        assert store.load_run("r").record.ledger_rows == 0
+
+
+def test_duplicate_run_id_is_refused(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        commit(store, "r")
+        with pytest.raises(StoreError, match="already exists"):
+            store.begin_run("r", kinds=KINDS, sources=SOURCES)
+
+
+def test_bad_codes_are_refused(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        writer = store.begin_run("r", kinds=KINDS, sources=SOURCES)
+        one = np.array([0])
+        with pytest.raises(ValueError, match="kind codes"):
+            writer.write(one, one, np.array([3]), one, one, one, one, one)
+        with pytest.raises(ValueError, match="kind codes"):
+            writer.write(one, one, np.array([-1]), one, one, one, one, one)
+        with pytest.raises(ValueError, match="source codes"):
+            writer.write(one, one, one, np.array([-2]), one, one, one, one)
+
+
+def foreign_duckdb(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE accounts (id INTEGER, balance DOUBLE)")
+    con.execute("INSERT INTO accounts VALUES (1, 10.0)")
+    con.close()
+
+
+def truncated_store(path: Path) -> None:
+    Store(path).close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: p.write_text("run_id,seed\nabc,1\n"),
+    lambda p: p.write_bytes(np.random.default_rng(1).bytes(20_000)),
+    lambda p: p.write_bytes(b""),
+    foreign_duckdb,
+    truncated_store,
+], ids=["text", "random-bytes", "empty", "foreign-duckdb", "truncated"])
+def test_foreign_files_are_refused_and_untouched(tmp_path: Path, make) -> None:
+    path = tmp_path / "thing.duckdb"
+    make(path)
+    before = path.read_bytes()
+    listing = sorted(tmp_path.iterdir())
+    for create in (True, False):
+        with pytest.raises(StoreError, match="is not a scorestate store") as e:
+            Store(path, create=create)
+        assert str(path) in str(e.value) and "DuckDB file written by scorestate" in str(e.value)
+    assert path.read_bytes() == before
+    assert sorted(tmp_path.iterdir()) == listing  # no .wal, no ledger folder
+
+
+def test_missing_store_with_create_false(tmp_path: Path) -> None:
+    path = tmp_path / "nope.duckdb"
+    with pytest.raises(StoreError) as e:
+        Store(path, create=False)
+    assert str(e.value) == (f"no store at '{path}'; a store is made by "
+                            f"`scorestate run --store {path}`")
+    assert not path.exists()
+
+
+def test_missing_store_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "new.duckdb"
+    with Store(path) as store:
+        assert store.ledger_dir == tmp_path / "deep" / "new.duckdb.ledger"
+    Store(path, create=False).close()
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a directory"):
+        Store(tmp_path)
+
+
+def test_default_path_and_closed_store(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = Store()
+    assert store.path == DEFAULT_STORE and (tmp_path / "scorestate.duckdb").exists()
+    store.close()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.list_runs()
+
+
+def test_store_in_use_is_not_called_foreign(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path), pytest.raises(StoreError, match="in use") as e:
+        Store(path)
+    assert "not a scorestate store" not in str(e.value)
