@@ -156,12 +156,18 @@ class Simulation:
         self.policy = self.timeline[0][1]
         s = State.allocate(self.n)
         sc = self.policy.spec.scoring
-        s.score[:] = sc.initial
+        start = np.random.Generator(np.random.Philox(np.random.SeedSequence([self.seed, 4])))
+        s.score[:] = np.clip(sc.initial + sc.initial_spread * start.uniform(-1, 1, self.n),
+                             sc.minimum, sc.maximum)
         s.tier[:] = scoring.initial_tiers(s.score, self.policy.tier_bounds)
         s.perceived[:] = scenario.attitudes.perceived_initial
         s.approval[:] = c.approval0
         s.grievance[:] = grievance
         s.days_since_dose[:] = days_since_dose
+        seeds = start.random(self.n) < self.policy.spec.blacklist.seed_share
+        s.blacklisted[seeds] = True
+        s.listed_since[seeds] = 0
+        s.list_reason[seeds] = blacklist.REASON_SEED
         self.state = s
         self.prices = {svc: np.ones(self.n, np.float32) for svc in price_services(self.timeline)}
         self.officials = np.flatnonzero(c.rank > 0)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from scorestate.engine import Simulation
 
 EXIT_SERVED, EXIT_DISMANTLED = 0, 1
+REASON_SEED = 127  # listed on day 0 by `blacklist.seed_share` (cascade experiments)
 
 
 def step(sim: Simulation) -> None:

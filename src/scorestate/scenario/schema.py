@@ -246,6 +246,7 @@ def _zero_points() -> dict[str, float]:
 
 class Scoring(Strict):
     initial: float = P(1000.0, "everyone's starting score", source="Rongcheng: everyone starts at 1000 (REFERENCES.md)")
+    initial_spread: float = P(0.0, "starting scores spread uniformly over initial +/- this (0: all equal)", ge=0)
     minimum: float = P(0.0, "lowest score")
     maximum: float = P(1300.0, "highest score")
     points: dict[str, float] = P(_zero_points(), "points per observed act (negative: penalty)")
@@ -305,6 +306,7 @@ class Blacklist(Strict):
     entry: dict[str, str] = P({}, "reason -> condition that puts a citizen on the list")
     exit: str = P("days_listed >= 180 and corrections >= 5", "condition that takes a listed citizen off")
     exempt: str = P("false", "condition that keeps a citizen off the list whatever they do")
+    seed_share: float = P(0.0, "share of citizens listed on day 0 (seeds of a cascade; reason 'seed')", ge=0, le=1)
     appeals: Appeals = Appeals()
 
 

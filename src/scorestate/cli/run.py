@@ -1,63 +1,31 @@
-"""The `scorestate` command line.
-
-Usage errors (bad scenario, option or store) print one message and exit with code 2; nothing
-is written to the store. Progress goes to stderr; with `--json`, stdout holds one JSON object.
-"""
+"""`scorestate run`: simulate a scenario, land it in the store, print what it did."""
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
 import polars as pl
-import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scorestate.errors import ScorestateError
+from scorestate.cli import (
+    DaysOpt,
+    JsonOpt,
+    PopulationOpt,
+    ScenarioArg,
+    SeedOpt,
+    SetOpt,
+    StoreOpt,
+    app,
+    err,
+    friendly,
+    out,
+)
 from scorestate.store import DEFAULT_STORE
-
-app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=None,
-                  help="scorestate: a research simulator of algorithmic social-scoring regimes, "
-                       "on synthetic citizens. Model, not machine.")
-out = Console()
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly(fn: F) -> F:
-    """Turn usage errors into one message and exit code 2, without a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ScorestateError as e:
-            err.print(f"scorestate: error: {e}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("scorestate: interrupted; the run was not stored", markup=False)
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-ScenarioArg = Annotated[str, typer.Argument(help="A preset name or a YAML scenario file.")]
-PopulationOpt = Annotated[int | None, typer.Option(
-    "--population", "-n", help="Number of citizens (default: the scenario's).")]
-DaysOpt = Annotated[int | None, typer.Option(
-    "--days", "-d", help="Days to simulate (default: the scenario's).")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", "-s", help="Seed of all random streams.")]
-StoreOpt = Annotated[Path, typer.Option("--store", help="The DuckDB store of runs.")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override PATH=VALUE (repeatable), "
-                                                  "e.g. --set policy.scoring.points.alcohol=-10")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
 @app.command()
@@ -153,35 +121,3 @@ def print_summary(result: Any, store: Path) -> None:
     out.print(by)
     out.print(f"run [bold]{result.run_id}[/bold] stored in {store} "
               f"({result.elapsed_s:.1f} s, {result.citizen_days_per_s:,.0f} citizen-days/s)")
-
-
-@app.command()
-@friendly
-def scenarios(show: Annotated[str | None, typer.Option("--show", help="Print the fully resolved "
-                                                       "scenario NAME (a preset or a file).")] = None,
-              set_: SetOpt = None) -> None:
-    """List the shipped presets, or show one resolved scenario with every parameter."""
-    from scorestate.engine import Simulation
-    from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
-
-    if show is None:
-        table = Table(title="presets (scorestate scenarios --show NAME prints every parameter)")
-        table.add_column("name")
-        table.add_column("description")
-        for name in preset_names():
-            table.add_row(name, load_scenario(name).description)
-        out.print(table)
-        return
-    resolved = load_scenario(show, set_ or [])
-    sys.stdout.write(f"# {resolved.name}: every parameter at its dotted path "
-                     f"(override with --set PATH=VALUE)\n")
-    sys.stdout.write("# the day's steps, in order: " + ", ".join(Simulation.plan()) + "\n")
-    sys.stdout.write(resolved_yaml(resolved))
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

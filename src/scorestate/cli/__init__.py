@@ -1,0 +1,62 @@
+"""The `scorestate` command line: the app, shared options, and the error convention.
+
+Usage errors (bad scenario, option or store) print one message and exit with code 2; nothing
+is written to the store. Progress goes to stderr; with `--json`, stdout holds one JSON object.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from scorestate.errors import ScorestateError
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=None,
+                  help="scorestate: a research simulator of algorithmic social-scoring regimes, "
+                       "on synthetic citizens. Model, not machine.")
+out = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly(fn: F) -> F:
+    """Turn usage errors into one message and exit code 2, without a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ScorestateError as e:
+            err.print(f"scorestate: error: {e}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("scorestate: interrupted; the run was not stored", markup=False)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+ScenarioArg = Annotated[str, typer.Argument(help="A preset name or a YAML scenario file.")]
+PopulationOpt = Annotated[int | None, typer.Option(
+    "--population", "-n", help="Number of citizens (default: the scenario's).")]
+DaysOpt = Annotated[int | None, typer.Option(
+    "--days", "-d", help="Days to simulate (default: the scenario's).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", "-s", help="Seed of all random streams.")]
+StoreOpt = Annotated[Path, typer.Option("--store", help="The DuckDB store of runs.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override PATH=VALUE (repeatable), "
+                                                  "e.g. --set policy.scoring.points.alcohol=-10")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def main() -> None:
+    app()
+
+
+# Each command lives in its own module and registers itself on `app` when imported.
+from scorestate.cli import run as _run  # noqa: E402, F401
+from scorestate.cli import scenarios as _scenarios  # noqa: E402, F401

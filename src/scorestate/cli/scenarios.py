@@ -1,0 +1,35 @@
+"""`scorestate scenarios`: the shipped presets, or one scenario with every parameter."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from scorestate.cli import SetOpt, app, friendly, out
+
+
+@app.command()
+@friendly
+def scenarios(show: Annotated[str | None, typer.Option("--show", help="Print the fully resolved "
+                                                       "scenario NAME (a preset or a file).")] = None,
+              set_: SetOpt = None) -> None:
+    """List the shipped presets, or show one resolved scenario with every parameter."""
+    from scorestate.engine import Simulation
+    from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
+
+    if show is None:
+        table = Table(title="presets (scorestate scenarios --show NAME prints every parameter)")
+        table.add_column("name")
+        table.add_column("description")
+        for name in preset_names():
+            table.add_row(name, load_scenario(name).description)
+        out.print(table)
+        return
+    resolved = load_scenario(show, set_ or [])
+    sys.stdout.write(f"# {resolved.name}: every parameter at its dotted path "
+                     f"(override with --set PATH=VALUE)\n")
+    sys.stdout.write("# the day's steps, in order: " + ", ".join(Simulation.plan()) + "\n")
+    sys.stdout.write(resolved_yaml(resolved))
