@@ -106,6 +106,44 @@ def set_path(raw: dict[str, Any], path: str, value: Any, *, label: str) -> None:
         raise ScenarioError(f"{label}: '{path}' goes inside a value, not a section")
 
 
+def deep_merge(into: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Merge nested `changes` into `into`: mappings merge key by key, anything else replaces."""
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            deep_merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+
+
+def nest(flat: Mapping[str, Any], *, label: str) -> dict[str, Any]:
+    """`{"policy.a.b": 1, "policy.c": {...}}` -> `{"policy": {"a": {"b": 1}, "c": {...}}}`."""
+    nested: dict[str, Any] = {}
+    for path, value in flat.items():
+        keys = str(path).split(".")
+        node = nested
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ScenarioError(f"{label}: '{path}' goes inside a value, not a section")
+        if isinstance(value, Mapping) and isinstance(node.get(keys[-1]), dict):
+            deep_merge(node[keys[-1]], value)
+        else:
+            node[keys[-1]] = copy.deepcopy(value)
+    return nested
+
+
+def _normalise_phases(raw: dict[str, Any], label: str) -> None:
+    """Phase changes may be written with dotted keys; store them nested, so an override such as
+    `timeline.phases.0.set.policy.association.penalty=0` reaches them."""
+    timeline = raw.get("timeline")
+    phases = timeline.get("phases") if isinstance(timeline, dict) else None
+    if not isinstance(phases, list):
+        return
+    for k, phase in enumerate(phases):
+        if isinstance(phase, dict) and isinstance(phase.get("set"), dict):
+            phase["set"] = nest(phase["set"], label=f"{label}: timeline.phases.{k}.set")
+
+
 def _list_index(node: list[Any], key: str, path: str, label: str) -> int:
     if not key.isdigit() or int(key) >= len(node):
         raise ScenarioError(f"{label}: '{path}' indexes a list of {len(node)} items with '{key}'; "
@@ -166,8 +204,7 @@ def phase_policies(scenario: Scenario, *, label: str = "scenario") -> list[tuple
     raw = {"policy": scenario.policy.model_dump(mode="json")}
     for i, phase in enumerate(sorted(scenario.timeline.phases, key=lambda p: p.day)):
         where = f"{label}: timeline.phases[{i}] ('{phase.name}', day {phase.day})"
-        for path, value in phase.set.items():
-            set_path(raw, path, copy.deepcopy(value), label=where)
+        deep_merge(raw, copy.deepcopy(phase.set))
         try:
             policy = Policy.model_validate(raw["policy"])
         except ValidationError as e:
@@ -191,6 +228,7 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
     """
     raw, label = _read_raw(source)
     raw = copy.deepcopy(raw)
+    _normalise_phases(raw, label)
     items = overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides)
     for path, value in items:
         set_path(raw, path, value, label=f"override '{path}'")
@@ -205,7 +243,9 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
 
 def scenario_from_dict(raw: Mapping[str, Any], label: str = "scenario") -> Scenario:
     """Validate an in-memory mapping (e.g. a stored run's resolved scenario)."""
-    return validate(copy.deepcopy(dict(raw)), label)
+    raw = copy.deepcopy(dict(raw))
+    _normalise_phases(raw, label)
+    return validate(raw, label)
 
 
 def resolved_yaml(scenario: Scenario) -> str:

@@ -125,7 +125,7 @@ class Services(Strict):
 class Behaviour(Strict):
     """How citizens act. Incentives enter as perceived detection x points at stake x care."""
 
-    health_dose: Logit = Logit(base=-3.0, weight=6.0)
+    health_dose: Logit = Logit(base=-3.0, weight=10.0)
     dose_interval_days: int = P(180, "days between scheduled doses", gt=0)
     dose_grace_days: int = P(30, "days overdue before a citizen counts as non-compliant", ge=0)
     dose_refusal_days: int = P(60, "days overdue at which the lapse counts as refusal", ge=0)
@@ -146,7 +146,7 @@ class Behaviour(Strict):
     points_unit: float = P(50.0, "points that count as one unit of stake", gt=0)
     care_conformity: float = P(0.6, "how much conformity adds to caring about one's score", ge=0)
     care_risk: float = P(0.6, "how much risk aversion adds to caring about one's score", ge=0)
-    wallet_pressure: float = P(4.0, "logit push to take a due dose while one's wallet is shut", ge=0)
+    wallet_pressure: float = P(3.0, "logit push to take a due dose while one's wallet is shut", ge=0)
 
     @field_validator("dissent_channels")
     @classmethod
@@ -219,6 +219,8 @@ class Surveillance(Strict):
     @field_validator("observes")
     @classmethod
     def _known(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Acts not named keep their default sources, so one act can be changed alone."""
+        v = {**cls.model_fields["observes"].default, **v}
         for event, sources in v.items():
             if event not in EVENTS:
                 raise ValueError(f"unknown act '{event}'; expected one of: {', '.join(EVENTS)}")
@@ -366,14 +368,14 @@ class Policy(Strict):
 class Phase(Strict):
     day: int = P(0, "first day of the phase", ge=0)
     name: str = P("phase", "what the phase is called")
-    set: dict[str, Any] = P({}, "dotted policy paths -> new values from this day on")
+    set: dict[str, Any] = P({}, "policy changes from this day on (dotted keys such as policy.sharing.camera)")
 
     @field_validator("set")
     @classmethod
-    def _policy_paths(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for path in v:
-            if not path.startswith("policy."):
-                raise ValueError(f"'{path}' is not a policy path; phases may only change policy.*")
+    def _policy_only(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            if key != "policy":
+                raise ValueError(f"'{key}' is not part of the policy; phases may only change policy.*")
         return v
 
 

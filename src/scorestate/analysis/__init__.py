@@ -1,0 +1,1 @@
+"""Analyses over runs: comparisons of policies on the same citizens, explanations, sensitivity."""

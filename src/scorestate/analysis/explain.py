@@ -1,0 +1,319 @@
+"""One citizen's file: who they are, what moved their score, and what the system did to them.
+
+A stored run keeps metrics and a ledger, not the citizens themselves. Demographics, traits, the
+starting state and the day-0 network are a pure function of the resolved scenario and its seed,
+so they are rebuilt here (`Simulation(scenario)` without running a day). Everything that
+happened later comes from the ledger, which keeps what the scenario's `ledger.retention` chose:
+
+- `full`: every citizen's events, denials, daily score adjustments and decisions;
+- `panel`: the same for a fixed sample of citizens (membership is rebuilt too);
+- `sanctions`: decisions only (tier changes, blacklist entries and exits, upheld appeals).
+
+For a citizen whose events were kept, the points of their own rows (events, upheld appeals and
+the daily `adjustment` row for association, drift and clipping) sum exactly to the change of
+their score, so the score over time is a running sum from the rebuilt starting score.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from scorestate.errors import ScorestateError
+from scorestate.mechanisms.blacklist import EXIT_DISMANTLED, EXIT_SERVED, REASON_SEED
+from scorestate.policy import policy_on
+from scorestate.store import StoredRun
+from scorestate.vocabulary import EVENTS, GROUPINGS, SERVICES
+
+EXITS = {EXIT_SERVED: "term served and correction completed", EXIT_DISMANTLED: "system dismantled"}
+TIE_NOTE = ("ties dropped or made during the run are not recorded per citizen; these are the "
+            "citizen's ties on day 0, with each neighbour's tier then and the last tier the "
+            "ledger shows for them")
+
+
+@dataclass
+class CitizenFile:
+    """Everything the run can say about one citizen; `to_dict()` is JSON-able (no NaN)."""
+
+    run_id: str
+    scenario: str
+    citizen: int
+    population: int
+    days: int
+    seed: int
+    retention: str
+    events_recorded: bool  # observed events, denials and daily adjustments were kept
+    decisions_recorded: bool  # tier changes, blacklist entries and exits, appeals were kept
+    notes: list[str]
+    demographics: dict[str, Any]
+    traits: dict[str, Any]
+    start: dict[str, Any]  # score, tier, blacklisted, approval on day 0 (before the first day)
+    end: dict[str, Any]  # score, tier, blacklisted after the last day (None where not recorded)
+    change: dict[str, float] | None  # the score change split into events, appeals, adjustments
+    score_by_day: list[float]  # score at the end of each day; empty when events were not kept
+    events: list[dict[str, Any]]  # every observed or attributed act that could move the score
+    pinned_on_others: list[dict[str, Any]]  # the citizen's own acts a camera pinned on someone else
+    adjustments: list[dict[str, Any]]  # association penalty, drift and clipping, per day
+    tier_changes: list[dict[str, Any]]
+    blacklist: list[dict[str, Any]]
+    appeals: list[dict[str, Any]]
+    denials: list[dict[str, Any]]  # gates that closed on an attempt: day and service
+    neighbours: list[dict[str, Any]] = field(default_factory=list)
+    neighbours_note: str = TIE_NOTE
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+
+def _plain(x: Any) -> Any:
+    """Numpy scalars to Python, non-finite floats to None: safe for `json.dumps(allow_nan=False)`."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> CitizenFile:
+    """The file of `citizen` in a stored run.
+
+    `graph` is needed only for a run that was given an in-memory networkx graph (the store
+    keeps the scenario, not the graph); without it, that run's neighbours are left out.
+    """
+    rec = stored.record
+    n = int(rec.population)
+    if isinstance(citizen, bool) or not isinstance(citizen, int | np.integer):
+        raise ScorestateError(f"citizen must be an integer id; got {citizen!r}")
+    citizen = int(citizen)
+    if not 0 <= citizen < n:
+        raise ScorestateError(f"citizen {citizen} is out of range for run '{rec.run_id}'; expected "
+                              f"an id from 0 to {n - 1} (the run has {n:,} citizens)")
+    sim, network_known = _rebuild(stored, graph)
+    retention = rec.ledger_retention
+    in_panel = bool(sim.ledger.recorded[citizen])
+    events_kept = retention == "full" or (retention == "panel" and in_panel)
+    decisions_kept = retention in ("full", "sanctions") or in_panel
+    notes = _notes(stored, citizen, retention, events_kept, decisions_kept, sim)
+    if not network_known:
+        notes.append("this run was given an in-memory network that the store does not keep, so "
+                     "its neighbours cannot be rebuilt; pass the same graph to "
+                     "`scorestate.analysis.explain.explain(stored, citizen, graph=G)`")
+
+    rows = stored.ledger(citizen)
+    own = rows.filter(pl.col("citizen") == citizen)
+    others = rows.filter(pl.col("citizen") != citizen)
+    timeline = sim.timeline
+    s, c = sim.state, sim.citizens
+    start_score = float(s.score[citizen])
+    start_tier = int(s.tier[citizen])
+    start_listed = bool(s.blacklisted[citizen])
+
+    events = [_event_row(r, citizen) for r in own.filter(pl.col("kind").is_in(EVENTS))
+              .iter_rows(named=True)]
+    appeals = [{"day": r["day"], "points": r["points"]}
+               for r in own.filter(pl.col("kind") == "appeal_upheld").iter_rows(named=True)]
+    adjustments = [{"day": r["day"], "points": r["points"]}
+                   for r in own.filter(pl.col("kind") == "adjustment").iter_rows(named=True)]
+    denials = [{"day": r["day"], "service": _name(SERVICES, r["value"], "service")}
+               for r in own.filter(pl.col("kind") == "denied").iter_rows(named=True)]
+    pinned = [{"day": r["day"], "event": r["kind"], "pinned_on": r["citizen"],
+               "points": r["points"], "source": r["source"]}
+              for r in others.iter_rows(named=True) if r["kind"] in EVENTS]
+
+    tier_changes, tier = [], start_tier
+    for r in own.filter(pl.col("kind") == "tier_change").iter_rows(named=True):
+        names = _tiers(timeline, r["day"])
+        tier_changes.append({"day": r["day"], "from": _name(names, tier, "tier"),
+                             "to": _name(names, r["value"], "tier")})
+        tier = r["value"]
+    listings, listed = [], start_listed
+    if start_listed:
+        listings.append({"day": 0, "what": "entry", "reason": "seed (listed at the start)"})
+    for r in own.filter(pl.col("kind").is_in(["blacklist_entry", "blacklist_exit"])).iter_rows(
+            named=True):
+        entry = r["kind"] == "blacklist_entry"
+        reason = _reason(timeline, r["day"], r["value"]) if entry else EXITS.get(
+            r["value"], f"exit code {r['value']}")
+        listings.append({"day": r["day"], "what": "entry" if entry else "exit", "reason": reason})
+        listed = entry
+
+    points = own.select("day", pl.col("points").cast(pl.Float64), "kind")
+    score_by_day: list[float] = []
+    change = None
+    end_score: float | None = None
+    if events_kept:
+        per_day = np.bincount(points["day"].to_numpy(), weights=points["points"].to_numpy(),
+                              minlength=rec.days)[: rec.days]
+        score_by_day = (start_score + np.cumsum(per_day)).tolist()
+        end_score = score_by_day[-1] if score_by_day else start_score
+        kinds = points["kind"].cast(pl.String)
+
+        def part(mask: pl.Series) -> float:
+            return float(points["points"].filter(mask).sum())
+
+        change = {"events": part(kinds.is_in(EVENTS)), "appeals": part(kinds == "appeal_upheld"),
+                  "adjustments": part(kinds == "adjustment"), "total": end_score - start_score}
+
+    end_names = _tiers(timeline, max(rec.days - 1, 0))
+    end = {"score": end_score,
+           "tier": _name(end_names, tier, "tier") if decisions_kept else None,
+           "blacklisted": listed if decisions_kept else None}
+    start_names = _tiers(timeline, 0)
+    start = {"score": start_score, "tier": _name(start_names, start_tier, "tier"),
+             "blacklisted": start_listed, "approval": _sigmoid(float(s.approval[citizen]))}
+    neighbours = _neighbours(stored, sim, citizen) if network_known else []
+    return CitizenFile(
+        run_id=rec.run_id, scenario=rec.scenario_name, citizen=citizen, population=n,
+        days=int(rec.days), seed=int(rec.seed), retention=retention, events_recorded=events_kept,
+        decisions_recorded=decisions_kept, notes=notes, demographics=_demographics(c, citizen),
+        traits=_traits(c, s, citizen), start=start, end=end, change=change,
+        score_by_day=score_by_day, events=events if events_kept else [], pinned_on_others=pinned,
+        adjustments=adjustments, tier_changes=tier_changes, blacklist=listings, appeals=appeals,
+        denials=denials, neighbours=neighbours,
+        neighbours_note=TIE_NOTE if network_known else "the run's network is not known here")
+
+
+# ------------------------------------------------------------------ rebuilding the society
+def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, bool]:
+    """The run's society on day 0, and whether its network is the one the run used."""
+    import networkx as nx
+
+    from scorestate.engine import Simulation
+    from scorestate.scenario.load import scenario_from_dict
+
+    rec = stored.record
+    scenario = scenario_from_dict(rec.scenario, label=f"the scenario of run '{rec.run_id}'")
+    known = True
+    if graph is None and scenario.network.kind != "edgelist" \
+            and rec.population != scenario.population.size:
+        # the run was handed a networkx graph: citizens are rebuilt in the same (import) order
+        graph, known = nx.empty_graph(int(rec.population)), False
+    try:
+        sim = Simulation(scenario, graph=graph)
+    except ScorestateError as e:
+        raise ScorestateError(f"cannot rebuild the citizens of run '{rec.run_id}': {e}") from None
+    if sim.n != rec.population:
+        raise ScorestateError(f"the network given for run '{rec.run_id}' has {sim.n:,} citizens; "
+                              f"expected the run's {rec.population:,}")
+    return sim, known
+
+
+def _notes(stored: StoredRun, citizen: int, retention: str, events_kept: bool,
+           decisions_kept: bool, sim: Any) -> list[str]:
+    rec = stored.record
+    how = (f"to keep every citizen's file, rerun with `--set ledger.retention=full` "
+           f"(or `--set ledger.retention=panel --set ledger.panel_size=N` to follow a larger "
+           f"sample)")
+    if events_kept:
+        return []
+    if retention == "sanctions":
+        return [f"run '{rec.run_id}' kept decisions only (ledger retention 'sanctions'): tier "
+                f"changes, blacklist entries and exits and upheld appeals are shown, but not the "
+                f"events that moved the score, the gates that closed or the score over time; {how}"]
+    panel = np.flatnonzero(sim.ledger.recorded)
+    some = ", ".join(str(i) for i in panel[:8]) + (", ..." if panel.size > 8 else "")
+    followed = (f"the panel follows {panel.size:,} of {rec.population:,} citizens ({some})"
+                if panel.size else "the panel is empty")
+    return [f"citizen {citizen} is not in the ledger of run '{rec.run_id}': the run kept a panel "
+            f"(ledger retention 'panel') and {followed}. Only demographics, traits, the starting "
+            f"state and the day-0 neighbours can be rebuilt; {how}"]
+
+
+def _demographics(c: Any, i: int) -> dict[str, Any]:
+    return {"age": int(c.age[i]), "settlement": "urban" if c.urban[i] else "rural",
+            "education": GROUPINGS["education"][int(c.education[i])],
+            "income": float(c.income[i]), "income_quintile": int(c.quintile[i]),
+            "region": int(c.region[i]), "official_rank": GROUPINGS["official_rank"][int(c.rank[i])]}
+
+
+def _traits(c: Any, s: Any, i: int) -> dict[str, Any]:
+    names = ("conformity", "risk_aversion", "health", "alcohol", "tobacco", "gaming", "care")
+    out: dict[str, Any] = {k: float(getattr(c, k)[i]) for k in names}
+    out["grievance"] = float(s.grievance[i])
+    out["smart_home"] = bool(c.smart_home[i])
+    return out
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _name(names: tuple[str, ...] | list[str], k: int, what: str) -> str:
+    return names[k] if 0 <= k < len(names) else f"{what} {k}"
+
+
+def _tiers(timeline: list[tuple[int, Any]], day: int) -> list[str]:
+    return list(policy_on(timeline, day).spec.tiers.names)
+
+
+def _reason(timeline: list[tuple[int, Any]], day: int, k: int) -> str:
+    """Reason index -> name, by the blacklist rules in force that day (phases may change them)."""
+    if k == REASON_SEED:
+        return "seed"
+    return _name(list(policy_on(timeline, day).spec.blacklist.entry), k, "reason")
+
+
+def _event_row(r: dict[str, Any], citizen: int) -> dict[str, Any]:
+    actor = r["actor"]
+    return {"day": r["day"], "event": r["kind"], "source": r["source"], "points": r["points"],
+            "false_attribution": bool(r["false_attribution"]),
+            "actor": None if actor < 0 else actor,
+            "real_actor": "self" if actor == citizen else
+            ("nobody (a sensor's false positive)" if actor < 0 else f"citizen {actor}")}
+
+
+def _neighbours(stored: StoredRun, sim: Any, citizen: int) -> list[dict[str, Any]]:
+    """Day-0 neighbours with their tier then, and what the ledger says of them later."""
+    g, s = sim.graph, sim.state
+    lo = int(g.start[citizen])
+    ids = sorted(int(j) for j in g.nbrs[lo: lo + int(g.degree[citizen])])
+    if not ids:
+        return []
+    retention = stored.record.ledger_retention
+    known = {j for j in ids if retention in ("full", "sanctions") or sim.ledger.recorded[j]}
+    later = _decisions_of(stored, sorted(known))
+    names0 = _tiers(sim.timeline, 0)
+    out = []
+    for j in ids:
+        rows = later.filter(pl.col("citizen") == j)
+        tiers = rows.filter(pl.col("kind") == "tier_change")
+        last_tier = None
+        if j in known:
+            if tiers.height:
+                day, value = tiers["day"][-1], tiers["value"][-1]
+                last_tier = _name(_tiers(sim.timeline, day), value, "tier")
+            else:
+                last_tier = _name(names0, int(s.tier[j]), "tier")
+        entries = rows.filter(pl.col("kind") == "blacklist_entry")
+        out.append({"citizen": j, "tier_at_start": _name(names0, int(s.tier[j]), "tier"),
+                    "last_tier": last_tier,
+                    "ever_blacklisted": (bool(s.blacklisted[j]) or entries.height > 0)
+                    if j in known else None})
+    return out
+
+
+def _decisions_of(stored: StoredRun, ids: list[int]) -> pl.DataFrame:
+    """Tier and blacklist decisions of several citizens, in one scan of the ledger's parts."""
+    empty = pl.DataFrame(schema={"day": pl.Int32, "citizen": pl.Int32, "kind": pl.String,
+                                 "value": pl.Int32})
+    parts = sorted(stored.ledger_path.glob("part-*.parquet"))
+    if not ids or not parts:
+        return empty
+    return (pl.scan_parquet(parts)
+            .filter(pl.col("citizen").is_in(ids))
+            .with_columns(pl.col("kind").cast(pl.String))
+            .filter(pl.col("kind").is_in(["tier_change", "blacklist_entry"]))
+            .select("day", "citizen", "kind", "value")
+            .sort("day", maintain_order=True)
+            .collect())
+
+
+__all__ = ["CitizenFile", "explain"]

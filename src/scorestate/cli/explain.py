@@ -1,0 +1,155 @@
+"""`scorestate explain RUN CITIZEN`: one citizen's file, readable or as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from typing import Annotated, Any
+
+import typer
+from rich.columns import Columns
+from rich.table import Table
+from rich.text import Text
+
+from scorestate.cli import JsonOpt, StoreOpt, app, friendly, out
+from scorestate.store import DEFAULT_STORE
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 60
+
+
+@app.command()
+@friendly
+def explain(run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id (or a unique "
+                                                  "prefix), as `scorestate runs` lists them.")],
+            citizen: Annotated[int, typer.Argument(metavar="CITIZEN", help="The citizen's id, "
+                                                   "from 0 to the population minus one.")],
+            store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
+    """One citizen's file: who they are, every event that moved their score, the gates that
+    closed, the blacklist, and their neighbours' tiers."""
+    from scorestate.analysis.explain import explain as explain_citizen
+    from scorestate.api import open_run
+
+    stored = open_run(run_id, store=store)
+    file = explain_citizen(stored, citizen)
+    if as_json:
+        sys.stdout.write(json.dumps(file.to_dict(), allow_nan=False) + "\n")
+        return
+    show(file)
+
+
+def sparkline(values: list[float], width: int = SPARK_WIDTH) -> str:
+    """Values as block characters, one per bucket of days (each bucket shows its last day)."""
+    if not values:
+        return ""
+    k = len(values)
+    picks = [values[min(k - 1, ((b + 1) * k) // min(width, k) - 1)] for b in range(min(width, k))]
+    lo, hi = min(values), max(values)
+    if hi - lo < 1e-9:
+        return BLOCKS[3] * len(picks)
+    return "".join(BLOCKS[round((v - lo) / (hi - lo) * (len(BLOCKS) - 1))] for v in picks)
+
+
+def _pts(x: float) -> Text:
+    style = "red" if x < 0 else "green" if x > 0 else "dim"
+    return Text(f"{x:+g}" if x else "0", style=style)
+
+
+def _kv(title: str, rows: dict[str, Any]) -> Table:
+    t = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    t.add_column(style="dim")
+    t.add_column()
+    for k, v in rows.items():
+        t.add_row(k.replace("_", " "), f"{v:.2f}" if isinstance(v, float) else str(v))
+    return t
+
+
+def show(f: Any) -> None:
+    """The readable citizen's file."""
+    d = f.demographics
+    out.print(f"[bold]citizen {f.citizen}[/bold] of run {f.run_id} ({f.scenario}, "
+              f"{f.population:,} citizens, {f.days} days, seed {f.seed}, ledger: {f.retention})")
+    who = {**d, "income": round(d["income"], 2), "approval_at_start": f.start["approval"]}
+    out.print(Columns([_kv("who", who), _kv("traits (0 to 1)", f.traits)], padding=(0, 6)))
+    for note in f.notes:
+        out.print(Text(f"note: {note}", style="yellow"))
+
+    start, end = f.start, f.end
+    line = f"score {start['score']:.1f}"
+    if f.change is not None:
+        c = f.change
+        line += (f" → {end['score']:.1f}  ({c['total']:+.1f} = events {c['events']:+.1f}, "
+                 f"appeals {c['appeals']:+.1f}, association/drift/clipping {c['adjustments']:+.1f})")
+    out.print(line)
+    if f.score_by_day:
+        lo, hi = min(f.score_by_day), max(f.score_by_day)
+        out.print(f"  day 0 [cyan]{sparkline(f.score_by_day)}[/cyan] day {f.days - 1}"
+                  f"   (lowest {lo:.1f}, highest {hi:.1f})")
+    tiers = f"tier {start['tier']}" + "".join(f" → {t['to']} (day {t['day']})" for t in f.tier_changes)
+    if end["tier"] is None:
+        tiers += "  (later tiers not recorded)"
+    out.print(tiers)
+
+    if f.events:
+        t = Table(title="events the centre recorded", title_justify="left")
+        for col in ("day", "event", "source", "points", "false attribution", "real actor"):
+            t.add_column(col, justify="right" if col in ("day", "points") else "left")
+        for e in f.events:
+            t.add_row(str(e["day"]), e["event"], e["source"] or "-", _pts(e["points"]),
+                      Text("FALSE", style="bold yellow") if e["false_attribution"] else "",
+                      e["real_actor"])
+        out.print(t)
+    elif f.events_recorded:
+        out.print("no event of this citizen reached the centre")
+    if f.pinned_on_others:
+        t = Table(title="own acts a camera pinned on someone else", title_justify="left")
+        for col in ("day", "event", "pinned on", "points they got"):
+            t.add_column(col)
+        for e in f.pinned_on_others:
+            t.add_row(str(e["day"]), e["event"], f"citizen {e['pinned_on']}", _pts(e["points"]))
+        out.print(t)
+
+    decisions = ([(x["day"], "tier", f"{x['from']} → {x['to']}") for x in f.tier_changes]
+                 + [(x["day"], f"blacklist {x['what']}", x["reason"]) for x in f.blacklist]
+                 + [(x["day"], "appeal upheld", f"{x['points']:+g} points returned")
+                    for x in f.appeals])
+    if decisions:
+        t = Table(title="decisions", title_justify="left")
+        for col in ("day", "decision", "detail"):
+            t.add_column(col)
+        for day, what, detail in sorted(decisions, key=lambda r: r[0]):
+            t.add_row(str(day), what, detail)
+        out.print(t)
+    if f.denials:
+        by: dict[str, list[int]] = defaultdict(list)
+        for x in f.denials:
+            by[x["service"]].append(x["day"])
+        t = Table(title="gates that closed (attempts denied)", title_justify="left")
+        for col in ("service", "times", "first day", "last day"):
+            t.add_column(col, justify="left" if col == "service" else "right")
+        for svc, days in by.items():
+            t.add_row(svc, str(len(days)), str(min(days)), str(max(days)))
+        out.print(t)
+    elif f.events_recorded:
+        out.print("no gate closed on this citizen")
+
+    if f.neighbours:
+        known = any(nb["last_tier"] is not None for nb in f.neighbours)
+        note = f.neighbours_note if known else (
+            "ties dropped or made during the run are not recorded per citizen; these are the "
+            "ties on day 0. The ledger kept no decision of these neighbours, so their later "
+            "tiers are unknown")
+        t = Table(title=f"neighbours on day 0 ({len(f.neighbours)})", title_justify="left",
+                  caption=note, caption_justify="left")
+        cols = ("citizen", "tier at start", "last tier", "ever blacklisted")
+        for col in cols if known else cols[:2]:
+            t.add_column(col)
+        for nb in f.neighbours:
+            listed = nb["ever_blacklisted"]
+            row = [str(nb["citizen"]), nb["tier_at_start"], nb["last_tier"] or "not recorded",
+                   "not recorded" if listed is None else ("yes" if listed else "no")]
+            t.add_row(*(row if known else row[:2]))
+        out.print(t)
+    else:
+        out.print(f"no neighbours on day 0 ({f.neighbours_note})")

@@ -1,0 +1,44 @@
+"""`scorestate runs`: the runs in a store, oldest first."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+from rich import box
+from rich.table import Table
+
+from scorestate.cli import JsonOpt, StoreOpt, app, friendly, out
+from scorestate.store import DEFAULT_STORE
+
+
+@app.command()
+@friendly
+def runs(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
+    """List the runs in the store, oldest first."""
+    from scorestate.store import Store
+
+    with Store(store, create=False) as catalogue:
+        frame = catalogue.list_runs()
+    rows = frame.to_dicts()
+    if as_json:
+        for r in rows:
+            r["created_at"] = r["created_at"].isoformat()
+            r.update({k: None for k, v in r.items() if isinstance(v, float) and not math.isfinite(v)})
+        sys.stdout.write(json.dumps({"store": str(store), "runs": rows}, allow_nan=False,
+                                    default=str) + "\n")
+        return
+    if not rows:
+        out.print(f"no runs in {store} yet; `scorestate run --store {store}` makes one")
+        return
+    table = Table(title=f"runs in {store}, oldest first", box=box.SIMPLE_HEAD,
+                  caption="scorestate explain RUN CITIZEN · scorestate report RUN")
+    # the run id starts with its creation time (UTC), so no separate column is needed
+    for col in ("run", "scenario", "citizens", "days", "seed", "ledger"):
+        table.add_column(col, no_wrap=col == "run",
+                         justify="right" if col in ("citizens", "days", "seed") else "left")
+    for r in rows:
+        table.add_row(r["run_id"], r["scenario_name"], f"{r['population']:,}", str(r["days"]),
+                      str(r["seed"]), f"{r['ledger_retention']} ({r['ledger_rows']:,} rows)")
+    out.print(table)

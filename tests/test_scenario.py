@@ -1,0 +1,145 @@
+"""Scenarios: presets, files, overrides, and the messages a user gets for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import scorestate as ss
+from scorestate.errors import ConditionError, ScenarioError
+from scorestate.scenario.load import load_scenario, phase_policies, resolved_yaml, scenario_from_dict
+
+
+def test_presets_listed_and_load():
+    names = ss.preset_names()
+    assert {"essay", "baseline"} <= set(names)
+    for name in names:
+        scenario = load_scenario(name)
+        assert scenario.name == name
+        assert scenario.description
+
+
+def test_essay_has_every_mechanism_switched_on_by_its_last_phase():
+    policies = phase_policies(load_scenario("essay"))
+    last = policies[-1][1]
+    assert all(getattr(last.sharing, s) for s in ("payment", "health", "camera", "platform",
+                                                     "court", "smart_home", "registry"))
+    assert last.association.penalty > 0 and last.association.drop_rate > 0
+    assert last.blacklist.entry and last.gates and last.rewards
+    assert last.leniency.penalty_multiplier[2] < 1
+    assert last.scoring.points["alcohol"] < 0 < last.scoring.points["health_dose"]
+    assert [d for d, _, _ in policies] == [0, 30, 180]
+
+
+def test_baseline_is_the_same_society_without_the_system():
+    essay, base = load_scenario("essay"), load_scenario("baseline")
+    for part in ("population", "network", "behaviour", "attitudes"):
+        assert getattr(essay, part) == getattr(base, part)
+    assert not base.policy.enabled
+
+
+def test_overrides_by_dotted_path_from_strings_and_mappings():
+    a = load_scenario("essay", ["policy.scoring.points.alcohol=-10", "population.size=500"])
+    b = load_scenario("essay", {"policy.scoring.points.alcohol": -10}, population=500)
+    assert a == b
+    assert a.policy.scoring.points["alcohol"] == -10
+    assert a.population.size == 500
+
+
+def test_override_reaches_a_phase():
+    s = load_scenario("essay", ["timeline.phases.0.set.policy.association.penalty=0"])
+    assert all(p.association.penalty == 0 for _, p, _ in phase_policies(s))
+
+
+def test_resolved_yaml_round_trips(tmp_path: Path):
+    s = load_scenario("essay", ["policy.blacklist.appeals.rate=0.2"], days=50)
+    f = tmp_path / "resolved.yaml"
+    f.write_text(resolved_yaml(s))
+    assert load_scenario(str(f)) == s
+    assert scenario_from_dict(s.model_dump(mode="json")) == s
+
+
+def test_a_scenario_file_with_phases(tmp_path: Path):
+    f = tmp_path / "mine.yaml"
+    f.write_text(yaml.safe_dump({
+        "name": "mine",
+        "policy": {"sharing": {"payment": True}, "scoring": {"points": {"alcohol": -5}}},
+        "timeline": {"phases": [{"day": 10, "name": "harsher",
+                                 "set": {"policy.scoring.points.alcohol": -20}}],
+                     "dismantle_day": 20},
+    }))
+    s = load_scenario(str(f))
+    pts = [p.scoring.points["alcohol"] for _, p, _ in phase_policies(s)]
+    assert pts == [-5, -20]
+    assert s.timeline.dismantle_day == 20
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    (["population.sizee=5"], "unknown field 'population.sizee'; expected one of: size, urban_share"),
+    (["population.size=-5"], "'population.size' input should be greater than 0; got -5"),
+    (["population.size=many"], "'population.size' input should be a valid integer"),
+    (["run.days=0"], "'run.days' input should be greater than 0; got 0"),
+    (["policy.gates.wallet.services=[bread]"], "unknown service 'bread'"),
+    (["policy.tiers.lower_bounds=[0, 5]"], "expected as many lower_bounds as names"),
+    (["population.education_shares=[0.5, 0.5]"], "expected four non-negative shares that sum to 1"),
+])
+def test_bad_values_are_named_with_what_was_expected(overrides, expected):
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("essay", overrides)
+    assert expected in str(e.value)
+    assert str(e.value).startswith("override") or str(e.value).startswith("preset 'essay'")
+
+
+def test_condition_naming_an_unknown_column_is_refused():
+    with pytest.raises(ConditionError) as e:
+        load_scenario("essay", ["policy.gates.wallet.condition=not health_compliantt"])
+    msg = str(e.value)
+    assert "policy.gates.wallet.condition" in msg
+    assert "unknown column 'health_compliantt'" in msg
+
+
+@pytest.mark.parametrize("hostile", [
+    "__import__('os').system('touch /tmp/scorestate-pwned')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "open('/etc/passwd').read()",
+    "score ** 999999999",
+])
+def test_hostile_condition_strings_never_run(hostile):
+    with pytest.raises(ConditionError):
+        load_scenario("essay", {"policy.blacklist.exit": hostile})
+    assert not Path("/tmp/scorestate-pwned").exists()
+
+
+def test_condition_in_a_phase_is_checked_at_load():
+    with pytest.raises(ConditionError) as e:
+        load_scenario("essay", ["timeline.phases.0.set.policy.gates.low_tier_loans.condition=tier <= 'Z'"])
+    assert "timeline.phases[0]" in str(e.value) and "tiers are D, C, B, A, AA, AAA" in str(e.value)
+
+
+def test_missing_file_and_unknown_preset():
+    with pytest.raises(ScenarioError, match="does not exist"):
+        load_scenario("no/such/file.yaml")
+    with pytest.raises(ScenarioError, match="neither a preset nor a scenario file"):
+        load_scenario("esay")
+
+
+def test_malformed_yaml_and_yaml_tags_are_refused(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("population: {size: 5\n")
+    with pytest.raises(ScenarioError, match="not valid YAML at line"):
+        load_scenario(str(bad))
+    tag = tmp_path / "tag.yaml"
+    tag.write_text("population: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(str(tag))
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- 1\n- 2\n")
+    with pytest.raises(ScenarioError, match="must be a mapping"):
+        load_scenario(str(listy))
+
+
+def test_phases_may_only_change_the_policy():
+    with pytest.raises(ScenarioError, match="phases may only change policy"):
+        scenario_from_dict({"timeline": {"phases": [{"day": 3, "set": {"population.size": 5}}]}})
