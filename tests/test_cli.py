@@ -1,0 +1,132 @@
+"""The command line as a user meets it: output, JSON, and one clear message for bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import scorestate as ss
+from scorestate.cli import app
+from scorestate.store import Store
+
+runner = CliRunner()
+FINAL_KEYS = {"blacklist_share", "approval_mean", "dissent_rate", "dissent_latent_rate",
+              "alcohol_rate", "alcohol_latent_rate", "score_assortativity", "wallet_frozen_share",
+              "denied_share", "false_attribution_share", "innocent_blacklisted_share"}
+
+
+def cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_run_json_is_one_object_and_lands_in_the_store(tmp_path: Path):
+    store = tmp_path / "runs.duckdb"
+    r = cli("run", "essay", "-n", "800", "-d", "40", "--seed", "3", "--store", str(store), "--json",
+            "--set", "policy.scoring.points.alcohol=-10")
+    assert r.exit_code == 0, r.output
+    payload = json.loads(r.stdout)
+    assert {"run_id", "scenario", "population", "days", "seed", "elapsed_s", "citizen_days_per_s",
+            "final"} <= set(payload)
+    assert FINAL_KEYS <= set(payload["final"])
+    assert (payload["population"], payload["days"], payload["seed"]) == (800, 40, 3)
+    stored = ss.open_run(payload["run_id"], store=store)
+    assert stored.record.scenario["policy"]["scoring"]["points"]["alcohol"] == -10
+    assert stored.metrics.height == 40
+    assert stored.ledger().height == stored.record.ledger_rows > 0
+
+
+def test_run_prints_a_readable_summary(tmp_path: Path):
+    r = cli("run", "-n", "600", "-d", "30", "--store", str(tmp_path / "s.duckdb"))
+    assert r.exit_code == 0, r.output
+    for text in ("blacklisted", "wallets frozen", "dissent expressed / latent", "by group",
+                 "approval", "false attributions", "stored in"):
+        assert text in r.stdout
+
+
+def test_scenarios_lists_and_shows(tmp_path: Path):
+    r = cli("scenarios")
+    assert r.exit_code == 0 and "essay" in r.stdout and "baseline" in r.stdout
+    r = cli("scenarios", "--show", "essay", "--set", "run.days=12")
+    assert r.exit_code == 0
+    assert "the day's steps, in order: timeline, behaviour, surveillance" in r.stdout
+    f = tmp_path / "shown.yaml"
+    f.write_text(r.stdout)
+    assert ss.load_scenario(str(f)).run.days == 12
+
+
+BAD = [
+    (["run", "essay", "--set", "population.sizee=5"], "unknown field 'population.sizee'"),
+    (["run", "essay", "--set", "behaviour.deterrence=lots"], "'behaviour.deterrence' input should be a valid number"),
+    (["run", "essay", "--population", "-5"], "'population.size' input should be greater than 0; got -5"),
+    (["run", "essay", "--days", "0"], "'run.days' input should be greater than 0; got 0"),
+    (["run", "essay", "--set", "policy.blacklist.exit=days_listed >= 90 and apologies > 2"],
+     "unknown column 'apologies'"),
+    (["run", "essay", "--set", "policy.gates.wallet.condition=__import__('os').system('id')"],
+     "uses a function call"),
+    (["run", "missing.yaml"], "does not exist"),
+    (["run", "essay", "--set", "nonsense"], "has no '='"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD)
+def test_bad_input_gets_one_message_exit_2_and_no_store(tmp_path: Path, args, message):
+    store = tmp_path / "never.duckdb"
+    r = cli(*args, "--store", str(store))
+    assert r.exit_code == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.output
+    assert len(r.stderr.strip().splitlines()) == 1 or r.stderr.count("error") == 1
+    assert not store.exists()
+
+
+def test_an_unreadable_store_is_named_and_left_untouched(tmp_path: Path):
+    store = tmp_path / "notes.duckdb"
+    store.write_text("these are my notes, not a database\n")
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    r = cli("run", "-n", "300", "-d", "5", "--store", str(store))
+    assert r.exit_code == 2
+    assert "not a scorestate store" in r.stderr and str(store) in r.stderr
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+
+
+def test_an_interrupted_run_leaves_no_run_in_the_store(tmp_path: Path):
+    store = tmp_path / "s.duckdb"
+
+    def interrupt(day: int) -> None:
+        if day == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ss.run(ss.load_scenario("essay", population=500, days=20), store=store, progress=interrupt)
+    with Store(store) as s:
+        assert s.list_runs().height == 0
+    ledgers = tmp_path / "s.duckdb.ledger"
+    assert not ledgers.exists() or not any(ledgers.iterdir())
+
+
+def test_a_killed_run_never_shows_as_complete(tmp_path: Path):
+    """Kill the process mid-run: the store opens, and holds only complete runs."""
+    store = tmp_path / "s.duckdb"
+    done = ss.run(ss.load_scenario("essay", population=300, days=5), store=store)
+    proc = subprocess.Popen([sys.executable, "-m", "scorestate", "run", "-n", "200000", "-d",
+                             "365", "--store", str(store)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ})
+    time.sleep(6)
+    assert proc.poll() is None, "the run should still be going when it is killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with Store(store) as s:
+        runs = s.list_runs()
+        assert done.run_id in runs["run_id"].to_list()
+        for run_id in runs["run_id"]:
+            stored = s.load_run(run_id)
+            assert stored.metrics.height == stored.record.days

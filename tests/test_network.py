@@ -1,0 +1,74 @@
+"""The network: a homophilous generator, an adjacency that changes in place, imports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scorestate as ss
+from scorestate.network import add_tie, components, drop_tie, from_edges, has_tie
+
+
+def built(overrides: dict | None = None, population: int = 20000) -> ss.Simulation:
+    return ss.Simulation(ss.load_scenario("baseline", overrides or {}, population=population, days=1))
+
+
+def test_generator_gives_the_mean_degree_and_regional_homophily():
+    sim = built({"network.mean_degree": 12, "network.within_region": 0.8})
+    g, c = sim.graph, sim.citizens
+    assert abs(g.degree.mean() - 12) < 0.3
+    e = g.edges()
+    same_region = (c.region[e[:, 0]] == c.region[e[:, 1]]).mean()
+    # 80% are drawn inside the region; some of the other 20% land there by chance
+    assert 0.78 < same_region < 0.84
+    urban_match = (c.urban[e[:, 0]] == c.urban[e[:, 1]]).mean()
+    random_match = c.urban.mean() ** 2 + (1 - c.urban.mean()) ** 2
+    assert urban_match > random_match + 0.1
+
+
+def test_neighbours_sit_close_in_memory():
+    sim = built()
+    e = sim.graph.edges()
+    gap = np.abs(e[:, 0] - e[:, 1])
+    assert np.median(gap) < sim.n / 50  # citizens are numbered region by region
+
+
+def test_adjacency_is_symmetric_without_self_loops_or_duplicates():
+    g = built(population=3000).graph
+    e = g.edges()
+    assert (e[:, 0] < e[:, 1]).all()
+    assert np.unique(e, axis=0).shape[0] == e.shape[0]
+    assert 2 * e.shape[0] == g.degree.sum()
+
+
+def test_ties_change_in_place():
+    g = from_edges(4, np.array([[0, 1], [1, 2], [2, 3]]), slack=0.5)
+    assert has_tie(g.start, g.degree, g.nbrs, 1, 0)
+    drop_tie(g.start, g.degree, g.nbrs, 0, 1)
+    assert not has_tie(g.start, g.degree, g.nbrs, 0, 1) and not has_tie(g.start, g.degree, g.nbrs, 1, 0)
+    assert add_tie(g.start, g.degree, g.nbrs, 0, 3)
+    assert not add_tie(g.start, g.degree, g.nbrs, 0, 3)  # already tied
+    assert not add_tie(g.start, g.degree, g.nbrs, 2, 2)  # no self-ties
+    assert components(g.start, g.degree, g.nbrs) == (1, 4)
+    drop_tie(g.start, g.degree, g.nbrs, 2, 3)
+    drop_tie(g.start, g.degree, g.nbrs, 1, 2)
+    assert components(g.start, g.degree, g.nbrs) == (3, 2)  # {0, 3}, {1}, {2}
+
+
+def test_full_slots_refuse_new_ties():
+    g = from_edges(3, np.array([[0, 1]]), slack=0.0)
+    # each citizen has degree + 2 slots at least
+    assert add_tie(g.start, g.degree, g.nbrs, 0, 2)
+    assert g.degree.tolist() == [2, 1, 1]
+
+
+def test_ties_change_during_an_essay_run():
+    r = ss.simulate(ss.load_scenario("essay", population=3000, days=120))
+    assert r.metrics["ties_dropped"].sum() > 0 and r.metrics["ties_made"].sum() > 0
+
+
+def test_networkx_graph_sets_the_population():
+    nx = pytest.importorskip("networkx")
+    g = nx.path_graph(50)
+    sim = ss.Simulation(ss.load_scenario("essay", days=3), graph=g)
+    assert sim.n == 50 and sim.graph.degree.sum() == 2 * 49
