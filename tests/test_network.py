@@ -72,3 +72,11 @@ def test_networkx_graph_sets_the_population():
     g = nx.path_graph(50)
     sim = ss.Simulation(ss.load_scenario("essay", days=3), graph=g)
     assert sim.n == 50 and sim.graph.degree.sum() == 2 * 49
+
+
+def test_a_run_on_a_given_graph_records_that_its_ties_came_from_outside():
+    nx = pytest.importorskip("networkx")
+    r = ss.simulate(ss.load_scenario("essay", days=2), graph=nx.karate_club_graph())
+    assert r.scenario.network.kind == "graph"
+    with pytest.raises(ss.ScorestateError, match="pass it again with graph="):
+        ss.Simulation(r.scenario)

@@ -36,7 +36,7 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
             result = sim.run(progress)
             record = RunRecord(
                 run_id=run_id, scenario_name=scenario.name,
-                scenario=scenario.model_dump(mode="json"), seed=scenario.run.seed,
+                scenario=sim.scenario.model_dump(mode="json"), seed=scenario.run.seed,
                 population=sim.n, days=result.days, package_version=__version__,
                 created_at=datetime.now(UTC), elapsed_s=result.elapsed_s, build_s=result.build_s,
                 citizen_days_per_s=result.citizen_days_per_s,

@@ -22,6 +22,7 @@ which is how a dashboard drives it.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -54,6 +55,11 @@ from scorestate.population import build_citizens
 from scorestate.scenario.schema import Scenario
 from scorestate.state import State
 from scorestate.vocabulary import LEDGER_KINDS, SOURCES
+
+# Kernels run on OpenMP threads. Idle threads that spin (OpenMP's default) stall every parallel
+# loop for a whole time slice when other processes share the cores; sleeping threads do not.
+# Set before the first parallel kernel starts the thread pool; a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class InvariantError(RuntimeError):
@@ -130,6 +136,13 @@ class Simulation:
     def __init__(self, scenario: Scenario, *, graph: object | None = None,
                  ledger_sink: Callable[[Batch], None] | None = None) -> None:
         t0 = time.perf_counter()
+        if graph is not None and scenario.network.kind != "graph":
+            # the run's record must say that its ties came from outside the scenario
+            network = scenario.network.model_copy(update={"kind": "graph", "edgelist": None})
+            scenario = scenario.model_copy(update={"network": network})
+        elif graph is None and scenario.network.kind == "graph":
+            raise ScorestateError("network.kind is 'graph': this scenario's ties came from a networkx "
+                                  "graph given from Python; pass it again with graph=")
         self.scenario = scenario
         self.seed = scenario.run.seed
         net = scenario.network
@@ -180,6 +193,7 @@ class Simulation:
         self.recorder = Recorder(self)
         self.day = 0
         self.tally: defaultdict[str, Any] = defaultdict(int)
+        self.scratch: dict[str, np.ndarray] = {}  # mechanisms' reusable buffers (not state)
         self.build_s = time.perf_counter() - t0
         self.step_s = 0.0
 
@@ -189,16 +203,27 @@ class Simulation:
         return ColumnEnv(self.citizens, self.state, self.graph.degree, self.day,
                          self.scenario.behaviour)
 
-    def step(self) -> None:
-        """Advance one day through every mechanism, in order."""
+    def step(self, timings: dict[str, float] | None = None) -> None:
+        """Advance one day through every mechanism, in order.
+
+        With `timings`, each mechanism's seconds are added under its name (the profile that
+        `python -m benchmarks` prints); the clock adds well under a microsecond per mechanism.
+        """
         if self.day >= self.scenario.run.days:
             raise ScorestateError(f"the run has reached its last day ({self.scenario.run.days}); "
                                   "set run.days higher to go on")
         t0 = time.perf_counter()
         self.state.clear_day()
         self.tally = defaultdict(int)
-        for _name, mechanism in DAY:
-            mechanism(self)
+        if timings is None:
+            for _name, mechanism in DAY:
+                mechanism(self)
+        else:
+            timings["clear_day"] = timings.get("clear_day", 0.0) + time.perf_counter() - t0
+            for name, mechanism in DAY:
+                t1 = time.perf_counter()
+                mechanism(self)
+                timings[name] = timings.get(name, 0.0) + time.perf_counter() - t1
         if self.scenario.run.check_invariants:
             check_invariants(self)
         self.day += 1

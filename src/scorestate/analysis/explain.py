@@ -192,8 +192,7 @@ def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, bool]:
     rec = stored.record
     scenario = scenario_from_dict(rec.scenario, label=f"the scenario of run '{rec.run_id}'")
     known = True
-    if graph is None and scenario.network.kind != "edgelist" \
-            and rec.population != scenario.population.size:
+    if graph is None and scenario.network.kind == "graph":
         # the run was handed a networkx graph: citizens are rebuilt in the same (import) order
         graph, known = nx.empty_graph(int(rec.population)), False
     try:
@@ -209,9 +208,9 @@ def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, bool]:
 def _notes(stored: StoredRun, citizen: int, retention: str, events_kept: bool,
            decisions_kept: bool, sim: Any) -> list[str]:
     rec = stored.record
-    how = (f"to keep every citizen's file, rerun with `--set ledger.retention=full` "
-           f"(or `--set ledger.retention=panel --set ledger.panel_size=N` to follow a larger "
-           f"sample)")
+    how = ("to keep every citizen's file, rerun with `--set ledger.retention=full` "
+           "(or `--set ledger.retention=panel --set ledger.panel_size=N` to follow a larger "
+           "sample)")
     if events_kept:
         return []
     if retention == "sanctions":

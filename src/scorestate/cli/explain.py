@@ -77,7 +77,9 @@ def show(f: Any) -> None:
 
     start, end = f.start, f.end
     line = f"score {start['score']:.1f}"
-    if f.change is not None:
+    if f.change is None:
+        line = f"score at the start {start['score']:.1f} (later scores not recorded)"
+    else:
         c = f.change
         line += (f" → {end['score']:.1f}  ({c['total']:+.1f} = events {c['events']:+.1f}, "
                  f"appeals {c['appeals']:+.1f}, association/drift/clipping {c['adjustments']:+.1f})")
@@ -90,6 +92,10 @@ def show(f: Any) -> None:
     if end["tier"] is None:
         tiers += "  (later tiers not recorded)"
     out.print(tiers)
+    if end["blacklisted"] is not None:
+        listed = "yes" if end["blacklisted"] else "no"
+        out.print(f"on the blacklist at the end: {listed}"
+                  + (" (listed at the start)" if start["blacklisted"] else ""))
 
     if f.events:
         t = Table(title="events the centre recorded", title_justify="left")

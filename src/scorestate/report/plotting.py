@@ -1,8 +1,9 @@
 """Plotting helpers for the report: one run's series, a quiet style, figures as inline SVG.
 
-Figures are drawn with matplotlib's Agg-family SVG backend (no display, no browser code) and
-inlined into the page, so the report opens offline and makes no request. Text stays text in
-the SVG (`svg.fonttype: none`), which keeps files small and lets a reader search the page.
+Figures are matplotlib `Figure` objects made without pyplot, so no display and no GUI backend is
+ever involved (and a notebook's own backend is left alone); each is saved as SVG and inlined
+into the page, so the report opens offline and makes no request. Text stays text in the SVG
+(`svg.fonttype: none`), which keeps files small and lets a reader search the page.
 """
 
 from __future__ import annotations
@@ -12,17 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib
+import matplotlib as mpl
+import numpy as np
+import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # before pyplot: never look for a display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from scorestate.store import StoredRun  # noqa: E402
+from scorestate.store import StoredRun
 
 COLORS = ("#1f4e79", "#c0504d")  # run A, run B
 STYLES = ("-", "--")
@@ -34,7 +31,7 @@ STYLE = {
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
     "grid.color": "#e6e6e6", "grid.linewidth": 0.6, "axes.edgecolor": "#888888",
     "legend.frameon": False, "legend.fontsize": 8, "lines.linewidth": 1.6,
-    "figure.dpi": 100, "savefig.bbox": "tight", "savefig.pad_inches": 0.08,
+    "axes.axisbelow": True, "figure.dpi": 100, "savefig.bbox": "tight", "savefig.pad_inches": 0.08,
 }
 SMOOTH_DAYS = 7
 
@@ -116,20 +113,24 @@ def smooth(y: np.ndarray, days: int = SMOOTH_DAYS) -> np.ndarray:
 
 def new_figure(rows: int = 1, cols: int = 1, height: float = 3.2,
                width: float = 9.0) -> tuple[Figure, np.ndarray]:
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(rows, cols, figsize=(width, height * rows), squeeze=False,
-                                 layout="constrained")
+    with mpl.rc_context(STYLE):
+        fig = Figure(figsize=(width, height * rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False)
     return fig, axes.ravel()
 
 
-def mark_timeline(ax: Axes, runs: list[RunData], label: bool = True) -> None:
+def mark_timeline(ax: Axes, runs: list[RunData], label: bool = True,
+                  phase_labels: bool | None = None) -> None:
     """Thin lines at phase changes (run A) and the dismantling day of each run."""
+    phase_labels = label if phase_labels is None else phase_labels
     a = runs[0]
+    lo, hi = min(r.days[0] for r in runs), max(r.days[-1] for r in runs)
+    ax.set_xlim(lo, max(hi, lo + 1))
     top = ax.get_ylim()[1]
     for day, name in a.phases:
         if 0 < day <= a.days[-1]:
             ax.axvline(day, color="#bbbbbb", lw=0.8, zorder=0)
-            if label:
+            if phase_labels:
                 ax.text(day, top, f" {name}", fontsize=7, color="#777777", va="top", ha="left",
                         rotation=0, clip_on=True)
     seen = set()
@@ -178,9 +179,8 @@ def percent_axis(ax: Axes) -> None:
 def to_svg(fig: Figure, prefix: str) -> str:
     """The figure as an inline <svg> element with ids made unique to this figure."""
     buf = io.StringIO()
-    with plt.rc_context(STYLE):
+    with mpl.rc_context(STYLE):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg"):]  # drop the XML declaration and DOCTYPE
     text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', text)
@@ -191,6 +191,6 @@ def to_svg(fig: Figure, prefix: str) -> str:
 
 
 def legend(ax: Axes, **kw: Any) -> None:
-    handles, labels = ax.get_legend_handles_labels()
+    handles, _ = ax.get_legend_handles_labels()
     if handles:
         ax.legend(**kw)

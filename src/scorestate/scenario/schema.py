@@ -84,7 +84,8 @@ class Population(Strict):
 
 
 class Network(Strict):
-    kind: Literal["homophilous", "edgelist"] = P("homophilous", "generate, or read an edge list")
+    kind: Literal["homophilous", "edgelist", "graph"] = P(
+        "homophilous", "generate; read an edge list; or 'graph': a networkx graph given from Python (graph=)")
     mean_degree: float = P(12.0, "mean number of ties per citizen", source="MODEL.md (10-20)", gt=0, le=1000)
     within_region: float = P(0.8, "share of ties inside the citizen's region", ge=0, le=1)
     same_stratum: float = P(0.6, "share of in-region ties to the same urban/education stratum", ge=0, le=1)

@@ -1,0 +1,32 @@
+"""`scorestate report RUN`: one self-contained HTML file with the run's figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from scorestate.cli import StoreOpt, app, err, friendly, out
+from scorestate.store import DEFAULT_STORE
+
+
+@app.command()
+@friendly
+def report(run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id (or a unique "
+                                                 "prefix), as `scorestate runs` lists them.")],
+           compare: Annotated[str | None, typer.Option(
+               "--compare", metavar="RUN2", help="A second run to overlay on every figure.")] = None,
+           output: Annotated[Path | None, typer.Option(
+               "--output", "-o", help="The HTML file to write (default: report-RUN.html).")] = None,
+           store: StoreOpt = DEFAULT_STORE) -> None:
+    """Write a self-contained HTML report of a run (opens offline; no script, no CDN)."""
+    from scorestate.report import write_report
+    from scorestate.store import Store
+
+    with Store(store, create=False) as catalogue:
+        run = catalogue.load_run(run_id)
+        other = catalogue.load_run(compare) if compare is not None else None
+    with err.status("drawing the figures"):
+        path = write_report(run, output, compare=other)
+    out.print(f"report of run {run.record.run_id} written to {path}")

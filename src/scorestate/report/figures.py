@@ -1,0 +1,478 @@
+"""The report's figures: one function per question a reader brings to a run.
+
+Each function takes the runs (A, and B when comparing) and returns a `Panel`: an inline SVG
+with a title and a caption that says what is drawn and how to read it. Time series overlay run
+B (dashed) on run A (solid). Column names are the daily metrics of `metrics.Recorder` and the
+group metrics of `metrics.GROUP_METRICS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scorestate.report.plotting import (
+    GROUP_COLORS,
+    STYLE,
+    RunData,
+    legend,
+    lines,
+    mark_timeline,
+    new_figure,
+    note,
+    percent_axis,
+    smooth,
+    to_svg,
+)
+from scorestate.vocabulary import GROUPINGS, SERVICES
+
+GROUPING_TITLES = {"settlement": "settlement", "education": "education",
+                   "income_quintile": "income quintile", "official_rank": "official rank"}
+
+
+@dataclass
+class Panel:
+    """One figure of the report (or, with `svg` empty, a note in its place)."""
+
+    id: str
+    title: str
+    caption: str
+    svg: str = ""
+    table: list[list[str]] | None = None  # optional small table under the figure
+
+
+def _day_axis(axes: np.ndarray) -> None:
+    for ax in axes:
+        if ax.has_data():
+            ax.set_xlabel("day")
+
+
+def _reasons(r: RunData) -> list[str]:
+    return [c.removeprefix("blacklist_inflow_") for c in r.metrics.columns
+            if c.startswith("blacklist_inflow_")]
+
+
+def _tiers(r: RunData) -> list[str]:
+    return [c.removeprefix("tier_share_") for c in r.metrics.columns if c.startswith("tier_share_")]
+
+
+def score_distribution(runs: list[RunData]) -> Panel:
+    fig, (ax,) = new_figure(height=3.6)
+    for r in runs:
+        p10, p50, p90, mean = (r.col(k) for k in ("score_p10", "score_p50", "score_p90",
+                                                   "score_mean"))
+        ax.fill_between(r.days, p10, p90, color=r.color, alpha=0.18 if r.key == "A" else 0.12,
+                        lw=0, label=f"10th-90th percentile ({r.key})")
+        ax.plot(r.days, p50, color=r.color, ls=r.style, label=f"median ({r.key})")
+        ax.plot(r.days, mean, color=r.color, ls=":", lw=1.1, label=f"mean ({r.key})")
+    ax.set_ylabel("score")
+    mark_timeline(ax, runs)
+    legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _day_axis(np.array([ax]))
+    return Panel("scores", "Score distribution over time",
+                 "The shaded band holds the middle 80% of citizens (10th to 90th percentile of "
+                 "the score); the solid line is the median, the dotted line the mean. A band "
+                 "that widens, or a median that stays put while the 10th percentile falls, "
+                 "means the score is pulling a minority away from everyone else. Grey lines "
+                 "mark the policy's phases; a black dotted line the dismantling.", to_svg(fig, "f-scores"))
+
+
+def tiers(runs: list[RunData]) -> Panel:
+    import matplotlib as mpl
+
+    a = runs[0]
+    names = _tiers(a)
+    fig, (ax,) = new_figure(height=3.6)
+    shares = np.vstack([a.col(f"tier_share_{t}") * 100 for t in names])
+    cmap = mpl.colormaps["RdYlGn"]
+    colors = [cmap(0.08 + 0.84 * k / max(len(names) - 1, 1)) for k in range(len(names))]
+    ax.stackplot(a.days, shares, labels=names, colors=colors, alpha=0.9, lw=0)
+    caption_b = ""
+    if len(runs) > 1:
+        b = runs[1]
+        if _tiers(b) == names:
+            cum = np.cumsum(np.vstack([b.col(f"tier_share_{t}") * 100 for t in names]), axis=0)
+            for k, row in enumerate(cum[:-1]):
+                ax.plot(b.days, row, color="#222222", ls="--", lw=1.0,
+                        label=f"tier boundaries ({b.key})" if k == 0 else None)
+            caption_b = (f" Dashed lines are run {b.key}'s boundaries between the same tiers: "
+                         "where a dashed line lies above the coloured boundary, run B has more "
+                         "citizens in the tiers below it.")
+        else:
+            caption_b = f" Run {b.key} uses other tiers ({', '.join(_tiers(b))}) and is not overlaid."
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("share of citizens")
+    percent_axis(ax)
+    ax.grid(False)
+    mark_timeline(ax, runs)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], loc="center left", bbox_to_anchor=(1.01, 0.5),
+              title="tier")
+    _day_axis(np.array([ax]))
+    return Panel("tiers", "Tier shares",
+                 f"Each coloured layer is the share of citizens in one tier (run {a.key}), "
+                 f"lowest tier at the bottom; the layers always add up to 100%. A growing red "
+                 f"layer is a growing underclass." + caption_b, to_svg(fig, "f-tiers"))
+
+
+def blacklist(runs: list[RunData]) -> Panel:
+    fig, (size, reasons) = new_figure(1, 2, height=3.4)
+    lines(size, runs, "blacklist_share", scale=100)
+    size.set_title("on the blacklist (% of citizens)")
+    percent_axis(size)
+    size.set_ylim(bottom=0)
+    mark_timeline(size, runs, label=False)
+    legend(size, loc="upper left")
+    any_entry = False
+    for r in runs:
+        for k, reason in enumerate(_reasons(r)):
+            y = r.col(f"blacklist_inflow_{reason}")
+            if not np.nansum(y):
+                continue
+            any_entry = True
+            reasons.plot(r.days, np.nancumsum(y), color=GROUP_COLORS[k % len(GROUP_COLORS)],
+                         ls=r.style, label=reason if len(runs) == 1 else f"{reason} ({r.key})")
+    if any_entry:
+        reasons.set_title("entries so far, by reason")
+        reasons.set_ylabel("citizens listed (cumulative)")
+        reasons.set_ylim(bottom=0)
+        mark_timeline(reasons, runs, label=False)
+        legend(reasons, loc="upper left")
+    else:
+        reasons.set_title("entries so far, by reason")
+        note(reasons, "nobody entered the blacklist")
+    _day_axis(np.array([size, reasons]))
+    return Panel("blacklist", "Blacklist size and why people were listed",
+                 "Left: the share of citizens on the blacklist each day. Right: how many "
+                 "citizens had entered the list so far, by the rule that put them there (a "
+                 "citizen listed twice counts twice). Steps in the right panel are waves of "
+                 "listings; a flat left line with rising right lines means exits keep pace "
+                 "with entries.", to_svg(fig, "f-blacklist"))
+
+
+def _peak_day(r: RunData) -> int | None:
+    share = r.col("blacklist_share")
+    if share is None or not np.nanmax(share, initial=0) > 0:
+        return None
+    return int(r.days[int(np.nanargmax(share))])
+
+
+def blacklist_by_group(runs: list[RunData]) -> Panel:
+    fig, (ax,) = new_figure(height=4.6)
+    labels: list[str] = []
+    for grouping, values in GROUPINGS.items():
+        labels += [f"{GROUPING_TITLES[grouping]}: {v.replace('_', ' ')}" for v in values]
+    y = np.arange(len(labels))
+    height = 0.8 / len(runs)
+    peaks = []
+    for k, r in enumerate(runs):
+        day = _peak_day(r)
+        peaks.append((r, day))
+        if day is None:
+            continue
+        g = r.groups.filter(r.groups["day"] == day)
+        share = g["blacklist_share"].fill_nan(0).fill_null(0).to_numpy() * 100
+        innocent = share * g["innocent_blacklisted_share"].fill_nan(0).fill_null(0).to_numpy()
+        pos = y - 0.4 + height * (k + 0.5)
+        ax.barh(pos, share, height=height * 0.92, color=r.color, alpha=0.85,
+                label=f"listed ({r.short}, day {day})")
+        ax.barh(pos, innocent, height=height * 0.92, color="white", alpha=0.55, hatch="////",
+                edgecolor=r.color, lw=0, label=f"of whom never committed a penalised act ({r.key})")
+    if all(day is None for _, day in peaks):
+        note(ax, "nobody was blacklisted in " + ("this run" if len(runs) == 1 else "either run"))
+    else:
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_xlabel("share of the group on the blacklist")
+        from matplotlib.ticker import FuncFormatter
+
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
+        ax.grid(axis="y", visible=False)
+        bounds = np.cumsum([len(v) for v in GROUPINGS.values()])[:-1] - 0.5
+        for b in bounds:
+            ax.axhline(b, color="#999999", lw=0.6)
+        legend(ax, loc="lower right")
+    when = "; ".join(f"run {r.key}: day {d}" for r, d in peaks if d is not None)
+    return Panel("blacklist-groups", "Who is on the blacklist",
+                 "The share of each group on the blacklist on the day the list was longest "
+                 f"({when or 'never'}); groups are settlement, education, income quintile "
+                 "(q1 poorest) and official rank. The hatched part of a bar is the share of the "
+                 "group that is listed although it never committed an act the rules penalise "
+                 "(listed through false attributions, association or other citizens' acts). "
+                 "Bars of unequal length are disparate impact.", to_svg(fig, "f-blgroups"))
+
+
+def denials(runs: list[RunData]) -> Panel:
+    fig, (bars, daily) = new_figure(1, 2, height=3.6)
+    totals = {r.key: {s: float(np.nansum(r.col(f"denied_{s}"))) for s in SERVICES
+                      if r.has(f"denied_{s}")} for r in runs}
+    used = [s for s in SERVICES if any(t.get(s, 0) > 0 for t in totals.values())]
+    if used:
+        y = np.arange(len(used))
+        height = 0.8 / len(runs)
+        for k, r in enumerate(runs):
+            bars.barh(y - 0.4 + height * (k + 0.5), [totals[r.key].get(s, 0) for s in used],
+                      height=height * 0.92, color=r.color, label=r.short)
+        bars.set_yticks(y, [s.replace("_", " ") for s in used])
+        bars.invert_yaxis()
+        bars.grid(axis="y", visible=False)
+        bars.set_xlabel("attempts denied over the whole run")
+        if len(runs) > 1:
+            legend(bars, loc="lower right")
+    else:
+        note(bars, "no gate closed on anyone")
+    bars.set_title("denials by service")
+    lines(daily, runs, "denied_share", scale=100, label="denied any service that day",
+          smoothed=True)
+    lines(daily, runs, "wallet_frozen_share", scale=100, label="wallet frozen",
+          color="#8c564b", smoothed=True, lw=1.1)
+    daily.set_title("citizens shut out (% of citizens)")
+    percent_axis(daily)
+    daily.set_ylim(bottom=0)
+    mark_timeline(daily, runs, label=False)
+    legend(daily, loc="upper left")
+    daily.set_xlabel("day")
+    return Panel("denials", "Gates that closed",
+                 "Left: how many service attempts the gates denied over the whole run, by "
+                 "service (\"unable to buy bread\" is essentials). Right: the share of citizens "
+                 "denied at least one service that day, and the share whose wallet was frozen "
+                 "(essential purchases shut); both are 7-day moving means.", to_svg(fig, "f-denials"))
+
+
+def _expressed_latent(ax, runs: list[RunData], act: str, what: str) -> None:
+    for r in runs:
+        done, latent = r.col(f"{act}_rate"), r.col(f"{act}_latent_rate")
+        if done is None or latent is None:
+            continue
+        done, latent = smooth(done) * 100, smooth(latent) * 100
+        tag = "" if len(runs) == 1 else f" ({r.key})"
+        ax.plot(r.days, latent, color=r.color, ls=r.style, lw=1.0, alpha=0.6,
+                label=f"would have{tag}")
+        ax.plot(r.days, done, color=r.color, ls=r.style, label=f"did{tag}")
+        if r.key == "A":
+            ax.fill_between(r.days, done, latent, where=latent >= done, color=r.color,
+                            alpha=0.15, lw=0, label="held back (A)" if len(runs) > 1 else "held back")
+    ax.set_title(what)
+    ax.set_ylim(bottom=0)
+    percent_axis(ax)
+    mark_timeline(ax, runs, label=False)
+    legend(ax, loc="lower left")
+    ax.set_xlabel("day")
+
+
+def dissent(runs: list[RunData]) -> Panel:
+    fig, (d, a) = new_figure(1, 2, height=3.4)
+    _expressed_latent(d, runs, "dissent", "dissent expressed vs latent (% per day)")
+    _expressed_latent(a, runs, "alcohol", "alcohol bought vs latent (% per day)")
+    return Panel("dissent", "Dissent expressed and dissent held back",
+                 "The thin line is the share of citizens who would have done it that day "
+                 "without the system's incentives (the same decision with the deterrence term "
+                 "removed); the thick line is the share who did. The shaded gap is what the "
+                 "system suppressed: for dissent, chilling and preference falsification; for "
+                 "alcohol, self-policing. Both are 7-day moving means.", to_svg(fig, "f-dissent"))
+
+
+def approval(runs: list[RunData]) -> Panel:
+    fig, axes = new_figure(2, 2, height=2.8)
+    for ax, (grouping, title) in zip(axes, GROUPING_TITLES.items(), strict=True):
+        for r in runs:
+            for k, (name, (days, values)) in enumerate(r.group(grouping, "approval_mean").items()):
+                ax.plot(days, values * 100, color=GROUP_COLORS[k % len(GROUP_COLORS)],
+                        ls=r.style, lw=1.3, label=name.replace("_", " ") if r.key == "A" else None)
+        lines(ax, runs, "approval_mean", scale=100, color="#222222", lw=0.9,
+              label="everyone")
+        for line in ax.get_lines():
+            if line.get_label().startswith("everyone") and "(B)" in line.get_label():
+                line.set_label("_")
+        ax.set_title(f"by {title}")
+        percent_axis(ax)
+        mark_timeline(ax, runs, label=False)
+        legend(ax, loc="lower left", ncols=3)
+    _day_axis(axes[2:])
+    extra = " Run B is dashed, in the same colours." if len(runs) > 1 else ""
+    return Panel("approval", "Approval of the system, by group",
+                 "Mean approval (the chance a citizen approves of the system) in each group, "
+                 "with the whole population in black. Approval starts higher among urban, "
+                 "educated, richer and older citizens (Kostka 2019) and moves with rewards, "
+                 "sanctions suffered or seen among friends, and visible leniency toward "
+                 "officials. Small groups (senior officials) are noisy." + extra,
+                 to_svg(fig, "f-approval"))
+
+
+def network(runs: list[RunData]) -> Panel:
+    fig, axes = new_figure(2, 3, height=2.6)
+    specs = [("score_assortativity", "score assortativity over ties", 1.0, False),
+             ("cross_tier_tie_share", "ties across tiers (%)", 100.0, True),
+             ("blacklisted_degree_ratio", "ties of the blacklisted / mean ties", 1.0, False),
+             ("blacklisted_isolated_share", "blacklisted with no tie left (%)", 100.0, True),
+             ("components", "connected components", 1.0, False)]
+    for ax, (metric, title, scale, pct) in zip(axes, specs, strict=False):
+        lines(ax, runs, metric, scale=scale)
+        ax.set_title(title)
+        if pct:
+            percent_axis(ax)
+        if metric in ("blacklisted_isolated_share", "components", "cross_tier_tie_share"):
+            ax.set_ylim(bottom=0)
+        if metric == "blacklisted_degree_ratio":
+            ax.axhline(1.0, color="#999999", lw=0.8, ls="--")
+        mark_timeline(ax, runs, label=False)
+    last = axes[5]
+    for r in runs:
+        for metric, color in (("ties_dropped", "#d62728"), ("ties_made", "#2ca02c")):
+            y = r.col(metric)
+            if y is not None:
+                tag = metric.replace("_", " ") + ("" if len(runs) == 1 else f" ({r.key})")
+                last.plot(r.days, np.nancumsum(y), color=color, ls=r.style, label=tag)
+    last.set_title("ties dropped and made (cumulative)")
+    mark_timeline(last, runs, label=False)
+    legend(last, loc="upper left")
+    if len(runs) > 1:
+        legend(axes[0], loc="best")
+    _day_axis(axes[3:])
+    return Panel("network", "What the system does to the social network",
+                 "Score assortativity is the correlation of scores across ties (0: friends' "
+                 "scores unrelated; toward 1: people tied to people like them). Ties across "
+                 "tiers falling means the network is splitting by tier. The ties of the "
+                 "blacklisted divided by everyone's mean (dashed line at 1 = as connected as "
+                 "anyone) and the share of them left with no tie show isolation. Components "
+                 "counts disconnected pieces of the network (measured every few days). The "
+                 "last panel counts ties citizens dropped and made (to avoid low-tier friends "
+                 "and to seek high-tier ones, plus everyday churn).", to_svg(fig, "f-network"))
+
+
+def false_attributions(runs: list[RunData]) -> Panel:
+    fig, (fa, inn, share) = new_figure(1, 3, height=3.2)
+    lines(fa, runs, "false_attributions", smoothed=True, label="false attributions")
+    lines(fa, runs, "misattributions", smoothed=True, label="acts pinned on another",
+          color="#ff7f0e")
+    fa.set_title("false attributions per day")
+    fa.set_ylim(bottom=0)
+    legend(fa, loc="best")
+    lines(inn, runs, "innocent_penalised", smoothed=True)
+    inn.set_title("innocent citizens penalised per day")
+    inn.set_ylim(bottom=0)
+    lines(share, runs, "innocent_blacklisted_share", scale=100)
+    share.set_title("innocent share of the blacklist (%)")
+    percent_axis(share)
+    share.set_ylim(bottom=0)
+    for ax in (fa, inn, share):
+        mark_timeline(ax, runs, label=False)
+        ax.set_xlabel("day")
+    if len(runs) > 1:
+        legend(inn, loc="best")
+    return Panel("innocent", "False attributions and the innocent sanctioned",
+                 "Left: events recorded against a citizen who did not do them each day "
+                 "(classifier false positives, camera false matches) and citizens' own acts "
+                 "that a camera pinned on someone else. Middle: citizens penalised that day "
+                 "who have never committed an act the rules penalise. Right: the share of the "
+                 "blacklist who never committed such an act. Daily counts are 7-day moving "
+                 "means.", to_svg(fig, "f-innocent"))
+
+
+def disparate_impact(runs: list[RunData]) -> Panel:
+    fig, axes = new_figure(1, 2, height=3.2)
+    specs = (("disparate_impact_rural_urban", "rural vs urban", "urban citizen"),
+             ("disparate_impact_q1_q5", "poorest vs richest income quintile",
+              "citizen of the richest quintile"))
+    for ax, (metric, title, whom) in zip(axes, specs, strict=True):
+        drawn = any(r.col(metric) is not None and np.isfinite(r.col(metric)).any() for r in runs)
+        if not drawn:
+            note(ax, f"undefined all run long:\nno {whom} was ever listed")
+        else:
+            lines(ax, runs, metric)
+            ax.axhline(1.0, color="#999999", lw=0.8, ls="--")
+            ax.set_ylim(bottom=0)
+            mark_timeline(ax, runs, label=False)
+            ax.set_xlabel("day")
+            if len(runs) > 1:
+                legend(ax, loc="best")
+        ax.set_title(f"blacklist rate ratio, {title}")
+    return Panel("disparate", "Disparate impact",
+                 "How many times more likely a rural citizen is to be on the blacklist than an "
+                 "urban one (left), and a citizen of the poorest income quintile than one of "
+                 "the richest (right). The dashed line at 1 is parity; above it the first group "
+                 "is hit harder. Gaps in a line are days when nobody in the second group was "
+                 "listed (the ratio is undefined).", to_svg(fig, "f-disparate"))
+
+
+HYSTERESIS = (("chilling", "dissent held back (chilling)", 100.0),
+              ("perceived_mean", "perceived chance of detection", 100.0),
+              ("approval_mean", "approval of the system", 100.0))
+WINDOW = 14
+
+
+def _level(y: np.ndarray, lo: int, hi: int) -> float:
+    part = y[max(lo, 0): max(hi, 0)]
+    part = part[np.isfinite(part)]
+    return float(part.mean()) if part.size else float("nan")
+
+
+def hysteresis(runs: list[RunData]) -> Panel:
+    dismantled = [r for r in runs if r.dismantle_day is not None]
+    if not dismantled:
+        which = "this run" if len(runs) == 1 else "either run"
+        return Panel("hysteresis", "After dismantling",
+                     f"The system was never switched off in {which}. To test whether "
+                     "the damage reverses, rerun with `--set timeline.dismantle_day=DAY` (a day "
+                     "well before the last, so the society has time to recover).")
+    fig, axes = new_figure(1, 3, height=3.2)
+    baseline = runs[1] if len(runs) > 1 and runs[1].dismantle_day is None else None
+    table = [["run", "measure", "day 0", f"{WINDOW} days before dismantling",
+              f"last {WINDOW} days", "recovered"]
+             + ([f"run {baseline.key}, last {WINDOW} days"] if baseline else [])]
+    for ax, (metric, title, scale) in zip(axes, HYSTERESIS, strict=True):
+        smoothed = metric == "chilling"
+        lines(ax, runs, metric, scale=scale, smoothed=smoothed)
+        for r in dismantled:
+            d, y = r.dismantle_day, r.col(metric)  # levels from the raw daily values
+            days = r.days
+            k = int(np.searchsorted(days, d))
+            before, after = _level(y, k - WINDOW, k), _level(y, len(y) - WINDOW, len(y))
+            start = _level(y, 0, 7 if smoothed else 1)
+            ax.hlines(before * scale, days[max(k - WINDOW, 0)], days[k - 1], color="#000000",
+                      lw=2.4)
+            ax.hlines(after * scale, days[max(len(y) - WINDOW, 0)], days[-1], color="#000000",
+                      lw=2.4)
+            gap = start - before
+            rec = (after - before) / gap if abs(gap) > 1e-12 and np.isfinite(gap) else float("nan")
+            row = [r.key, title, _pct(start), _pct(before), _pct(after),
+                   "-" if not np.isfinite(rec) else f"{100 * rec:.0f}%"]
+            if baseline is not None:
+                yb = baseline.col(metric)
+                row.append(_pct(_level(yb, len(yb) - WINDOW, len(yb))))
+            table.append(row)
+        ax.set_title(title)
+        percent_axis(ax)
+        mark_timeline(ax, runs, phase_labels=False)
+        ax.set_xlabel("day")
+        if len(runs) > 1:
+            legend(ax, loc="best")
+    days = ", ".join(f"run {r.key}: day {r.dismantle_day}" for r in dismantled)
+    against = (f" Some measures drift without any system (perceived detection decays), so "
+               f"compare the end level with run {baseline.key}'s (last column) as well as with "
+               f"day 0." if baseline is not None else
+               " Some measures drift without any system (perceived detection decays); "
+               "`--compare` with a run of the baseline preset shows that drift.")
+    return Panel("hysteresis", "After dismantling: does the damage undo itself?",
+                 f"The system was switched off ({days}; dotted line): the blacklist was "
+                 "emptied and every gate opened. Black bars show the level over the "
+                 f"{WINDOW} days before the switch-off and over the run's last {WINDOW} days. "
+                 "The table gives the levels and how much of the change the system caused "
+                 "was undone by the end (100%: back to day 0; 0%: none)." + against
+                 + " Chilling is drawn as a 7-day moving mean.", to_svg(fig, "f-hysteresis"), table)
+
+
+def _pct(x: float) -> str:
+    return "-" if not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+FIGURES = (score_distribution, tiers, blacklist, blacklist_by_group, denials, dissent, approval,
+           network, false_attributions, disparate_impact, hysteresis)
+
+
+def all_panels(runs: list[RunData]) -> list[Panel]:
+    import matplotlib as mpl
+
+    with mpl.rc_context(STYLE):  # rc settings are read as artists are made, so hold them
+        return [make(runs) for make in FIGURES]

@@ -1,0 +1,285 @@
+"""The report page: one self-contained HTML file (inline CSS and SVG, no script, no request).
+
+A reader gets the run's identity, its headline numbers, the figures with captions that say how
+to read them, and the resolved scenario that produced it; with a second run, both side by side
+and the scenario paths that differ.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from scorestate import __version__
+from scorestate.errors import ScorestateError
+from scorestate.report.figures import Panel, all_panels
+from scorestate.report.plotting import COLORS, STYLES, RunData
+from scorestate.store import StoredRun
+
+HEADLINE = (
+    ("blacklist_share", "on the blacklist", "%"),
+    ("innocent_blacklisted_share", "of them never committed a penalised act", "%"),
+    ("wallet_frozen_share", "wallets frozen", "%"),
+    ("denied_share", "denied a service that day", "%"),
+    ("dissent_rate", "dissent expressed", "%"),
+    ("dissent_latent_rate", "dissent latent (without the system)", "%"),
+    ("chilling", "share of latent dissent held back", "%"),
+    ("alcohol_rate", "alcohol bought", "%"),
+    ("alcohol_latent_rate", "alcohol latent", "%"),
+    ("health_compliance_rate", "health compliance", "%"),
+    ("approval_mean", "approval of the system", "%"),
+    ("perceived_mean", "perceived chance of detection", "%"),
+    ("false_attribution_share", "false attributions among penalties", "%"),
+    ("score_mean", "mean score", "n"),
+    ("score_gini", "score Gini", "n"),
+    ("score_assortativity", "score assortativity over ties", "n"),
+    ("cross_tier_tie_share", "ties across tiers", "%"),
+    ("blacklisted_degree_ratio", "ties of the blacklisted / mean ties", "n"),
+)
+TOTALS = (
+    ("blacklist_inflow", "blacklist entries"),
+    ("blacklist_outflow", "blacklist exits"),
+    ("observed_penalties", "penalties recorded"),
+    ("false_attributions", "false attributions"),
+    ("misattributions", "acts pinned on another citizen"),
+    ("innocent_penalised", "penalties on citizens with no offence (citizen-days)"),
+    ("appeals_upheld", "appeals upheld"),
+    ("officials_spared", "officials spared"),
+    ("ties_dropped", "ties dropped"),
+)
+
+CSS = """
+:root { --ink: #1d2433; --muted: #5b6475; --rule: #e3e6ec; --a: COLOR_A; --b: COLOR_B; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", "Liberation Sans",
+       sans-serif; color: var(--ink); margin: 0; background: #f6f7f9; line-height: 1.45; }
+main { max-width: 1040px; margin: 0 auto; padding: 28px 32px 60px; background: #fff; }
+h1 { font-size: 1.6em; margin: 0 0 4px; }
+h2 { font-size: 1.2em; margin: 36px 0 8px; padding-top: 10px; border-top: 1px solid var(--rule); }
+p.lead { color: var(--muted); margin: 0 0 18px; }
+nav { font-size: .9em; margin: 14px 0 6px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
+nav a { color: var(--ink); white-space: nowrap; }
+table { border-collapse: collapse; font-size: .9em; margin: 8px 0; }
+th, td { padding: 3px 10px; border-bottom: 1px solid var(--rule); text-align: left;
+         vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th { font-weight: 600; background: #fafbfc; }
+.key-A { color: var(--a); font-weight: 700; }
+.key-B { color: var(--b); font-weight: 700; }
+figure { margin: 18px 0 28px; }
+figure svg { width: 100%; height: auto; display: block; }
+figcaption { font-size: .9em; color: var(--muted); margin-top: 6px; max-width: 900px; }
+figcaption b { color: var(--ink); }
+.note { background: #fff8e6; border-left: 3px solid #e0a800; padding: 8px 12px; font-size: .92em; }
+pre { background: #f4f5f7; padding: 12px 14px; font-size: .8em; line-height: 1.35;
+      max-height: 36em; overflow: auto; border: 1px solid var(--rule); }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 32px; align-items: start; }
+.stack > div { margin-bottom: 12px; }
+footer { margin-top: 40px; font-size: .8em; color: var(--muted); }
+""".replace("COLOR_A", COLORS[0]).replace("COLOR_B", COLORS[1])
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _prose(text: str) -> str:
+    """Escaped text with `backticked` spans set as code (commands and parameter paths)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
+
+
+def _fmt(value: float | None, kind: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{100 * value:.2f}%" if kind == "%" else f"{value:,.3f}"
+
+
+def _diff(a: float | None, b: float | None, kind: str) -> str:
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+        return "-"
+    d = b - a
+    return f"{100 * d:+.2f} pts" if kind == "%" else f"{d:+,.3f}"
+
+
+def _last(r: RunData, metric: str) -> float | None:
+    y = r.col(metric)
+    return None if y is None or y.size == 0 else float(y[-1])
+
+
+def _total(r: RunData, metric: str) -> float | None:
+    y = r.col(metric)
+    return None if y is None else float(np.nansum(y))
+
+
+def _meta_table(runs: list[RunData]) -> str:
+    rows = [("run", lambda r: f'<span class="key-{r.key}">{r.key}</span> {_e(r.stored.record.run_id)}'),
+            ("scenario", lambda r: _e(r.stored.record.scenario_name)),
+            ("description", lambda r: _e(r.stored.record.scenario.get("description", "")) or "-"),
+            ("citizens", lambda r: f"{r.stored.record.population:,}"),
+            ("days", lambda r: f"{r.stored.record.days:,}"),
+            ("seed", lambda r: str(r.stored.record.seed)),
+            ("created (UTC)", lambda r: f"{r.stored.record.created_at:%Y-%m-%d %H:%M:%S}"),
+            ("ledger", lambda r: f"{_e(r.stored.record.ledger_retention)} "
+                                 f"({r.stored.record.ledger_rows:,} rows)"),
+            ("simulated in", lambda r: f"{r.stored.record.elapsed_s:.1f} s "
+                                       f"({r.stored.record.citizen_days_per_s:,.0f} citizen-days/s)"),
+            ("package version", lambda r: _e(r.stored.record.package_version))]
+    body = "".join(f"<tr><th>{name}</th>" + "".join(f"<td>{cell(r)}</td>" for r in runs) + "</tr>"
+                   for name, cell in rows)
+    return f"<table>{body}</table>"
+
+
+def _headline_table(runs: list[RunData]) -> str:
+    two = len(runs) > 1
+    head = "<tr><th>on the last day</th>" + "".join(
+        f'<th class="num key-{r.key}">{r.key if two else "value"}</th>' for r in runs) + (
+        '<th class="num">B − A</th>' if two else "") + "</tr>"
+    body = []
+    for metric, label, kind in HEADLINE:
+        values = [_last(r, metric) for r in runs]
+        if all(v is None for v in values):
+            continue
+        cells = "".join(f'<td class="num">{_fmt(v, kind)}</td>' for v in values)
+        if two:
+            cells += f'<td class="num">{_diff(values[0], values[1], kind)}</td>'
+        body.append(f"<tr><td>{_e(label)}</td>{cells}</tr>")
+    body.append(f'<tr><th colspan="{len(runs) + 1 + two}">over the whole run</th></tr>')
+    for metric, label in TOTALS:
+        values = [_total(r, metric) for r in runs]
+        if all(v is None for v in values):
+            continue
+        cells = "".join(f'<td class="num">{"-" if v is None else f"{v:,.0f}"}</td>' for v in values)
+        if two:
+            a, b = values
+            cells += f'<td class="num">{"-" if a is None or b is None else f"{b - a:+,.0f}"}</td>'
+        body.append(f"<tr><td>{_e(label)}</td>{cells}</tr>")
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _flatten(x: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(x, dict):
+        out: dict[str, Any] = {}
+        for k, v in x.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out or {prefix: {}}
+    return {prefix: x}
+
+
+def _scenario_section(runs: list[RunData]) -> str:
+    a = runs[0].stored.record
+    text = yaml.safe_dump(a.scenario, sort_keys=False, allow_unicode=True)
+    parts = [f"<p>The fully resolved scenario of run A: every parameter at its dotted path. "
+             f"Save it as a file and run <code>scorestate run FILE</code> to repeat the run "
+             f"exactly.</p><pre>{_e(text)}</pre>"]
+    if len(runs) > 1:
+        b = runs[1].stored.record
+        fa, fb = _flatten(a.scenario), _flatten(b.scenario)
+        keys = [k for k in dict.fromkeys([*fa, *fb]) if fa.get(k, _UNSET) != fb.get(k, _UNSET)]
+        if keys:
+            rows = "".join(f"<tr><td><code>{_e(k)}</code></td><td>{_e(_short(fa.get(k, _UNSET)))}</td>"
+                           f"<td>{_e(_short(fb.get(k, _UNSET)))}</td></tr>" for k in keys)
+            parts.append(f"<p>Where run B's scenario differs ({len(keys)} parameters):</p>"
+                         f'<table><tr><th>parameter</th><th class="key-A">A</th>'
+                         f'<th class="key-B">B</th></tr>{rows}</table>')
+        else:
+            parts.append("<p>Run B's scenario is identical to run A's.</p>")
+    return "".join(parts)
+
+
+_UNSET = object()
+
+
+def _short(v: Any) -> str:
+    if v is _UNSET:
+        return "(not set)"
+    if isinstance(v, str):
+        s = v
+    else:
+        s = yaml.safe_dump(v, default_flow_style=True, width=10_000).strip()
+        s = s.removesuffix("...").strip()
+    return s if len(s) <= 120 else s[:117] + "..."
+
+
+def _figure(p: Panel) -> str:
+    if not p.svg:
+        return f'<h2 id="{p.id}">{_e(p.title)}</h2><p class="note">{_prose(p.caption)}</p>'
+    table = ""
+    if p.table:
+        head, *rows = p.table
+        table = ("<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"
+                 + "".join("<tr>" + "".join(
+                     f'<td class="{"num" if k > 1 else ""}">{_e(c)}</td>' for k, c in enumerate(row))
+                     + "</tr>" for row in rows) + "</table>")
+    return (f'<h2 id="{p.id}">{_e(p.title)}</h2><figure>{p.svg}'
+            f"<figcaption><b>{_e(p.title.rstrip('?.!'))}.</b> {_prose(p.caption)}</figcaption>"
+            f"</figure>{table}")
+
+
+def render(run: StoredRun, compare: StoredRun | None = None) -> str:
+    """The report of `run` (and `compare` overlaid) as one HTML document."""
+    stored = [run] if compare is None else [run, compare]
+    runs = [RunData(k, s, COLORS[i], STYLES[i]) for i, (k, s) in enumerate(zip("AB", stored,
+                                                                              strict=False))]
+    a = run.record
+    panels = all_panels(runs)
+    title = (f"{a.scenario_name}: run {a.run_id}" if compare is None
+             else f"{a.scenario_name} vs {compare.record.scenario_name}")
+    lead = (f"{a.population:,} synthetic citizens over {a.days:,} days under the scenario "
+            f"“{a.scenario_name}”." if compare is None else
+            f"Run A ({a.scenario_name}, solid lines) against run B "
+            f"({compare.record.scenario_name}, dashed lines).")
+    nav = "".join(f'<a href="#{p.id}">{_e(p.title.split(":")[0])}</a>' for p in panels)
+    nav = f'<a href="#summary">Summary</a>{nav}<a href="#scenario">Scenario</a>'
+    body = "".join(_figure(p) for p in panels)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>scorestate report: {_e(title)}</title>
+<style>{CSS}</style></head>
+<body><main>
+<h1>scorestate report: {_e(title)}</h1>
+<p class="lead">{_e(lead)} Every citizen is synthetic: this is a model of a social-scoring
+regime, not a measurement of any real person.</p>
+<nav>{nav}</nav>
+<h2 id="summary">Summary</h2>
+<div class="{'grid' if compare is None else 'stack'}"><div>{_meta_table(runs)}</div>
+<div>{_headline_table(runs)}</div></div>
+{body}
+<h2 id="scenario">Scenario</h2>
+{_scenario_section(runs)}
+<footer>Written by scorestate {_e(__version__)}. Self-contained: the figures are inline SVG
+and the page loads nothing else.</footer>
+</main></body></html>
+"""
+
+
+def write_report(run: StoredRun, path: str | Path | None = None,
+                 compare: StoredRun | None = None) -> Path:
+    """Write the report (default `report-<run_id>.html`); the file appears whole or not at all."""
+    out = Path(path) if path is not None else Path(f"report-{run.record.run_id}.html")
+    if out.is_dir():
+        raise ScorestateError(f"-o: '{out}' is a directory; expected a file name such as "
+                              f"'{out / f'report-{run.record.run_id}.html'}'")
+    if not out.parent.is_dir():
+        raise ScorestateError(f"-o: the folder '{out.parent}' does not exist; expected an "
+                              "existing folder for the report")
+    text = render(run, compare)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # an ordinary file, not mkstemp's private one
+        os.replace(tmp, out)
+    except OSError as e:
+        raise ScorestateError(f"cannot write the report to '{out}': {e}") from None
+    return out

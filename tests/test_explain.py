@@ -1,0 +1,199 @@
+"""A citizen's file: rebuilt from the scenario and the ledger, it must tell the citizen's true story.
+
+The truth is the simulation itself: the same scenario run again day by day in memory, with
+every citizen's score read after each day. The file built from the store must reproduce it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import scorestate as ss
+from scorestate.analysis.explain import explain
+from scorestate.cli import app
+from scorestate.engine import Simulation
+from scorestate.errors import ScorestateError
+from scorestate.store import Store
+from scorestate.vocabulary import EVENTS, SERVICES
+
+runner = CliRunner()
+N, DAYS = 600, 90
+# A list that fills quickly (score below 985) and a spread of starting scores, so the file must
+# rebuild each citizen's own starting score rather than assume the preset's 1000.
+FULL = {"ledger.retention": "full", "policy.scoring.initial_spread": 20,
+        "policy.blacklist.entry.score": "score < 985"}
+BLACKLIST_ONLY = {"rail", "flight", "flat", "car", "welfare", "pension", "public_services"}
+
+
+class Truth:
+    """A run stored, and the same run replayed in memory with each day's scores kept."""
+
+    def __init__(self, store: Path, overrides: dict) -> None:
+        self.scenario = ss.load_scenario("essay", overrides, population=N, days=DAYS, seed=5)
+        self.run_id = ss.run(self.scenario, store=store).run_id
+        self.stored = ss.open_run(self.run_id, store=store)
+        sim = Simulation(self.scenario)
+        self.start = sim.state.score.astype(np.float64).copy()
+        self.neighbours = {i: sorted(sim.graph.nbrs[sim.graph.start[i]:
+                                                    sim.graph.start[i] + sim.graph.degree[i]].tolist())
+                           for i in range(3)}
+        daily = []
+        while sim.day < DAYS:
+            sim.step()
+            daily.append(sim.state.score.astype(np.float64).copy())
+        self.scores = np.array(daily)  # (days, citizens)
+        self.sim = sim
+        self.panel = np.flatnonzero(Simulation(self.scenario).ledger.recorded)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("explain") / "runs.duckdb"
+
+
+@pytest.fixture(scope="module")
+def full(store) -> Truth:
+    return Truth(store, FULL)
+
+
+@pytest.fixture(scope="module")
+def panel(store) -> Truth:
+    return Truth(store, {"ledger.retention": "panel", "ledger.panel_size": 25})
+
+
+def interesting(t: Truth) -> list[int]:
+    """Citizens whose files have the most to reconcile: the biggest moves, the listed, the
+    falsely accused."""
+    change = np.abs(t.scores[-1] - t.start)
+    picks = list(np.argsort(change)[-3:])
+    picks += list(np.flatnonzero(t.sim.state.blacklisted)[:2])
+    ledger = t.stored.ledger()
+    picks += ledger.filter(ledger["false_attribution"])["citizen"].unique().sort().to_list()[:2]
+    return sorted({int(c) for c in picks})
+
+
+def test_events_sum_exactly_to_the_score_change(full):
+    assert full.start.std() > 0  # the spread is on: starting scores differ
+    for c in interesting(full):
+        f = explain(full.stored, c)
+        assert f.events_recorded and f.decisions_recorded and not f.notes
+        assert f.start["score"] == pytest.approx(full.start[c], abs=1e-4)
+        total = f.change["events"] + f.change["appeals"] + f.change["adjustments"]
+        assert total == pytest.approx(full.scores[-1, c] - full.start[c], abs=1e-3)
+        assert f.end["score"] == pytest.approx(full.scores[-1, c], abs=1e-3)
+        # the whole path, not only its end
+        np.testing.assert_allclose(f.score_by_day, full.scores[:, c], atol=1e-3)
+
+
+def test_tiers_blacklist_and_gates_follow_the_run(full):
+    scenario_reasons = set(full.scenario.policy.blacklist.entry)
+    listed = [int(c) for c in np.flatnonzero(full.sim.state.blacklisted)]
+    assert listed, "the test scenario must blacklist someone"
+    seen_denial = False
+    for c in interesting(full) + listed[:10]:
+        f = explain(full.stored, c)
+        names = full.scenario.policy.tiers.names
+        assert f.end["tier"] == names[int(full.sim.state.tier[c])]
+        assert f.end["blacklisted"] == bool(full.sim.state.blacklisted[c])
+        entries = [b for b in f.blacklist if b["what"] == "entry"]
+        assert all(b["reason"] in scenario_reasons for b in entries)
+        for d in f.denials:
+            assert d["service"] in SERVICES
+            if d["service"] in BLACKLIST_ONLY:  # gates close the day after the listing
+                seen_denial = True
+                assert entries and d["day"] > entries[0]["day"]
+        for e in f.events:
+            assert e["event"] in EVENTS
+            assert e["false_attribution"] == (e["actor"] != c)
+    assert seen_denial  # ten listed citizens over weeks: someone met a closed gate
+
+
+def test_neighbours_are_the_day_zero_ties(full):
+    for c, nbrs in full.neighbours.items():
+        f = explain(full.stored, c)
+        assert [nb["citizen"] for nb in f.neighbours] == nbrs
+        assert all(nb["last_tier"] is not None for nb in f.neighbours)  # full: all known
+        assert "not recorded per citizen" in f.neighbours_note
+
+
+def test_a_citizen_outside_the_panel_is_told_so(panel):
+    outside = next(i for i in range(N) if i not in set(panel.panel.tolist()))
+    f = explain(panel.stored, outside)
+    assert not f.events_recorded and not f.decisions_recorded
+    assert f.score_by_day == [] and f.events == [] and f.change is None
+    text = " ".join(f.notes)
+    assert f"citizen {outside} is not in the ledger" in text
+    assert "ledger.retention=full" in text and "panel_size" in text
+    assert f.demographics["age"] >= 18  # what can be rebuilt still is
+    inside = int(panel.panel[0])
+    g = explain(panel.stored, inside)
+    assert g.events_recorded and not g.notes
+    assert g.end["score"] == pytest.approx(panel.scores[-1, inside], abs=1e-3)
+
+
+def test_file_is_json_without_nan(full):
+    f = explain(full.stored, interesting(full)[0])
+    text = json.dumps(f.to_dict(), allow_nan=False)
+    assert json.loads(text)["citizen"] == f.citizen
+
+
+def test_citizen_out_of_range_names_the_valid_range(full):
+    with pytest.raises(ScorestateError, match=f"expected an id from 0 to {N - 1}"):
+        explain(full.stored, N)
+    with pytest.raises(ScorestateError, match="out of range"):
+        explain(full.stored, -1)
+
+
+# ------------------------------------------------------------------ the command line
+def cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_error(r, text: str) -> None:
+    assert r.exit_code == 2, r.output
+    assert text in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+def test_cli_explain_json_and_text(full, store):
+    c = interesting(full)[-1]
+    r = cli("explain", full.run_id, str(c), "--store", str(store), "--json")
+    assert r.exit_code == 0, r.output
+    payload = json.loads(r.stdout)
+    assert payload["citizen"] == c and payload["run_id"] == full.run_id
+    assert payload["end"]["score"] == pytest.approx(full.scores[-1, c], abs=1e-3)
+    r = cli("explain", full.run_id[:17], str(c), "--store", str(store))  # a unique prefix
+    assert r.exit_code == 0, r.output
+    assert f"citizen {c}" in r.stdout and "neighbours on day 0" in r.stdout
+
+
+def test_cli_explain_bad_input(full, store, tmp_path):
+    one_error(cli("explain", "no-such-run", "3", "--store", str(store)), "no run 'no-such-run'")
+    one_error(cli("explain", full.run_id, str(N), "--store", str(store)),
+              f"expected an id from 0 to {N - 1}")
+    empty = tmp_path / "empty.duckdb"
+    Store(empty).close()
+    one_error(cli("explain", full.run_id, "3", "--store", str(empty)), f"no run '{full.run_id}'")
+    missing = tmp_path / "missing.duckdb"
+    one_error(cli("explain", full.run_id, "3", "--store", str(missing)), "no store at")
+    assert not missing.exists()
+
+
+def test_cli_runs_lists_the_store(full, panel, store, tmp_path):
+    r = cli("runs", "--store", str(store), "--json")
+    assert r.exit_code == 0, r.output
+    ids = [row["run_id"] for row in json.loads(r.stdout)["runs"]]
+    assert full.run_id in ids and panel.run_id in ids
+    r = cli("runs", "--store", str(store))
+    assert r.exit_code == 0 and full.run_id in r.stdout
+    empty = tmp_path / "empty.duckdb"
+    Store(empty).close()
+    r = cli("runs", "--store", str(empty), "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["runs"] == []
+    one_error(cli("runs", "--store", str(tmp_path / "none.duckdb")), "no store at")
