@@ -57,6 +57,9 @@ def test_dismantling_stops_new_sanctions():
         assert after[col].sum() == 0, col
     # perceived detection decays only slowly: the chill outlives the system for a while
     assert after["perceived_mean"][0] > after["perceived_mean"][-1]
+    assert after["dissent_rate"].sum() < after["dissent_latent_rate"].sum()
+    early, late_ = after["perceived_mean"][:20].mean(), after["perceived_mean"][-20:].mean()
+    assert late_ < early
 
 
 def test_same_seed_gives_bit_identical_results_and_another_seed_does_not():

@@ -77,6 +77,8 @@ def timeline_step(sim: Simulation) -> None:
         for price in sim.prices.values():
             price[:] = 1
     sim.policy = new
+    if new.enabled:
+        sim.believed = new
 
 
 def measurement_step(sim: Simulation) -> None:
@@ -167,6 +169,8 @@ class Simulation:
             self.graph = homophilous(net, c.region_start, stratum, self.seed)
         self.timeline: list[tuple[int, CompiledPolicy]] = compile_timeline(scenario)
         self.policy = self.timeline[0][1]
+        # the policy whose stakes citizens believe in: the last one enforced (None: never any)
+        self.believed: CompiledPolicy | None = self.policy if self.policy.enabled else None
         s = State.allocate(self.n)
         sc = self.policy.spec.scoring
         start = np.random.Generator(np.random.Philox(np.random.SeedSequence([self.seed, 4])))

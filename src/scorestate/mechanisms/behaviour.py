@@ -80,9 +80,13 @@ def parameters(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
 
 
 def step(sim: Simulation) -> None:
-    c, s, p = sim.citizens, sim.state, sim.policy
-    _kernel(sim.seed, sim.day, p.enabled, sim.behaviour_params, sim.service_params, p.points,
-            p.visibility, c.urban, c.rank, c.quintile, c.age, c.conformity, c.health, c.alcohol,
+    c, s = sim.citizens, sim.state
+    # Stakes are what citizens believe: after a dismantling they still fear the last rules in
+    # force, weighted by a perceived detection that only decays slowly (hysteresis can emerge).
+    p = sim.believed
+    _kernel(sim.seed, sim.day, p is not None, sim.behaviour_params, sim.service_params,
+            sim.policy.points if p is None else p.points,
+            sim.policy.visibility if p is None else p.visibility, c.urban, c.rank, c.quintile, c.age, c.conformity, c.health, c.alcohol,
             c.tobacco, c.gaming, c.care, c.smart_home, s.grievance, s.perceived, s.denied,
             s.blacklisted, s.days_since_dose, s.debt_since, s.judgment, s.acts, s.latent, s.used,
             s.denied_today)
