@@ -15,5 +15,5 @@ from scorestate.errors import ScorestateError
 from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
 from scorestate.store import Store
 
-__all__ = ["RunResult", "ScorestateError", "Simulation", "Store", "__version__", "load_scenario",
-           "open_run", "preset_names", "resolved_yaml", "run", "simulate"]
+__all__ = ["Comparison", "RunResult", "ScorestateError", "Simulation", "Store", "__version__",
+           "compare", "load_scenario", "open_run", "preset_names", "resolved_yaml", "run", "simulate"]

@@ -65,7 +65,9 @@ def _num(v: float | None) -> str:
 def _reduction(v: float | None) -> str:
     if v is None or math.isnan(v):
         return "-"
-    return "inf" if math.isinf(v) else f"{v:,.1f}x"
+    if math.isinf(v):
+        return "inf"
+    return f"{v:.2g}x" if v < 10 else f"{v:,.0f}x"
 
 
 def print_comparison(result: Any) -> None:
@@ -75,11 +77,10 @@ def print_comparison(result: Any) -> None:
     last = result.seed + result.replicates - 1
     table = Table(title=f"{result.b} (B) vs {result.a} (A): {result.population:,} citizens, "
                         f"{result.days} days, paired seeds {result.seed}..{last}",
-                  box=box.SIMPLE_HEAD, pad_edge=False)
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("metric (last day)", no_wrap=True)
-    for col in ("A mean", "B mean", "B - A", "95% CI"):
+    for col in ("A mean", "B mean", "B - A", "95% CI", "variance\nreduction"):
         table.add_column(col, justify="right", no_wrap=True)
-    table.add_column("variance reduction", justify="right", min_width=9)
     for row in result.metrics.iter_rows(named=True):
         half = row["ci_high"] - row["difference"]
         ci = "-" if math.isnan(half) else f"±{_num(half)}"
@@ -88,7 +89,7 @@ def print_comparison(result: Any) -> None:
     out.print(table)
     out.print("B - A = the paired difference (same seed); 95% CI = B - A ± t(0.975, R-1) x standard error; "
               "variance reduction = var(B - A, independent seeds) / var(B - A, same seeds), measured "
-              f"(inf: the paired differences did not vary at all); median over metrics: "
+              f"(inf: the paired differences did not vary at all); median over the finite ones: "
               f"{_reduction(result.median_variance_reduction)}")
 
     fates: pl.DataFrame = result.fates

@@ -139,9 +139,9 @@ class Behaviour(Strict):
     dissent_channels: list[float] = P([0.6, 0.15, 0.25], "shares of dissent online, in public, at home")
     volunteer: Logit = Logit(base=-5.0, weight=3.0)  # trait: conformity
     apology: Logit = Logit(base=-2.0, weight=4.0)  # trait: conformity; only while blacklisted
-    debt_default: float = P(5e-5, "daily chance of defaulting on a debt, lowest income quintile", ge=0, le=1)
+    debt_default: float = P(1.5e-5, "daily chance of defaulting on a debt, lowest income quintile", source="assumed; of the order of the court list's flows (REFERENCES.md)", ge=0, le=1)
     debt_default_income_factor: float = P(0.6, "default chance multiplier per quintile step up", ge=0)
-    debt_repay: float = P(0.01, "daily chance a defaulter pays", ge=0, le=1)
+    debt_repay: float = P(0.001, "daily chance a defaulter pays", source="assumed; listings last years (REFERENCES.md: ~8.3 M listed at once, ~2.5 M a year)", ge=0, le=1)
     services: Services = Services()
     deterrence: float = P(8.0, "logit weight of perceived detection x points at stake x care", ge=0)
     points_unit: float = P(50.0, "points that count as one unit of stake", gt=0)
