@@ -36,7 +36,7 @@ def test_run_json_is_one_object_and_lands_in_the_store(tmp_path: Path):
     payload = json.loads(r.stdout)
     assert {"run_id", "scenario", "population", "days", "seed", "elapsed_s", "citizen_days_per_s",
             "final"} <= set(payload)
-    assert FINAL_KEYS <= set(payload["final"])
+    assert set(payload["final"]) >= FINAL_KEYS
     assert (payload["population"], payload["days"], payload["seed"]) == (800, 40, 3)
     stored = ss.open_run(payload["run_id"], store=store)
     assert stored.record.scenario["policy"]["scoring"]["points"]["alcohol"] == -10
@@ -65,7 +65,8 @@ def test_scenarios_lists_and_shows(tmp_path: Path):
 
 BAD = [
     (["run", "essay", "--set", "population.sizee=5"], "unknown field 'population.sizee'"),
-    (["run", "essay", "--set", "behaviour.deterrence=lots"], "'behaviour.deterrence' input should be a valid number"),
+    (["run", "essay", "--set", "behaviour.deterrence=lots"],
+     "'behaviour.deterrence' input should be a valid number"),
     (["run", "essay", "--population", "-5"], "'population.size' input should be greater than 0; got -5"),
     (["run", "essay", "--days", "0"], "'run.days' input should be greater than 0; got 0"),
     (["run", "essay", "--set", "policy.blacklist.exit=days_listed >= 90 and apologies > 2"],

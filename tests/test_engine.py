@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import small_run
 
 import scorestate as ss
+from conftest import small_run
 
 DAYS = 300  # the essay's phases begin on days 0, 30 and 180
 

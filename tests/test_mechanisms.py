@@ -94,8 +94,10 @@ def test_officials_multiplier_lowers_their_penalties():
 
 
 def test_correction_takes_a_citizen_off_the_list_after_the_minimum_term():
-    s = scenario({"policy.blacklist.seed_share": 0.2, "policy.blacklist.exit": "days_listed >= 20 and corrections >= 2",
-                  "policy.sharing.registry": True, "policy.surveillance.registry": {"urban": 1.0, "rural": 1.0},
+    s = scenario({"policy.blacklist.seed_share": 0.2,
+                  "policy.blacklist.exit": "days_listed >= 20 and corrections >= 2",
+                  "policy.sharing.registry": True,
+                  "policy.surveillance.registry": {"urban": 1.0, "rural": 1.0},
                   "policy.scoring.points.apology": 10, "behaviour.apology": {"base": -1.5, "weight": 4.0},
                   "ledger.retention": "full"}, days=60)
     sim = ss.Simulation(s)
