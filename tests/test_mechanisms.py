@@ -215,3 +215,11 @@ def test_dissent_is_deterred_only_where_a_channel_is_watched():
     m = watched.metrics
     assert m["dissent_online_rate"].mean() < m["dissent_online_latent_rate"].mean()
     assert np.isclose(m["dissent_home_rate"].mean(), m["dissent_home_latent_rate"].mean())
+
+
+def test_acts_a_listing_rule_reads_count_as_offences():
+    """A debtor listed for an unpaid judgment did something the rules name: not innocent."""
+    r = ss.simulate(ss.load_scenario("court-blacklist", {"behaviour.debt_default": 2e-3},
+                                     population=2000, days=200, seed=2))
+    assert r.metrics["blacklist_share"].max() > 0
+    assert r.metrics["innocent_blacklisted_share"].max() == 0

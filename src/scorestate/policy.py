@@ -16,6 +16,9 @@ from scorestate.scenario.schema import Policy, Scenario
 from scorestate.vocabulary import EVENT_INDEX, EVENTS, SERVICE_INDEX, SOURCE_INDEX, SOURCES
 
 N_EVENTS = len(EVENTS)
+# Columns that stand for an act of the citizen: a rule reading one names that act as an offence.
+OFFENCE_COLUMNS = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
+                   "dose_refused": "dose_refused", "days_since_flagged_alcohol": "alcohol"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class CompiledPolicy:
     enabled: bool
     points: np.ndarray  # float64[3, E]: points by official rank (leniency applied to penalties)
     penal_mask: int  # bit mask of events the rules penalise
+    offence_mask: int  # events the rules name: penalised, or read by a listing or gate rule
     coverage: np.ndarray  # float64[S, 2]: chance a feeding source sees an act (rural, urban)
     observe: np.ndarray  # int8[E, 3]: sources tried for each event, -1 padded
     visibility: np.ndarray  # float64[E, 2]: chance the centre learns of an act (for deterrence)
@@ -68,6 +72,11 @@ def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:
             miss *= 1 - c
         visibility[k] = 1 - miss
     cond = compile_policy_conditions(policy, label=label)
+    named = set().union(*(c.names for _, c in cond.entry + cond.gates)) if cond.entry + cond.gates else set()
+    offence_mask = penal_mask
+    for column, event in OFFENCE_COLUMNS.items():
+        if column in named and policy.enabled:
+            offence_mask |= 1 << EVENT_INDEX[event]
     names = policy.tiers.names
     deny, price = [], []
     for k, gate in enumerate(policy.gates.values()):
@@ -81,6 +90,7 @@ def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:
     a = policy.association
     return CompiledPolicy(
         spec=policy, name=name, enabled=policy.enabled, points=points, penal_mask=penal_mask,
+        offence_mask=offence_mask,
         coverage=coverage, observe=observe, visibility=visibility,
         tier_bounds=np.asarray(policy.tiers.lower_bounds, np.float64),
         low_tier=names.index(a.low_tier), high_tier=names.index(a.high_tier), conditions=cond,

@@ -8,6 +8,10 @@ multiplier of the citizen's official rank (leniency). A camera sighting pinned o
 citizen goes to a citizen of the actor's region, drawn from the actor's own stream, so the
 victim is the same under any policy that keeps the sighting.
 
+An offence is a true act that the rules in force name: one they penalise, or one a listing or
+gate rule reads (a court judgment, a refused dose, a flagged purchase); `offences` counts them,
+so "sanctioned without any true offence" means what it says.
+
 Reads: `observed`, `falsely`, `misattributed`, `acts`. Writes: `points_today`,
 `false_points`, `offences`, `corrections`, `alcohol_flagged`, and `falsely` for victims.
 Streams: MISATTRIBUTE_TARGET.
@@ -34,7 +38,7 @@ def step(sim: Simulation) -> None:
     if not p.enabled:
         return
     sim.ledger.observations(sim)
-    _points(sim.day, p.points, p.penal_mask, c.rank, s.acts, s.observed, s.falsely,
+    _points(sim.day, p.points, p.offence_mask, c.rank, s.acts, s.observed, s.falsely,
             s.points_today, s.false_points, s.offences, s.corrections, s.alcohol_flagged)
     actors = np.flatnonzero(s.misattributed)
     victims, events, pts = _misattribute(sim.seed, sim.day, actors, s.misattributed, c.region,
@@ -55,7 +59,7 @@ def actors_of(actors: np.ndarray, misattributed: np.ndarray) -> np.ndarray:
 
 
 @njit(parallel=True, cache=True)
-def _points(day, points, penal_mask, rank, acts, observed, falsely, points_today, false_points,
+def _points(day, points, offence_mask, rank, acts, observed, falsely, points_today, false_points,
             offences, corrections, alcohol_flagged):
     n = acts.shape[0]
     for i in prange(n):
@@ -74,7 +78,7 @@ def _points(day, points, penal_mask, rank, acts, observed, falsely, points_today
                         wrong += points[r, e]
         points_today[i] = total
         false_points[i] += wrong
-        committed = acts[i] & penal_mask
+        committed = acts[i] & offence_mask
         while committed:
             offences[i] += 1
             committed &= committed - 1
