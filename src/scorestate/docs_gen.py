@@ -3,6 +3,8 @@
 The prose of the ODD description is written by hand in `docs/ODD.template.md`; markers in it
 are replaced by tables built from the code itself:
 
+- `<!-- STATE -->`: the citizens' attributes and state arrays, with dtypes and the comments of
+  `state.py` and `network.py`;
 - `<!-- SCHEDULE -->`: the day's steps from `engine.DAY`, with what each step reads, writes and
   draws, taken from its mechanism module's docstring;
 - `<!-- COLUMNS -->`: the citizen columns that scenario conditions may name (`columns.py`);
@@ -242,14 +244,82 @@ def schedule_table() -> str:
             if fn.__doc__ is None:
                 where += ", `metrics.py`"
         else:
-            assert module is not None
-            where = f"`{module.__name__.removeprefix('scorestate.')}`"
-            doc = inspect.cleandoc(module.__doc__ or "")
+            name_of = module.__name__ if module is not None else fn.__module__
+            where = f"`{name_of.removeprefix('scorestate.')}`"
+            doc = inspect.cleandoc((module.__doc__ if module is not None else fn.__doc__) or "")
         summary = " ".join(doc.split("\n\n")[0].split())
         cells = [str(k), f"`{name}`", where, summary, _field(doc, "Reads"), _field(doc, "Writes"),
                  _field(doc, "Streams")]
         lines.append("| " + " | ".join(_cell(c) or "-" for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+_FIELD_LINE = re.compile(r"^\s{4}(\w+): ([\w.\[\]| ]+?)(?:\s+#\s*(.*))?$")
+_GROUP_LINE = re.compile(r"^\s{4}#\s*(.+)$")
+
+
+def _dataclass_rows(cls: type, dtypes: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """(group, field, dtype, comment) for each field of a dataclass, from its source lines:
+    a `# heading` line opens a group, a trailing `# comment` explains the field."""
+    rows: list[tuple[str, str, str, str]] = []
+    group = ""
+    for line in inspect.getsource(cls).splitlines()[1:]:
+        if (g := _GROUP_LINE.match(line)) is not None:
+            group = g.group(1)
+        elif (m := _FIELD_LINE.match(line)) is not None and m.group(1) in dtypes:
+            rows.append((group, m.group(1), dtypes[m.group(1)], m.group(3) or ""))
+    return rows
+
+
+# State variables named differently from the condition columns that expose them.
+_COLUMN_ALIAS = {"rank": "official_rank", "quintile": "income_quintile", "perceived": "perceived_detection",
+                 "judgment": "court_judgment_unpaid"}
+
+
+def _meaning(name: str, comment: str) -> str:
+    """The source comment without its dtype; else the condition column's meaning; else the trait's."""
+    from scorestate.columns import COLUMNS
+    from scorestate.population import TRAITS
+
+    text = re.sub(r"^(u?int\d+|float\d+|bool)\b[,;:]?\s*", "", comment).strip()
+    if text and text != "in [0, 1]":
+        return text
+    column = COLUMNS.get(_COLUMN_ALIAS.get(name, name))
+    if column is not None:
+        return column[1]
+    if name in TRAITS:
+        return f"latent propensity in [0, 1], Beta-distributed (`population.traits.{name}`)"
+    return text
+
+
+def state_tables() -> str:
+    """The citizens' fixed attributes, their state, and the network, with types and meanings."""
+    import numpy as np
+
+    from scorestate.network import Graph, from_edges
+    from scorestate.population import build_citizens
+    from scorestate.scenario.schema import Attitudes, Behaviour, Population
+    from scorestate.state import Citizens, State
+
+    citizens, _, _ = build_citizens(Population(size=10, regions=2), Behaviour(), Attitudes(), 0)
+    state = State.allocate(2)
+    graph = from_edges(2, np.array([[0, 1]]), 0.5)
+    out = []
+    tables = (("Citizens: fixed for a run (demographics and latent traits)", Citizens, citizens),
+              ("State: written by the mechanisms", State, state),
+              ("Graph: the social network, changed in place", Graph, graph))
+    for title, cls, obj in tables:
+        dtypes = {k: str(v.dtype) for k, v in vars(obj).items() if isinstance(v, np.ndarray)}
+        rows = _dataclass_rows(cls, dtypes)
+        grouped = any(group for group, *_ in rows)
+        out += [f"**{title}** (`{cls.__module__}.{cls.__name__}`)", "",
+                "| variable | dtype | meaning |" + (" kind |" if grouped else ""),
+                "|---|---|---|" + ("---|" if grouped else "")]
+        for group, name, dtype, comment in rows:
+            line = f"| `{name}` | {dtype} | {_cell(_meaning(name, comment)) or '-'} |"
+            out.append(line + (f" {_cell(group)} |" if grouped else ""))
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def columns_table() -> str:
@@ -294,6 +364,7 @@ def preset_table(name: str = "essay") -> str:
 
 
 MARKERS: dict[str, Callable[[], str]] = {
+    "<!-- STATE -->": state_tables,
     "<!-- SCHEDULE -->": schedule_table,
     "<!-- COLUMNS -->": columns_table,
     "<!-- ESSAY -->": preset_table,

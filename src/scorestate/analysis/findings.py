@@ -1,0 +1,987 @@
+"""The essay's claims as hypotheses, measured: `scorestate findings` writes docs/findings.md.
+
+MODEL.md says the essay's claims are the model's hypotheses, to be tested, not assumed. Each
+claim here names its metric, compares two policies on the same synthetic citizens with the
+same seeds (the engine's counter-based streams give common random numbers, so a paired
+difference is the policy's, citizen by citizen), reports the mean paired difference over the
+seeds with a 95% t-interval, and sweeps one key parameter to show where the effect holds or
+fails. Every verdict sentence is computed from those numbers; none is written by hand.
+
+A run is stepped day by day (`Simulation.step`) so that per-citizen tallies the daily metrics
+do not keep (who was ever penalised, listed or pushed into a low tier; penalty points by
+official rank; exposure to sanctions) are accumulated alongside.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from scorestate import __version__
+from scorestate.engine import Simulation
+from scorestate.errors import ScorestateError
+from scorestate.scenario.load import load_scenario, phase_policies
+from scorestate.scenario.schema import Scenario
+from scorestate.vocabulary import EVENTS
+
+DEFAULT_POPULATION = 3_000
+DEFAULT_DAYS = 240
+DEFAULT_REPLICATES = 4
+SCORING_PHASE_DAY = 30  # the essay's "score for everything" phase; effects need time after it
+MIN_DAYS = 60
+
+# ---------------------------------------------------------------- arms and runs
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A scenario variant: a preset plus overrides. Policy overrides reach every phase that
+    touches the same parameter, so "association off" stays off after the essay's day-30 phase."""
+
+    label: str
+    preset: str = "essay"
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    def but(self, label: str, **changes: Any) -> Arm:
+        """This arm with more overrides (keyword `a__b__c` for the dotted path `a.b.c`)."""
+        more = tuple((k.replace("__", "."), v) for k, v in changes.items())
+        return Arm(label, self.preset, self.overrides + more)
+
+
+ESSAY = Arm("essay")
+BASELINE = Arm("baseline", "baseline")
+
+
+def _leaves(value: Any, prefix: str) -> list[str]:
+    if isinstance(value, dict) and value:
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{prefix}.{k}")]
+    return [prefix]
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _set_in_phase(changes: dict[str, Any], path: str, value: Any) -> None:
+    """Set `path` inside a phase's changes, whether they are written nested or with dotted keys."""
+    for key in list(changes):
+        if path == key:
+            changes[key] = value
+            return
+        if path.startswith(key + ".") and isinstance(changes[key], dict):
+            node = changes[key]
+            parts = path[len(key) + 1:].split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+            return
+    changes[path] = value  # a dotted key after the phase's own keys is applied after them
+
+
+def resolve(arm: Arm, population: int, days: int, seed: int) -> Scenario:
+    """The arm's scenario at this size and seed, with policy overrides carried into phases."""
+    base = load_scenario(arm.preset)
+    phases = [p.model_dump(mode="json") for p in base.timeline.phases]
+    changed = False
+    for path, value in arm.overrides:
+        if not path.startswith("policy."):
+            continue
+        for phase in phases:
+            touched = [leaf for key, v in phase["set"].items() for leaf in _leaves(v, key)]
+            if any(_overlaps(path, leaf) for leaf in touched):
+                _set_in_phase(phase["set"], path, value)
+                changed = True
+    overrides: dict[str, Any] = dict(arm.overrides)
+    if changed:
+        overrides["timeline.phases"] = phases
+    return load_scenario(arm.preset, overrides, population=population, days=days, seed=seed)
+
+
+@dataclass
+class Outcome:
+    """One run's summary: scalar metrics and the per-citizen arrays the claims pair."""
+
+    values: dict[str, float]
+    citizens: dict[str, np.ndarray]
+
+
+def _mean(frame: pl.DataFrame, column: str, start: int, stop: int) -> float:
+    if column not in frame.columns:
+        return float("nan")
+    x = frame[column].to_numpy()[max(0, start):stop].astype(np.float64)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
+def _gap(values: np.ndarray, high: np.ndarray, low: np.ndarray) -> float:
+    if not high.any() or not low.any():
+        return float("nan")
+    return float(values[high].mean() - values[low].mean())
+
+
+@dataclass
+class _Tally:
+    """Per-citizen accumulators over the days of one run."""
+
+    n: int
+    ever_penalised: np.ndarray = field(init=False)
+    ever_false: np.ndarray = field(init=False)  # penalised for an act the citizen did not commit
+    ever_listed: np.ndarray = field(init=False)
+    ever_low: np.ndarray = field(init=False)
+    points_lost: np.ndarray = field(init=False)
+    points_rules: np.ndarray = field(init=False)  # what the same acts cost without leniency
+    listed_days: np.ndarray = field(init=False)
+    nbr_exposure: np.ndarray = field(init=False)  # sum over days of the share of friends penalised
+    true_events: int = 0
+    false_events: int = 0
+
+    def __post_init__(self) -> None:
+        n = self.n
+        self.ever_penalised, self.ever_false, self.ever_listed, self.ever_low = (
+            np.zeros(n, bool) for _ in range(4))
+        self.points_lost, self.points_rules, self.listed_days, self.nbr_exposure = (
+            np.zeros(n) for _ in range(4))
+
+    def add_day(self, sim: Simulation, rank: np.ndarray, rules: np.ndarray) -> None:
+        s, p = sim.state, sim.policy
+        if p.enabled and p.penal_mask:
+            hit = (s.observed | s.falsely) & np.uint32(p.penal_mask)
+            self.ever_penalised |= hit != 0
+            self.ever_false |= (s.falsely & np.uint32(p.penal_mask)) != 0
+            for e in range(len(EVENTS)):
+                if (p.penal_mask >> e) & 1:
+                    bit = np.uint32(1 << e)
+                    hit_e = (hit & bit) != 0
+                    self.true_events += int(np.count_nonzero(s.observed & bit))
+                    self.false_events += int(np.count_nonzero(s.falsely & bit))
+                    self.points_lost[hit_e] -= p.points[rank[hit_e], e]
+                    self.points_rules[hit_e] -= rules[e]
+        if p.enabled:
+            self.ever_low |= s.tier <= p.low_tier
+        self.ever_listed |= s.blacklisted
+        self.listed_days += s.blacklisted
+        self.nbr_exposure += s.nbr_penalised
+
+
+def simulate_outcome(scenario: Scenario, window: int, dismantle_day: int) -> Outcome:
+    """Run one scenario, stepping day by day, and summarise it (see the module docstring)."""
+    sim = Simulation(scenario)
+    c, s = sim.citizens, sim.state
+    rank = c.rank.astype(np.int64)
+    t = _Tally(sim.n)
+    rules: dict[int, np.ndarray] = {}
+    while sim.day < scenario.run.days:
+        sim.step()
+        p = sim.policy
+        if id(p) not in rules:
+            rules[id(p)] = np.array([p.spec.scoring.points[e] for e in EVENTS])
+        t.add_day(sim, rank, rules[id(p)])
+    m = sim.result().metrics
+    days = m.height
+    lo = days - window
+    innocent = s.offences == 0
+    official = rank >= 1
+    start = 1 / (1 + np.exp(-c.approval0.astype(np.float64)))
+    end = 1 / (1 + np.exp(-s.approval.astype(np.float64)))
+    nan = float("nan")
+    events = t.true_events + t.false_events
+    v: dict[str, float] = {
+        "dissent": _mean(m, "dissent_rate", lo, days),
+        "dissent_latent": _mean(m, "dissent_latent_rate", lo, days),
+        "perceived": _mean(m, "perceived_mean", lo, days),
+        "approval": _mean(m, "approval_mean", lo, days),
+        "grievance": _mean(m, "grievance_mean", lo, days),
+        "assortativity": _mean(m, "score_assortativity", lo, days),
+        "cross_tier": _mean(m, "cross_tier_tie_share", lo, days),
+        "listed_degree_ratio": _mean(m, "blacklisted_degree_ratio", lo, days),
+        "largest_component": float(m["largest_component_share"][-1]),
+        "components": float(m["components"][-1]),
+        "mean_degree": float(m["mean_degree"][-1]),
+        "ties_dropped": 1000 * float(m["ties_dropped"].sum()) / sim.n,
+        "ties_made": 1000 * float(m["ties_made"].sum()) / sim.n,
+        "false_share": t.false_events / events if events else 0.0,
+        "penalised": 1000 * float(t.ever_penalised.mean()),
+        "false_penalised": 1000 * float(t.ever_false.mean()),
+        "never_offended": 1000 * float(innocent.mean()),
+        "innocent_penalised": 1000 * float((t.ever_penalised & innocent).mean()),
+        "listed": 1000 * float(t.ever_listed.mean()),
+        "officials": float(official.sum()),
+        "pen_official": float(t.points_lost[official].mean()) if official.any() else nan,
+        "pen_ordinary": float(t.points_lost[~official].mean()),
+        "pen_official_rule_share": (float(t.points_lost[official].sum() / t.points_rules[official].sum())
+                                    if official.any() and t.points_rules[official].sum() > 0 else nan),
+        "listed_days_official": float(t.listed_days[official].mean()) if official.any() else nan,
+        "listed_days_ordinary": float(t.listed_days[~official].mean()),
+        "approval_ordinary": float(end[~official].mean()),
+    }
+    v["chilling"] = 1 - v["dissent"] / v["dissent_latent"] if v["dissent_latent"] > 0 else 0.0
+    urban = c.urban.astype(bool)
+    for when, a in (("start", start), ("end", end)):
+        v[f"gap_urban_{when}"] = _gap(a, urban, ~urban)
+        v[f"gap_education_{when}"] = _gap(a, c.education == 3, c.education == 0)
+        v[f"gap_income_{when}"] = _gap(a, c.quintile == 5, c.quintile == 1)
+        v[f"gap_age_{when}"] = _gap(a, c.age >= 60, c.age < 35)
+    # the window just before the dismantling day (the irreversibility claim's "before")
+    for key, column in (("dissent", "dissent_rate"), ("dissent_latent", "dissent_latent_rate"),
+                        ("perceived", "perceived_mean"), ("approval", "approval_mean"),
+                        ("grievance", "grievance_mean")):
+        v[f"before_{key}"] = _mean(m, column, dismantle_day - window, dismantle_day)
+    for key, column in (("mean_degree", "mean_degree"), ("largest_component", "largest_component_share")):
+        v[f"before_{key}"] = _mean(m, column, dismantle_day - 1, dismantle_day)
+    return Outcome(v, {"approval_end": end.astype(np.float32),
+                       "own_exposure": s.sanctions.astype(np.float64), "nbr_exposure": t.nbr_exposure,
+                       "ever_listed": t.ever_listed, "ever_low": t.ever_low})
+
+
+class Lab:
+    """Runs arms at one size over the same seeds, once each; arms that resolve to the same
+    scenario share their runs."""
+
+    def __init__(self, population: int, days: int, replicates: int, seed: int = 0,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.population, self.days, self.replicates, self.seed = population, days, replicates, seed
+        self.window = max(5, days // 8)
+        # halfway, but late enough for the scoring phase to have acted for a window before it
+        self.dismantle_day = max(days // 2, min(SCORING_PHASE_DAY + self.window, days - self.window))
+        self.progress = progress
+        self.runs = 0
+        self._cache: dict[str, list[Outcome]] = {}
+        self._keys: dict[str, str] = {}
+
+    @property
+    def seeds(self) -> list[int]:
+        return [self.seed + k for k in range(self.replicates)]
+
+    def _key(self, arm: Arm) -> str:
+        spec = json.dumps([arm.preset, arm.overrides])
+        if spec not in self._keys:
+            scenario = resolve(arm, self.population, self.days, 0)
+            self._keys[spec] = scenario.model_dump_json(exclude={"name", "description"})
+        return self._keys[spec]
+
+    def outcomes(self, arm: Arm) -> list[Outcome]:
+        """The arm's outcomes, one per seed, run on first request.
+
+        Kernels run on one thread here: at these sizes a day is dominated by thread
+        synchronisation (badly so on a shared machine), and results do not depend on threads.
+        """
+        key = self._key(arm)
+        if key not in self._cache:
+            done = []
+            threads = numba.get_num_threads()
+            numba.set_num_threads(1)
+            try:
+                for seed in self.seeds:
+                    scenario = resolve(arm, self.population, self.days, seed)
+                    done.append(simulate_outcome(scenario, self.window, self.dismantle_day))
+                    self.runs += 1
+                    if self.progress is not None:
+                        self.progress(f"{arm.label}, seed {seed}")
+            finally:
+                numba.set_num_threads(threads)
+            self._cache[key] = done
+        return self._cache[key]
+
+    def values(self, arm: Arm, key: str) -> np.ndarray:
+        return np.array([o.values[key] for o in self.outcomes(arm)])
+
+    def count(self, arms: Iterable[Arm]) -> int:
+        """How many runs these arms need that have not been made yet."""
+        keys = {self._key(a) for a in arms}
+        return len(keys - set(self._cache)) * self.replicates
+
+
+# ---------------------------------------------------------------- paired effects
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Mean paired difference a - b over seeds, with its 95% t-interval."""
+
+    a: float
+    b: float
+    diff: float
+    lo: float
+    hi: float
+    n: int
+
+    def status(self, expect: int) -> str:
+        """'holds', 'reversed' or 'not shown' for an expected sign (+1/-1); '' when descriptive."""
+        if expect == 0:
+            return ""
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)):
+            return "undetermined"
+        if (expect > 0 and self.lo > 0) or (expect < 0 and self.hi < 0):
+            return "holds"
+        if (expect > 0 and self.hi < 0) or (expect < 0 and self.lo > 0):
+            return "reversed"
+        return "not shown"
+
+
+def paired(a: Sequence[float], b: Sequence[float]) -> Effect:
+    """The paired effect of a over b; seeds where either is undefined are left out."""
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    n = int(x.size)
+    nan = float("nan")
+    if n == 0:
+        return Effect(nan, nan, nan, nan, nan, 0)
+    d = x - y
+    mean = float(d.mean())
+    if n < 2:
+        return Effect(float(x.mean()), float(y.mean()), mean, nan, nan, n)
+    half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / math.sqrt(n))
+    return Effect(float(x.mean()), float(y.mean()), mean, mean - half, mean + half, n)
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt(value: float, kind: str, diff: bool = False) -> str:
+    """A value for the tables: shares in %, their differences in percentage points."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    scale, digits, unit = {"share": (100, 2, " pp" if diff else "%"), "per1000": (1, 1, ""),
+                           "points": (1, 1, "")}.get(kind, (1, 3, ""))
+    x = round(value * scale, digits) + 0.0  # no "-0.00"
+    sign = "+" if diff and x > 0 else ""
+    return f"{sign}{x:.{digits}f}{unit}"
+
+
+def fmt_effect(e: Effect, kind: str) -> str:
+    if not math.isfinite(e.lo):
+        return fmt(e.diff, kind, True)
+    return f"{fmt(e.diff, kind, True)} [{fmt(e.lo, kind, True)}, {fmt(e.hi, kind, True)}]"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a claim's table: a metric under arm a against a reference."""
+
+    label: str
+    kind: str
+    effect: Effect
+    expect: int  # +1: the claim predicts a > reference; -1: a < reference; 0: context
+    reference: str
+
+    @property
+    def status(self) -> str:
+        return self.effect.status(self.expect)
+
+
+_EXPECT = {1: "higher", -1: "lower", 0: "(context)"}
+
+
+def row_table(rows: Sequence[Row], a_label: str) -> list[str]:
+    lines = [f"| metric | {a_label} | reference | reference value | effect [95% CI] | claim expects "
+             "| result |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if not r.reference:  # a value shown alone, for context
+            lines.append(f"| {r.label} | {fmt(r.effect.a, r.kind)} | - | - | - | {_EXPECT[r.expect]} | - |")
+            continue
+        lines.append(f"| {r.label} | {fmt(r.effect.a, r.kind)} | {r.reference} | {fmt(r.effect.b, r.kind)} "
+                     f"| {fmt_effect(r.effect, r.kind)} | {_EXPECT[r.expect]} | {r.status or '-'} |")
+    return lines
+
+
+@dataclass
+class Sweep:
+    """One parameter varied; each value's effects on the claim's key metrics."""
+
+    parameter: str
+    columns: list[tuple[str, str, int]]  # (label, kind, expected sign)
+    points: list[tuple[str, list[Effect]]] = field(default_factory=list)
+
+    def holds_at(self, column: int = 0) -> tuple[list[str], list[str]]:
+        """Values where the column's effect holds, and where it does not."""
+        expect = self.columns[column][2]
+        yes = [v for v, effects in self.points if effects[column].status(expect) == "holds"]
+        no = [v for v, effects in self.points if effects[column].status(expect) != "holds"]
+        return yes, no
+
+    def table(self) -> list[str]:
+        head = " | ".join(f"{label} [95% CI]" for label, _, _ in self.columns)
+        lines = [f"| `{self.parameter}` | {head} | result |", "|---|" + "---|" * len(self.columns) + "---|"]
+        for value, effects in self.points:
+            pairs = list(zip(effects, self.columns, strict=True))
+            cells = " | ".join(fmt_effect(e, kind) for e, (_, kind, _) in pairs)
+            results = ", ".join(e.status(x) for e, (_, _, x) in pairs if x)
+            lines.append(f"| {value} | {cells} | {results or '-'} |")
+        return lines
+
+
+def _and(values: Sequence[str]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def where(yes: Sequence[str], no: Sequence[str]) -> str:
+    """'at every value tried (...)', 'at none of ...', or 'at a and b but not at c'."""
+    if yes and not no:
+        return f"at every value tried ({_and(yes)})"
+    if not yes:
+        return f"at none of the values tried ({_and(no)})" if no else "at no value (none tried)"
+    return f"at {_and(yes)} but not at {_and(no)}"
+
+
+def overall(statuses: Sequence[str]) -> str:
+    """A verdict from primary tests: supported when all hold, partly when some do."""
+    if statuses and all(s == "holds" for s in statuses):
+        return "supported"
+    if any(s == "holds" for s in statuses):
+        return "partly supported"
+    if any(s == "reversed" for s in statuses):
+        return "contradicted"
+    return "not supported at this size"
+
+
+@dataclass
+class Section:
+    """A claim's part of the report; `verdict` is a short phrase, `text` the computed paragraph."""
+
+    number: int
+    title: str
+    quote: str
+    metric: str
+    blocks: list[str]
+    verdict: str
+    text: str
+
+
+# ---------------------------------------------------------------- the claims
+
+
+def _essay_value(path: str) -> Any:
+    """A parameter's value in `essay`; policy paths as in force after the essay's last phase."""
+    scenario = load_scenario("essay")
+    node: Any = phase_policies(scenario)[-1][1] if path.startswith("policy.") else scenario
+    for part in path.split(".")[1 if path.startswith("policy.") else 0:]:
+        node = getattr(node, part)
+    return node
+
+
+def _label(value: Any, essay_value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{text} (essay)" if value == essay_value else text
+
+
+def _sweep_values(values: Sequence[float], essay_value: float, leave_out: float | None = None) -> list[float]:
+    """The sweep's values with the essay's own value added, sorted, the reference left out."""
+    return sorted({*values, essay_value} - {leave_out})
+
+
+def _rows(lab: Lab, a: Arm, b: Arm, spec: Sequence[tuple[str, str, str, int]]) -> list[Row]:
+    return [Row(label, kind, paired(lab.values(a, key), lab.values(b, key)), expect, f"`{b.label}`")
+            for key, label, kind, expect in spec]
+
+
+class Claim:
+    """A hypothesis: the arms it needs and how their numbers become a section of the report."""
+
+    number = 0
+    title = ""
+    quote = ""
+
+    def arms(self, lab: Lab) -> list[Arm]:
+        raise NotImplementedError
+
+    def evaluate(self, lab: Lab) -> Section:
+        raise NotImplementedError
+
+
+class Chilling(Claim):
+    number = 1
+    title = "Chilling of dissent"
+    quote = ("Questioning the regime is already a high risk activity ... daring to say that we do not "
+             "have democracy or freedom of speech will lead to an immediate loss of units.")
+    path = "behaviour.deterrence"
+    values = (0.0, 2.0, 32.0)
+
+    def _sweep(self) -> list[tuple[float, Arm]]:
+        return [(v, ESSAY.but(f"essay, deterrence {v:g}", behaviour__deterrence=v))
+                for v in _sweep_values(self.values, _essay_value(self.path))]
+
+    def arms(self, lab: Lab) -> list[Arm]:
+        return [ESSAY, BASELINE] + [a for _, a in self._sweep()]
+
+    def evaluate(self, lab: Lab) -> Section:
+        rows = _rows(lab, ESSAY, BASELINE, [
+            ("chilling", "chilling: 1 - expressed / latent dissent", "share", 1),
+            ("dissent", "dissent expressed, share of citizens a day", "share", -1),
+            ("dissent_latent", "dissent latent (would have, without incentives)", "share", 0),
+            ("perceived", "perceived detection", "share", 0),
+        ])
+        chill, expressed, latent = rows[0], rows[1], rows[2]
+        ev = _essay_value(self.path)
+        sweep = Sweep(self.path, [("chilling vs baseline", "share", 1),
+                                  ("dissent expressed vs baseline", "share", -1)])
+        for v, arm in self._sweep():
+            sweep.points.append((_label(v, ev), [
+                paired(lab.values(arm, k), lab.values(BASELINE, k)) for k in ("chilling", "dissent")]))
+        verdict = overall([chill.status, expressed.status])
+        text = (f"Over the last {lab.window} days under `essay`, citizens voiced "
+                f"{fmt(chill.effect.a, 'share')} less dissent than their own latent propensity "
+                f"({fmt(expressed.effect.a, 'share')} expressed against {fmt(latent.effect.a, 'share')} "
+                f"latent a day). Against `baseline`, "
+                f"expressed dissent differs by {fmt_effect(expressed.effect, 'share')} ({expressed.status}) "
+                f"and chilling by {fmt_effect(chill.effect, 'share')} ({chill.status}). Across "
+                f"`{self.path}`, chilling is shown {where(*sweep.holds_at(0))}.")
+        metric = (f"Chilling = 1 - expressed / latent dissent. Latent dissent is what the same citizens, "
+                  f"with the same random draws, would have done without the deterrence term. Rates are "
+                  f"shares of citizens a day, averaged over the last {lab.window} days.")
+        blocks = [*row_table(rows, "`essay`"), "",
+                  f"Where it holds (sweep of `{self.path}`, each value against `baseline`):", "",
+                  *sweep.table()]
+        return Section(self.number, self.title, self.quote, metric, blocks, verdict, text)
+
+
+class Association(Claim):
+    number = 2
+    title = "Self-policing and network splitting under guilt by association"
+    quote = ("If you associate with low rated individuals on social networks, your own creditworthiness "
+             "drops ... To maintain a high score, you must surround yourself with the obedient. This "
+             "creates a self policing society.")
+    path = "policy.association.penalty"
+    values = (1.0, 20.0)
+    OFF = ESSAY.but("essay, association off", policy__association__penalty=0.0,
+                    policy__association__drop_rate=0.0, policy__association__seek_rate=0.0)
+
+    def _sweep(self) -> list[tuple[float, Arm]]:
+        return [(v, ESSAY.but(f"essay, association penalty {v:g}", policy__association__penalty=v))
+                for v in _sweep_values(self.values, _essay_value(self.path), 0.0)]
+
+    def arms(self, lab: Lab) -> list[Arm]:
+        return [ESSAY, self.OFF] + [a for _, a in self._sweep()]
+
+    def evaluate(self, lab: Lab) -> Section:
+        off = self.OFF
+        rows = _rows(lab, ESSAY, off, [
+            ("ties_dropped", "ties dropped per 1,000 citizens over the run", "per1000", 1),
+            ("cross_tier", "share of ties across tiers", "share", -1),
+            ("assortativity", "score assortativity over ties", "number", 1),
+            ("largest_component", "largest component, share of citizens (last day)", "share", -1),
+            ("components", "connected components (last day)", "number", 1),
+            ("listed_degree_ratio", "degree of the blacklisted / mean degree", "number", -1),
+            ("ties_made", "ties made per 1,000 citizens over the run", "per1000", 0),
+            ("mean_degree", "mean degree (last day)", "number", 0),
+        ])
+        dropped, cross, assort, largest = rows[0], rows[1], rows[2], rows[3]
+        ev = _essay_value(self.path)
+        keys = ("ties_dropped", "assortativity", "largest_component")
+        sweep = Sweep(self.path, [("ties dropped per 1,000", "per1000", 1),
+                                  ("score assortativity", "number", 1), ("largest component", "share", -1)])
+        for v, arm in self._sweep():
+            sweep.points.append((_label(v, ev), [paired(lab.values(arm, k), lab.values(off, k))
+                                                 for k in keys]))
+        policing = overall([dropped.status, cross.status])
+        splitting = overall([assort.status, largest.status])
+        text = (f"With guilt by association on, citizens dropped {fmt_effect(dropped.effect, 'per1000')} "
+                f"more ties per 1,000 ({dropped.status}); the share of ties across tiers changed by "
+                f"{fmt_effect(cross.effect, 'share')} ({cross.status}); score assortativity by "
+                f"{fmt_effect(assort.effect, 'number')} ({assort.status}); the largest component's share by "
+                f"{fmt_effect(largest.effect, 'share')} ({largest.status}). Across `{self.path}` (drop and "
+                f"seek rates as in `essay`), extra tie-dropping is shown {where(*sweep.holds_at(0))}; a "
+                f"smaller largest component {where(*sweep.holds_at(2))}.")
+        metric = (f"`essay` against the same policy with association scoring and tie choices off (penalty, "
+                  f"drop and seek rates 0 in every phase). Tie shares and assortativity are averaged over "
+                  f"the last {lab.window} days; components are counted on the last day.")
+        blocks = [*row_table(rows, "`essay`"), "",
+                  f"Where it holds (sweep of `{self.path}`, each value against `{off.label}`):", "",
+                  *sweep.table()]
+        return Section(self.number, self.title, self.quote, metric, blocks,
+                       f"self-policing {policing}; network splitting {splitting}", text)
+
+
+class Innocents(Claim):
+    number = 3
+    title = "Innocent citizens sanctioned through camera misattribution and association"
+    quote = ("Cameras with face recognition track every movement in the public square ... If you "
+             "associate with low rated individuals ... your own creditworthiness drops.")
+    path = "policy.surveillance.camera_misattribution"
+    values = (0.1, 0.3)
+    CAMERA_OFF = ESSAY.but("essay, camera errors off", policy__surveillance__camera_misattribution=0.0,
+                           policy__surveillance__camera_false_match=0.0)
+    ZERO = ESSAY.but("essay, misattribution 0", policy__surveillance__camera_misattribution=0.0)
+
+    def _sweep(self) -> list[tuple[float, Arm]]:
+        return [(v, ESSAY.but(f"essay, misattribution {v:g}", policy__surveillance__camera_misattribution=v))
+                for v in _sweep_values(self.values, _essay_value(self.path), 0.0)]
+
+    def arms(self, lab: Lab) -> list[Arm]:
+        return [ESSAY, BASELINE, self.CAMERA_OFF, Association.OFF, self.ZERO] + [a for _, a in self._sweep()]
+
+    @staticmethod
+    def _only(lab: Lab, arm: Arm, without: Arm, flag: str) -> np.ndarray:
+        """Per seed, per 1,000: citizens `flag` under `arm` but never under `without` (same draws)."""
+        return np.array([1000 * float((o.citizens[flag] & ~w.citizens[flag]).mean())
+                         for o, w in zip(lab.outcomes(arm), lab.outcomes(without), strict=True)])
+
+    def evaluate(self, lab: Lab) -> Section:
+        zero = np.zeros(lab.replicates)
+        cam, assoc = self.CAMERA_OFF, Association.OFF
+
+        def only(label: str, without: Arm, flag: str) -> Row:
+            return Row(label, "per1000", paired(self._only(lab, ESSAY, without, flag), zero), 1,
+                       f"`{without.label}`, same citizens")
+
+        rows = [
+            *_rows(lab, ESSAY, BASELINE, [
+                ("false_penalised", "citizens penalised for an act they did not commit, per 1,000",
+                 "per1000", 1)]),
+            *_rows(lab, ESSAY, cam, [
+                ("false_penalised", "... the same, against camera errors off", "per1000", 1),
+                ("false_share", "false attributions among penalised acts", "share", 1)]),
+            only("citizens blacklisted only because of camera errors, per 1,000", cam, "ever_listed"),
+            only("citizens in a low tier only because of association, per 1,000", assoc, "ever_low"),
+            only("citizens blacklisted only because of association, per 1,000", assoc, "ever_listed"),
+            *(Row(label, "per1000", paired(lab.values(ESSAY, key), zero), 0, "") for key, label in (
+                ("never_offended", "citizens who never committed a penalised act, per 1,000"),
+                ("innocent_penalised", "... of them penalised all the same, per 1,000"))),
+        ]
+        total, cam_pen, cam_share, cam_listed, assoc_low, assoc_listed = rows[:6]
+        ev = _essay_value(self.path)
+        keys = ("false_penalised", "false_share")
+        sweep = Sweep(self.path, [("falsely penalised per 1,000", "per1000", 1),
+                                  ("false share of penalised acts", "share", 1)])
+        for v, arm in self._sweep():
+            sweep.points.append((_label(v, ev), [paired(lab.values(arm, k), lab.values(self.ZERO, k))
+                                                 for k in keys]))
+        camera = overall([cam_pen.status, cam_share.status, cam_listed.status])
+        association = overall([assoc_low.status, assoc_listed.status])
+        text = (f"Under `essay`, {fmt(total.effect.a, 'per1000')} citizens per 1,000 were penalised at least "
+                f"once for an act they did not commit (every error channel, the platform's false positives "
+                f"included). Camera errors (misattribution and false matches) account for "
+                f"{fmt_effect(cam_pen.effect, 'per1000')} of them ({cam_pen.status}), raise the false share "
+                f"of penalised acts by {fmt_effect(cam_share.effect, 'share')} ({cam_share.status}) and put "
+                f"{fmt_effect(cam_listed.effect, 'per1000')} citizens per 1,000 on the blacklist who are "
+                f"never listed without them ({cam_listed.status}). Guilt by association puts "
+                f"{fmt_effect(assoc_low.effect, 'per1000')} citizens per 1,000 in a low tier who never reach "
+                f"one without it ({assoc_low.status}) and {fmt_effect(assoc_listed.effect, 'per1000')} on "
+                f"the blacklist ({assoc_listed.status}). Against misattribution 0, more citizens are falsely "
+                f"penalised {where(*sweep.holds_at(0))}.")
+        metric = ("A false attribution is a penalised act recorded against a citizen who did not commit it "
+                  "(a camera sighting pinned on the wrong citizen, a camera false match, a platform false "
+                  "positive). 'Only because of' compares the same citizen, on the same seed, with the "
+                  "mechanism on and off. Counts are of citizens per 1,000 over the run.")
+        blocks = [*row_table(rows, "`essay`"), "",
+                  f"Where it holds (sweep of `{self.path}`, each value against misattribution 0; false "
+                  "matches as in `essay`):", "", *sweep.table()]
+        return Section(self.number, self.title, self.quote, metric, blocks,
+                       f"through camera errors {camera}; through association {association}", text)
+
+
+class Approval(Claim):
+    number = 4
+    title = "Approval higher among urban, educated, wealthy, older citizens, falling as sanctions come close"
+    quote = ("Highly educated city dwellers are the most enthusiastic supporters of this system ... Public "
+             "opinion may change as the punitive tools become more tangible.")
+    path = "attitudes.approval_own_sanction"
+    values = (0.0, 0.1, 1.0)
+
+    def _sweep(self) -> list[tuple[float, Arm]]:
+        return [(v, ESSAY.but(f"essay, approval_own_sanction {v:g}", attitudes__approval_own_sanction=v))
+                for v in _sweep_values(self.values, _essay_value(self.path))]
+
+    def arms(self, lab: Lab) -> list[Arm]:
+        return [ESSAY, BASELINE] + [a for _, a in self._sweep()]
+
+    @staticmethod
+    def _falls(lab: Lab, arm: Arm) -> dict[str, np.ndarray]:
+        """Per seed: the mean change in approval (arm - baseline, citizen by citizen) overall and in
+        the quarters of citizens most and least exposed to sanctions, their own or their friends'."""
+        out: dict[str, list[float]] = {k: [] for k in (
+            "all", "own_top", "own_bottom", "own_gap", "nbr_top", "nbr_bottom", "nbr_gap")}
+        for o, b in zip(lab.outcomes(arm), lab.outcomes(BASELINE), strict=True):
+            d = o.citizens["approval_end"].astype(float) - b.citizens["approval_end"]
+            out["all"].append(float(d.mean()))
+            for name in ("own", "nbr"):
+                order = np.argsort(o.citizens[f"{name}_exposure"], kind="stable")  # ties by citizen id
+                q = max(1, order.size // 4)
+                top, bottom = float(d[order[-q:]].mean()), float(d[order[:q]].mean())
+                out[f"{name}_top"].append(top)
+                out[f"{name}_bottom"].append(bottom)
+                out[f"{name}_gap"].append(top - bottom)
+        return {k: np.array(v) for k, v in out.items()}
+
+    def evaluate(self, lab: Lab) -> Section:
+        zero = np.zeros(lab.replicates)
+        groups = (("urban", "urban - rural"), ("education", "degree - primary education"),
+                  ("income", "richest - poorest income quintile"), ("age", "aged 60+ - under 35"))
+        start = [Row(f"{label}, day 0", "share", paired(lab.values(ESSAY, f"gap_{k}_start"), zero), 1,
+                     "no gradient") for k, label in groups]
+        end = [Row(f"{label}, last day", "share", paired(lab.values(ESSAY, f"gap_{k}_end"), zero), 0,
+                   "no gradient") for k, label in groups]
+        falls = self._falls(lab, ESSAY)
+        fall = [Row(label, "share", paired(falls[key], zero), expect, "`baseline`, same citizens")
+                for key, label, expect in (
+                    ("all", "approval change, all citizens", -1),
+                    ("own_top", "... the quarter most sanctioned themselves", -1),
+                    ("own_bottom", "... the quarter least sanctioned themselves", 0),
+                    ("own_gap", "most minus least sanctioned quarter", -1),
+                    ("nbr_top", "... the quarter who saw most penalties among friends", -1),
+                    ("nbr_bottom", "... the quarter who saw fewest", 0),
+                    ("nbr_gap", "most minus least exposed through friends", -1))]
+        ev = _essay_value(self.path)
+        sweep = Sweep(self.path, [("approval change, all", "share", -1),
+                                  ("most minus least sanctioned quarter", "share", -1)])
+        for v, arm in self._sweep():
+            f = self._falls(lab, arm)
+            sweep.points.append((_label(v, ev), [paired(f["all"], zero), paired(f["own_gap"], zero)]))
+        gradient = overall([r.status for r in start])
+        falling = overall([fall[0].status, fall[3].status, fall[6].status])
+        persist = [label for (_, label), r in zip(groups, end, strict=True) if r.effect.lo > 0]
+        text = (f"The day-0 gradients are the model's input (the `attitudes.approval_*` parameters, after "
+                f"Kostka 2019), so that check confirms the implementation, not the claim. By day "
+                f"{lab.days - 1} approval under `essay` differs from the same citizens' under `baseline` by "
+                f"{fmt_effect(fall[0].effect, 'share')} ({fall[0].status}): "
+                f"{fmt(fall[1].effect.diff, 'share', True)} in the quarter most sanctioned themselves "
+                f"against {fmt(fall[2].effect.diff, 'share', True)} in the least ({fall[3].status}), and "
+                f"{fmt(fall[4].effect.diff, 'share', True)} in the quarter who saw most penalties among "
+                f"friends against {fmt(fall[5].effect.diff, 'share', True)} in the fewest "
+                f"({fall[6].status}). Gradients still above zero on the last day: "
+                f"{_and(persist) if persist else 'none'}. Across `{self.path}`, the most sanctioned lose "
+                f"more approval than the least {where(*sweep.holds_at(1))}.")
+        metric = ("Approval is each citizen's approval probability (the logistic of its approval logit). "
+                  "Gradients compare group means. The change is each citizen's approval under `essay` minus "
+                  "the same citizen's under `baseline` on the same seed, averaged over everyone and over the "
+                  "quarters most and least exposed: by the number of sanctions suffered (penalties, denials, "
+                  "listings), and by the summed daily share of friends penalised.")
+        blocks = ["Gradients at the start (under `essay`; approval in [0, 1]):", "",
+                  *row_table(start, "`essay`"), "",
+                  f"The change, citizen by citizen against `baseline` (day {lab.days - 1}):", "",
+                  *row_table(fall, "`essay` - `baseline`"), "",
+                  "Gradients at the end (context):", "", *row_table(end, "`essay`"), "",
+                  f"Where it holds (sweep of `{self.path}`, against `baseline`):", "", *sweep.table()]
+        return Section(self.number, self.title, self.quote, metric, blocks,
+                       f"gradient at the start {gradient}; falling as sanctions come close {falling}", text)
+
+
+class Officials(Claim):
+    number = 5
+    title = "Officials spared"
+    quote = ("Some are starting to notice that the social rating does not seem to affect high ranking "
+             "officials.")
+    path = "policy.leniency.penalty_multiplier"
+    values = (0.5, 0.2, 0.0)
+    NO_LENIENCY = ESSAY.but("essay, no leniency", policy__leniency__penalty_multiplier=[1.0, 1.0, 1.0],
+                            policy__blacklist__exempt="false")
+
+    def _sweep(self) -> list[tuple[float, Arm]]:
+        return [(m, self.NO_LENIENCY.but(f"essay, officials x{m:g}",
+                                         policy__leniency__penalty_multiplier=[1.0, m, m]))
+                for m in self.values]
+
+    def arms(self, lab: Lab) -> list[Arm]:
+        return [ESSAY, self.NO_LENIENCY] + [a for _, a in self._sweep()]
+
+    def evaluate(self, lab: Lab) -> Section:
+        ref = self.NO_LENIENCY
+        rows = _rows(lab, ESSAY, ref, [
+            ("pen_official", "penalty points lost per official (ranks 1-2) over the run", "points", -1),
+            ("pen_official_rule_share", "officials' points lost / what the rules would take", "share", -1),
+            ("listed_days_official", "days blacklisted per official", "number", -1),
+            ("pen_ordinary", "penalty points lost per ordinary citizen", "points", 0),
+            ("listed_days_ordinary", "days blacklisted per ordinary citizen", "number", 0),
+            ("approval_ordinary", "ordinary citizens' approval, last day", "share", -1),
+        ])
+        lost, share, listed, _, _, approval = rows
+        keys = ("pen_official", "approval_ordinary")
+        sweep = Sweep(f"{self.path} = [1, m, m]", [("points lost per official", "points", -1),
+                                                   ("ordinary citizens' approval", "share", -1)])
+        for m, arm in self._sweep():
+            sweep.points.append((f"m = {m:g}", [paired(lab.values(arm, k), lab.values(ref, k))
+                                                for k in keys]))
+        spared = overall([lost.status, share.status])
+        noticed = overall([approval.status])
+        officials = float(lab.values(ESSAY, "officials").mean())
+        text = (f"An official (about {officials:.0f} per run) lost {fmt(lost.effect.a, 'points')} penalty "
+                f"points over the run under `essay` against {fmt(lost.effect.b, 'points')} with no leniency "
+                f"({fmt_effect(lost.effect, 'points')}, {lost.status}), {fmt(share.effect.a, 'share')} of "
+                f"what the rules take from anyone else ({share.status}); their days on the blacklist changed "
+                f"by {fmt_effect(listed.effect, 'number')} ({listed.status}). "
+                f"The sparing is the rule itself (penalties multiplied by rank); what the model adds is its "
+                f"consequence: ordinary citizens' approval differs by {fmt_effect(approval.effect, 'share')} "
+                f"({approval.status}). Across the officials' multiplier m, lower approval of ordinary "
+                f"citizens is shown {where(*sweep.holds_at(1))}.")
+        metric = ("`essay` (penalties multiplied by rank, senior officials exempt from the blacklist) "
+                  "against the same policy with every multiplier 1 and no exemption. Points lost sum the "
+                  "penalties of every penalised act recorded against a citizen, true or false.")
+        blocks = [*row_table(rows, "`essay`"), "",
+                  "Where it holds (sweep of the officials' multiplier m, no exemption, against "
+                  f"`{ref.label}`):", "", *sweep.table()]
+        return Section(self.number, self.title, self.quote, metric, blocks,
+                       f"officials spared {spared}; leniency lowers approval {noticed}", text)
+
+
+class Irreversibility(Claim):
+    number = 6
+    title = "Irreversibility after dismantling"
+    quote = ("The transition is irreversible because the citizens themselves are building the walls of "
+             "their own prison.")
+    path = "attitudes.perceived_decay"
+    values = (0.001, 0.02, 0.05)
+    METRICS = (("dissent", "dissent expressed", "share"), ("dissent_latent", "dissent latent", "share"),
+               ("perceived", "perceived detection", "share"), ("approval", "approval", "share"),
+               ("grievance", "grievance", "share"), ("mean_degree", "mean degree", "number"),
+               ("largest_component", "largest component share", "share"))
+
+    def _pairs(self, lab: Lab) -> list[tuple[float, Arm, Arm]]:
+        ev = _essay_value(self.path)
+        out = []
+        for v in _sweep_values(self.values, ev):
+            over = {} if v == ev else {"attitudes__perceived_decay": v}
+            tag = "" if v == ev else f", perceived_decay {v:g}"
+            out.append((v, ESSAY.but(f"essay dismantled{tag}", timeline__dismantle_day=lab.dismantle_day,
+                                     **over), BASELINE.but(f"baseline{tag}", **over)))
+        return out
+
+    def arms(self, lab: Lab) -> list[Arm]:
+        return [BASELINE] + [a for _, x, y in self._pairs(lab) for a in (x, y)]
+
+    def evaluate(self, lab: Lab) -> Section:
+        dd, w = lab.dismantle_day, lab.window
+        ev = _essay_value(self.path)
+        dismantled = next(x for v, x, _ in self._pairs(lab) if v == ev)
+        lines = ["| metric | gap just before dismantling [95% CI] | gap at the end [95% CI] | share of the "
+                 "gap left | result |", "|---|---|---|---|---|"]
+        persisted: list[str] = []
+        closed: list[str] = []
+        shares: list[tuple[float, str]] = []  # share of the gap left, for the gaps that persist
+        for key, label, kind in self.METRICS:
+            before = paired(lab.values(dismantled, f"before_{key}"), lab.values(BASELINE, f"before_{key}"))
+            after = paired(lab.values(dismantled, key), lab.values(BASELINE, key))
+            sign = 1 if before.diff > 0 else -1
+            gap = before.status(sign) == "holds"
+            if not gap:
+                result = "no gap to close"
+            elif after.status(sign) == "holds":
+                result = "persists"
+                persisted.append(label)
+                shares.append((after.diff / before.diff, label))
+            else:
+                result = "closed"
+                closed.append(label)
+            left = fmt(after.diff / before.diff, "share") if gap else "-"
+            lines.append(f"| {label} | {fmt_effect(before, kind)} | {fmt_effect(after, kind)} | {left} "
+                         f"| {result} |")
+        sweep = Sweep(self.path, [("perceived detection gap at the end", "share", 1),
+                                  ("dissent gap at the end", "share", -1)])
+        for v, x, y in self._pairs(lab):
+            sweep.points.append((_label(v, ev), [paired(lab.values(x, k), lab.values(y, k))
+                                                 for k in ("perceived", "dissent")]))
+        verdict = ("partly supported" if persisted and closed else "supported" if persisted
+                   else "not supported" if closed else "not supported at this size")
+        text = (f"After the system was switched off on day {dd}, the gap to `baseline` persisted to day "
+                f"{lab.days - 1} in: {_and(persisted) if persisted else 'nothing'}; it closed in: "
+                f"{_and(closed) if closed else 'nothing'}.")
+        if shares:
+            (low, low_label), (high, high_label) = min(shares), max(shares)
+            text += (f" In the {lab.days - dd} days after, the persisting gaps went to between "
+                     f"{fmt(low, 'share')} ({low_label}) and {fmt(high, 'share')} ({high_label}) of their "
+                     f"size just before.")
+        text += (f" Across `{self.path}`, a perceived-detection gap remains at the end "
+                 f"{where(*sweep.holds_at(0))}.")
+        metric = (f"`essay` with `timeline.dismantle_day: {dd}` against `baseline`. The gap before is "
+                  f"averaged over days {dd - w}-{dd - 1} (network metrics: day {dd - 1}); the gap at the end "
+                  f"over the last {w} days (network metrics: the last day). A gap persists when its 95% CI "
+                  f"at the end still excludes zero on the same side.")
+        blocks = [*lines, "", f"Where it holds (sweep of `{self.path}`, dismantled `essay` against "
+                  "`baseline` with the same value):", "", *sweep.table()]
+        return Section(self.number, self.title, self.quote, metric, blocks, verdict, text)
+
+
+CLAIMS: tuple[Claim, ...] = (Chilling(), Association(), Innocents(), Approval(), Officials(),
+                             Irreversibility())
+
+
+# ---------------------------------------------------------------- the report
+
+
+def check_sizes(population: int, days: int, replicates: int) -> None:
+    """Refuse sizes the findings cannot be computed at, with the reason."""
+    if population < 100:
+        raise ScorestateError(f"--population must be at least 100 for the findings; got {population}")
+    if days < MIN_DAYS:
+        raise ScorestateError(f"--days must be at least {MIN_DAYS} for the findings (the essay's scoring "
+                              f"phase begins on day {SCORING_PHASE_DAY}); got {days}")
+    if replicates < 2:
+        raise ScorestateError(f"--replicates must be at least 2 to give a confidence interval; "
+                              f"got {replicates}")
+
+
+@dataclass
+class Findings:
+    """Every claim's section, and the sizes they were measured at."""
+
+    population: int
+    days: int
+    replicates: int
+    seed: int
+    runs: int
+    sections: list[Section]
+
+    @property
+    def command(self) -> str:
+        return (f"scorestate findings -o docs/findings.md --population {self.population} --days {self.days} "
+                f"--replicates {self.replicates} --seed {self.seed}")
+
+    def markdown(self) -> str:
+        lines = [
+            "# Findings: the essay's claims as hypotheses, measured", "",
+            f"<!-- Generated by `{self.command}` (scorestate {__version__}); do not edit by hand. -->", "",
+            f"{self.population:,} synthetic citizens, {self.days} days, seeds {self.seed} to "
+            f"{self.seed + self.replicates - 1} ({self.replicates} replicates per arm, {self.runs} runs).",
+            "",
+            "MODEL.md treats the essay's claims as the model's hypotheses. For each claim this page gives "
+            "its metric, the effect of the policy against a reference policy, and a sweep of one key "
+            "parameter showing where the effect holds or fails.", "",
+            "- **Paired design.** Both arms of a comparison run on the same seeds, so they meet the same "
+            "citizens, network and luck for every decision (common random numbers). An effect is the "
+            "mean of the per-seed differences, with a 95% t-interval over the seeds.",
+            "- **Result words.** *holds*: the interval excludes zero on the side the claim predicts; "
+            "*reversed*: it excludes zero on the other side; *not shown*: it includes zero. A claim is "
+            "*supported* when all its primary tests hold, *partly supported* when some do.",
+            "- **What this is.** The model's answer under its assumptions (docs/ODD.md lists every "
+            "parameter and its source), not an observation of any real society. Small populations and "
+            "few replicates give wide intervals; rerun with more to narrow them.", "",
+            "| # | claim | verdict |", "|---|---|---|",
+        ]
+        lines += [f"| {s.number} | {s.title} | {s.verdict} |" for s in self.sections]
+        lines.append("")
+        for s in self.sections:
+            lines += [f"## {s.number}. {s.title}", "", f"> {s.quote}", "", f"**Metric.** {s.metric}", "",
+                      *s.blocks, "", f"**Verdict: {s.verdict}.** {s.text}", ""]
+        lines += ["## Reproduce", "", "```", self.command, "```", ""]
+        return "\n".join(lines)
+
+
+def plan(lab: Lab, claims: Sequence[Claim] = CLAIMS) -> int:
+    """How many runs the claims need at the lab's size."""
+    return lab.count(a for claim in claims for a in claim.arms(lab))
+
+
+def measure(population: int = DEFAULT_POPULATION, days: int = DEFAULT_DAYS,
+            replicates: int = DEFAULT_REPLICATES, seed: int = 0,
+            progress: Callable[[str], None] | None = None, claims: Sequence[Claim] = CLAIMS,
+            on_plan: Callable[[int], None] | None = None) -> Findings:
+    """Run every arm the claims need, then evaluate each claim."""
+    check_sizes(population, days, replicates)
+    lab = Lab(population, days, replicates, seed, progress)
+    if on_plan is not None:
+        on_plan(plan(lab, claims))
+    for claim in claims:
+        for arm in claim.arms(lab):
+            lab.outcomes(arm)
+    sections = [claim.evaluate(lab) for claim in claims]
+    return Findings(population, days, replicates, seed, lab.runs, sections)
+
+
+__all__ = ["CLAIMS", "Arm", "Effect", "Findings", "Lab", "measure", "paired", "plan", "resolve"]

@@ -1,0 +1,54 @@
+"""`scorestate findings`: measure the essay's claims and write the findings page."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from scorestate.cli import app, err, friendly, out
+from scorestate.errors import ScorestateError
+
+DEFAULT_OUTPUT = Path("docs/findings.md")
+
+
+@app.command()
+@friendly
+def findings(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Markdown file to write.")] = DEFAULT_OUTPUT,
+    population: Annotated[int, typer.Option("--population", "-n", help="Citizens per run.")] = 3_000,
+    days: Annotated[int, typer.Option("--days", "-d", help="Days per run.")] = 240,
+    replicates: Annotated[int, typer.Option(
+        "--replicates", "-r", help="Seeds per arm (the same seeds in every arm).")] = 4,
+    seed: Annotated[int, typer.Option(
+        "--seed", "-s", help="First seed; replicates use seed, seed+1, ...")] = 0,
+) -> None:
+    """Test each of the essay's claims (essay vs reference policies, same seeds) and write the page."""
+    from scorestate.analysis.findings import check_sizes, measure
+
+    check_sizes(population, days, replicates)
+    if seed < 0:
+        raise ScorestateError(f"--seed must be zero or more; got {seed}")
+    if not output.parent.is_dir():
+        raise ScorestateError(f"--output: the folder '{output.parent}' does not exist; expected the path "
+                              "of a Markdown file in an existing folder")
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]findings"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+                  TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("", total=None)
+        result = measure(population, days, replicates, seed,
+                         progress=lambda label: bar.update(task, advance=1, description=label),
+                         on_plan=lambda total: bar.update(task, total=total))
+    try:
+        output.write_text(result.markdown(), encoding="utf-8")
+    except OSError as e:
+        raise ScorestateError(f"--output: '{output}' could not be written ({e.strerror}); expected a "
+                              "writable file path") from None
+    out.print(f"wrote {output}: {len(result.sections)} claims, {result.runs} runs "
+              f"({time.perf_counter() - t0:.0f} s)")
+    for s in result.sections:
+        out.print(f"  {s.number}. {s.title}: {s.verdict}", markup=False, highlight=False, soft_wrap=True)
