@@ -67,7 +67,11 @@ class InvariantError(RuntimeError):
 
 
 def timeline_step(sim: Simulation) -> None:
-    """Put the day's phase in force; on dismantling, release everyone and open the gates."""
+    """Put the day's phase in force; on dismantling, release everyone and open the gates.
+
+    Reads: the compiled timeline, the day. Writes: `sim.policy`, `sim.believed`; on dismantling
+    `blacklisted`, `listed_since`, `list_reason`, `denied` and the price arrays.
+    """
     new = policy_on(sim.timeline, sim.day)
     if new is sim.policy:
         return
@@ -82,6 +86,10 @@ def timeline_step(sim: Simulation) -> None:
 
 
 def measurement_step(sim: Simulation) -> None:
+    """Record the day's metrics and the recorded citizens' denials; flush the ledger in batches.
+
+    Reads: every state array and the day's tallies. Writes: the metric slots of the day, ledger.
+    """
     sim.ledger.denials(sim)
     sim.recorder.record(sim)
     sim.ledger.end_day()
