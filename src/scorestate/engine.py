@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -60,6 +61,9 @@ from scorestate.vocabulary import LEDGER_KINDS, SOURCES
 # loop for a whole time slice when other processes share the cores; sleeping threads do not.
 # Set before the first parallel kernel starts the thread pool; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# A population that fits in one chunk of the chunked kernels runs its day on one thread: waking a
+# second one costs more than it saves there (on 2 cores the break-even is near 25,000 citizens).
+SERIAL_UP_TO = neighbours.CHUNK
 
 
 class InvariantError(RuntimeError):
@@ -225,17 +229,23 @@ class Simulation:
             raise ScorestateError(f"the run has reached its last day ({self.scenario.run.days}); "
                                   "set run.days higher to go on")
         t0 = time.perf_counter()
-        self.state.clear_day()
-        self.tally = defaultdict(int)
-        if timings is None:
-            for _name, mechanism in DAY:
-                mechanism(self)
-        else:
-            timings["clear_day"] = timings.get("clear_day", 0.0) + time.perf_counter() - t0
-            for name, mechanism in DAY:
-                t1 = time.perf_counter()
-                mechanism(self)
-                timings[name] = timings.get(name, 0.0) + time.perf_counter() - t1
+        threads = numba.get_num_threads()
+        if self.n <= SERIAL_UP_TO and threads > 1:  # results do not depend on the thread count
+            numba.set_num_threads(1)
+        try:
+            self.state.clear_day()
+            self.tally = defaultdict(int)
+            if timings is None:
+                for _name, mechanism in DAY:
+                    mechanism(self)
+            else:
+                timings["clear_day"] = timings.get("clear_day", 0.0) + time.perf_counter() - t0
+                for name, mechanism in DAY:
+                    t1 = time.perf_counter()
+                    mechanism(self)
+                    timings[name] = timings.get(name, 0.0) + time.perf_counter() - t1
+        finally:
+            numba.set_num_threads(threads)
         if self.scenario.run.check_invariants:
             check_invariants(self)
         self.day += 1

@@ -63,8 +63,7 @@ class Ledger:
         if m == 0:
             return
         values = (day, citizen, kind, source, points, false_attribution, actor, value)
-        part = {name: np.broadcast_to(np.asarray(v, dtype=dt), (m,)).copy()
-                for name, v, dt in zip(COLUMNS, values, DTYPES, strict=True)}
+        part = {name: _column(v, dt, m) for name, v, dt in zip(COLUMNS, values, DTYPES, strict=True)}
         self._parts.append(part)
         self._pending += m
 
@@ -97,8 +96,12 @@ class Ledger:
         if self.index.size == 0:
             return
         d = sim.state.denied_today[self.index]
-        for svc in range(len(SERVICES)):
-            hit = self.index[(d & np.uint16(1 << svc)) != 0]
+        some = np.flatnonzero(d)
+        if some.size == 0:
+            return
+        d, who = d[some], self.index[some]
+        for svc in range(len(SERVICES)):  # service by service, citizens in id order
+            hit = who[(d & np.uint16(1 << svc)) != 0]
             self._add(sim.day, hit, KIND_INDEX["denied"], value=svc)
 
     def score_snapshot(self, score: np.ndarray) -> np.ndarray:
@@ -127,6 +130,15 @@ class Ledger:
         self.rows += self._pending
         self._pending = 0
         self.sink(batch)
+
+
+def _column(value: np.ndarray | float, dtype: type, m: int) -> np.ndarray:
+    """One column of m rows: a scalar repeated, or an array of m values, as its own copy."""
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.shape[0] == m:
+        return value.astype(dtype)
+    if np.ndim(value) == 0:
+        return np.full(m, value, dtype)
+    return np.broadcast_to(np.asarray(value, dtype=dtype), (m,)).copy()
 
 
 @njit(cache=True)

@@ -57,10 +57,38 @@ HEADLINE = ("blacklist_share", "approval_mean", "dissent_rate", "dissent_latent_
             "blacklisted_degree_ratio", "perceived_mean")
 
 
+SUB = 4096  # citizens per sub-block of a chunk (keeps a block's arrays in cache)
+
+
+@njit(inline="always")
+def _by_byte(mask, hist, row):
+    """Histogram the two low bytes of a bit mask; bit counts are read off once per chunk."""
+    if mask:
+        hist[row, 0, mask & 0xFF] += 1
+        hist[row, 1, (mask >> 8) & 0xFF] += 1
+
+
+@njit(inline="always")
+def _bits_from_bytes(hist, row, out):
+    for byte in range(2):
+        for v in range(1, 256):
+            k = hist[row, byte, v]
+            if k:
+                for bit in range(8):
+                    if (v >> bit) & 1:
+                        out[8 * byte + bit] += k
+
+
 @njit(parallel=True, cache=True)
 def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied, used, rewarded,
            blacklisted, score, tier, offences, approval, perceived, grievance, days_since_dose,
            group, degree, compliant_limit, penal_mask, score_min, bin_width, n_tiers):
+    """The day's tallies in per-chunk partial sums (fixed CHUNK, summed in chunk order).
+
+    Counts are integers, exact in any order; the float sums (approval, perception, grievance,
+    score, overall and by group) are added citizen by citizen within a chunk, so the totals do
+    not depend on the number of threads.
+    """
     n = acts.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
     ev = np.zeros((n_chunks, 4, N_EVENTS), np.int64)
@@ -70,60 +98,86 @@ def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied,
     tiers = np.zeros((n_chunks, 2, n_tiers))
     hist = np.zeros((n_chunks, BINS), np.int64)
     for c in prange(n_chunks):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            a, lat, o, f = acts[i], latent[i], observed[i], falsely[i]
-            for e in range(N_EVENTS):
-                ev[c, 0, e] += (a >> e) & 1
-                ev[c, 1, e] += (lat >> e) & 1
-                ev[c, 2, e] += (o >> e) & 1
-                ev[c, 3, e] += (f >> e) & 1
-            dt, us = denied_today[i], used[i]
-            for s in range(16):
-                svc[c, 0, s] += (dt >> s) & 1
-                svc[c, 1, s] += (us >> s) & 1
-            listed = blacklisted[i]
-            frozen = (denied[i] >> SV_ESSENTIALS) & 1
-            appr = 1.0 / (1.0 + np.exp(-approval[i]))
-            innocent = offences[i] == 0
-            dis = (a & DISSENT_MASK) != 0
-            dis_lat = (lat & DISSENT_MASK) != 0
-            pen = ((o | f) & penal_mask) != 0
-            s_i = float(score[i])
-            sc[c, T_LISTED] += listed
-            sc[c, T_FROZEN] += frozen
-            sc[c, T_COMPLIANT] += days_since_dose[i] <= compliant_limit
-            sc[c, T_APPROVAL] += appr
-            sc[c, T_PERCEIVED] += perceived[i]
-            sc[c, T_GRIEVANCE] += grievance[i]
-            sc[c, T_SCORE] += s_i
-            sc[c, T_INNOCENT_LISTED] += listed and innocent
-            sc[c, T_DENIED_ANY] += dt != 0
-            sc[c, T_DISSENT] += dis
-            sc[c, T_DISSENT_LATENT] += dis_lat
-            sc[c, T_PENALISED] += pen
-            sc[c, T_PENALISED_INNOCENT] += pen and innocent
-            sc[c, T_LISTED_DEGREE] += degree[i] if listed else 0
-            sc[c, T_FALSELY_ANY] += f != 0
-            sc[c, T_LISTED_ISOLATED] += listed and degree[i] == 0
-            sc[c, T_MISATTRIBUTED] += misattributed[i] != 0
-            sc[c, T_REWARDED] += rewarded[i]
-            g = group[i]
-            grp[c, g, 0] += 1
-            grp[c, g, 1] += listed
-            grp[c, g, 2] += appr
-            grp[c, g, 3] += dt != 0
-            grp[c, g, 4] += dis
-            grp[c, g, 5] += dis_lat
-            grp[c, g, 6] += s_i
-            grp[c, g, 7] += frozen
-            grp[c, g, 8] += listed and innocent
-            grp[c, g, 9] += f != 0
-            grp[c, g, 10] += pen
-            t = tier[i]
-            tiers[c, 0, t] += 1
-            tiers[c, 1, t] += degree[i]
-            b = int((s_i - score_min) / bin_width)
-            hist[c, min(max(b, 0), BINS - 1)] += 1
+        cnt = np.zeros(N_SCALARS, np.int64)
+        bytes_ = np.zeros((6, 2, 256), np.int64)
+        bits = np.zeros((6, 16), np.int64)
+        g_cnt = np.zeros((N_GROUPS, N_GROUP), np.int64)
+        g_appr = np.zeros(N_GROUPS)
+        g_score = np.zeros(N_GROUPS)
+        f_appr = f_perc = f_griev = f_score = 0.0
+        for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), SUB):
+            hi = min(n, lo + SUB, (c + 1) * CHUNK)
+            for i in range(lo, hi):
+                a, lat, o, f = acts[i], latent[i], observed[i], falsely[i]
+                dt = denied_today[i]
+                _by_byte(a, bytes_, 0)
+                _by_byte(lat, bytes_, 1)
+                _by_byte(o, bytes_, 2)
+                _by_byte(f, bytes_, 3)
+                _by_byte(dt, bytes_, 4)
+                _by_byte(used[i], bytes_, 5)
+                listed = blacklisted[i]
+                frozen = (denied[i] >> SV_ESSENTIALS) & 1
+                appr = 1.0 / (1.0 + np.exp(-approval[i]))
+                innocent = offences[i] == 0
+                dis = (a & DISSENT_MASK) != 0
+                dis_lat = (lat & DISSENT_MASK) != 0
+                pen = ((o | f) & penal_mask) != 0
+                s_i = float(score[i])
+                f_appr += appr
+                f_perc += perceived[i]
+                f_griev += grievance[i]
+                f_score += s_i
+                cnt[T_LISTED] += listed
+                cnt[T_FROZEN] += frozen
+                cnt[T_COMPLIANT] += days_since_dose[i] <= compliant_limit
+                cnt[T_INNOCENT_LISTED] += listed and innocent
+                cnt[T_DENIED_ANY] += dt != 0
+                cnt[T_DISSENT] += dis
+                cnt[T_DISSENT_LATENT] += dis_lat
+                cnt[T_PENALISED] += pen
+                cnt[T_PENALISED_INNOCENT] += pen and innocent
+                cnt[T_LISTED_DEGREE] += degree[i] if listed else 0
+                cnt[T_FALSELY_ANY] += f != 0
+                cnt[T_LISTED_ISOLATED] += listed and degree[i] == 0
+                cnt[T_MISATTRIBUTED] += misattributed[i] != 0
+                cnt[T_REWARDED] += rewarded[i]
+                g = group[i]
+                g_cnt[g, 0] += 1
+                g_cnt[g, 1] += listed
+                g_appr[g] += appr
+                g_cnt[g, 3] += dt != 0
+                g_cnt[g, 4] += dis
+                g_cnt[g, 5] += dis_lat
+                g_score[g] += s_i
+                g_cnt[g, 7] += frozen
+                g_cnt[g, 8] += listed and innocent
+                g_cnt[g, 9] += f != 0
+                g_cnt[g, 10] += pen
+                t = tier[i]
+                tiers[c, 0, t] += 1
+                tiers[c, 1, t] += degree[i]
+                b = int((s_i - score_min) / bin_width)
+                hist[c, min(max(b, 0), BINS - 1)] += 1
+        for m in range(6):
+            _bits_from_bytes(bytes_, m, bits[m])
+        for m in range(4):
+            for k in range(N_EVENTS):
+                ev[c, m, k] = bits[m, k]
+        for m in range(2):
+            for k in range(16):
+                svc[c, m, k] = bits[4 + m, k]
+        for k in range(N_SCALARS):
+            sc[c, k] = cnt[k]
+        sc[c, T_APPROVAL] = f_appr
+        sc[c, T_PERCEIVED] = f_perc
+        sc[c, T_GRIEVANCE] = f_griev
+        sc[c, T_SCORE] = f_score
+        for g in range(N_GROUPS):
+            for k in range(N_GROUP):
+                grp[c, g, k] = g_cnt[g, k]
+            grp[c, g, 2] = g_appr[g]
+            grp[c, g, 6] = g_score[g]
     return (ev.sum(axis=0), svc.sum(axis=0), sc.sum(axis=0), grp.sum(axis=0),
             tiers.sum(axis=0), hist.sum(axis=0))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from scorestate.errors import ScorestateError
 from scorestate.scenario.schema import Network as NetworkSpec
@@ -52,23 +52,84 @@ def _used_slots(start: np.ndarray, degree: np.ndarray, slots: int) -> np.ndarray
 
 
 def from_edges(n: int, edges: np.ndarray, slack: float) -> Graph:
-    """CSR with spare slots from (m, 2) undirected edges; drops self-loops and duplicates."""
+    """CSR with spare slots from (m, 2) undirected edges; drops self-loops and duplicates.
+
+    Each citizen's neighbours are sorted by id; a citizen with degree d gets d + max(2,
+    ceil(slack * d)) slots.
+    """
     e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
-    e = e[e[:, 0] != e[:, 1]]
-    lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
-    key = np.unique(lo * n + hi)
-    lo, hi = key // n, key % n
-    src = np.concatenate([lo, hi])
-    dst = np.concatenate([hi, lo])
-    order = np.lexsort((dst, src))
-    src, dst = src[order], dst[order]
-    degree = np.bincount(src, minlength=n).astype(np.int32)
-    capacity = degree + np.maximum(2, np.ceil(slack * degree)).astype(np.int64)
-    start = np.concatenate([[0], np.cumsum(capacity)]).astype(np.int64)
-    nbrs = np.full(int(start[-1]), -1, np.int32)
-    offset = np.arange(src.shape[0]) - np.repeat(np.cumsum(degree) - degree, degree)
-    nbrs[start[src] + offset] = dst
+    return _csr(n, [e[:, 0], e[:, 1]], slack)
+
+
+def _csr(n: int, ends: list[np.ndarray], slack: float) -> Graph:
+    """The adjacency of the ties (ends[0][k], ends[1][k]); takes the ends out of the list, so
+    the memory of a list that held the only references is freed once the ties are bucketed."""
+    raw_start, raw = _bucket(n, ends.pop(0), ends.pop(0))
+    degree = _sort_unique_rows(raw_start, raw)
+    start, nbrs = _with_slack(raw_start, raw, degree, slack)
     return Graph(start=start, degree=degree, nbrs=nbrs)
+
+
+@njit(cache=True)
+def _bucket(n, a, b):
+    """Both directions of every tie but self-loops, bucketed by citizen (counting sort)."""
+    count = np.zeros(n + 1, np.int64)
+    for k in range(a.shape[0]):
+        if a[k] != b[k]:
+            count[a[k] + 1] += 1
+            count[b[k] + 1] += 1
+    for i in range(n):
+        count[i + 1] += count[i]
+    raw = np.empty(count[n], np.int32)
+    fill = count[:n].copy()
+    for k in range(a.shape[0]):
+        i, j = a[k], b[k]
+        if i != j:
+            raw[fill[i]] = j
+            fill[i] += 1
+            raw[fill[j]] = i
+            fill[j] += 1
+    return count, raw
+
+
+@njit(parallel=True, cache=True)
+def _sort_unique_rows(raw_start, raw):
+    """Sort each citizen's bucket and squeeze out duplicates in place; returns the degrees."""
+    n = raw_start.shape[0] - 1
+    degree = np.empty(n, np.int32)
+    for i in prange(n):
+        lo, hi = raw_start[i], raw_start[i + 1]
+        if hi - lo > 32:
+            raw[lo:hi] = np.sort(raw[lo:hi])
+        else:
+            for k in range(lo + 1, hi):  # insertion sort: rows are short
+                v = raw[k]
+                m = k - 1
+                while m >= lo and raw[m] > v:
+                    raw[m + 1] = raw[m]
+                    m -= 1
+                raw[m + 1] = v
+        d = 0
+        for k in range(lo, hi):
+            if d == 0 or raw[lo + d - 1] != raw[k]:
+                raw[lo + d] = raw[k]
+                d += 1
+        degree[i] = d
+    return degree
+
+
+@njit(cache=True)
+def _with_slack(raw_start, raw, degree, slack):
+    n = degree.shape[0]
+    start = np.empty(n + 1, np.int64)
+    start[0] = 0
+    for i in range(n):
+        d = degree[i]
+        start[i + 1] = start[i] + d + max(2, np.int64(np.ceil(slack * d)))
+    nbrs = np.full(start[n], -1, np.int32)
+    for i in range(n):
+        nbrs[start[i]:start[i] + degree[i]] = raw[raw_start[i]:raw_start[i] + degree[i]]
+    return start, nbrs
 
 
 def homophilous(spec: NetworkSpec, region_start: np.ndarray, stratum: np.ndarray,
@@ -76,26 +137,72 @@ def homophilous(spec: NetworkSpec, region_start: np.ndarray, stratum: np.ndarray
     """Random ties: within region (and within stratum) with the spec's shares, else anywhere.
 
     `stratum` is a per-citizen key that is sorted within each region, so a stratum is a
-    contiguous block of citizen ids.
+    contiguous block of citizen ids. Each tie starts at a uniform citizen i; its other end is
+    uniform inside i's stratum block, i's region, or the whole population.
     """
     n = stratum.shape[0]
     rng = np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, 2])))
     m = round(n * spec.mean_degree / 2 * 1.02)  # a little extra for dropped duplicates
     i = rng.integers(0, n, m)
-    region = np.searchsorted(region_start, i, side="right") - 1
-    block_key = stratum.astype(np.int64)
-    boundaries = np.flatnonzero(np.diff(block_key)) + 1
-    block_start = np.concatenate([[0], boundaries])
-    block_end = np.concatenate([boundaries, [n]])
-    block = np.searchsorted(block_start, i, side="right") - 1
-    u = rng.random(m)
-    kind = rng.random(m)
-    in_region = kind < spec.within_region
-    in_stratum = in_region & (rng.random(m) < spec.same_stratum)
-    lo = np.where(in_stratum, block_start[block], np.where(in_region, region_start[region], 0))
-    hi = np.where(in_stratum, block_end[block], np.where(in_region, region_start[region + 1], n))
-    j = lo + np.minimum((u * (hi - lo)).astype(np.int64), hi - lo - 1)
-    return from_edges(n, np.stack([i, j], axis=1), spec.slack)
+    # The uniform draws u, kind and stay follow i in this one stream, m of each. They are read
+    # a chunk at a time from three copies of the generator set at their offsets, so the build
+    # never holds them whole (3 x 8 bytes per tie): the same numbers, in a fraction of the memory.
+    streams = []
+    for offset in range(3):
+        g = np.random.Generator(np.random.Philox())
+        g.bit_generator.state = rng.bit_generator.state
+        for lo in range(0, offset * m, _DRAW_CHUNK):
+            g.random(min(_DRAW_CHUNK, offset * m - lo))
+        streams.append(g)
+    j = np.empty(m, np.int32)
+    region_of, block_lo, block_hi = _blocks(region_start, np.ascontiguousarray(stratum))
+    for lo in range(0, m, _DRAW_CHUNK):
+        hi = min(m, lo + _DRAW_CHUNK)
+        u, kind, stay = (g.random(hi - lo) for g in streams)
+        _partners(i[lo:hi], u, kind, stay, region_start, region_of, block_lo, block_hi,
+                  spec.within_region, spec.same_stratum, j[lo:hi])
+    del region_of, block_lo, block_hi
+    ends = [i, j]
+    del i, j
+    return _csr(n, ends, spec.slack)
+
+
+_DRAW_CHUNK = 1 << 20
+
+
+@njit(cache=True)
+def _blocks(region_start, stratum):
+    """Each citizen's region, and the first and one-past-last id of its stratum block."""
+    n = stratum.shape[0]
+    region = np.empty(n, np.int32)
+    for r in range(region_start.shape[0] - 1):
+        region[region_start[r]:region_start[r + 1]] = r
+    block_lo = np.empty(n, np.int32)
+    block_hi = np.empty(n, np.int32)
+    first = 0
+    for k in range(1, n + 1):
+        if k == n or stratum[k] != stratum[k - 1]:
+            block_lo[first:k] = first
+            block_hi[first:k] = k
+            first = k
+    return region, block_lo, block_hi
+
+
+@njit(parallel=True, cache=True)
+def _partners(i, u, kind, stay, region_start, region, block_lo, block_hi, within_region,
+              same_stratum, j):
+    """The other end of each tie: uniform in i's stratum block, i's region, or anywhere."""
+    n = region.shape[0]
+    for k in prange(i.shape[0]):
+        a = i[k]
+        if kind[k] < within_region:
+            if stay[k] < same_stratum:
+                lo, hi = np.int64(block_lo[a]), np.int64(block_hi[a])
+            else:
+                lo, hi = region_start[region[a]], region_start[region[a] + 1]
+        else:
+            lo, hi = np.int64(0), np.int64(n)
+        j[k] = lo + min(np.int64(u[k] * (hi - lo)), hi - lo - 1)
 
 
 def read_edgelist(path: str | Path) -> np.ndarray:
@@ -191,16 +298,21 @@ def add_tie(start: np.ndarray, degree: np.ndarray, nbrs: np.ndarray, i: int, j: 
 
 @njit(cache=True)
 def components(start: np.ndarray, degree: np.ndarray, nbrs: np.ndarray) -> tuple[int, int]:
-    """(number of connected components, size of the largest), by union-find over the ties."""
+    """(number of connected components, size of the largest), by union-find over the ties.
+
+    Each tie is visited from its lower end only; roots are found with path halving.
+    """
     n = degree.shape[0]
-    parent = np.arange(n)
+    parent = np.arange(n, dtype=np.int32)
     for i in range(n):
         for k in range(start[i], start[i] + degree[i]):
-            a = i
+            b = nbrs[k]
+            if b <= i:
+                continue
+            a = np.int32(i)
             while parent[a] != a:
                 parent[a] = parent[parent[a]]
                 a = parent[a]
-            b = nbrs[k]
             while parent[b] != b:
                 parent[b] = parent[parent[b]]
                 b = parent[b]
@@ -209,13 +321,16 @@ def components(start: np.ndarray, degree: np.ndarray, nbrs: np.ndarray) -> tuple
                     parent[b] = a
                 else:
                     parent[a] = b
-    size = np.zeros(n, np.int64)
+    size = np.zeros(n, np.int32)
     count = 0
+    largest = 0
     for i in range(n):
         a = i
         while parent[a] != a:
             a = parent[a]
+        parent[i] = a  # roots are final: shortcut for the citizens that follow
         size[a] += 1
+        largest = max(largest, size[a])
         if a == i:
             count += 1
-    return count, size.max()
+    return count, largest

@@ -94,6 +94,47 @@ def below(key: uint64, citizen: int, n: int) -> int:
     return min(int(uniform(key, citizen) * n), n - 1)
 
 
+# Deciding `u < 1 / (1 + exp(-x))` mostly without exp(): tables of the sigmoid at the grid
+# x = SIG_MIN + k / SIG_SCALE, nudged outward, bracket the answer; a draw that falls inside a
+# bracket (a share of about p(1 - p) / SIG_SCALE) pays for exp(). The answer is always the one
+# the plain formula gives, so decisions and their common random numbers do not change.
+SIG_MIN, SIG_SCALE, SIG_SIZE = -40.0, 8.0, 641
+
+
+def _sigmoid_grid(shift: float, factor: float) -> np.ndarray:
+    x = SIG_MIN + np.arange(SIG_SIZE) / SIG_SCALE + shift
+    return (1.0 / (1.0 + np.exp(-x))) * factor
+
+
+_SIG_BELOW = _sigmoid_grid(-1e-6, 1.0 - 1e-9)  # below the sigmoid anywhere in [x_k, x_k+1]
+_SIG_ABOVE = _sigmoid_grid(1e-6, 1.0 + 1e-9)  # above it anywhere in [x_k-1, x_k]
+
+
+@njit(inline="always")
+def below_sigmoid(u: float, x: float) -> bool:
+    """`u < 1 / (1 + exp(-x))` for a draw u in [0, 1), exactly as that formula decides it."""
+    t = (x - SIG_MIN) * SIG_SCALE
+    if t >= 0.0 and t < SIG_SIZE - 1:
+        k = int(t)
+        if u < _SIG_BELOW[k]:
+            return True
+        if u >= _SIG_ABOVE[k + 1]:
+            return False
+    elif t < 0.0:  # sigmoid below 4.3e-18: only u = 0 can be below it
+        if u > 0.0:
+            return False
+    elif t >= SIG_SIZE - 1:  # the formula rounds to exactly 1, above every draw
+        return True
+    return u < 1.0 / (1.0 + np.exp(-x))
+
+
+@njit(inline="always")
+def surely_not_below_sigmoid(u: float, x: float) -> bool:
+    """True when the table alone shows `u >= 1 / (1 + exp(-x))`; False means: not known."""
+    t = (x - SIG_MIN) * SIG_SCALE
+    return t >= 0.0 and t < SIG_SIZE - 1 and u >= _SIG_ABOVE[int(t) + 1]
+
+
 @njit(cache=True)
 def uniforms(seed: int, day: int, stream: int, citizens: np.ndarray) -> np.ndarray:
     """Vectorised draws for the given citizens (used outside kernels and in tests)."""

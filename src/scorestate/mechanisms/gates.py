@@ -17,22 +17,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit, prange
 
 from scorestate.vocabulary import SERVICES
 
 if TYPE_CHECKING:
+    from scorestate.conditions import Condition
     from scorestate.engine import Simulation
 
 
 def step(sim: Simulation) -> None:
     s, p, n = sim.state, sim.policy, sim.n
     s.rewarded[:] = False
-    for svc, price in sim.prices.items():
-        used = (s.used & np.uint16(1 << svc)) != 0
-        paid = price[used]
-        sim.tally[f"price_{SERVICES[svc]}"] = float(paid.mean()) if paid.size else float("nan")
-        s.rewarded |= used & (price < 1)
-    s.benefits += s.rewarded
+    if sim.prices:
+        services = np.array(list(sim.prices), np.int64)
+        first, users = _settle(s.used, services, tuple(sim.prices.values()), s.rewarded, s.benefits)
+        for k, (svc, price) in enumerate(sim.prices.items()):
+            paid = price[users[first[k]:first[k + 1]]]  # the users in id order, as a mask would give
+            sim.tally[f"price_{SERVICES[svc]}"] = float(paid.mean()) if paid.size else float("nan")
     if not p.enabled:
         s.denied[:] = 0
         for price in sim.prices.values():
@@ -40,14 +42,74 @@ def step(sim: Simulation) -> None:
         return
     env = sim.columns()
     gates = p.conditions.gates
-    denied = np.zeros(n, np.uint16)
-    for k, bits in p.deny_gates:
-        denied[gates[k][1](env, n)] |= np.uint16(bits)
-    s.denied[:] = denied
+    seen: dict[str, np.ndarray] = {}  # gates with the same condition (e.g. 'blacklisted') share it
+
+    def who(condition: Condition) -> np.ndarray:
+        if condition.text not in seen:
+            seen[condition.text] = condition(env, n)
+        return seen[condition.text]
+
+    # every deny condition reads yesterday's gates (wallet_frozen): the new mask is written after
+    masks = [who(gates[k][1]) for k, _ in p.deny_gates]
+    bits = np.array([b for _, b in p.deny_gates], np.int64)
+    _deny(np.stack(masks) if masks else np.zeros((0, n), np.bool_), bits, s.denied)
     for price in sim.prices.values():
         price[:] = 1
     for table, rules in ((gates, p.price_gates), (p.conditions.rewards, p.rewards)):
-        for k, services, multiplier in rules:
-            hit = table[k][1](env, n)
-            for svc in services:
-                sim.prices[svc][hit] *= np.float32(multiplier)
+        for k, services_, multiplier in rules:
+            hit = who(table[k][1])
+            for svc in services_:
+                _scale(sim.prices[svc], hit, np.float32(multiplier))
+
+
+@njit(parallel=True, cache=True)
+def _deny(masks, bits, denied):
+    """Each citizen's closed services: the bits of every deny gate whose condition holds."""
+    for i in prange(denied.shape[0]):
+        d = 0
+        for k in range(masks.shape[0]):
+            if masks[k, i]:
+                d |= bits[k]
+        denied[i] = d
+
+
+@njit(parallel=True, cache=True)
+def _scale(price, hit, multiplier):
+    for i in prange(price.shape[0]):
+        if hit[i]:
+            price[i] *= multiplier
+
+
+@njit(cache=True)
+def _settle(used, services, prices, rewarded, benefits):
+    """Today's priced uses: who used each priced service (id order), and who paid a reward price.
+
+    Returns offsets into one array of users, service by service.
+    """
+    n = used.shape[0]
+    m = services.shape[0]
+    mask = 0
+    for k in range(m):
+        mask |= 1 << services[k]
+    count = np.zeros(m + 1, np.int64)
+    for i in range(n):
+        if used[i] & mask:
+            for k in range(m):
+                if (used[i] >> services[k]) & 1:
+                    count[k + 1] += 1
+    first = np.cumsum(count)
+    users = np.empty(first[m], np.int64)
+    fill = first[:m].copy()
+    for i in range(n):
+        if used[i] & mask:
+            reward = False
+            for k in range(m):
+                if (used[i] >> services[k]) & 1:
+                    users[fill[k]] = i
+                    fill[k] += 1
+                    if prices[k][i] < 1:
+                        reward = True
+            if reward:
+                rewarded[i] = True
+                benefits[i] += 1
+    return first, users

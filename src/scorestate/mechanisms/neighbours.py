@@ -25,17 +25,36 @@ N_EDGE_TALLIES = 5  # sum s_i, sum s_i^2, sum s_i s_j over directed edges; edges
 
 def step(sim: Simulation) -> None:
     g, s, p = sim.graph, sim.state, sim.policy
+    view = sim.scratch.get("neighbour_view")
+    if view is None or view.shape[0] != sim.n:
+        view = sim.scratch["neighbour_view"] = np.empty(sim.n, np.uint8)
     partial = _kernel(g.start, g.degree, g.nbrs, s.score, s.tier, s.blacklisted, s.observed,
-                      s.falsely, np.uint32(p.penal_mask), p.low_tier, s.nbr_blacklisted,
+                      s.falsely, np.uint32(p.penal_mask), p.low_tier, view, s.nbr_blacklisted,
                       s.nbr_low, s.nbr_penalised, s.nbr_score)
     sim.tally["edges"] = partial.sum(axis=0)
 
 
+# What a citizen shows its neighbours, in one byte: listed (bit 0), penalised today (bit 1),
+# at or below the low tier (bit 2) and the tier (bits 4-7; at most 16 tiers). A tie then reads
+# that byte and the neighbour's score. COUNTS turns the byte into counters of FIELD bits that a
+# row adds up at once; rows of WIDE or more ties count bit by bit.
+FIELD = 10
+WIDE = 1 << FIELD
+_MASK = WIDE - 1
+COUNTS = np.array([(f & 1) | (((f >> 1) & 1) << FIELD) | (((f >> 2) & 1) << (2 * FIELD))
+                   for f in range(256)], np.uint32)
+
+
 @njit(parallel=True, cache=True)
 def _kernel(start, degree, nbrs, score, tier, blacklisted, observed, falsely, penal_mask,
-            low_tier, out_bl, out_low, out_pen, out_score):
+            low_tier, view, out_bl, out_low, out_pen, out_score):
     n = degree.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            pen = ((observed[i] | falsely[i]) & penal_mask) != 0
+            view[i] = (np.uint8(blacklisted[i]) | (np.uint8(pen) << np.uint8(1))
+                       | (np.uint8(tier[i] <= low_tier) << np.uint8(2)) | (tier[i] << np.uint8(4)))
     partial = np.zeros((n_chunks, N_EDGE_TALLIES))
     for c in prange(n_chunks):
         t0 = t1 = t2 = t3 = t4 = 0.0
@@ -48,19 +67,30 @@ def _kernel(start, degree, nbrs, score, tier, blacklisted, observed, falsely, pe
                 out_pen[i] = 0.0
                 out_score[i] = score[i]
                 continue
-            bl = 0
-            low = 0
-            pen = 0
+            ti = tier[i]
             ssum = 0.0
             cross = 0
-            for k in range(start[i], start[i] + d):
-                j = nbrs[k]
-                bl += blacklisted[j]
-                low += tier[j] <= low_tier
-                pen += ((observed[j] | falsely[j]) & penal_mask) != 0
-                sj = float(score[j])
-                ssum += sj
-                cross += tier[j] != tier[i]
+            if d < WIDE:
+                acc = np.uint32(0)
+                for k in range(start[i], start[i] + d):
+                    j = np.uint64(nbrs[k])
+                    f = view[j]
+                    acc += COUNTS[f]
+                    cross += (f >> np.uint8(4)) != ti
+                    ssum += float(score[j])
+                bl = acc & _MASK
+                pen = (acc >> FIELD) & _MASK
+                low = acc >> (2 * FIELD)
+            else:
+                bl = pen = low = 0
+                for k in range(start[i], start[i] + d):
+                    j = np.uint64(nbrs[k])
+                    f = view[j]
+                    bl += f & 1
+                    pen += (f >> 1) & 1
+                    low += (f >> 2) & 1
+                    cross += (f >> np.uint8(4)) != ti
+                    ssum += float(score[j])
             out_bl[i] = bl / d
             out_low[i] = low / d
             out_pen[i] = pen / d

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from scorestate.engine import Simulation
 
 N_EVENTS = len(EVENTS)
+# the index of a single set bit b (below 36) is _BIT[b % 37]: 2^k mod 37 differs for each k
+_BIT = np.zeros(37, np.int64)
+for _k in range(36):
+    _BIT[(1 << _k) % 37] = _k
 
 
 def step(sim: Simulation) -> None:
@@ -65,35 +69,36 @@ def _kernel(seed, day, acts, urban, smart_home, coverage, observe, hit_rate, mis
         obs = 0
         mis = 0
         src_code = np.uint64(0)  # 3 bits per event: source + 1
-        if a:
-            for e in range(N_EVENTS):
-                if not (a >> e) & 1:
-                    continue
-                u = rng.uniform(keys[e], i)
-                seen = -1
-                cum = 0.0
-                miss = 1.0
-                for t in range(observe.shape[1]):
-                    src = observe[e, t]
-                    if src < 0:
-                        break
-                    cov = coverage[src, ub]
-                    if src == SRC_SMART_HOME and not smart_home[i]:
-                        cov = 0.0
-                    if src == SRC_PLATFORM and e == EV_DISSENT_ONLINE:
-                        cov *= hit_rate
-                    cum += miss * cov
-                    if u < cum:
-                        seen = src
-                        break
-                    miss *= 1.0 - cov
-                if seen < 0:
-                    continue
-                if seen == SRC_CAMERA and rng.uniform(k_mis, i * N_EVENTS + e) < mis_rate:
-                    mis |= 1 << e
-                    continue
-                obs |= 1 << e
-                src_code |= np.uint64(seen + 1) << np.uint64(3 * e)
+        rest = np.int64(a)
+        while rest:  # the citizen's acts, lowest bit first
+            low = rest & -rest
+            rest ^= low
+            e = _BIT[low % 37]
+            u = rng.uniform(keys[e], i)
+            seen = -1
+            cum = 0.0
+            miss = 1.0
+            for t in range(observe.shape[1]):
+                src = observe[e, t]
+                if src < 0:
+                    break
+                cov = coverage[src, ub]
+                if src == SRC_SMART_HOME and not smart_home[i]:
+                    cov = 0.0
+                if src == SRC_PLATFORM and e == EV_DISSENT_ONLINE:
+                    cov *= hit_rate
+                cum += miss * cov
+                if u < cum:
+                    seen = src
+                    break
+                miss *= 1.0 - cov
+            if seen < 0:
+                continue
+            if seen == SRC_CAMERA and rng.uniform(k_mis, i * N_EVENTS + e) < mis_rate:
+                mis |= 1 << e
+                continue
+            obs |= 1 << e
+            src_code |= np.uint64(seen + 1) << np.uint64(3 * e)
         fal = 0
         cam = coverage[SRC_CAMERA, ub]
         if cam > 0 and rng.uniform(k_fm, i) < false_match * cam:
