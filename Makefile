@@ -23,5 +23,8 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks validation
 
+bench: setup
+	$(BIN)/python -m benchmarks --quick
+
 clean:
 	rm -rf $(VENV) scorestate.duckdb scorestate.duckdb.wal scorestate.duckdb.ledger

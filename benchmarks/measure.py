@@ -1,9 +1,10 @@
 """One measurement in its own process: `python -m benchmarks.measure TASK ...` prints one JSON line.
 
 Tasks:
-- `throughput --population N --days D`: the essay preset (every mechanism of every phase,
-  ledger retention `panel`) — build time, citizen-days per second over the days, the time of
-  each mechanism, the floor kernels over the same arrays, bytes held and peak resident memory.
+- `throughput --population N --days D`: the essay preset as shipped (its phases begin on days
+  30 and 180; ledger retention `panel`) — build time, citizen-days per second over the days,
+  the time of each mechanism, the floor kernels over the same arrays, bytes held and peak
+  resident memory.
 - `mesa --population N --days D`: the Mesa reference and the engine on the same scenario (the
   reference scenario with its second phase in force from day 0), one after the other here.
 
