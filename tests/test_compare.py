@@ -145,3 +145,18 @@ def test_cli_compare_bad_input_is_one_message_and_exit_2(args: list[str], messag
     assert r.exit_code == 2
     assert message in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.output
+
+
+def test_cli_compare_can_store_the_first_seeds_runs_for_a_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from scorestate.cli import app
+
+    store = tmp_path / "c.duckdb"
+    r = CliRunner().invoke(app, ["compare", "baseline", "essay", "-r", "2", "-n", "400", "-d", "20",
+                                 "--seed", "5", "--store", str(store), "--json"])
+    assert r.exit_code == 0, r.output
+    ids = json.loads(r.stdout)["stored_runs"]
+    a, b = ss.open_run(ids["a"], store=store), ss.open_run(ids["b"], store=store)
+    assert (a.record.scenario_name, b.record.scenario_name) == ("baseline", "essay")
+    assert a.record.seed == b.record.seed == 5

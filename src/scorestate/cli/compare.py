@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import polars as pl
@@ -34,24 +35,41 @@ def compare(
     seed: Annotated[int, typer.Option("--seed", "-s", help="First seed of the replicates.")] = 0,
     population: PopulationOpt = None, days: DaysOpt = None, set_: SetOpt = None,
     set_a: SideSetOpt = None, set_b: SideSetOpt = None, as_json: JsonOpt = False,
+    store: Annotated[Path | None, typer.Option(
+        "--store", help="Also land the first seed's two runs in this store, for "
+                        "`scorestate report A --compare B` and `scorestate explain`.")] = None,
 ) -> None:
     """Compare policy B with policy A on the same citizens (common random numbers)."""
     from scorestate.analysis.compare import compare as run_compare
     from scorestate.scenario.load import load_scenario
+    from scorestate.store import Store
 
     both = list(set_ or [])
-    scen_a = load_scenario(a, both + list(set_a or []), population=population, days=days)
-    scen_b = load_scenario(b, both + list(set_b or []), population=population, days=days)
+    scen_a = load_scenario(a, both + list(set_a or []), population=population, days=days, seed=seed)
+    scen_b = load_scenario(b, both + list(set_b or []), population=population, days=days, seed=seed)
+    if store is not None:
+        Store(store).close()  # fail fast on a bad store, before any citizen is built
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("runs"), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(f"{scen_a.name} vs {scen_b.name}: {scen_a.population.size:,} citizens",
                             total=3 * max(replicates, 0))
         result = run_compare(scen_a, scen_b, replicates=replicates, seed=seed,
                              progress=lambda done, total: bar.update(task, completed=done))
+    stored = {}
+    if store is not None:
+        from scorestate import api
+
+        stored = {"a": api.run(scen_a, store=store).run_id, "b": api.run(scen_b, store=store).run_id}
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
+        payload = result.to_dict()
+        if stored:
+            payload["stored_runs"] = stored
+        sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
         return
     print_comparison(result)
+    if stored:
+        out.print(f"seed {seed}'s runs stored in {store}: A {stored['a']}, B {stored['b']} "
+                  f"(scorestate report {stored['a']} --compare {stored['b']} --store {store})")
 
 
 def _num(v: float | None) -> str:
