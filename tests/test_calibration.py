@@ -98,3 +98,18 @@ def test_rongcheng_reproduces_its_point_table_exactly():
     names = scenario.policy.tiers.names
     assert [names[t] for t in sim.state.tier] == [grade(s) for s in sim.state.score]
     assert len(set(sim.state.tier.tolist())) >= 3, "scores spread over several grades"
+
+
+# ------------------------------------------------------------------ Kostka 2019
+
+
+def test_initial_approval_has_the_directions_of_kostka_2019():
+    """About 80% approve; more among older, better-educated, richer and urban citizens."""
+    sim = ss.Simulation(ss.load_scenario("essay", population=20000, days=1, seed=0))
+    c = sim.citizens
+    approve = 1 / (1 + np.exp(-c.approval0.astype(np.float64)))
+    assert 0.7 < approve.mean() < 0.9
+    assert approve[c.urban].mean() > approve[~c.urban].mean()
+    assert approve[c.education == 3].mean() > approve[c.education == 0].mean()
+    assert approve[c.quintile == 5].mean() > approve[c.quintile == 1].mean()
+    assert approve[c.age >= 60].mean() > approve[c.age < 35].mean()
