@@ -100,6 +100,11 @@ def test_round_trip(tmp_path: Path) -> None:
     three = run.ledger(citizen=3)
     assert three.select("citizen", "actor").rows() == [(2, 3), (3, 3)]
     assert run.ledger(citizen=99).height == 0
+    # several subjects and some kinds, in one scan
+    some = run.ledger(citizens=[1, 3], kinds=["reward"])
+    assert some.select("day", "citizen").rows() == [(0, 1), (2, 3)]
+    assert run.ledger(citizens=[0, 2], kinds=["offence", "tier_change"])["kind"].to_list() == [
+        "tier_change", "offence"]
 
 
 def test_parquet_columns_are_dictionary_encoded(tmp_path: Path) -> None:

@@ -137,8 +137,10 @@ class StoredRun:
     kinds: tuple[str, ...] = field(default=())
     sources: tuple[str, ...] = field(default=())
 
-    def ledger(self, citizen: int | None = None) -> pl.DataFrame:
-        """Ledger rows (only those where ``citizen`` is subject or actor), by day then citizen."""
+    def ledger(self, citizen: int | None = None, *, citizens: Sequence[int] | None = None,
+               kinds: Sequence[str] | None = None) -> pl.DataFrame:
+        """Ledger rows by day then citizen: those where ``citizen`` is subject or actor, or whose
+        subject is one of ``citizens``, and of the given ``kinds``; one scan of the parts."""
         enums = {"kind": pl.Enum(self.kinds), "source": pl.Enum(self.sources)}
         schema = {"day": pl.Int32, "citizen": pl.Int32, **enums, "points": pl.Float32,
                   "false_attribution": pl.Boolean, "actor": pl.Int32, "value": pl.Int32}
@@ -151,7 +153,11 @@ class StoredRun:
         lf = pl.scan_parquet(parts)
         if citizen is not None:
             lf = lf.filter((pl.col("citizen") == citizen) | (pl.col("actor") == citizen))
+        if citizens is not None:
+            lf = lf.filter(pl.col("citizen").is_in(list(citizens)))
         lf = lf.with_columns(pl.col(c).cast(t) for c, t in enums.items())
+        if kinds is not None:
+            lf = lf.filter(pl.col("kind").cast(pl.String).is_in(list(kinds)))
         return lf.select(list(schema)).sort("day", "citizen", maintain_order=True).collect()
 
 

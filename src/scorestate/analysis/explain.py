@@ -301,18 +301,9 @@ def _neighbours(stored: StoredRun, sim: Any, citizen: int) -> list[dict[str, Any
 
 def _decisions_of(stored: StoredRun, ids: list[int]) -> pl.DataFrame:
     """Tier and blacklist decisions of several citizens, in one scan of the ledger's parts."""
-    empty = pl.DataFrame(schema={"day": pl.Int32, "citizen": pl.Int32, "kind": pl.String,
-                                 "value": pl.Int32})
-    parts = sorted(stored.ledger_path.glob("part-*.parquet"))
-    if not ids or not parts:
-        return empty
-    return (pl.scan_parquet(parts)
-            .filter(pl.col("citizen").is_in(ids))
-            .with_columns(pl.col("kind").cast(pl.String))
-            .filter(pl.col("kind").is_in(["tier_change", "blacklist_entry"]))
-            .select("day", "citizen", "kind", "value")
-            .sort("day", maintain_order=True)
-            .collect())
+    rows = stored.ledger(citizens=ids, kinds=["tier_change", "blacklist_entry"])
+    return (rows.with_columns(pl.col("kind").cast(pl.String))
+            .select("day", "citizen", "kind", "value").sort("day", maintain_order=True))
 
 
 __all__ = ["CitizenFile", "explain"]

@@ -90,7 +90,7 @@ def print_summary(result: Any, store: Path) -> None:
         ("score assortativity over ties", _fmt(f["score_assortativity"])),
         ("ties across tiers", _fmt(f["cross_tier_tie_share"], True)),
         ("degree of the blacklisted / mean", _fmt(f["blacklisted_degree_ratio"])),
-        ("network components", _fmt(last["components"])),
+        ("network components", f"{int(last['components']):,}"),
     ]
     for label, value in rows:
         head.add_row(label, value)
