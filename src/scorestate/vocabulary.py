@@ -25,7 +25,6 @@ EVENTS: tuple[str, ...] = (
     "court_judgment",  # a court judgment for an unpaid debt
 )
 EVENT_INDEX = {name: i for i, name in enumerate(EVENTS)}
-DISSENT_EVENTS = ("dissent_online", "dissent_public", "dissent_home")
 
 # Sources of observation. "state" sources belong to the government, "corporate" to firms.
 SOURCES: tuple[str, ...] = (
@@ -56,8 +55,6 @@ SERVICES: tuple[str, ...] = (
     "public_services",
 )
 SERVICE_INDEX = {name: i for i, name in enumerate(SERVICES)}
-# Services paid through the wallet: a frozen wallet shuts all of them.
-WALLET_SERVICES = ("essentials", "alcohol", "tobacco", "pharmacy", "retail")
 
 # Non-observation entries of the ledger. Their kind codes follow the events'.
 DECISIONS: tuple[str, ...] = (

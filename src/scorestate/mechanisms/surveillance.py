@@ -110,8 +110,3 @@ def _kernel(seed, day, acts, urban, smart_home, coverage, observe, hit_rate, mis
         falsely[i] = fal
         misattributed[i] = mis
         source[i] = src_code
-
-
-def source_of(code: int, event: int) -> int:
-    """The source index recorded for `event` in a per-citizen source code; -1 when none."""
-    return int((code >> (3 * event)) & 7) - 1
