@@ -118,7 +118,7 @@ def test_a_killed_run_never_shows_as_complete(tmp_path: Path):
     """Kill the process mid-run: the store opens, and holds only complete runs."""
     store = tmp_path / "s.duckdb"
     done = ss.run(ss.load_scenario("essay", population=300, days=5), store=store)
-    proc = subprocess.Popen([sys.executable, "-m", "scorestate", "run", "-n", "200000", "-d",
+    proc = subprocess.Popen([sys.executable, "-m", "scorestate", "run", "-n", "1000000", "-d",
                              "365", "--store", str(store)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env={**os.environ})
     time.sleep(6)
