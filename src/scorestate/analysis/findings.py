@@ -187,6 +187,16 @@ class Claim:
     number = 0
     title = ""
     quote = ""
+    path = ""  # the parameter swept to show where the claim holds
+    values: tuple[float, ...] = ()
+    sweep_name = ""  # a sweep arm is called "essay, {sweep_name} {value}"
+    leave_out: float | None = None  # a value not swept (it is the reference arm already)
+
+    def _sweep(self) -> list[tuple[float, Arm]]:
+        """The essay with `path` at each swept value, the essay's own value included."""
+        key = self.path.replace(".", "__")
+        return [(v, ESSAY.but(f"essay, {self.sweep_name} {v:g}", **{key: v}))
+                for v in _sweep_values(self.values, _essay_value(self.path), self.leave_out)]
 
     def arms(self, lab: Lab) -> list[Arm]:
         raise NotImplementedError
@@ -202,10 +212,7 @@ class Chilling(Claim):
              "have democracy or freedom of speech will lead to an immediate loss of units.")
     path = "behaviour.deterrence"
     values = (0.0, 2.0, 32.0)
-
-    def _sweep(self) -> list[tuple[float, Arm]]:
-        return [(v, ESSAY.but(f"essay, deterrence {v:g}", behaviour__deterrence=v))
-                for v in _sweep_values(self.values, _essay_value(self.path))]
+    sweep_name = "deterrence"
 
     def arms(self, lab: Lab) -> list[Arm]:
         return [ESSAY, BASELINE] + [a for _, a in self._sweep()]
@@ -249,12 +256,10 @@ class Association(Claim):
              "creates a self policing society.")
     path = "policy.association.penalty"
     values = (1.0, 20.0)
+    sweep_name = "association penalty"
+    leave_out = 0.0
     OFF = ESSAY.but("essay, association off", policy__association__penalty=0.0,
                     policy__association__drop_rate=0.0, policy__association__seek_rate=0.0)
-
-    def _sweep(self) -> list[tuple[float, Arm]]:
-        return [(v, ESSAY.but(f"essay, association penalty {v:g}", policy__association__penalty=v))
-                for v in _sweep_values(self.values, _essay_value(self.path), 0.0)]
 
     def arms(self, lab: Lab) -> list[Arm]:
         return [ESSAY, self.OFF] + [a for _, a in self._sweep()]
@@ -305,13 +310,11 @@ class Innocents(Claim):
              "associate with low rated individuals ... your own creditworthiness drops.")
     path = "policy.surveillance.camera_misattribution"
     values = (0.1, 0.3)
+    sweep_name = "misattribution"
+    leave_out = 0.0
     CAMERA_OFF = ESSAY.but("essay, camera errors off", policy__surveillance__camera_misattribution=0.0,
                            policy__surveillance__camera_false_match=0.0)
     ZERO = ESSAY.but("essay, misattribution 0", policy__surveillance__camera_misattribution=0.0)
-
-    def _sweep(self) -> list[tuple[float, Arm]]:
-        return [(v, ESSAY.but(f"essay, misattribution {v:g}", policy__surveillance__camera_misattribution=v))
-                for v in _sweep_values(self.values, _essay_value(self.path), 0.0)]
 
     def arms(self, lab: Lab) -> list[Arm]:
         return [ESSAY, BASELINE, self.CAMERA_OFF, Association.OFF, self.ZERO] + [a for _, a in self._sweep()]
@@ -383,10 +386,7 @@ class Approval(Claim):
              "opinion may change as the punitive tools become more tangible.")
     path = "attitudes.approval_own_sanction"
     values = (0.0, 0.1, 1.0)
-
-    def _sweep(self) -> list[tuple[float, Arm]]:
-        return [(v, ESSAY.but(f"essay, approval_own_sanction {v:g}", attitudes__approval_own_sanction=v))
-                for v in _sweep_values(self.values, _essay_value(self.path))]
+    sweep_name = "approval_own_sanction"
 
     def arms(self, lab: Lab) -> list[Arm]:
         return [ESSAY, BASELINE] + [a for _, a in self._sweep()]
