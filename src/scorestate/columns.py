@@ -45,7 +45,7 @@ COLUMNS: dict[str, tuple[ColumnKind, str]] = {
     "wallet_frozen": ("bool", "the wallet is shut today"),
     "approval": ("number", "approval of the system in [0, 1]"),
     "perceived_detection": ("number", "perceived chance of detection in [0, 1]"),
-    "offences": ("number", "true acts committed that the rules penalised"),
+    "offences": ("number", "true acts committed that the rules name (penalise, or list or gate for)"),
     "false_points": ("number", "penalty points from false attributions not yet appealed"),
     "degree": ("number", "number of ties"),
     "frac_neighbours_blacklisted": ("number", "share of neighbours on the blacklist"),

@@ -58,7 +58,7 @@ class State:
     grievance: np.ndarray  # float32 in [0, 1]
     denied: np.ndarray  # uint16 bit per service: closed by the gates (read by tomorrow's behaviour)
     false_points: np.ndarray  # float32 penalty points from false attributions, not yet appealed
-    offences: np.ndarray  # uint32 true acts committed that the rules in force penalised
+    offences: np.ndarray  # uint32 true acts committed that the rules in force name (penalise, list, gate)
     sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing)
     benefits: np.ndarray  # uint16 rewards received
     alcohol_flagged: np.ndarray  # int32 last day an alcohol purchase was observed, -1 never

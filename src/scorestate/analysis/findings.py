@@ -344,7 +344,7 @@ class Innocents(Claim):
             only("citizens in a low tier only because of association, per 1,000", assoc, "ever_low"),
             only("citizens blacklisted only because of association, per 1,000", assoc, "ever_listed"),
             *(Row(label, "per1000", paired(lab.values(ESSAY, key), zero), 0, "") for key, label in (
-                ("never_offended", "citizens who never committed a penalised act, per 1,000"),
+                ("never_offended", "citizens who never did an act the rules name, per 1,000"),
                 ("innocent_penalised", "... of them penalised all the same, per 1,000"))),
         ]
         total, cam_pen, cam_share, cam_listed, assoc_low, assoc_listed = rows[:6]

@@ -178,7 +178,7 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
         ax.barh(pos, share, height=height * 0.92, color=r.color, alpha=0.85,
                 label=f"listed ({r.short}, day {day})")
         ax.barh(pos, innocent, height=height * 0.92, color="white", alpha=0.55, hatch="////",
-                edgecolor=r.color, lw=0, label=f"of whom never committed a penalised act ({r.key})")
+                edgecolor=r.color, lw=0, label=f"of whom never did an act the rules name ({r.key})")
     if all(day is None for _, day in peaks):
         note(ax, "nobody was blacklisted in " + ("this run" if len(runs) == 1 else "either run"))
     else:
@@ -198,7 +198,7 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
                  "The share of each group on the blacklist on the day the list was longest "
                  f"({when or 'never'}); groups are settlement, education, income quintile "
                  "(q1 poorest) and official rank. The hatched part of a bar is the share of the "
-                 "group that is listed although it never committed an act the rules penalise "
+                 "group that is listed although it never did an act the rules name "
                  "(listed through false attributions, association or other citizens' acts). "
                  "Bars of unequal length are disparate impact.", to_svg(fig, "f-blgroups"))
 
@@ -365,7 +365,7 @@ def false_attributions(runs: list[RunData]) -> Panel:
                  "Left: events recorded against a citizen who did not do them each day "
                  "(classifier false positives, camera false matches) and citizens' own acts "
                  "that a camera pinned on someone else. Middle: citizens penalised that day "
-                 "who have never committed an act the rules penalise. Right: the share of the "
+                 "who have never did an act the rules name. Right: the share of the "
                  "blacklist who never committed such an act. Daily counts are 7-day moving "
                  "means.", to_svg(fig, "f-innocent"))
 

@@ -26,7 +26,7 @@ from scorestate.store import StoredRun
 
 HEADLINE = (
     ("blacklist_share", "on the blacklist", "%"),
-    ("innocent_blacklisted_share", "of them never committed a penalised act", "%"),
+    ("innocent_blacklisted_share", "of them never did an act the rules name", "%"),
     ("wallet_frozen_share", "wallets frozen", "%"),
     ("denied_share", "denied a service that day", "%"),
     ("dissent_rate", "dissent expressed", "%"),
