@@ -68,7 +68,7 @@ def throughput(population: int, days: int, seed: int) -> dict[str, Any]:
         "citizens": sum(a.nbytes for a in citizen_arrays),
         "graph_per_citizen": g.start.nbytes + g.degree.nbytes,
         "graph_slots": g.nbrs.nbytes,
-        "prices": sum(a.nbytes for a in sim.prices.values()),
+        "prices": sim.prices.nbytes,
         "ledger_index": sim.ledger.recorded.nbytes + sim.ledger.index.nbytes,
         "scratch": sum(a.nbytes for a in sim.scratch.values()),
     }

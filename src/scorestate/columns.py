@@ -95,7 +95,7 @@ class ColumnEnv(Mapping[str, np.ndarray]):
         if name in direct:
             return direct[name]
         if name == "days_listed":
-            return np.where(s.blacklisted, self.day - s.listed_since, 0)
+            return np.where(s.blacklisted, self.day - s.listed_since.astype(np.int32), 0)
         overdue = s.days_since_dose.astype(np.int32) - b.dose_interval_days
         if name == "days_overdue":
             return np.maximum(overdue, 0)
@@ -106,7 +106,7 @@ class ColumnEnv(Mapping[str, np.ndarray]):
         if name == "debt_unpaid":
             return s.debt_since >= 0
         if name == "days_since_flagged_alcohol":
-            return np.where(s.alcohol_flagged >= 0, self.day - s.alcohol_flagged, 99999)
+            return np.where(s.alcohol_flagged >= 0, self.day - s.alcohol_flagged.astype(np.int32), 99999)
         if name == "wallet_frozen":
             return (s.denied & 1) != 0
         if name == "approval":

@@ -53,6 +53,7 @@ from scorestate.metrics import Recorder, final
 from scorestate.network import Graph, from_edges, from_networkx, homophilous, read_edgelist, relabel
 from scorestate.policy import CompiledPolicy, compile_timeline, policy_on, price_services
 from scorestate.population import build_citizens
+from scorestate.pricebook import PriceBook
 from scorestate.scenario.schema import Scenario
 from scorestate.state import State
 from scorestate.vocabulary import LEDGER_KINDS, SOURCES
@@ -74,7 +75,7 @@ def timeline_step(sim: Simulation) -> None:
     """Put the day's phase in force; on dismantling, release everyone and open the gates.
 
     Reads: the compiled timeline, the day. Writes: `sim.policy`, `sim.believed`; on dismantling
-    `blacklisted`, `listed_since`, `list_reason`, `denied` and the price arrays.
+    `blacklisted`, `listed_since`, `list_reason`, `denied` and the price book.
     """
     new = policy_on(sim.timeline, sim.day)
     if new is sim.policy:
@@ -82,8 +83,7 @@ def timeline_step(sim: Simulation) -> None:
     if sim.policy.enabled and not new.enabled:
         blacklist.release(sim, np.flatnonzero(sim.state.blacklisted), blacklist.EXIT_DISMANTLED)
         sim.state.denied[:] = 0
-        for price in sim.prices.values():
-            price[:] = 1
+        sim.prices.clear()
     sim.policy = new
     if new.enabled:
         sim.believed = new
@@ -221,7 +221,8 @@ class Simulation:
         s.listed_since[seeds] = 0
         s.list_reason[seeds] = blacklist.REASON_SEED
         self.state = s
-        self.prices = {svc: np.ones(self.n, np.float32) for svc in price_services(self.timeline)}
+        self.prices = PriceBook(self.n, price_services(self.timeline),
+                                max(len(p.price_gates) + len(p.rewards) for _, p in self.timeline))
         self.officials = np.flatnonzero(c.rank > 0)
         self.behaviour_params, self.service_params = behaviour.parameters(self)
         self._memory: list[Batch] = []

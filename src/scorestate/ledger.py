@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from scorestate.mechanisms.surveillance import replay_sources
 from scorestate.vocabulary import (
     EV_INFRACTION,
     EVENTS,
@@ -71,8 +72,10 @@ class Ledger:
         """Observed acts and false attributions of recorded citizens (before misattribution)."""
         if self.index.size == 0:
             return
-        s = sim.state
-        cit, kind, src, false = _observation_rows(self.index, s.observed, s.falsely, s.source)
+        s, c, p = sim.state, sim.citizens, sim.policy
+        sources = replay_sources(sim.seed, sim.day, self.index, s.observed, c.urban, c.smart_home,
+                                 p.coverage, p.observe, p.spec.surveillance.platform_hit_rate)
+        cit, kind, src, false = _observation_rows(self.index, s.observed, s.falsely, sources)
         pts = sim.policy.points[sim.citizens.rank[cit], kind]
         actor = np.where(false, -1, cit)
         self._add(sim.day, cit, kind, src, pts, false, actor)
@@ -142,7 +145,8 @@ def _column(value: np.ndarray | float, dtype: type, m: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def _observation_rows(index, observed, falsely, source):
+def _observation_rows(index, observed, falsely, sources):
+    """Rows of observed acts (with `sources`, in citizen-event order) and false attributions."""
     total = 0
     for i in index:
         total += _popcount(observed[i]) + _popcount(falsely[i])
@@ -151,15 +155,16 @@ def _observation_rows(index, observed, falsely, source):
     src = np.empty(total, np.int8)
     false = np.empty(total, np.bool_)
     k = 0
+    m = 0
     for i in index:
         o = observed[i]
         f = falsely[i]
-        code = source[i]
         for e in range(N_EVENTS):
             if (o >> e) & 1:
                 cit[k] = i
                 kind[k] = e
-                src[k] = np.int8((code >> np.uint64(3 * e)) & np.uint64(7)) - 1
+                src[k] = sources[m]
+                m += 1
                 false[k] = False
                 k += 1
             if (f >> e) & 1:

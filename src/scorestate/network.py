@@ -23,7 +23,7 @@ from scorestate.scenario.schema import Network as NetworkSpec
 
 @dataclass
 class Graph:
-    start: np.ndarray  # int64[n + 1] first slot of each citizen
+    start: np.ndarray  # int32[n + 1] first slot of each citizen (int64 beyond 2^31 - 1 slots)
     degree: np.ndarray  # int32[n] ties in use
     nbrs: np.ndarray  # int32[slots] neighbour ids
 
@@ -45,7 +45,7 @@ class Graph:
 
 def _used_slots(start: np.ndarray, degree: np.ndarray, slots: int) -> np.ndarray:
     mask = np.zeros(slots, np.bool_)
-    idx = np.repeat(start[:-1], degree) + (
+    idx = np.repeat(start[:-1].astype(np.int64), degree) + (
         np.arange(degree.sum()) - np.repeat(np.cumsum(degree) - degree, degree))
     mask[idx] = True
     return mask
@@ -67,6 +67,8 @@ def _csr(n: int, ends: list[np.ndarray], slack: float) -> Graph:
     raw_start, raw = _bucket(n, ends.pop(0), ends.pop(0))
     degree = _sort_unique_rows(raw_start, raw)
     start, nbrs = _with_slack(raw_start, raw, degree, slack)
+    if start[-1] <= np.iinfo(np.int32).max:  # 4 bytes per citizen saved below 2^31 slots
+        start = start.astype(np.int32)
     return Graph(start=start, degree=degree, nbrs=nbrs)
 
 

@@ -49,13 +49,14 @@ def build_citizens(pop: Population, behaviour: Behaviour, attitudes: Attitudes, 
     n = pop.size if n is None else n
     rng = _rng(seed, 1)
     urban = rng.random(n) < pop.urban_share
-    region = rng.integers(0, pop.regions, n).astype(np.int32)
+    region_dtype = np.uint16 if pop.regions <= 1 << 16 else np.int32
+    region = rng.integers(0, pop.regions, n).astype(region_dtype)
     # Education: a latent normal shifted up for city dwellers, cut at the shares' quantiles.
     latent = rng.standard_normal(n) + 0.5 * (urban - pop.urban_share)
     cuts = ndtri(np.clip(np.cumsum(pop.education_shares)[:-1], 1e-9, 1 - 1e-9))
     education = np.searchsorted(cuts, latent).astype(np.uint8)
     if keep_order:  # imported ids stay put; regions become contiguous blocks of ids
-        region = ((np.arange(n, dtype=np.int64) * pop.regions) // n).astype(np.int32)
+        region = ((np.arange(n, dtype=np.int64) * pop.regions) // n).astype(region_dtype)
     else:
         order = np.lexsort((education, urban, region))
         urban, region, education = urban[order], region[order], education[order]

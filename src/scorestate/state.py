@@ -14,6 +14,15 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from scorestate.vocabulary import EVENTS
+
+# One bit per event in the day's masks; the narrowest unsigned type that holds every event.
+MASK = np.uint16 if len(EVENTS) <= 16 else np.uint32
+# Day stamps (`listed_since`, `debt_since`, `alcohol_flagged`) are int16: `run.days` is capped
+# at DAY_MAX so that a stamp and -1 ("never") always fit.
+DAY = np.int16
+DAY_MAX = int(np.iinfo(DAY).max)
+
 
 @dataclass
 class Citizens:
@@ -22,7 +31,7 @@ class Citizens:
     education: np.ndarray  # uint8, 0 primary .. 3 degree
     income: np.ndarray  # float32, relative units (log-normal)
     quintile: np.ndarray  # uint8, 1 (poorest) .. 5
-    region: np.ndarray  # int32
+    region: np.ndarray  # uint16 (int32 beyond 65,535 regions)
     rank: np.ndarray  # uint8, 0 none, 1 local cadre, 2 senior official
     group: np.ndarray  # uint8, combined index settlement x education x quintile x rank (metrics)
     conformity: np.ndarray  # float32 in [0, 1]
@@ -47,11 +56,11 @@ class State:
     score: np.ndarray  # float32
     tier: np.ndarray  # uint8 rank, 0 = lowest tier
     blacklisted: np.ndarray  # bool
-    listed_since: np.ndarray  # int32 day, -1 when not listed
+    listed_since: np.ndarray  # int16 day, -1 when not listed
     list_reason: np.ndarray  # int8 index into policy.blacklist.entry, -1 when not listed
     corrections: np.ndarray  # uint16 apologies recognised while listed
     days_since_dose: np.ndarray  # int16
-    debt_since: np.ndarray  # int32 day of an unpaid default, -1 none
+    debt_since: np.ndarray  # int16 day of an unpaid default, -1 none
     judgment: np.ndarray  # bool: a court judgment for an unpaid debt stands
     perceived: np.ndarray  # float32 perceived detection risk
     approval: np.ndarray  # float32 approval logit
@@ -61,14 +70,13 @@ class State:
     offences: np.ndarray  # uint32 true acts committed that the rules in force name (penalise, list, gate)
     sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing)
     benefits: np.ndarray  # uint16 rewards received
-    alcohol_flagged: np.ndarray  # int32 last day an alcohol purchase was observed, -1 never
+    alcohol_flagged: np.ndarray  # int16 last day an alcohol purchase was observed, -1 never
     # the day's scratch, cleared each morning
-    acts: np.ndarray  # uint32 bit per event: what the citizen really did today
-    latent: np.ndarray  # uint32 bit per event: what the citizen would have done without incentives
-    observed: np.ndarray  # uint32 bit per event: acts the centre observed (true attributions)
-    falsely: np.ndarray  # uint32 bit per event: acts pinned on the citizen that others did or nobody did
-    misattributed: np.ndarray  # uint32 bit per event: own acts a camera pinned on someone else
-    source: np.ndarray  # uint64: 3 bits per event, the recording source + 1 (0: none)
+    acts: np.ndarray  # MASK: bit per event: what the citizen really did today
+    latent: np.ndarray  # MASK: bit per event: what the citizen would have done without incentives
+    observed: np.ndarray  # MASK: bit per event: acts the centre observed (true attributions)
+    falsely: np.ndarray  # MASK: bit per event: acts pinned on the citizen that others did or nobody did
+    misattributed: np.ndarray  # MASK: bit per event: own acts a camera pinned on someone else
     points_today: np.ndarray  # float32 points from today's observed events (after leniency)
     used: np.ndarray  # uint16 bit per service: attempted and served today
     denied_today: np.ndarray  # uint16 bit per service: attempted and denied today
@@ -100,14 +108,13 @@ class State:
 
         s = cls(
             score=z(np.float32), tier=z(np.uint8), blacklisted=z(np.bool_),
-            listed_since=np.full(n, -1, np.int32), list_reason=np.full(n, -1, np.int8),
+            listed_since=np.full(n, -1, DAY), list_reason=np.full(n, -1, np.int8),
             corrections=z(np.uint16), days_since_dose=z(np.int16),
-            debt_since=np.full(n, -1, np.int32), judgment=z(np.bool_), perceived=z(np.float32),
+            debt_since=np.full(n, -1, DAY), judgment=z(np.bool_), perceived=z(np.float32),
             approval=z(np.float32), grievance=z(np.float32), denied=z(np.uint16),
             false_points=z(np.float32), offences=z(np.uint32), sanctions=z(np.uint16),
-            benefits=z(np.uint16), alcohol_flagged=np.full(n, -1, np.int32),
-            acts=z(np.uint32), latent=z(np.uint32), observed=z(np.uint32), falsely=z(np.uint32),
-            misattributed=z(np.uint32), source=z(np.uint64),
+            benefits=z(np.uint16), alcohol_flagged=np.full(n, -1, DAY),
+            acts=z(MASK), latent=z(MASK), observed=z(MASK), falsely=z(MASK), misattributed=z(MASK),
             points_today=z(np.float32), used=z(np.uint16), denied_today=z(np.uint16),
             rewarded=z(np.bool_),
             nbr_blacklisted=z(np.float32), nbr_low=z(np.float32), nbr_penalised=z(np.float32),
@@ -118,7 +125,7 @@ class State:
 
     def clear_day(self) -> None:
         for a in (self.acts, self.latent, self.observed, self.falsely, self.misattributed,
-                  self.source, self.points_today, self.used, self.denied_today):
+                  self.points_today, self.used, self.denied_today):
             a[:] = 0
 
     def nbytes(self) -> int:

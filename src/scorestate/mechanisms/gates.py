@@ -9,7 +9,7 @@ Double-buffered on purpose: today's attempts (in behaviour) met the gates closed
 this step first settles today's priced uses at the prices in force, then recomputes which
 services each citizen may use tomorrow from today's scores and lists (`state.denied`).
 
-Reads: the day's columns, `used`. Writes: `denied`, the price arrays, `benefits`, `rewarded`.
+Reads: the day's columns, `used`. Writes: `denied`, the price book, `benefits`, `rewarded`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
+from scorestate.pricebook import price_of
 from scorestate.vocabulary import SERVICES
 
 if TYPE_CHECKING:
@@ -29,16 +30,16 @@ if TYPE_CHECKING:
 def step(sim: Simulation) -> None:
     s, p, n = sim.state, sim.policy, sim.n
     s.rewarded[:] = False
-    if sim.prices:
-        services = np.array(list(sim.prices), np.int64)
-        first, users = _settle(s.used, services, tuple(sim.prices.values()), s.rewarded, s.benefits)
-        for k, (svc, price) in enumerate(sim.prices.items()):
-            paid = price[users[first[k]:first[k + 1]]]  # the users in id order, as a mask would give
-            sim.tally[f"price_{SERVICES[svc]}"] = float(paid.mean()) if paid.size else float("nan")
+    book = sim.prices
+    if book:
+        services = np.array(book.services, np.int64)
+        first, paid = _settle(s.used, services, book.rules, book.factors, s.rewarded, s.benefits)
+        for k, svc in enumerate(book.services):
+            prices = paid[first[k]:first[k + 1]]  # the users in id order, as a mask would give
+            sim.tally[f"price_{SERVICES[svc]}"] = float(prices.mean()) if prices.size else float("nan")
     if not p.enabled:
         s.denied[:] = 0
-        for price in sim.prices.values():
-            price[:] = 1
+        book.clear()
         return
     env = sim.columns()
     gates = p.conditions.gates
@@ -53,13 +54,13 @@ def step(sim: Simulation) -> None:
     masks = [who(gates[k][1]) for k, _ in p.deny_gates]
     bits = np.array([b for _, b in p.deny_gates], np.int64)
     _deny(np.stack(masks) if masks else np.zeros((0, n), np.bool_), bits, s.denied)
-    for price in sim.prices.values():
-        price[:] = 1
-    for table, rules in ((gates, p.price_gates), (p.conditions.rewards, p.rewards)):
-        for k, services_, multiplier in rules:
-            hit = who(table[k][1])
-            for svc in services_:
-                _scale(sim.prices[svc], hit, np.float32(multiplier))
+    if book:
+        book.clear()
+        book.set_policy(p)
+        rules = [gates[k][1] for k, _, _ in p.price_gates] + [p.conditions.rewards[k][1]
+                                                              for k, _, _ in p.rewards]
+        for r, condition in enumerate(rules):
+            _mark(book.rules, who(condition), r)
 
 
 @njit(parallel=True, cache=True)
@@ -74,17 +75,20 @@ def _deny(masks, bits, denied):
 
 
 @njit(parallel=True, cache=True)
-def _scale(price, hit, multiplier):
-    for i in prange(price.shape[0]):
+def _mark(rules, hit, r):
+    """Set rule bit `r` for the citizens its condition holds for."""
+    bit = np.uint64(1) << np.uint64(r)
+    for i in prange(rules.shape[0]):
         if hit[i]:
-            price[i] *= multiplier
+            rules[i] |= bit
 
 
 @njit(cache=True)
-def _settle(used, services, prices, rewarded, benefits):
-    """Today's priced uses: who used each priced service (id order), and who paid a reward price.
+def _settle(used, services, rules, factors, rewarded, benefits):
+    """Today's priced uses: the price each user of each priced service paid (users in id order,
+    service by service), and who paid a reward price.
 
-    Returns offsets into one array of users, service by service.
+    Returns offsets into one array of paid prices, service by service.
     """
     n = used.shape[0]
     m = services.shape[0]
@@ -98,18 +102,19 @@ def _settle(used, services, prices, rewarded, benefits):
                 if (used[i] >> services[k]) & 1:
                     count[k + 1] += 1
     first = np.cumsum(count)
-    users = np.empty(first[m], np.int64)
+    paid = np.empty(first[m], np.float32)
     fill = first[:m].copy()
     for i in range(n):
         if used[i] & mask:
             reward = False
             for k in range(m):
                 if (used[i] >> services[k]) & 1:
-                    users[fill[k]] = i
+                    price = price_of(rules[i], factors, k)
+                    paid[fill[k]] = price
                     fill[k] += 1
-                    if prices[k][i] < 1:
+                    if price < 1:
                         reward = True
             if reward:
                 rewarded[i] = True
                 benefits[i] += 1
-    return first, users
+    return first, paid

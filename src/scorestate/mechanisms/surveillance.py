@@ -50,12 +50,12 @@ def step(sim: Simulation) -> None:
         return
     _kernel(sim.seed, sim.day, s.acts, c.urban, c.smart_home, p.coverage, p.observe,
             sv.platform_hit_rate, sv.camera_misattribution, sv.camera_false_match,
-            sv.platform_false_positive, s.observed, s.falsely, s.misattributed, s.source)
+            sv.platform_false_positive, s.observed, s.falsely, s.misattributed)
 
 
 @njit(parallel=True, cache=True)
 def _kernel(seed, day, acts, urban, smart_home, coverage, observe, hit_rate, mis_rate,
-            false_match, false_positive, observed, falsely, misattributed, source):
+            false_match, false_positive, observed, falsely, misattributed):
     n = acts.shape[0]
     keys = np.empty(N_EVENTS, np.uint64)
     for e in range(N_EVENTS):
@@ -68,37 +68,19 @@ def _kernel(seed, day, acts, urban, smart_home, coverage, observe, hit_rate, mis
         ub = 1 if urban[i] else 0
         obs = 0
         mis = 0
-        src_code = np.uint64(0)  # 3 bits per event: source + 1
         rest = np.int64(a)
         while rest:  # the citizen's acts, lowest bit first
             low = rest & -rest
             rest ^= low
             e = _BIT[low % 37]
-            u = rng.uniform(keys[e], i)
-            seen = -1
-            cum = 0.0
-            miss = 1.0
-            for t in range(observe.shape[1]):
-                src = observe[e, t]
-                if src < 0:
-                    break
-                cov = coverage[src, ub]
-                if src == SRC_SMART_HOME and not smart_home[i]:
-                    cov = 0.0
-                if src == SRC_PLATFORM and e == EV_DISSENT_ONLINE:
-                    cov *= hit_rate
-                cum += miss * cov
-                if u < cum:
-                    seen = src
-                    break
-                miss *= 1.0 - cov
+            seen = first_source(rng.uniform(keys[e], i), e, ub, smart_home[i], coverage, observe,
+                                hit_rate)
             if seen < 0:
                 continue
             if seen == SRC_CAMERA and rng.uniform(k_mis, i * N_EVENTS + e) < mis_rate:
                 mis |= 1 << e
                 continue
             obs |= 1 << e
-            src_code |= np.uint64(seen + 1) << np.uint64(3 * e)
         fal = 0
         cam = coverage[SRC_CAMERA, ub]
         if cam > 0 and rng.uniform(k_fm, i) < false_match * cam:
@@ -109,4 +91,57 @@ def _kernel(seed, day, acts, urban, smart_home, coverage, observe, hit_rate, mis
         observed[i] = obs
         falsely[i] = fal
         misattributed[i] = mis
-        source[i] = src_code
+
+
+@njit(inline="always")
+def first_source(u, e, ub, smart_home, coverage, observe, hit_rate):
+    """The first feeding source that sees act `e` on draw `u` (-1: none).
+
+    The ledger replays it from the same draw for the citizens it records, so the day's state
+    does not carry a source per citizen and event.
+    """
+    cum = 0.0
+    miss = 1.0
+    for t in range(observe.shape[1]):
+        src = observe[e, t]
+        if src < 0:
+            return -1
+        cov = coverage[src, ub]
+        if src == SRC_SMART_HOME and not smart_home:
+            cov = 0.0
+        if src == SRC_PLATFORM and e == EV_DISSENT_ONLINE:
+            cov *= hit_rate
+        cum += miss * cov
+        if u < cum:
+            return src
+        miss *= 1.0 - cov
+    return -1
+
+
+@njit(cache=True)
+def replay_sources(seed, day, citizens, observed, urban, smart_home, coverage, observe, hit_rate):
+    """The recording source of each observed act of `citizens`, in (citizen, event) order."""
+    total = 0
+    for i in citizens:
+        total += _popcount(observed[i])
+    out = np.empty(total, np.int8)
+    k = 0
+    for i in citizens:
+        o = observed[i]
+        ub = 1 if urban[i] else 0
+        for e in range(N_EVENTS):
+            if (o >> e) & 1:
+                key = rng.stream_key(seed, day, rng.OBSERVE + e)
+                out[k] = first_source(rng.uniform(key, i), e, ub, smart_home[i], coverage, observe,
+                                      hit_rate)
+                k += 1
+    return out
+
+
+@njit(inline="always")
+def _popcount(x):
+    c = 0
+    while x:
+        x &= x - 1
+        c += 1
+    return c
