@@ -445,3 +445,18 @@ def test_column_op_constant_matches_numpy(data: np.ndarray, op: str, const: floa
 def test_tier_op_literal_matches_rank_comparison(ranks: np.ndarray, op: str, tier: str) -> None:
     got = comp(f"tier {op} '{tier}'")({"tier": ranks}, len(ranks))
     np.testing.assert_array_equal(got, OPS[op](ranks, TIERS.index(tier)))
+
+
+def test_narrow_integer_columns_do_not_wrap_in_arithmetic() -> None:
+    # state keeps ages as uint8 and counts as 8- or 16-bit: 30 - 60 is negative, not 226
+    from scorestate.columns import KINDS, ColumnEnv
+    from scorestate.engine import Simulation
+    from scorestate.scenario.load import load_scenario
+
+    sim = Simulation(load_scenario("essay", population=300, days=2))
+    env = sim.columns()
+    young = compile_condition("age - 60 < 0", KINDS, where="test", tier_names=["A"])
+    np.testing.assert_array_equal(young(env, sim.n), sim.citizens.age < 60)
+    fewer = compile_condition("corrections - 1 < 0", KINDS, where="test", tier_names=["A"])
+    np.testing.assert_array_equal(fewer(env, sim.n), sim.state.corrections == 0)
+    assert isinstance(env, ColumnEnv)

@@ -64,7 +64,7 @@ class ColumnEnv(Mapping[str, np.ndarray]):
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._cache:
-            self._cache[name] = self._compute(name)
+            self._cache[name] = _signed(self._compute(name))
         return self._cache[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -112,6 +112,17 @@ class ColumnEnv(Mapping[str, np.ndarray]):
         if name == "approval":
             return 1.0 / (1.0 + np.exp(-s.approval.astype(np.float64)))
         raise KeyError(name)
+
+
+def _signed(column: np.ndarray) -> np.ndarray:
+    """A narrow or unsigned integer column widened to a signed type wide enough for arithmetic.
+
+    State keeps counts and stamps in 8 or 16 bits; a condition such as `age - 60 < 0` must not
+    wrap around as unsigned 8-bit arithmetic would.
+    """
+    if column.dtype.kind == "u" or (column.dtype.kind == "i" and column.dtype.itemsize < 4):
+        return column.astype(np.int64 if column.dtype.itemsize >= 4 else np.int32)
+    return column
 
 
 @dataclass(frozen=True)
