@@ -58,7 +58,7 @@ class State:
     blacklisted: np.ndarray  # bool
     listed_since: np.ndarray  # int16 day, -1 when not listed
     list_reason: np.ndarray  # int8 index into policy.blacklist.entry, -1 when not listed
-    corrections: np.ndarray  # uint16 apologies recognised while listed
+    corrections: np.ndarray  # uint8 apologies recognised while listed (saturates at 255)
     days_since_dose: np.ndarray  # int16
     debt_since: np.ndarray  # int16 day of an unpaid default, -1 none
     judgment: np.ndarray  # bool: a court judgment for an unpaid debt stands
@@ -67,7 +67,7 @@ class State:
     grievance: np.ndarray  # float32 in [0, 1]
     denied: np.ndarray  # uint16 bit per service: closed by the gates (read by tomorrow's behaviour)
     false_points: np.ndarray  # float32 penalty points from false attributions, not yet appealed
-    offences: np.ndarray  # uint32 true acts committed that the rules in force name (penalise, list, gate)
+    offences: np.ndarray  # uint16 (saturates) true acts committed that the rules in force name (penalise, list, gate)
     sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing)
     benefits: np.ndarray  # uint16 rewards received
     alcohol_flagged: np.ndarray  # int16 last day an alcohol purchase was observed, -1 never
@@ -109,10 +109,10 @@ class State:
         s = cls(
             score=z(np.float32), tier=z(np.uint8), blacklisted=z(np.bool_),
             listed_since=np.full(n, -1, DAY), list_reason=np.full(n, -1, np.int8),
-            corrections=z(np.uint16), days_since_dose=z(np.int16),
+            corrections=z(np.uint8), days_since_dose=z(np.int16),
             debt_since=np.full(n, -1, DAY), judgment=z(np.bool_), perceived=z(np.float32),
             approval=z(np.float32), grievance=z(np.float32), denied=z(np.uint16),
-            false_points=z(np.float32), offences=z(np.uint32), sanctions=z(np.uint16),
+            false_points=z(np.float32), offences=z(np.uint16), sanctions=z(np.uint16),
             benefits=z(np.uint16), alcohol_flagged=np.full(n, -1, DAY),
             acts=z(MASK), latent=z(MASK), observed=z(MASK), falsely=z(MASK), misattributed=z(MASK),
             points_today=z(np.float32), used=z(np.uint16), denied_today=z(np.uint16),

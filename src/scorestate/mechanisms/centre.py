@@ -62,6 +62,8 @@ def actors_of(actors: np.ndarray, misattributed: np.ndarray) -> np.ndarray:
 def _points(day, points, offence_mask, rank, acts, observed, falsely, points_today, false_points,
             offences, corrections, alcohol_flagged):
     n = acts.shape[0]
+    offences_max = np.iinfo(offences.dtype).max
+    corrections_max = np.iinfo(corrections.dtype).max
     for i in prange(n):
         o = observed[i]
         f = falsely[i]
@@ -79,10 +81,10 @@ def _points(day, points, offence_mask, rank, acts, observed, falsely, points_tod
         points_today[i] = total
         false_points[i] += wrong
         committed = acts[i] & offence_mask
-        while committed:
+        while committed and offences[i] < offences_max:  # counts saturate rather than wrap
             offences[i] += 1
             committed &= committed - 1
-        if (o >> EV_APOLOGY) & 1:
+        if (o >> EV_APOLOGY) & 1 and corrections[i] < corrections_max:
             corrections[i] += 1
         if (o >> EV_ALCOHOL) & 1:
             alcohol_flagged[i] = day
