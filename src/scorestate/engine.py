@@ -257,13 +257,11 @@ class Simulation:
         if self.n <= SERIAL_UP_TO and threads > 1:  # results do not depend on the thread count
             numba.set_num_threads(1)
         try:
-            self.state.clear_day()
             self.tally = defaultdict(int)
             if timings is None:
                 for _name, mechanism in DAY:
                     mechanism(self)
             else:
-                timings["clear_day"] = timings.get("clear_day", 0.0) + time.perf_counter() - t0
                 for name, mechanism in DAY:
                     t1 = time.perf_counter()
                     mechanism(self)

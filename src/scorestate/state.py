@@ -5,7 +5,8 @@ mechanisms write. Arrays are preallocated once and written in place; rebinding o
 (`State.__setattr__`) because kernels and views hold references to the original buffer.
 
 Scratch arrays that one step writes and a later step of the same day reads are named for the
-day (`acts`, `observed`, `points_today`, ...) and cleared by the engine at the start of a day.
+day (`acts`, `observed`, `points_today`, ...); the step that makes one writes every citizen's
+entry each day (empty when its mechanism is off), so no pass is spent clearing them.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class State:
     grievance: np.ndarray  # float32 in [0, 1]
     denied: np.ndarray  # uint16 bit per service: closed by the gates (read by tomorrow's behaviour)
     false_points: np.ndarray  # float32 penalty points from false attributions, not yet appealed
-    offences: np.ndarray  # uint16 (saturates) true acts committed that the rules in force name (penalise, list, gate)
+    offences: np.ndarray  # uint16, saturating: true acts that the rules in force name
     sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing)
     benefits: np.ndarray  # uint16 rewards received
     alcohol_flagged: np.ndarray  # int16 last day an alcohol purchase was observed, -1 never
@@ -124,6 +125,7 @@ class State:
         return s
 
     def clear_day(self) -> None:
+        """Empty the day's scratch (for tests and tools that run one mechanism by hand)."""
         for a in (self.acts, self.latent, self.observed, self.falsely, self.misattributed,
                   self.points_today, self.used, self.denied_today):
             a[:] = 0

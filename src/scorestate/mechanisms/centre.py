@@ -36,6 +36,7 @@ N_EVENTS = len(EVENTS)
 def step(sim: Simulation) -> None:
     c, s, p = sim.citizens, sim.state, sim.policy
     if not p.enabled:
+        s.points_today[:] = 0
         return
     sim.ledger.observations(sim)
     _points(sim.day, p.points, p.offence_mask, c.rank, s.acts, s.observed, s.falsely,

@@ -46,7 +46,9 @@ for _k in range(36):
 def step(sim: Simulation) -> None:
     c, s, p = sim.citizens, sim.state, sim.policy
     sv = p.spec.surveillance
-    if not p.enabled:
+    if not p.enabled:  # nobody watches: the day's masks are written empty
+        for mask in (s.observed, s.falsely, s.misattributed):
+            mask[:] = 0
         return
     _kernel(sim.seed, sim.day, s.acts, c.urban, c.smart_home, p.coverage, p.observe,
             sv.platform_hit_rate, sv.camera_misattribution, sv.camera_false_match,
