@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# the memory target: bytes per citizen plus bytes per directed tie
+BUDGET_CITIZEN, BUDGET_TIE = 120, 8
 
 
 def machine() -> dict[str, Any]:
@@ -85,16 +87,19 @@ def table(results: list[dict[str, Any]], mesas: list[dict[str, Any]], info: dict
         out.append(f"| {r['population']:,} | {1000 * f['state_pass_s']:.2f} | "
                    f"{1000 * f['sparse_product_s']:.2f} | {1000 * f['draws_s']:.2f} | "
                    f"{f['state_bytes'] / r['population']:.0f} | {f['draws_per_citizen']:.0f} |")
-    out += ["", "Memory", "",
+    out += ["", f"Memory (budget: {BUDGET_CITIZEN} bytes per citizen + {BUDGET_TIE} per directed tie)", "",
             "| citizens | directed ties | held bytes / citizen | tie slot bytes / directed tie | "
-            "peak RSS over baseline / citizen | of which build |", "|---:|---:|---:|---:|---:|---:|"]
+            "held / budget | peak RSS over baseline / citizen | peak RSS / budget | of which build |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         h, n, e = r["held_bytes"], r["population"], max(r["directed_edges"], 1)
         per_citizen = (h["state"] + h["citizens"] + h["graph_per_citizen"] + h["prices"]
                        + h["ledger_index"] + h.get("scratch", 0)) / n
         peak, built = (r["rss_peak"] - r["rss_base"]) / n, (r["rss_built"] - r["rss_base"]) / n
+        budget = (BUDGET_CITIZEN * n + BUDGET_TIE * e) / n
+        held = per_citizen + h["graph_slots"] / n
         out.append(f"| {n:,} | {e:,} | {per_citizen:.0f} | {h['graph_slots'] / e:.1f} | "
-                   f"{peak:.0f} | {built:.0f} |")
+                   f"{100 * held / budget:.0f}% | {peak:.0f} | {100 * peak / budget:.0f}% | {built:.0f} |")
     big = max(results, key=lambda r: r["population"])
     total = sum(big["profile_s"].values())
     out += ["", f"Profile at {big['population']:,} citizens ({big['days']} days): time per mechanism", "",
