@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 
 def step(sim: Simulation) -> None:
     s, p, n = sim.state, sim.policy, sim.n
-    s.rewarded[:] = False
     book = sim.prices
-    if book:
+    if not book:
+        s.rewarded[:] = False
+    else:
         services = np.array(book.services, np.int64)
         first, paid = _settle(s.used, services, book.rules, book.factors, s.rewarded, s.benefits)
         for k, svc in enumerate(book.services):
@@ -83,38 +84,50 @@ def _mark(rules, hit, r):
             rules[i] |= bit
 
 
-@njit(cache=True)
+CHUNK = 65536  # citizens per block of the settlement (fixed: the result does not depend on threads)
+
+
+@njit(parallel=True, cache=True)
 def _settle(used, services, rules, factors, rewarded, benefits):
     """Today's priced uses: the price each user of each priced service paid (users in id order,
-    service by service), and who paid a reward price.
+    service by service), and who paid a reward price (written for every citizen).
 
-    Returns offsets into one array of paid prices, service by service.
+    Returns offsets into one array of paid prices, service by service. Blocks of citizens count
+    their users first, so each block then writes its users at known offsets, in parallel.
     """
     n = used.shape[0]
     m = services.shape[0]
+    n_blocks = (n + CHUNK - 1) // CHUNK
     mask = 0
     for k in range(m):
         mask |= 1 << services[k]
-    count = np.zeros(m + 1, np.int64)
-    for i in range(n):
-        if used[i] & mask:
-            for k in range(m):
-                if (used[i] >> services[k]) & 1:
-                    count[k + 1] += 1
-    first = np.cumsum(count)
+    count = np.zeros((n_blocks, m), np.int64)
+    for b in prange(n_blocks):
+        for i in range(b * CHUNK, min(n, (b + 1) * CHUNK)):
+            if used[i] & mask:
+                for k in range(m):
+                    count[b, k] += (used[i] >> services[k]) & 1
+    first = np.zeros(m + 1, np.int64)
+    fill = np.empty((n_blocks, m), np.int64)
+    for k in range(m):
+        at = first[k]
+        for b in range(n_blocks):
+            fill[b, k] = at
+            at += count[b, k]
+        first[k + 1] = at
     paid = np.empty(first[m], np.float32)
-    fill = first[:m].copy()
-    for i in range(n):
-        if used[i] & mask:
+    for b in prange(n_blocks):
+        for i in range(b * CHUNK, min(n, (b + 1) * CHUNK)):
             reward = False
-            for k in range(m):
-                if (used[i] >> services[k]) & 1:
-                    price = price_of(rules[i], factors, k)
-                    paid[fill[k]] = price
-                    fill[k] += 1
-                    if price < 1:
-                        reward = True
+            if used[i] & mask:
+                for k in range(m):
+                    if (used[i] >> services[k]) & 1:
+                        price = price_of(rules[i], factors, k)
+                        paid[fill[b, k]] = price
+                        fill[b, k] += 1
+                        if price < 1:
+                            reward = True
+            rewarded[i] = reward
             if reward:
-                rewarded[i] = True
                 benefits[i] += 1
     return first, paid
