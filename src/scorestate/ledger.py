@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from scorestate.bits import popcount
 from scorestate.mechanisms.surveillance import replay_sources
 from scorestate.vocabulary import (
     EV_INFRACTION,
@@ -149,7 +150,7 @@ def _observation_rows(index, observed, falsely, sources):
     """Rows of observed acts (with `sources`, in citizen-event order) and false attributions."""
     total = 0
     for i in index:
-        total += _popcount(observed[i]) + _popcount(falsely[i])
+        total += popcount(observed[i]) + popcount(falsely[i])
     cit = np.empty(total, np.int32)
     kind = np.empty(total, np.int16)
     src = np.empty(total, np.int8)
@@ -174,13 +175,4 @@ def _observation_rows(index, observed, falsely, sources):
                 false[k] = True
                 k += 1
     return cit, kind, src, false
-
-
-@njit(inline="always")
-def _popcount(x):
-    c = 0
-    while x:
-        x &= x - 1
-        c += 1
-    return c
 

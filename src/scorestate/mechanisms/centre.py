@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from scorestate import rng
+from scorestate.bits import BIT_INDEX, popcount
 from scorestate.vocabulary import EV_ALCOHOL, EV_APOLOGY, EVENTS
 
 if TYPE_CHECKING:
@@ -71,20 +72,24 @@ def _points(day, points, offence_mask, rank, acts, observed, falsely, points_tod
         r = rank[i]
         total = 0.0
         wrong = 0.0
-        if o | f:
-            for e in range(N_EVENTS):
-                if (o >> e) & 1:
-                    total += points[r, e]
-                if (f >> e) & 1:
-                    total += points[r, e]
-                    if points[r, e] < 0:
-                        wrong += points[r, e]
+        rest = np.int64(o | f)
+        while rest:  # the set bits only, lowest first (the order of the additions as before)
+            low = rest & -rest
+            rest ^= low
+            e = BIT_INDEX[low % 37]
+            if o & low:
+                total += points[r, e]
+            if f & low:
+                total += points[r, e]
+                if points[r, e] < 0:
+                    wrong += points[r, e]
         points_today[i] = total
-        false_points[i] += wrong
+        if wrong != 0.0:
+            false_points[i] += wrong
         committed = acts[i] & offence_mask
-        while committed and offences[i] < offences_max:  # counts saturate rather than wrap
-            offences[i] += 1
-            committed &= committed - 1
+        if committed:
+            k = offences[i] + popcount(committed)
+            offences[i] = min(k, offences_max)  # counts saturate rather than wrap
         if (o >> EV_APOLOGY) & 1 and corrections[i] < corrections_max:
             corrections[i] += 1
         if (o >> EV_ALCOHOL) & 1:

@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from scorestate import rng
+from scorestate.bits import BIT_INDEX, popcount
 from scorestate.vocabulary import (
     EV_DISSENT_ONLINE,
     EV_INFRACTION,
@@ -37,10 +38,6 @@ if TYPE_CHECKING:
     from scorestate.engine import Simulation
 
 N_EVENTS = len(EVENTS)
-# the index of a single set bit b (below 36) is _BIT[b % 37]: 2^k mod 37 differs for each k
-_BIT = np.zeros(37, np.int64)
-for _k in range(36):
-    _BIT[(1 << _k) % 37] = _k
 
 
 def step(sim: Simulation) -> None:
@@ -74,7 +71,7 @@ def _kernel(seed, day, acts, urban, smart_home, coverage, observe, hit_rate, mis
         while rest:  # the citizen's acts, lowest bit first
             low = rest & -rest
             rest ^= low
-            e = _BIT[low % 37]
+            e = BIT_INDEX[low % 37]
             seen = first_source(rng.uniform(keys[e], i), e, ub, smart_home[i], coverage, observe,
                                 hit_rate)
             if seen < 0:
@@ -125,7 +122,7 @@ def replay_sources(seed, day, citizens, observed, urban, smart_home, coverage, o
     """The recording source of each observed act of `citizens`, in (citizen, event) order."""
     total = 0
     for i in citizens:
-        total += _popcount(observed[i])
+        total += popcount(observed[i])
     out = np.empty(total, np.int8)
     k = 0
     for i in citizens:
@@ -138,12 +135,3 @@ def replay_sources(seed, day, citizens, observed, urban, smart_home, coverage, o
                                       hit_rate)
                 k += 1
     return out
-
-
-@njit(inline="always")
-def _popcount(x):
-    c = 0
-    while x:
-        x &= x - 1
-        c += 1
-    return c
