@@ -32,7 +32,7 @@ class Citizens:
     education: np.ndarray  # uint8, 0 primary .. 3 degree
     income: np.ndarray  # float32, relative units (log-normal)
     quintile: np.ndarray  # uint8, 1 (poorest) .. 5
-    region: np.ndarray  # uint16 (int32 beyond 65,535 regions)
+    region: np.ndarray  # uint16 region index (int32 beyond 65,536 regions)
     rank: np.ndarray  # uint8, 0 none, 1 local cadre, 2 senior official
     group: np.ndarray  # uint8, combined index settlement x education x quintile x rank (metrics)
     conformity: np.ndarray  # float32 in [0, 1]
@@ -72,12 +72,12 @@ class State:
     sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing)
     benefits: np.ndarray  # uint16 rewards received
     alcohol_flagged: np.ndarray  # int16 last day an alcohol purchase was observed, -1 never
-    # the day's scratch, cleared each morning
-    acts: np.ndarray  # MASK: bit per event: what the citizen really did today
-    latent: np.ndarray  # MASK: bit per event: what the citizen would have done without incentives
-    observed: np.ndarray  # MASK: bit per event: acts the centre observed (true attributions)
-    falsely: np.ndarray  # MASK: bit per event: acts pinned on the citizen that others did or nobody did
-    misattributed: np.ndarray  # MASK: bit per event: own acts a camera pinned on someone else
+    # the day's scratch, written in full each day by the step that makes it
+    acts: np.ndarray  # bit per event: what the citizen really did today
+    latent: np.ndarray  # bit per event: what the citizen would have done without incentives
+    observed: np.ndarray  # bit per event: acts the centre observed (true attributions)
+    falsely: np.ndarray  # bit per event: acts pinned on the citizen that others did or nobody did
+    misattributed: np.ndarray  # bit per event: own acts a camera pinned on someone else
     points_today: np.ndarray  # float32 points from today's observed events (after leniency)
     used: np.ndarray  # uint16 bit per service: attempted and served today
     denied_today: np.ndarray  # uint16 bit per service: attempted and denied today
