@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 
 import scorestate as ss
+from scorestate.mechanisms.neighbours import share
 from scorestate.vocabulary import SV_ESSENTIALS, SV_LOAN
 
 QUIET = {  # a system that observes nothing and scores nothing unless a test switches it on
@@ -140,7 +141,7 @@ def test_association_penalty_scores_people_by_their_neighbours():
     sim.state.clear_day()
     for name, step in ss.engine.DAY:
         if name == "scoring":
-            low_share = sim.state.nbr_low.copy()
+            low_share = share(sim.state.nbr_low, sim.graph.degree)
         step(sim)
     expected = np.clip(before - 20.0 * low_share, 0, 1300).astype(np.float32)
     assert np.allclose(sim.state.score, expected, atol=1e-3)
@@ -203,7 +204,10 @@ def test_guilt_by_association_drops_ties_to_low_tier_neighbours():
     result = sim.run()
     assert result.metrics["ties_dropped"].sum() > 0
     low = sim.state.tier <= 1
-    share_low_ties = sim.state.nbr_low[~low].mean()
+    g = sim.graph
+    low_nbrs = np.array([np.count_nonzero(low[g.nbrs[g.start[i]:g.start[i] + g.degree[i]]])
+                         for i in range(sim.n)])
+    share_low_ties = share(low_nbrs, g.degree)[~low].mean()
     assert share_low_ties < result.metrics["tier_share_C"][0] + result.metrics["tier_share_D"][0]
 
 

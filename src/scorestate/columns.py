@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scorestate.conditions import ColumnKind, Condition, compile_condition
+from scorestate.mechanisms.neighbours import share
 
 if TYPE_CHECKING:
     from scorestate.scenario.schema import Behaviour, Policy
@@ -89,11 +90,13 @@ class ColumnEnv(Mapping[str, np.ndarray]):
             "perceived_detection": s.perceived, "offences": s.offences,
             "false_points": s.false_points, "degree": self.degree,
             "court_judgment_unpaid": s.judgment,
-            "frac_neighbours_blacklisted": s.nbr_blacklisted,
-            "frac_neighbours_low_tier": s.nbr_low,
         }
         if name in direct:
             return direct[name]
+        if name == "frac_neighbours_blacklisted":
+            return share(s.nbr_blacklisted, self.degree)
+        if name == "frac_neighbours_low_tier":
+            return share(s.nbr_low, self.degree)
         if name == "days_listed":
             return np.where(s.blacklisted, self.day - s.listed_since.astype(np.int32), 0)
         overdue = s.days_since_dose.astype(np.int32) - b.dose_interval_days

@@ -206,7 +206,7 @@ class Simulation:
         self.policy = self.timeline[0][1]
         # the policy whose stakes citizens believe in: the last one enforced (None: never any)
         self.believed: CompiledPolicy | None = self.policy if self.policy.enabled else None
-        s = State.allocate(self.n)
+        s = State.allocate(self.n, int(np.diff(self.graph.start).max(initial=0)))
         sc = self.policy.spec.scoring
         start = np.random.Generator(np.random.Philox(np.random.SeedSequence([self.seed, 4])))
         s.score[:] = np.clip(sc.initial + sc.initial_spread * start.uniform(-1, 1, self.n),

@@ -82,9 +82,10 @@ class State:
     used: np.ndarray  # uint16 bit per service: attempted and served today
     denied_today: np.ndarray  # uint16 bit per service: attempted and denied today
     rewarded: np.ndarray  # bool: paid a reward price (below 1) today
-    # neighbour aggregates, computed once a day from the start-of-day state
-    nbr_blacklisted: np.ndarray  # float32 share of neighbours listed
-    nbr_low: np.ndarray  # float32 share of neighbours at or below the low tier
+    # neighbour aggregates, computed once a day from the start-of-day state; the counts are
+    # shares once divided by the degree before the day's tie changes (`neighbours.share`)
+    nbr_blacklisted: np.ndarray  # uint8 (wider for rows above 255 slots) neighbours listed
+    nbr_low: np.ndarray  # uint8 (as nbr_blacklisted) neighbours at or below the low tier
     nbr_penalised: np.ndarray  # float32 share of neighbours penalised today
     nbr_score: np.ndarray  # float32 mean neighbour score (own score when isolated)
 
@@ -103,7 +104,10 @@ class State:
         object.__setattr__(self, "_frozen", True)
 
     @classmethod
-    def allocate(cls, n: int) -> State:
+    def allocate(cls, n: int, most_ties: int = 255) -> State:
+        """Zeroed state for n citizens, none with more than `most_ties` ties (sizes the counts)."""
+        count = next(t for t in (np.uint8, np.uint16, np.uint32) if most_ties <= np.iinfo(t).max)
+
         def z(dtype: type) -> np.ndarray:
             return np.zeros(n, dtype=dtype)
 
@@ -118,7 +122,7 @@ class State:
             acts=z(MASK), latent=z(MASK), observed=z(MASK), falsely=z(MASK), misattributed=z(MASK),
             points_today=z(np.float32), used=z(np.uint16), denied_today=z(np.uint16),
             rewarded=z(np.bool_),
-            nbr_blacklisted=z(np.float32), nbr_low=z(np.float32), nbr_penalised=z(np.float32),
+            nbr_blacklisted=z(count), nbr_low=z(count), nbr_penalised=z(np.float32),
             nbr_score=z(np.float32),
         )
         s.freeze()

@@ -6,7 +6,8 @@ penalised today, and their mean score. Computed from the start-of-day tiers and 
 today's scoring), and today's penalties, so every citizen sees the same snapshot whatever the
 order of the loop. The same pass tallies the edge sums for score assortativity.
 
-Reads: graph, `score`, `tier`, `blacklisted`, `observed`, `falsely`. Writes: `nbr_*`.
+Reads: graph, `score`, `tier`, `blacklisted`, `observed`, `falsely`. Writes: `nbr_*` (the listed
+and low-tier neighbours as counts, one or two bytes a citizen instead of a float share).
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def _kernel(start, degree, nbrs, score, tier, blacklisted, observed, falsely, pe
             d = degree[i]
             si = float(score[i])
             if d == 0:
-                out_bl[i] = 0.0
-                out_low[i] = 0.0
+                out_bl[i] = 0
+                out_low[i] = 0
                 out_pen[i] = 0.0
                 out_score[i] = score[i]
                 continue
@@ -93,8 +94,8 @@ def _kernel(start, degree, nbrs, score, tier, blacklisted, observed, falsely, pe
                     low += (f >> 2) & 1
                     cross += (f ^ own) >> np.uint8(4) != 0
                     ssum += float(score[k])
-            out_bl[i] = bl / d
-            out_low[i] = low / d
+            out_bl[i] = bl
+            out_low[i] = low
             out_pen[i] = pen / d
             out_score[i] = ssum / d
             t0 += d * si
@@ -108,6 +109,22 @@ def _kernel(start, degree, nbrs, score, tier, blacklisted, observed, falsely, pe
         partial[c, 3] = t3
         partial[c, 4] = t4
     return partial
+
+
+def share(count: np.ndarray, degree: np.ndarray) -> np.ndarray:
+    """Counts of neighbours as float32 shares of the degree (0 when isolated).
+
+    The division is made in float64 and rounded once, as the scoring kernel does; a share read
+    after the day's tie changes is capped at 1.
+    """
+    out = (count / np.maximum(degree, 1)).astype(np.float32)
+    return np.minimum(out, np.float32(1), out=out)
+
+
+@njit(inline="always")
+def share_of(count, d):
+    """One citizen's share (float32, 0 when isolated), as `share` computes it."""
+    return np.float32(count / d) if d > 0 else np.float32(0.0)
 
 
 def assortativity(edges: np.ndarray) -> float:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit, prange
 
+from scorestate.mechanisms.neighbours import share_of
+
 if TYPE_CHECKING:
     from scorestate.engine import Simulation
 
@@ -30,7 +32,8 @@ def step(sim: Simulation) -> None:
     sc, a = p.spec.scoring, p.spec.association
     before_tier = s.tier.copy()
     before = sim.ledger.score_snapshot(s.score)
-    _kernel(s.score, s.tier, s.points_today, s.nbr_low, s.nbr_score, a.penalty, a.averaging,
+    _kernel(s.score, s.tier, s.points_today, s.nbr_low, sim.graph.degree, s.nbr_score, a.penalty,
+            a.averaging,
             sc.drift, sc.initial, sc.minimum, sc.maximum, p.tier_bounds)
     changed = np.flatnonzero(before_tier != s.tier)
     sim.tally["tier_changes"] += int(changed.shape[0])
@@ -48,11 +51,11 @@ def tier_of(score: float, bounds: np.ndarray) -> int:
 
 
 @njit(parallel=True, cache=True)
-def _kernel(score, tier, points_today, nbr_low, nbr_score, penalty, averaging, drift, initial,
-            lo, hi, bounds):
+def _kernel(score, tier, points_today, nbr_low, degree, nbr_score, penalty, averaging, drift,
+            initial, lo, hi, bounds):
     for i in prange(score.shape[0]):
         old = float(score[i])
-        new = (old + points_today[i] - penalty * nbr_low[i]
+        new = (old + points_today[i] - penalty * share_of(nbr_low[i], degree[i])
                + averaging * (nbr_score[i] - old) + drift * (initial - old))
         new = min(max(new, lo), hi)
         score[i] = new
