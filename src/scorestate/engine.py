@@ -237,6 +237,17 @@ class Simulation:
         self.build_s = time.perf_counter() - t0
         self.step_s = 0.0
 
+    def buffer(self, key: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """A reusable scratch array (not state: a step overwrites what it uses before reading).
+
+        Steps that need one byte per citizen share the key `neighbours.CITIZEN_BYTES`, so a day
+        holds one such array however many steps use it.
+        """
+        buf = self.scratch.get(key)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self.scratch[key] = np.empty(shape, dtype)
+        return buf
+
     # ------------------------------------------------------------ the loop
     def columns(self) -> ColumnEnv:
         """The citizen columns that conditions read, as of now."""

@@ -20,15 +20,15 @@ from numba import njit, prange
 if TYPE_CHECKING:
     from scorestate.engine import Simulation
 
+CITIZEN_BYTES = "citizen_bytes"  # Simulation.buffer key shared with the ties step
+
 CHUNK = 16384  # fixed, so per-chunk partial sums and their order do not depend on threads
 N_EDGE_TALLIES = 5  # sum s_i, sum s_i^2, sum s_i s_j over directed edges; edges; cross-tier
 
 
 def step(sim: Simulation) -> None:
     g, s, p = sim.graph, sim.state, sim.policy
-    view = sim.scratch.get("neighbour_view")
-    if view is None or view.shape[0] != sim.n:
-        view = sim.scratch["neighbour_view"] = np.empty(sim.n, np.uint8)
+    view = sim.buffer(CITIZEN_BYTES, (sim.n,), np.uint8)
     partial = _kernel(g.start, g.degree, g.nbrs, s.score, s.tier, s.blacklisted, s.observed,
                       s.falsely, np.uint32(p.penal_mask), p.low_tier, view, s.nbr_blacklisted,
                       s.nbr_low, s.nbr_penalised, s.nbr_score)

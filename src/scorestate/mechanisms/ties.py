@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from scorestate import rng
+from scorestate.mechanisms.neighbours import CITIZEN_BYTES
 from scorestate.network import add_tie, drop_tie
 
 if TYPE_CHECKING:
@@ -42,9 +43,7 @@ def step(sim: Simulation) -> None:
     churn = sim.scenario.network.churn
     if not active and churn <= 0:
         return
-    flags = sim.scratch.get("tie_decisions")
-    if flags is None or flags.shape[0] != sim.n:
-        flags = sim.scratch["tie_decisions"] = np.empty(sim.n, np.uint8)
+    flags = sim.buffer(CITIZEN_BYTES, (sim.n,), np.uint8)  # written in full by _decide
     offsets = _decide(sim.seed, sim.day, c.care, a.drop_rate if active else 0.0,
                       a.seek_rate if active else 0.0, churn, flags)
     who, low, target = _prepare(sim.seed, sim.day, offsets, flags, g.start, g.degree, g.nbrs,
