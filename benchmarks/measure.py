@@ -69,7 +69,7 @@ def throughput(population: int, days: int, seed: int) -> dict[str, Any]:
         "graph_per_citizen": g.start.nbytes + g.degree.nbytes,
         "graph_slots": g.nbrs.nbytes,
         "prices": sim.prices.nbytes,
-        "ledger_index": sim.ledger.recorded.nbytes + sim.ledger.index.nbytes,
+        "ledger_index": sim.ledger.nbytes,
         "scratch": sum(a.nbytes for a in sim.scratch.values()),
     }
     fl = floor.measure(state_arrays + citizen_arrays, g.start, g.degree, g.nbrs, s.score)

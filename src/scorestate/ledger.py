@@ -45,17 +45,33 @@ class Ledger:
         self.retention = retention
         self.sink = sink
         self.flush_rows = flush_rows
-        self.recorded = np.zeros(n, np.bool_)
+        self.n = n
+        recorded = np.zeros(n, np.bool_)
         if retention == "full":
-            self.recorded[:] = True
+            recorded[:] = True
         elif retention == "panel":
             rng = np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, 3])))
-            self.recorded[rng.permutation(n)[: min(panel_size, n)]] = True
-        self.index = np.flatnonzero(self.recorded)
+            recorded[rng.permutation(n)[: min(panel_size, n)]] = True
+        self.index = np.flatnonzero(recorded)  # the recorded citizens, in id order
+        self._bits = np.packbits(recorded, bitorder="little")  # one bit per citizen
         self.decide_all = retention in ("full", "sanctions")
         self._parts: list[Batch] = []
         self._pending = 0
         self.rows = 0
+
+    def records(self, citizens: np.ndarray) -> np.ndarray:
+        """Whether each of `citizens` is recorded (read from a bit per citizen)."""
+        citizens = np.asarray(citizens, np.int64)
+        return ((self._bits[citizens >> 3] >> (citizens & 7)) & 1).astype(np.bool_)
+
+    @property
+    def recorded(self) -> np.ndarray:
+        """Every citizen's flag, as a new boolean array."""
+        return np.unpackbits(self._bits, count=self.n, bitorder="little").view(np.bool_)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._bits.nbytes + self.index.nbytes)
 
     # ------------------------------------------------------------ rows of a day
     def _add(self, day: int, citizen: np.ndarray, kind: np.ndarray | int, source: np.ndarray | int = -1,
@@ -83,7 +99,7 @@ class Ledger:
 
     def misattributions(self, sim: Simulation, victims: np.ndarray, actors: np.ndarray,
                         events: np.ndarray, points: np.ndarray) -> None:
-        keep = self.recorded[victims] | self.recorded[actors]
+        keep = self.records(victims) | self.records(actors)
         self._add(sim.day, victims[keep], events[keep], SRC_CAMERA, points[keep], True, actors[keep])
 
     def decisions(self, sim: Simulation, citizens: np.ndarray, kind: str,
@@ -91,7 +107,7 @@ class Ledger:
         citizens = np.asarray(citizens)
         if citizens.size == 0:
             return
-        keep = slice(None) if self.decide_all else self.recorded[citizens]
+        keep = slice(None) if self.decide_all else self.records(citizens)
         value = np.broadcast_to(np.asarray(value), citizens.shape)[keep]
         points = np.broadcast_to(np.asarray(points), citizens.shape)[keep]
         self._add(sim.day, citizens[keep], KIND_INDEX[kind], -1, points, False, -1, value)

@@ -98,7 +98,7 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
                               f"an id from 0 to {n - 1} (the run has {n:,} citizens)")
     sim, network_known = _rebuild(stored, graph)
     retention = rec.ledger_retention
-    in_panel = bool(sim.ledger.recorded[citizen])
+    in_panel = bool(sim.ledger.records(np.array([citizen]))[0])
     events_kept = retention == "full" or (retention == "panel" and in_panel)
     decisions_kept = retention in ("full", "sanctions") or in_panel
     notes = _notes(stored, citizen, retention, events_kept, decisions_kept, sim)
@@ -217,7 +217,7 @@ def _notes(stored: StoredRun, citizen: int, retention: str, events_kept: bool,
         return [f"run '{rec.run_id}' kept decisions only (ledger retention 'sanctions'): tier "
                 f"changes, blacklist entries and exits and upheld appeals are shown, but not the "
                 f"events that moved the score, the gates that closed or the score over time; {how}"]
-    panel = np.flatnonzero(sim.ledger.recorded)
+    panel = sim.ledger.index
     some = ", ".join(str(i) for i in panel[:8]) + (", ..." if panel.size > 8 else "")
     followed = (f"the panel follows {panel.size:,} of {rec.population:,} citizens ({some})"
                 if panel.size else "the panel is empty")
@@ -277,7 +277,7 @@ def _neighbours(stored: StoredRun, sim: Any, citizen: int) -> list[dict[str, Any
     if not ids:
         return []
     retention = stored.record.ledger_retention
-    known = {j for j in ids if retention in ("full", "sanctions") or sim.ledger.recorded[j]}
+    known = {j for j in ids if retention in ("full", "sanctions") or sim.ledger.records(np.array([j]))[0]}
     later = _decisions_of(stored, sorted(known))
     names0 = _tiers(sim.timeline, 0)
     out = []
