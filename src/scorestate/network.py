@@ -24,7 +24,7 @@ from scorestate.scenario.schema import Network as NetworkSpec
 @dataclass
 class Graph:
     start: np.ndarray  # int32[n + 1] first slot of each citizen (int64 beyond 2^31 - 1 slots)
-    degree: np.ndarray  # int32[n] ties in use
+    degree: np.ndarray  # uint16[n] ties in use (int32 where a row has more than 65,535 slots)
     nbrs: np.ndarray  # int32[slots] neighbour ids
 
     @property
@@ -45,6 +45,7 @@ class Graph:
 
 def _used_slots(start: np.ndarray, degree: np.ndarray, slots: int) -> np.ndarray:
     mask = np.zeros(slots, np.bool_)
+    degree = degree.astype(np.int64)  # unsigned sums would mix with signed ids into floats
     idx = np.repeat(start[:-1].astype(np.int64), degree) + (
         np.arange(degree.sum()) - np.repeat(np.cumsum(degree) - degree, degree))
     mask[idx] = True
@@ -69,6 +70,8 @@ def _csr(n: int, ends: list[np.ndarray], slack: float) -> Graph:
     start, nbrs = _with_slack(raw_start, raw, degree, slack)
     if start[-1] <= np.iinfo(np.int32).max:  # 4 bytes per citizen saved below 2^31 slots
         start = start.astype(np.int32)
+    if np.diff(start).max(initial=0) <= np.iinfo(np.uint16).max:  # no row can outgrow its slots
+        degree = degree.astype(np.uint16)
     return Graph(start=start, degree=degree, nbrs=nbrs)
 
 
