@@ -1,10 +1,10 @@
 """Measurement (MODEL.md step 10): daily metrics, overall and by group.
 
-One fused pass over the citizens tallies everything a day needs into per-chunk partial sums of
-a fixed chunk size, added in chunk order, so the numbers are bit-identical whatever the thread
-count. Group tallies are kept for the 120 cells settlement x education x quintile x rank and
-summed into each grouping afterwards. Results are preallocated arrays, one slot per day,
-returned as Polars frames.
+One kernel tallies everything a day needs into per-chunk partial sums of a fixed chunk size,
+added in chunk order, so the numbers are bit-identical whatever the thread count. Group tallies
+are kept for the 120 cells settlement x education x quintile x rank and summed into each
+grouping afterwards. Results are preallocated arrays, one slot per day, returned as Polars
+frames.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ BINS = 4096
 # scalar tallies
 (T_LISTED, T_FROZEN, T_COMPLIANT, T_APPROVAL, T_PERCEIVED, T_GRIEVANCE, T_SCORE, T_INNOCENT_LISTED,
  T_DENIED_ANY, T_DISSENT, T_DISSENT_LATENT, T_PENALISED, T_PENALISED_INNOCENT, T_LISTED_DEGREE,
- T_FALSELY_ANY, T_LISTED_ISOLATED, T_MISATTRIBUTED, T_REWARDED) = range(18)
-N_SCALARS = 18
+ T_FALSELY_ANY, T_LISTED_ISOLATED, T_MISATTRIBUTED, T_REWARDED, T_DEGREE) = range(19)
+N_SCALARS = 19
 # group tallies
 GROUP_METRICS = ("population", "blacklist_share", "approval_mean", "denied_share", "dissent_rate",
                  "dissent_latent_rate", "score_mean", "wallet_frozen_share",
@@ -57,26 +57,42 @@ HEADLINE = ("blacklist_share", "approval_mean", "dissent_rate", "dissent_latent_
             "blacklisted_degree_ratio", "perceived_mean")
 
 
-SUB = 4096  # citizens per sub-block of a chunk (keeps a block's arrays in cache)
+SUB = 2048  # citizens per block of a chunk: its slices stay in cache, its counts fit in FIELD bits
+FIELD = 12  # bits per count packed into a group word, five counts to a word
+RUN = 255  # citizens per run of byte counters (a byte holds 255)
+# The block's passes index slices from 0: a loop over `range(lo, hi)` of a whole array does not
+# vectorise (the index might be negative, so every access checks for wraparound).
 
 
 @njit(inline="always")
-def _by_byte(mask, hist, row):
-    """Histogram the two low bytes of a bit mask; bit counts are read off once per chunk."""
-    if mask:
-        hist[row, 0, mask & 0xFF] += 1
-        hist[row, 1, (mask >> 8) & 0xFF] += 1
+def _spread(byte):
+    """The 8 bits of a byte as the 8 bytes of a word (bit k -> byte k), branch-free."""
+    x = (byte * np.uint64(0x0101010101010101)) & np.uint64(0x8040201008040201)
+    return ((x + np.uint64(0x7F7F7F7F7F7F7F7F)) >> np.uint64(7)) & np.uint64(0x0101010101010101)
 
 
 @njit(inline="always")
-def _bits_from_bytes(hist, row, out):
-    for byte in range(2):
-        for v in range(1, 256):
-            k = hist[row, byte, v]
-            if k:
-                for bit in range(8):
-                    if (v >> bit) & 1:
-                        out[8 * byte + bit] += k
+def _count_bits(masks, out):
+    """Add the set bits of the 16 low bits of at most RUN masks to out[0:16], position by position."""
+    low = high = np.uint64(0)
+    for i in range(masks.shape[0]):
+        m = np.uint64(masks[i])
+        low += _spread(m & np.uint64(0xFF))
+        high += _spread((m >> np.uint64(8)) & np.uint64(0xFF))
+    for k in range(8):
+        out[k] += np.int64((low >> np.uint64(8 * k)) & np.uint64(0xFF))
+        out[8 + k] += np.int64((high >> np.uint64(8 * k)) & np.uint64(0xFF))
+
+
+@njit(inline="always")
+def _flag(x, k):
+    """A flag as the k-th FIELD-bit count of a group word."""
+    return np.uint64(x) << np.uint64(FIELD * k)
+
+
+@njit(inline="always")
+def _field(word, k):
+    return np.int64((word >> np.uint64(FIELD * k)) & np.uint64((1 << FIELD) - 1))
 
 
 @njit(parallel=True, cache=True)
@@ -85,9 +101,11 @@ def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied,
            group, degree, compliant_limit, penal_mask, score_min, bin_width, n_tiers):
     """The day's tallies in per-chunk partial sums (fixed CHUNK, summed in chunk order).
 
-    Counts are integers, exact in any order; the float sums (approval, perception, grievance,
-    score, overall and by group) are added citizen by citizen within a chunk, so the totals do
-    not depend on the number of threads.
+    Counts are integers, exact in any order: a block of a chunk counts them in branch-free
+    passes (bits of masks as byte counters, a citizen's group flags packed into two words that
+    are added to its group's). The float sums (approval, perception, grievance, score, overall
+    and by group) are added citizen by citizen within a chunk, so the totals do not depend on
+    the number of threads.
     """
     n = acts.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
@@ -97,70 +115,108 @@ def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied,
     grp = np.zeros((n_chunks, N_GROUPS, N_GROUP))
     tiers = np.zeros((n_chunks, 2, n_tiers))
     hist = np.zeros((n_chunks, BINS), np.int64)
+    penal = np.uint64(penal_mask)
+    dissent = np.uint64(DISSENT_MASK)
     for c in prange(n_chunks):
         cnt = np.zeros(N_SCALARS, np.int64)
-        bytes_ = np.zeros((6, 2, 256), np.int64)
         bits = np.zeros((6, 16), np.int64)
         g_cnt = np.zeros((N_GROUPS, N_GROUP), np.int64)
+        g_words = np.zeros((N_GROUPS, 2), np.uint64)
         g_appr = np.zeros(N_GROUPS)
         g_score = np.zeros(N_GROUPS)
+        t_cnt = np.zeros((2, n_tiers), np.int64)
+        words = np.empty((2, SUB), np.uint64)
+        bins = np.empty(SUB, np.int64)
+        h = hist[c]
         f_appr = f_perc = f_griev = f_score = 0.0
         for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), SUB):
             hi = min(n, lo + SUB, (c + 1) * CHUNK)
-            for i in range(lo, hi):
-                a, lat, o, f = acts[i], latent[i], observed[i], falsely[i]
-                dt = denied_today[i]
-                _by_byte(a, bytes_, 0)
-                _by_byte(lat, bytes_, 1)
-                _by_byte(o, bytes_, 2)
-                _by_byte(f, bytes_, 3)
-                _by_byte(dt, bytes_, 4)
-                _by_byte(used[i], bytes_, 5)
-                listed = blacklisted[i]
-                frozen = (denied[i] >> SV_ESSENTIALS) & 1
-                appr = 1.0 / (1.0 + np.exp(-approval[i]))
-                innocent = offences[i] == 0
-                dis = (a & DISSENT_MASK) != 0
-                dis_lat = (lat & DISSENT_MASK) != 0
-                pen = ((o | f) & penal_mask) != 0
-                s_i = float(score[i])
+            a, lat, o, f = acts[lo:hi], latent[lo:hi], observed[lo:hi], falsely[lo:hi]
+            dt, u = denied_today[lo:hi], used[lo:hi]
+            for r in range(0, hi - lo, RUN):
+                _count_bits(a[r:r + RUN], bits[0])
+                _count_bits(lat[r:r + RUN], bits[1])
+                _count_bits(o[r:r + RUN], bits[2])
+                _count_bits(f[r:r + RUN], bits[3])
+                _count_bits(dt[r:r + RUN], bits[4])
+                _count_bits(u[r:r + RUN], bits[5])
+            listed_, offences_, denied_ = blacklisted[lo:hi], offences[lo:hi], denied[lo:hi]
+            dose_, degree_, mis_, rew_ = (days_since_dose[lo:hi], degree[lo:hi],
+                                          misattributed[lo:hi], rewarded[lo:hi])
+            score_, tier_, group_ = score[lo:hi], tier[lo:hi], group[lo:hi]
+            compliant = pen_innocent = listed_degree = listed_isolated = mis = rew = degrees = 0
+            for k in range(hi - lo):
+                listed = listed_[k]
+                innocent = offences_[k] == 0
+                f_k = np.uint64(f[k])
+                pen = ((np.uint64(o[k]) | f_k) & penal) != 0
+                frozen = (np.uint64(denied_[k]) >> np.uint64(SV_ESSENTIALS)) & np.uint64(1)
+                # the counts of GROUP_METRICS: 0, 1, 3, 4, 5 in word 0; 7, 8, 9, 10 in word 1
+                words[0, k] = (_flag(1, 0) | _flag(listed, 1) | _flag(dt[k] != 0, 2)
+                               | _flag((np.uint64(a[k]) & dissent) != 0, 3)
+                               | _flag((np.uint64(lat[k]) & dissent) != 0, 4))
+                words[1, k] = (_flag(frozen, 0) | _flag(listed and innocent, 1)
+                               | _flag(f_k != 0, 2) | _flag(pen, 3))
+                compliant += dose_[k] <= compliant_limit
+                pen_innocent += pen and innocent
+                listed_degree += degree_[k] if listed else 0
+                listed_isolated += listed and degree_[k] == 0
+                mis += mis_[k] != 0
+                rew += rew_[k]
+                degrees += degree_[k]
+                b = int((float(score_[k]) - score_min) / bin_width)
+                bins[k] = min(max(b, 0), BINS - 1)
+            cnt[T_COMPLIANT] += compliant
+            cnt[T_PENALISED_INNOCENT] += pen_innocent
+            cnt[T_LISTED_DEGREE] += listed_degree
+            cnt[T_LISTED_ISOLATED] += listed_isolated
+            cnt[T_MISATTRIBUTED] += mis
+            cnt[T_REWARDED] += rew
+            cnt[T_DEGREE] += degrees
+            for t in range(n_tiers):
+                k_t = d_t = 0
+                for k in range(hi - lo):
+                    on = tier_[k] == t
+                    k_t += on
+                    d_t += degree_[k] if on else 0
+                t_cnt[0, t] += k_t
+                t_cnt[1, t] += d_t
+            # the float sums, citizen by citizen in id order, and the counts added by group
+            appr_, perc_, griev_ = approval[lo:hi], perceived[lo:hi], grievance[lo:hi]
+            for k in range(hi - lo):
+                g = group_[k]
+                appr = 1.0 / (1.0 + np.exp(-appr_[k]))
+                s_k = float(score_[k])
                 f_appr += appr
-                f_perc += perceived[i]
-                f_griev += grievance[i]
-                f_score += s_i
-                cnt[T_LISTED] += listed
-                cnt[T_FROZEN] += frozen
-                cnt[T_COMPLIANT] += days_since_dose[i] <= compliant_limit
-                cnt[T_INNOCENT_LISTED] += listed and innocent
-                cnt[T_DENIED_ANY] += dt != 0
-                cnt[T_DISSENT] += dis
-                cnt[T_DISSENT_LATENT] += dis_lat
-                cnt[T_PENALISED] += pen
-                cnt[T_PENALISED_INNOCENT] += pen and innocent
-                cnt[T_LISTED_DEGREE] += degree[i] if listed else 0
-                cnt[T_FALSELY_ANY] += f != 0
-                cnt[T_LISTED_ISOLATED] += listed and degree[i] == 0
-                cnt[T_MISATTRIBUTED] += misattributed[i] != 0
-                cnt[T_REWARDED] += rewarded[i]
-                g = group[i]
-                g_cnt[g, 0] += 1
-                g_cnt[g, 1] += listed
+                f_perc += perc_[k]
+                f_griev += griev_[k]
+                f_score += s_k
                 g_appr[g] += appr
-                g_cnt[g, 3] += dt != 0
-                g_cnt[g, 4] += dis
-                g_cnt[g, 5] += dis_lat
-                g_score[g] += s_i
-                g_cnt[g, 7] += frozen
-                g_cnt[g, 8] += listed and innocent
-                g_cnt[g, 9] += f != 0
-                g_cnt[g, 10] += pen
-                t = tier[i]
-                tiers[c, 0, t] += 1
-                tiers[c, 1, t] += degree[i]
-                b = int((s_i - score_min) / bin_width)
-                hist[c, min(max(b, 0), BINS - 1)] += 1
-        for m in range(6):
-            _bits_from_bytes(bytes_, m, bits[m])
+                g_score[g] += s_k
+                g_words[g, 0] += words[0, k]
+                g_words[g, 1] += words[1, k]
+                h[bins[k]] += 1
+            for g in range(N_GROUPS):
+                w0, w1 = g_words[g, 0], g_words[g, 1]
+                g_words[g, 0] = g_words[g, 1] = 0
+                g_cnt[g, 0] += _field(w0, 0)
+                g_cnt[g, 1] += _field(w0, 1)
+                g_cnt[g, 3] += _field(w0, 2)
+                g_cnt[g, 4] += _field(w0, 3)
+                g_cnt[g, 5] += _field(w0, 4)
+                g_cnt[g, 7] += _field(w1, 0)
+                g_cnt[g, 8] += _field(w1, 1)
+                g_cnt[g, 9] += _field(w1, 2)
+                g_cnt[g, 10] += _field(w1, 3)
+        for g in range(N_GROUPS):
+            cnt[T_LISTED] += g_cnt[g, 1]
+            cnt[T_DENIED_ANY] += g_cnt[g, 3]
+            cnt[T_DISSENT] += g_cnt[g, 4]
+            cnt[T_DISSENT_LATENT] += g_cnt[g, 5]
+            cnt[T_FROZEN] += g_cnt[g, 7]
+            cnt[T_INNOCENT_LISTED] += g_cnt[g, 8]
+            cnt[T_FALSELY_ANY] += g_cnt[g, 9]
+            cnt[T_PENALISED] += g_cnt[g, 10]
         for m in range(4):
             for k in range(N_EVENTS):
                 ev[c, m, k] = bits[m, k]
@@ -178,25 +234,154 @@ def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied,
                 grp[c, g, k] = g_cnt[g, k]
             grp[c, g, 2] = g_appr[g]
             grp[c, g, 6] = g_score[g]
+        for t in range(n_tiers):
+            tiers[c, 0, t] = t_cnt[0, t]
+            tiers[c, 1, t] = t_cnt[1, t]
     return (ev.sum(axis=0), svc.sum(axis=0), sc.sum(axis=0), grp.sum(axis=0),
             tiers.sum(axis=0), hist.sum(axis=0))
 
 
-def _quantiles_gini(hist: np.ndarray, lo: float, width: float) -> tuple[float, ...]:
+@njit(inline="always")
+def _block_sum(a, lo, n):
+    """numpy's sum of a block of at most 128: eight partial sums, then the rest in order."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = lo + 8
+    while i < lo + n - n % 8:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for j in range(i, lo + n):
+        res += a[j]
+    return res
+
+
+@njit(cache=True)
+def _pairwise_sum(a):
+    """numpy's float sum of a (`ndarray.sum`, bit for bit): halves, split at a multiple of 8,
+    until a block holds at most 128. The halving runs on an explicit stack (numba's cache
+    cannot load a recursive function)."""
+    n = a.shape[0]
+    if n <= 128:
+        return _block_sum(a, 0, n)
+    lo = np.empty(64, np.int64)
+    size = np.empty(64, np.int64)
+    stage = np.empty(64, np.int64)
+    value = np.empty(64)
+    lo[0], size[0], stage[0] = 0, n, 0
+    top = 1
+    values = 0
+    while top:
+        f = top - 1
+        if size[f] <= 128:
+            value[values] = _block_sum(a, lo[f], size[f])
+            values += 1
+            top -= 1
+            continue
+        half = size[f] // 2
+        half -= half % 8
+        if stage[f] < 2:  # push the left half, then the right one
+            lo[top] = lo[f] + half * stage[f]
+            size[top] = size[f] - half if stage[f] else half
+            stage[top] = 0
+            stage[f] += 1
+            top += 1
+        else:
+            values -= 1
+            value[values - 1] += value[values]
+            top -= 1
+    return value[0]
+
+
+@njit(cache=True)
+def _quantiles_gini(hist, lo, width):
+    """Score deciles 1, 5 and 9 (bin centres) and the Gini of the binned scores (shifted to be
+    non-negative); one kernel instead of a dozen numpy calls a day, with numpy's sums."""
+    bins = hist.shape[0]
     total = hist.sum()
-    centres = lo + (np.arange(hist.shape[0]) + 0.5) * width
-    cum = np.cumsum(hist)
-    q = [float(centres[np.searchsorted(cum, f * total)]) for f in (0.1, 0.5, 0.9)]
-    # Gini of a grouped distribution (scores shifted to be non-negative)
-    x = centres - min(lo, 0.0)
-    mass = hist * x
-    if mass.sum() <= 0:
-        return (*q, 0.0)
-    share_pop = hist / total
-    cum_mass = np.cumsum(mass) / mass.sum()
-    lorenz = np.concatenate([[0.0], cum_mass])
-    gini = 1.0 - float(np.sum(share_pop * (lorenz[1:] + lorenz[:-1])))
-    return (*q, gini)
+    centres = lo + (np.arange(bins) + 0.5) * width
+    q = np.empty(3)
+    cum = 0
+    k = 0
+    for j, f in enumerate((0.1, 0.5, 0.9)):
+        target = f * total
+        while k < bins - 1 and cum + hist[k] < target:
+            cum += hist[k]
+            k += 1
+        q[j] = centres[k]
+    # an empty bin adds +0.0 to every sum below, which changes no bit: only filled bins are visited
+    shift = min(lo, 0.0)
+    mass = np.zeros(bins)
+    for k in range(bins):
+        if hist[k]:
+            mass[k] = hist[k] * (centres[k] - shift)
+    mass_total = _pairwise_sum(mass)
+    if mass_total <= 0:
+        return q[0], q[1], q[2], 0.0
+    terms = np.zeros(bins)
+    run = before = 0.0
+    for k in range(bins):
+        if hist[k]:
+            run += mass[k]
+            after = run / mass_total
+            terms[k] = hist[k] / total * (after + before)
+            before = after
+    return q[0], q[1], q[2], 1.0 - _pairwise_sum(terms)
+
+
+_SIZES = tuple(len(values) for values in GROUPINGS.values())  # the axes of the cell index
+_G0, _G1, _G2, _G3 = _SIZES
+_ROW0 = tuple(sum(_SIZES[:k]) for k in range(4))  # each grouping's first row
+_RURAL = _ROW0[list(GROUPINGS).index("settlement")]  # then urban
+_Q1 = _ROW0[list(GROUPINGS).index("income_quintile")]  # then q2 .. q5
+
+
+@njit(inline="always")
+def _ratio(a, b):
+    return a / b if b else np.nan
+
+
+@njit(cache=True)
+def _group_rows(grp, out):
+    """Each grouping's rows (population, then means and shares) from the 120 cells into out,
+    and the disparate impacts rural/urban and q1/q5 of the blacklist share.
+
+    A row sums its cells in the order of the cell index (numpy's
+    `reshape(2, 4, 5, 3, -1).sum(axis=...)` adds them so), which keeps every bit.
+    """
+    sums = np.zeros((out.shape[0], N_GROUP))
+    cell = 0
+    for a in range(_G0):
+        for b in range(_G1):
+            for c in range(_G2):
+                for d in range(_G3):
+                    for m in range(N_GROUP):
+                        x = grp[cell, m]
+                        sums[_ROW0[0] + a, m] += x
+                        sums[_ROW0[1] + b, m] += x
+                        sums[_ROW0[2] + c, m] += x
+                        sums[_ROW0[3] + d, m] += x
+                    cell += 1
+    share = np.empty(out.shape[0])
+    for r in range(out.shape[0]):
+        pop = sums[r, 0]
+        out[r, 0] = pop
+        for m in range(1, N_GROUP):
+            out[r, m] = sums[r, m] / pop if pop else np.nan
+        share[r] = sums[r, 1] / max(pop, 1.0)
+    return _ratio(share[_RURAL], share[_RURAL + 1]), _ratio(share[_Q1], share[_Q1 + 4])
 
 
 def _safe(a: float, b: float) -> float:
@@ -241,47 +426,54 @@ class Recorder:
         self.groups = [(g, v) for g, values in GROUPINGS.items() for v in values]
         self.group_values = np.full((days, len(self.groups), N_GROUP), np.nan)
         self._components = (float("nan"), float("nan"))
+        # names that record() writes each day, formatted once
+        self._tier_keys = [(f"tier_share_{t}", f"mean_degree_{t}") for t in self.tier_names]
+        self._inflow_keys = [f"blacklist_inflow_{r}" for r in reasons]
+        self._denied_keys = [f"denied_{s}" for s in SERVICES]
+        self._rate_keys = [(f"{e}_rate", f"{e}_latent_rate", EVENT_INDEX[e]) for e in RATE_EVENTS]
+        self._price_keys = [f"price_{s}" for s in self.priced]
 
     def record(self, sim: Simulation) -> None:
+        """The day's metrics. This runs every day, so its Python work is kept small: the tallies
+        come back as Python numbers, the histogram and the groupings are reduced by kernels."""
         s, c, p, d = sim.state, sim.citizens, sim.policy, sim.day
         b = sim.scenario.behaviour
         sc_spec = p.spec.scoring
         width = max((sc_spec.maximum - sc_spec.minimum) / BINS, 1e-9)
-        ev, svc, sc, grp, tiers, hist = _tally(
+        ev_, svc_, sc_, grp, tiers_, hist = _tally(
             s.acts, s.latent, s.observed, s.falsely, s.misattributed, s.denied_today, s.denied,
             s.used, s.rewarded, s.blacklisted, s.score, s.tier, s.offences, s.approval,
             s.perceived, s.grievance, s.days_since_dose, c.group, sim.graph.degree,
             b.dose_interval_days + b.dose_grace_days, np.uint32(p.penal_mask), sc_spec.minimum,
             width, len(self.tier_names))
+        ev, svc, sc, tiers = ev_.tolist(), svc_.tolist(), sc_.tolist(), tiers_.tolist()
         n = sim.n
         t = sim.tally
-        m = self.daily
         put = {"policy_enabled": float(p.enabled)}
         q10, q50, q90, gini = _quantiles_gini(hist, sc_spec.minimum, width)
         put.update(score_mean=sc[T_SCORE] / n, score_p10=q10, score_p50=q50, score_p90=q90,
                    score_gini=gini)
-        for k, name in enumerate(self.tier_names):
-            put[f"tier_share_{name}"] = tiers[0, k] / n
-            put[f"mean_degree_{name}"] = _safe(tiers[1, k], tiers[0, k])
+        for k, (share_name, degree_name) in enumerate(self._tier_keys):
+            put[share_name] = tiers[0][k] / n
+            put[degree_name] = _safe(tiers[1][k], tiers[0][k])
         listed = sc[T_LISTED]
         put.update(blacklist_share=listed / n, blacklist_inflow=t["blacklist_inflow"],
                    blacklist_outflow=t["blacklist_outflow"])
-        for r in self.reasons:
-            put[f"blacklist_inflow_{r}"] = t[f"blacklist_inflow_{r}"]
+        for name in self._inflow_keys:
+            put[name] = t[name]
         put.update(wallet_frozen_share=sc[T_FROZEN] / n, denied_share=sc[T_DENIED_ANY] / n)
-        for k, name in enumerate(SERVICES):
-            put[f"denied_{name}"] = svc[0, k]
+        for k, name in enumerate(self._denied_keys):
+            put[name] = svc[0][k]
         put["health_compliance_rate"] = sc[T_COMPLIANT] / n
-        for e in RATE_EVENTS:
-            k = EVENT_INDEX[e]
-            put[f"{e}_rate"] = ev[0, k] / n
-            put[f"{e}_latent_rate"] = ev[1, k] / n
+        for rate, latent_rate, k in self._rate_keys:
+            put[rate] = ev[0][k] / n
+            put[latent_rate] = ev[1][k] / n
         penal = [k for k in range(N_EVENTS) if (p.penal_mask >> k) & 1]
-        observed_pen = float(ev[2, penal].sum())
-        false_pen = float(ev[3, penal].sum())
+        observed_pen = float(sum(ev[2][k] for k in penal))
+        false_pen = float(sum(ev[3][k] for k in penal))
         put.update(dissent_rate=sc[T_DISSENT] / n, dissent_latent_rate=sc[T_DISSENT_LATENT] / n,
                    chilling=1 - _safe(sc[T_DISSENT], sc[T_DISSENT_LATENT]),
-                   observed_penalties=observed_pen, false_attributions=float(ev[3].sum()),
+                   observed_penalties=observed_pen, false_attributions=float(sum(ev[3])),
                    misattributions=sc[T_MISATTRIBUTED],
                    false_attribution_share=_safe(false_pen, observed_pen + false_pen)
                    if observed_pen + false_pen else 0.0,
@@ -290,8 +482,7 @@ class Recorder:
                    approval_mean=sc[T_APPROVAL] / n, perceived_mean=sc[T_PERCEIVED] / n,
                    grievance_mean=sc[T_GRIEVANCE] / n)
         edges = t["edges"]
-        degree_total = float(sim.graph.degree.sum())
-        mean_degree = degree_total / n
+        mean_degree = sc[T_DEGREE] / n
         put.update(mean_degree=mean_degree, score_assortativity=assortativity(edges),
                    cross_tier_tie_share=_safe(edges[4], edges[3]),
                    blacklisted_degree_ratio=_safe(_safe(sc[T_LISTED_DEGREE], listed), mean_degree)
@@ -303,22 +494,11 @@ class Recorder:
         put.update(ties_dropped=t["ties_dropped"], ties_made=t["ties_made"],
                    tier_changes=t["tier_changes"], officials_spared=t["officials_spared"],
                    appeals_upheld=t["appeals_upheld"], rewards_received=sc[T_REWARDED])
-        for name in self.priced:
-            put[f"price_{name}"] = t.get(f"price_{name}", float("nan"))
-        by = grp.reshape(2, 4, 5, 3, N_GROUP)
-        cells = {"settlement": by.sum(axis=(1, 2, 3)), "education": by.sum(axis=(0, 2, 3)),
-                 "income_quintile": by.sum(axis=(0, 1, 3)), "official_rank": by.sum(axis=(0, 1, 2))}
-        k = 0
-        for grouping, values in GROUPINGS.items():
-            for v in range(len(values)):
-                row = cells[grouping][v]
-                pop = row[0]
-                self.group_values[d, k, 0] = pop
-                self.group_values[d, k, 1:] = row[1:] / pop if pop else np.nan
-                k += 1
-        share = {g: cells[g][:, 1] / np.maximum(cells[g][:, 0], 1) for g in cells}
-        put["disparate_impact_rural_urban"] = _safe(share["settlement"][0], share["settlement"][1])
-        put["disparate_impact_q1_q5"] = _safe(share["income_quintile"][0], share["income_quintile"][4])
+        for name in self._price_keys:
+            put[name] = t.get(name, float("nan"))
+        put["disparate_impact_rural_urban"], put["disparate_impact_q1_q5"] = _group_rows(
+            grp, self.group_values[d])
+        m = self.daily
         for name, value in put.items():
             m[name][d] = value
 
