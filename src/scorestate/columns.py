@@ -56,12 +56,21 @@ KINDS: dict[str, ColumnKind] = {name: kind for name, (kind, _) in COLUMNS.items(
 
 
 class ColumnEnv(Mapping[str, np.ndarray]):
-    """Lazy, per-day view of the citizen columns for condition evaluation."""
+    """Lazy, per-day view of the citizen columns for condition evaluation.
+
+    With `rows`, the columns hold those citizens only (in that order): a rule that concerns a
+    few citizens (the listed, for the exit rule) costs in proportion to them.
+    """
 
     def __init__(self, citizens: Citizens, state: State, degree: np.ndarray, day: int,
-                 behaviour: Behaviour) -> None:
+                 behaviour: Behaviour, rows: np.ndarray | None = None) -> None:
         self.c, self.s, self.degree, self.day, self.b = citizens, state, degree, day, behaviour
+        self.rows = rows
         self._cache: dict[str, np.ndarray] = {}
+
+    def subset(self, rows: np.ndarray) -> ColumnEnv:
+        """The same columns for `rows` only."""
+        return ColumnEnv(self.c, self.s, self.degree, self.day, self.b, rows)
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._cache:
@@ -74,13 +83,11 @@ class ColumnEnv(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(COLUMNS)
 
-    def invalidate(self, *names: str) -> None:
-        """Forget cached columns that a mechanism has just changed."""
-        for name in names or tuple(self._cache):
-            self._cache.pop(name, None)
+    def _take(self, column: np.ndarray) -> np.ndarray:
+        return column if self.rows is None else column[self.rows]
 
     def _compute(self, name: str) -> np.ndarray:
-        c, s, b = self.c, self.s, self.b
+        c, s, b, take = self.c, self.s, self.b, self._take
         direct = {
             "age": c.age, "urban": c.urban, "education": c.education, "income": c.income,
             "income_quintile": c.quintile, "region": c.region, "official_rank": c.rank,
@@ -92,28 +99,29 @@ class ColumnEnv(Mapping[str, np.ndarray]):
             "court_judgment_unpaid": s.judgment,
         }
         if name in direct:
-            return direct[name]
+            return take(direct[name])
         if name == "frac_neighbours_blacklisted":
-            return share(s.nbr_blacklisted, self.degree)
+            return share(take(s.nbr_blacklisted), take(self.degree))
         if name == "frac_neighbours_low_tier":
-            return share(s.nbr_low, self.degree)
+            return share(take(s.nbr_low), take(self.degree))
         if name == "days_listed":
-            return np.where(s.blacklisted, self.day - s.listed_since.astype(np.int32), 0)
-        overdue = s.days_since_dose.astype(np.int32) - b.dose_interval_days
-        if name == "days_overdue":
-            return np.maximum(overdue, 0)
-        if name == "health_compliant":
-            return overdue <= b.dose_grace_days
-        if name == "dose_refused":
+            return np.where(take(s.blacklisted), self.day - take(s.listed_since).astype(np.int32), 0)
+        if name in ("days_overdue", "health_compliant", "dose_refused"):
+            overdue = take(s.days_since_dose).astype(np.int32) - b.dose_interval_days
+            if name == "days_overdue":
+                return np.maximum(overdue, 0)
+            if name == "health_compliant":
+                return overdue <= b.dose_grace_days
             return overdue >= b.dose_refusal_days
         if name == "debt_unpaid":
-            return s.debt_since >= 0
+            return take(s.debt_since) >= 0
         if name == "days_since_flagged_alcohol":
-            return np.where(s.alcohol_flagged >= 0, self.day - s.alcohol_flagged.astype(np.int32), 99999)
+            flagged = take(s.alcohol_flagged)
+            return np.where(flagged >= 0, self.day - flagged.astype(np.int32), 99999)
         if name == "wallet_frozen":
-            return (s.denied & 1) != 0
+            return (take(s.denied) & 1) != 0
         if name == "approval":
-            return 1.0 / (1.0 + np.exp(-s.approval.astype(np.float64)))
+            return 1.0 / (1.0 + np.exp(-take(s.approval).astype(np.float64)))
         raise KeyError(name)
 
 

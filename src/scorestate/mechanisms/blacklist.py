@@ -29,20 +29,21 @@ def step(sim: Simulation) -> None:
         return
     env = sim.columns()
     cond = p.conditions
-    leaving = np.flatnonzero(s.blacklisted & cond.exit(env, n))
-    release(sim, leaving, EXIT_SERVED)
+    listed = np.flatnonzero(s.blacklisted)  # the exit rule is read for the listed only
+    leaving = listed[cond.exit(env.subset(listed), listed.shape[0])]
     candidates = ~s.blacklisted
-    candidates[leaving] = False
+    release(sim, leaving, EXIT_SERVED)
     if not cond.entry:
         return
-    exempt = cond.exempt(env, n)
     for k, (reason, rule) in enumerate(cond.entry):
-        match = candidates & rule(env, n)
-        if not match.any():
+        match = np.flatnonzero(candidates & rule(env, n))
+        if match.shape[0] == 0:
             continue
-        sim.tally["officials_spared"] += int(np.count_nonzero(match & exempt & (sim.citizens.rank > 0)))
-        entering = np.flatnonzero(match & ~exempt)
-        candidates &= ~match
+        exempt = cond.exempt(env.subset(match), match.shape[0])  # read for the matched only
+        spared = match[exempt]
+        sim.tally["officials_spared"] += int(np.count_nonzero(sim.citizens.rank[spared] > 0))
+        entering = match[~exempt]
+        candidates[match] = False
         s.blacklisted[entering] = True
         s.listed_since[entering] = sim.day
         s.list_reason[entering] = k
