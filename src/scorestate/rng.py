@@ -101,8 +101,8 @@ def below(key: uint64, citizen: int, n: int) -> int:
 SIG_MIN, SIG_SCALE, SIG_SIZE = -40.0, 8.0, 641
 
 
-def _sigmoid_grid(shift: float, factor: float) -> np.ndarray:
-    x = SIG_MIN + np.arange(SIG_SIZE) / SIG_SCALE + shift
+def _sigmoid_grid(shift: float, factor: float, scale: float = SIG_SCALE) -> np.ndarray:
+    x = SIG_MIN + np.arange(round(-2 * SIG_MIN * scale) + 1) / scale + shift
     return (1.0 / (1.0 + np.exp(-x))) * factor
 
 
@@ -126,6 +126,48 @@ def below_sigmoid(u: float, x: float) -> bool:
     elif t >= SIG_SIZE - 1:  # the formula rounds to exactly 1, above every draw
         return True
     return u < 1.0 / (1.0 + np.exp(-x))
+
+
+# The same brackets on a grid four times finer (fewer draws fall inside one), as bounds on a
+# draw's top 32 bits for loops that vectorise: entry k holds a bound under which the draw is
+# below the sigmoid anywhere in [x_k, x_k+1] (low half) and one over which it is above it
+# (high half), both rounded inward, so one gather serves both tests of a draw.
+BRACKET_SCALE = 32.0
+_BRACKET_YES = np.floor(_sigmoid_grid(-1e-6, 1.0 - 1e-9, BRACKET_SCALE)[:-1] * 2.0**32)
+_BRACKET_NO = np.minimum(np.ceil(_sigmoid_grid(1e-6, 1.0 + 1e-9, BRACKET_SCALE)[1:] * 2.0**32),
+                         2.0**32) - 1
+_BRACKET_PAIRS = _BRACKET_YES.astype(np.uint64) | (_BRACKET_NO.astype(np.uint64) << np.uint64(32))
+_BRACKET_LAST = float(_BRACKET_PAIRS.shape[0] - 1)
+_LOW32 = np.uint64(0xFFFFFFFF)
+# The end cells also hold beyond the grid (and for NaN, which the formula decides as False):
+# the first never says yes and says no to any draw from 2**-32, far above sigmoid(-40); the
+# last never says no.
+assert _BRACKET_YES[0] == 0 and _BRACKET_NO[0] == 0 and _BRACKET_NO[-1] == 2**32 - 1
+
+
+@njit(inline="always")
+def draw_bits(key: uint64, citizen: int) -> uint64:
+    """The mixed bits behind `uniform(key, citizen)`: the draw is their top 53 bits over 2**53."""
+    return mix64(key + uint64(citizen + 1) * _GOLDEN)
+
+
+@njit(inline="always")
+def draw_bound(p: float) -> uint64:
+    """The bound under which a draw's top 53 bits (`draw_bits >> 11`) mean `uniform < p`: one
+    integer comparison, the same answer as the float one."""
+    return uint64(np.ceil((min(p, 1.0) if p > 0.0 else 0.0) * 9007199254740992.0))
+
+
+@njit(inline="always")
+def bracket_below_sigmoid(bits: uint64, x: float) -> tuple[bool, bool]:
+    """`below_sigmoid(u, x)` for the draw u made of `bits`, from the table alone and without
+    branches, so that loops over citizens vectorise: (answer, known)."""
+    h = bits >> uint64(32)
+    t = (x - SIG_MIN) * BRACKET_SCALE
+    t = t if t > 0.0 else 0.0  # NaN too
+    pair = _BRACKET_PAIRS[np.uint64(t if t < _BRACKET_LAST else _BRACKET_LAST)]
+    yes = h < (pair & _LOW32)
+    return yes, yes | (h > (pair >> uint64(32)))
 
 
 @njit(inline="always")

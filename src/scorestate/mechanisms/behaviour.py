@@ -35,6 +35,7 @@ from scorestate.vocabulary import (
     EV_REFUSED,
     EV_TOBACCO,
     EV_VOLUNTEER,
+    EVENTS,
     SERVICES,
     SV_ALCOHOL,
     SV_PENSION,
@@ -94,172 +95,254 @@ def step(sim: Simulation) -> None:
 
 
 def _buffers(sim: Simulation) -> np.ndarray:
-    """One block of draws per thread, kept between days."""
-    shape = (numba.config.NUMBA_NUM_THREADS, BUFFERED.shape[0], BLOCK)
-    buf = sim.scratch.get("behaviour_draws")
+    """A block of working words and of attempted services per thread, kept between days."""
+    shape = (numba.config.NUMBA_NUM_THREADS, 2, BLOCK)
+    buf = sim.scratch.get("behaviour_words")
     if buf is None or buf.shape != shape:
-        buf = sim.scratch["behaviour_draws"] = np.empty(shape)
+        buf = sim.scratch["behaviour_words"] = np.empty(shape, np.int64)
     return buf
 
 
-# Draws every citizen needs every day, made a block of citizens at a time in vectorised
-# loops before the decisions use them; draws only some citizens need (a due dose, an apology,
-# a repayment) are made where they are used. Each draw keeps its key (seed, day, stream, id).
-BLOCK = 256
-BUFFERED = np.array([rng.HEALTH_PURCHASE, rng.ALCOHOL, rng.TOBACCO, rng.GAMING, rng.INFRACTION,
-                     rng.VOLUNTEER, rng.DISSENT_CHANNEL, rng.DISSENT, rng.DEBT_DEFAULT]
-                    + [rng.SERVICE_ATTEMPT + s for s in PLAIN_SERVICES], np.int64)
-(U_HP, U_ALC, U_TOB, U_GAM, U_INF, U_VOL, U_CHANNEL, U_DISSENT, U_DEBT) = range(9)
-U_SERVICE = 9
+# Citizens are decided a block at a time. One loop over a block makes every citizen's seven
+# daily logit decisions: the draws, both logits (latent and deterred) and both comparisons,
+# settled from `rng.bracket_below_sigmoid` without branches, so that LLVM vectorises it. What
+# the table leaves open (about 1% of citizens), and the few citizens with a due dose, a listing
+# or a debt that moves today, are then decided one by one with the exact `rng.below_sigmoid`
+# and the same logits. Each draw keeps its key (seed, day, stream, citizen).
+BLOCK = 2048
+# A citizen's working word: today's acts (bits 0..15), latent acts (LAT + event), what is left
+# to decide one by one (UNK + D_*), and a shut wallet.
+LAT = 16
+UNK = 32
+(D_DOSE, D_HP, D_ALC, D_TOB, D_GAM, D_INF, D_VOL, D_DISSENT, D_APOLOGY, D_DEBT) = range(10)
+WALLET = 48
+ACTS = (1 << LAT) - 1
+assert len(EVENTS) <= LAT
+# Per decision: the logit's parameters, its event (dissent: the channel's), its draw stream.
+D_BASE = np.array([DOSE_B, HP_B, ALC_B, TOB_B, GAM_B, INF_B, VOL_B, DIS_B, APO_B], np.int64)
+D_WEIGHT = np.array([DOSE_W, HP_W, ALC_W, TOB_W, GAM_W, INF_W, VOL_W, DIS_W, APO_W], np.int64)
+D_EVENT = np.array([EV_DOSE, EV_HEALTH_PURCHASE, EV_ALCOHOL, EV_TOBACCO, EV_GAMING, EV_INFRACTION,
+                    EV_VOLUNTEER, EV_DISSENT_ONLINE, EV_APOLOGY], np.int64)
+D_STREAM = np.array([rng.DOSE, rng.HEALTH_PURCHASE, rng.ALCOHOL, rng.TOBACCO, rng.GAMING,
+                     rng.INFRACTION, rng.VOLUNTEER, rng.DISSENT, rng.APOLOGY], np.int64)
+# Purchases: the act's event and the service whose gate it meets.
+PURCHASES = ((EV_HEALTH_PURCHASE, SV_PHARMACY), (EV_ALCOHOL, SV_ALCOHOL), (EV_TOBACCO, SV_TOBACCO))
 
 
 @njit(inline="always")
-def _choose(u: float, x0: float, x: float, bit: int, acts: int, latent: int) -> tuple[int, int]:
-    """Same draw against the latent and the actual probability (common random numbers)."""
-    if rng.surely_not_below_sigmoid(u, max(x0, x)):  # the usual case: neither would happen
-        return acts, latent
-    if rng.below_sigmoid(u, x0):
-        latent |= bit
-    if rng.below_sigmoid(u, x):
-        acts |= bit
-    return acts, latent
+def _stake(enabled: bool, deter: float, unit: float, perceived: float, care: float) -> float:
+    """What a point at stake weighs: deterrence x perceived detection x care, per unit."""
+    return deter * perceived * care / unit if enabled else 0.0
 
 
 @njit(inline="always")
-def _act(u, b0, w, trait, stake, pts, v, ev, a, lat):
-    """An act without a gate: sigmoid(b0 + w (trait - 0.5) [+ stake x points x visibility])."""
+def _logits(b0: float, w: float, trait: float, stake: float, pts: float,
+            v: float) -> tuple[float, float]:
+    """The latent logit b0 + w (trait - 0.5), and the actual one: plus stake x points x visibility."""
     x0 = b0 + w * (trait - 0.5)
-    x = x0 + stake * pts * v
-    return _choose(u, x0, x, 1 << ev, a, lat)
+    return x0, x0 + stake * pts * v
 
 
 @njit(inline="always")
-def _purchase(u, b0, w, trait, stake, pts, v, ev, svc, closed, a, lat, used, den):
-    """A purchase: the intent is an act's decision; then the service's gate serves or denies it."""
-    x0 = b0 + w * (trait - 0.5)
-    x = x0 + stake * pts * v
-    intent, lat = _choose(u, x0, x, 1 << ev, 0, lat)
-    if intent:
-        if closed & (1 << svc):
-            den |= 1 << svc
-        else:
-            a |= intent
-            used |= 1 << svc
-    return a, lat, used, den
+def _channel(bits: int, online: int, online_public: int) -> int:
+    """The channel of dissent a draw picks (bounds from `rng.draw_bound`)."""
+    if bits >> np.uint64(11) < online:
+        return EV_DISSENT_ONLINE
+    return EV_DISSENT_PUBLIC if bits >> np.uint64(11) < online_public else EV_DISSENT_HOME
+
+
+@njit(inline="always")
+def _params(bp: np.ndarray, points: np.ndarray, vis: np.ndarray, base: int, weight: int,
+            ev: int) -> tuple[float, ...]:
+    """A decision's logit parameters, its event's points by rank and visibility by settlement:
+    scalars the vectorised loop selects from, where array reads would be gathers."""
+    return (bp[base], bp[weight], points[0, ev], points[1, ev], points[2, ev], vis[ev, 0],
+            vis[ev, 1])
+
+
+@njit(inline="always")
+def _pts(r: int, c: tuple[float, ...]) -> float:
+    """points[rank, ev] of `_params` (rank is 0, 1 or 2)."""
+    return c[2] if r == 0 else (c[3] if r == 1 else c[4])
+
+
+@njit(inline="always")
+def _decide(bits: int, x0: float, x: float, ev: int, d: int) -> int:
+    """Word bits of decision d (event ev) from the table; one draw for both logits."""
+    lat, lat_known = rng.bracket_below_sigmoid(bits, x0)
+    act, act_known = rng.bracket_below_sigmoid(bits, x)
+    return ((np.int64(act) << ev) | (np.int64(lat) << (ev + LAT))
+            | (np.int64(not (lat_known & act_known)) << (UNK + d)))
+
+
+@njit(inline="always")
+def _act(key: int, i: int, trait: float, stake: float, r: int, urban: bool, c: tuple[float, ...],
+         ev: int, d: int) -> int:
+    """An act without a gate or condition (a purchase meets its gate later)."""
+    x0, x = _logits(c[0], c[1], trait, stake, _pts(r, c), c[6] if urban else c[5])
+    return _decide(rng.draw_bits(key, i), x0, x, ev, d)
+
+
+@njit(inline="always")
+def _settle(wd: int, u: float, x0: float, x: float, ev: int) -> int:
+    """A decision decided exactly: `u < sigmoid(x)` for the act, `u < sigmoid(x0)` latent."""
+    wd &= ~((1 << ev) | (1 << (ev + LAT)))
+    return (wd | (np.int64(rng.below_sigmoid(u, x)) << ev)
+            | (np.int64(rng.below_sigmoid(u, x0)) << (ev + LAT)))
 
 
 @njit(parallel=True, cache=True)
 def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintile, age,
             conformity, health, alcohol, tobacco, gaming, care, smart_home, grievance, perceived,
             denied, blacklisted, days_since_dose, debt_since, judgment, acts_out, latent_out,
-            used_out, denied_out, buffers):
+            used_out, denied_out, words):
     n = urban.shape[0]
     keys = np.empty(64, np.uint64)
     for k in range(64):
         keys[k] = rng.stream_key(seed, day, k)
-    n_buf = BUFFERED.shape[0]
-    bkeys = np.empty(n_buf, np.uint64)
-    for k in range(n_buf):
-        bkeys[k] = keys[BUFFERED[k]]
-    interval = int(bp[INTERVAL])
-    claim_every = int(bp[CLAIM_EVERY])
-    n_blocks = (n + BLOCK - 1) // BLOCK
-    for blk in prange(n_blocks):
-        ub_ = buffers[numba.get_thread_id()]
+    default_p = np.empty(256)
+    for q in range(256):
+        default_p[q] = bp[DEBT_P] * bp[DEBT_F] ** (q - 1)
+    for blk in prange((n + BLOCK - 1) // BLOCK):
         first = blk * BLOCK
-        m = min(n, first + BLOCK) - first
-        for r in range(n_buf):
-            key = bkeys[r]
-            for k in range(m):
-                ub_[r, k] = rng.uniform(key, first + k)
+        _block(first, min(n, first + BLOCK) - first, day, enabled, keys, bp, service_p, default_p,
+               points, vis, urban, rank, quintile, age, conformity, health, alcohol, tobacco,
+               gaming, care, smart_home, grievance, perceived, denied, blacklisted,
+               days_since_dose, debt_since, judgment, acts_out, latent_out, used_out, denied_out,
+               words[numba.get_thread_id()])
+
+
+# A function of its own rather than the body of the parallel loop, and citizens indexed by an
+# unsigned `j`: numba then adds no negative-index wraparound, loads stay consecutive and LLVM
+# vectorises the loops (checking that arrays do not overlap). error_model="numpy": no check
+# for a zero points unit (validated positive) inside the loops.
+@njit(error_model="numpy")
+def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, urban, rank,
+           quintile, age, conformity, health, alcohol, tobacco, gaming, care, smart_home,
+           grievance, perceived, denied, blacklisted, days_since_dose, debt_since, judgment,
+           acts_out, latent_out, used_out, denied_out, words):
+    wd = words[0]
+    hits = words[1]
+    kh, ka, kt = keys[rng.HEALTH_PURCHASE], keys[rng.ALCOHOL], keys[rng.TOBACCO]
+    kg, ki, kv = keys[rng.GAMING], keys[rng.INFRACTION], keys[rng.VOLUNTEER]
+    kc, kd, kdebt = keys[rng.DISSENT_CHANNEL], keys[rng.DISSENT], keys[rng.DEBT_DEFAULT]
+    c_hp = _params(bp, points, vis, HP_B, HP_W, EV_HEALTH_PURCHASE)
+    c_alc = _params(bp, points, vis, ALC_B, ALC_W, EV_ALCOHOL)
+    c_tob = _params(bp, points, vis, TOB_B, TOB_W, EV_TOBACCO)
+    c_gam = _params(bp, points, vis, GAM_B, GAM_W, EV_GAMING)
+    c_inf = _params(bp, points, vis, INF_B, INF_W, EV_INFRACTION)
+    c_vol = _params(bp, points, vis, VOL_B, VOL_W, EV_VOLUNTEER)
+    c_on = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_ONLINE)
+    c_pub = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_PUBLIC)
+    c_home = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_HOME)
+    deter, unit, wallet = bp[DETER], bp[UNIT], bp[WALLET_P]
+    online = rng.draw_bound(bp[CH_ONLINE])
+    online_public = rng.draw_bound(bp[CH_ONLINE] + bp[CH_PUBLIC])
+    may_default = rng.draw_bound(default_p.max())  # those who may default draw again below
+    interval = int(bp[INTERVAL])
+    # purchases (their gates are met below), acts without a gate, and dissent: a channel,
+    # then whether to speak, deterred by what that channel exposes
+    for k in range(m):
+        i = first + k
+        j = np.uint64(i)
+        stake = _stake(enabled, deter, unit, perceived[j], care[j])
+        r = rank[j]
+        ub = urban[j]
+        ev = _channel(rng.draw_bits(kc, i), online, online_public)
+        if ev == EV_DISSENT_ONLINE:
+            pts, v = _pts(r, c_on), c_on[6] if ub else c_on[5]
+        elif ev == EV_DISSENT_PUBLIC:
+            pts, v = _pts(r, c_pub), c_pub[6] if ub else c_pub[5]
+        else:
+            pts, v = _pts(r, c_home), (c_home[6] if ub else c_home[5]) if smart_home[j] else 0.0
+        x0, x = _logits(c_on[0], c_on[1], grievance[j], stake, pts, v)
+        wd[k] = (_act(kh, i, health[j], stake, r, ub, c_hp, EV_HEALTH_PURCHASE, D_HP)
+                 | _act(ka, i, alcohol[j], stake, r, ub, c_alc, EV_ALCOHOL, D_ALC)
+                 | _act(kt, i, tobacco[j], stake, r, ub, c_tob, EV_TOBACCO, D_TOB)
+                 | _act(kg, i, gaming[j], stake, r, ub, c_gam, EV_GAMING, D_GAM)
+                 | _act(ki, i, conformity[j], stake, r, ub, c_inf, EV_INFRACTION, D_INF)
+                 | _act(kv, i, conformity[j], stake, r, ub, c_vol, EV_VOLUNTEER, D_VOL)
+                 | _decide(rng.draw_bits(kd, i), x0, x, ev, D_DISSENT))
+    # left to decide one by one: a due dose, an apology while listed, a debt that moves today
+    for k in range(m):
+        i = first + k
+        j = np.uint64(i)
+        debt = (debt_since[j] >= 0) | (rng.draw_bits(kdebt, i) >> np.uint64(11) < may_default)
+        wd[k] |= ((np.int64(days_since_dose[j] >= interval) << (UNK + D_DOSE))
+                  | (np.int64(blacklisted[j]) << (UNK + D_APOLOGY))
+                  | (np.int64(debt) << (UNK + D_DEBT)) | (np.int64(denied[j] & 1) << WALLET))
+    # services attempted by plain daily chance (gates are met below)
+    hits[:m] = 0
+    for s in range(PLAIN_SERVICES.shape[0]):
+        svc = PLAIN_SERVICES[s]
+        key = keys[rng.SERVICE_ATTEMPT + svc]
+        bound = rng.draw_bound(service_p[svc])
         for k in range(m):
-            i = first + k
-            r = rank[i]
-            ub = 1 if urban[i] else 0
-            closed = denied[i]
-            stake = bp[DETER] * perceived[i] * care[i] / bp[UNIT] if enabled else 0.0
-            a = 0
-            lat = 0
-            used = 0
-            den = 0
-            # scheduled dose: "if ... a body has not received its scheduled preparation ..."
-            dsd = days_since_dose[i]
-            if dsd >= interval:
-                x0 = bp[DOSE_B] + bp[DOSE_W] * (health[i] - 0.5)
-                x = x0 + stake * points[r, EV_DOSE] * vis[EV_DOSE, ub]
-                if closed & 1:
-                    x += bp[WALLET_P]
-                a, lat = _choose(rng.uniform(keys[rng.DOSE], i), x0, x, 1 << EV_DOSE, a, lat)
-            if a & (1 << EV_DOSE):
-                dsd = 0
-            elif dsd < 30000:
-                dsd += 1
-                if dsd - interval == int(bp[REFUSAL]):
-                    a |= 1 << EV_REFUSED
-            days_since_dose[i] = dsd
-            # purchases that pass through a service gate: intend, then meet the gate
-            a, lat, used, den = _purchase(
-                ub_[U_HP, k], bp[HP_B], bp[HP_W], health[i], stake, points[r, EV_HEALTH_PURCHASE],
-                vis[EV_HEALTH_PURCHASE, ub], EV_HEALTH_PURCHASE, SV_PHARMACY, closed, a, lat, used, den)
-            a, lat, used, den = _purchase(
-                ub_[U_ALC, k], bp[ALC_B], bp[ALC_W], alcohol[i], stake, points[r, EV_ALCOHOL],
-                vis[EV_ALCOHOL, ub], EV_ALCOHOL, SV_ALCOHOL, closed, a, lat, used, den)
-            a, lat, used, den = _purchase(
-                ub_[U_TOB, k], bp[TOB_B], bp[TOB_W], tobacco[i], stake, points[r, EV_TOBACCO],
-                vis[EV_TOBACCO, ub], EV_TOBACCO, SV_TOBACCO, closed, a, lat, used, den)
-            # acts without a gate
-            a, lat = _act(ub_[U_GAM, k], bp[GAM_B], bp[GAM_W], gaming[i], stake,
-                          points[r, EV_GAMING], vis[EV_GAMING, ub], EV_GAMING, a, lat)
-            a, lat = _act(ub_[U_INF, k], bp[INF_B], bp[INF_W], conformity[i], stake,
-                          points[r, EV_INFRACTION], vis[EV_INFRACTION, ub], EV_INFRACTION, a, lat)
-            a, lat = _act(ub_[U_VOL, k], bp[VOL_B], bp[VOL_W], conformity[i], stake,
-                          points[r, EV_VOLUNTEER], vis[EV_VOLUNTEER, ub], EV_VOLUNTEER, a, lat)
-            # dissent: a channel, then whether to speak, deterred by what that channel exposes
-            uc = ub_[U_CHANNEL, k]
-            if uc < bp[CH_ONLINE]:
-                ev = EV_DISSENT_ONLINE
-                v = vis[ev, ub]
-            elif uc < bp[CH_ONLINE] + bp[CH_PUBLIC]:
-                ev = EV_DISSENT_PUBLIC
-                v = vis[ev, ub]
-            else:
-                ev = EV_DISSENT_HOME
-                v = vis[ev, ub] if smart_home[i] else 0.0
-            x0 = bp[DIS_B] + bp[DIS_W] * (grievance[i] - 0.5)
-            x = x0 + stake * points[r, ev] * v
-            a, lat = _choose(ub_[U_DISSENT, k], x0, x, 1 << ev, a, lat)
-            # the ritual of apology and correction, while listed
-            if blacklisted[i]:
-                ev = EV_APOLOGY
-                x0 = bp[APO_B] + bp[APO_W] * (conformity[i] - 0.5)
-                x = x0 + stake * points[r, ev] * vis[ev, ub]
-                a, lat = _choose(rng.uniform(keys[rng.APOLOGY], i), x0, x, 1 << ev, a, lat)
-            # debts: income shocks, repayment, and the court's judgment after a delay
+            hits[k] |= np.int64(rng.draw_bits(key, first + k) >> np.uint64(11) < bound) << svc
+    # one by one: the scheduled dose ("if ... a body has not received its scheduled preparation
+    # ..."), the ritual of apology and correction while listed, what the table left open; debts:
+    # income shocks, repayment, and the court's judgment after a delay
+    traits = (health, health, alcohol, tobacco, gaming, conformity, conformity, grievance, conformity)
+    for k in range(m):
+        if wd[k] >> UNK & ((1 << (D_DEBT + 1)) - 1) == 0:
+            continue
+        i = first + k
+        r = rank[i]
+        ub = 1 if urban[i] else 0
+        stake = _stake(enabled, deter, unit, perceived[i], care[i])
+        for d in range(D_DEBT):
+            if wd[k] >> (UNK + d) & 1:
+                ev = D_EVENT[d]
+                if d == D_DISSENT:
+                    ev = _channel(rng.draw_bits(kc, i), online, online_public)
+                v = vis[ev, ub] if ev != EV_DISSENT_HOME or smart_home[i] else 0.0
+                x0, x = _logits(bp[D_BASE[d]], bp[D_WEIGHT[d]], traits[d][i], stake,
+                                points[r, ev], v)
+                if d == D_DOSE and wd[k] >> WALLET & 1:
+                    x += wallet
+                wd[k] = _settle(wd[k], rng.uniform(keys[D_STREAM[d]], i), x0, x, ev)
+        if wd[k] >> (UNK + D_DEBT) & 1:
             if debt_since[i] < 0:
-                p = bp[DEBT_P] * bp[DEBT_F] ** (quintile[i] - 1)
-                if ub_[U_DEBT, k] < p:
+                if rng.uniform(kdebt, i) < default_p[quintile[i]]:
                     debt_since[i] = day
             elif rng.uniform(keys[rng.DEBT_REPAY], i) < bp[REPAY_P]:
                 debt_since[i] = -1
                 judgment[i] = False
             elif day - debt_since[i] == int(bp[COURT_DELAY]):
-                a |= 1 << EV_COURT
+                wd[k] |= 1 << EV_COURT
                 judgment[i] = True
-            # services attempted by plain daily chance, and claims on claim days
-            for s in range(PLAIN_SERVICES.shape[0]):
-                svc = PLAIN_SERVICES[s]
-                hit = (ub_[U_SERVICE + s, k] < service_p[svc]) << svc  # branch-free: p is often large
-                den |= hit & closed
-                used |= hit & ~closed
-            if (day + i) % claim_every == 0:
-                for svc, eligible in ((SV_WELFARE, quintile[i] <= bp[WELFARE_Q]),
-                                      (SV_PENSION, age[i] >= bp[RETIRE])):
-                    if eligible:
-                        if closed & (1 << svc):
-                            den |= 1 << svc
-                        else:
-                            used |= 1 << svc
-            acts_out[i] = a
-            latent_out[i] = lat
-            used_out[i] = used
-            denied_out[i] = den
+    # claims on claim days
+    claim_every = int(bp[CLAIM_EVERY])
+    for i in range(first + (claim_every - (day + first) % claim_every) % claim_every,
+                   first + m, claim_every):
+        if quintile[i] <= bp[WELFARE_Q]:
+            hits[i - first] |= 1 << SV_WELFARE
+        if age[i] >= bp[RETIRE]:
+            hits[i - first] |= 1 << SV_PENSION
+    # purchases meet their gates; a taken dose resets the count, a long lapse is a refusal
+    refusal = int(bp[REFUSAL])
+    for k in range(m):
+        j = np.uint64(first + k)
+        closed = np.int64(denied[j])
+        a = wd[k]
+        h = hits[k]
+        for ev, svc in PURCHASES:
+            h |= (a >> ev & 1) << svc
+            a &= ~((a >> ev & closed >> svc & 1) << ev)
+        dsd = days_since_dose[j]
+        if a & (1 << EV_DOSE):
+            dsd = 0
+        elif dsd < 30000:
+            dsd += 1
+            if dsd - interval == refusal:
+                a |= 1 << EV_REFUSED
+        days_since_dose[j] = dsd
+        wd[k] = a
+        hits[k] = h
+    for k in range(m):
+        j = np.uint64(first + k)
+        acts_out[j] = wd[k] & ACTS
+        latent_out[j] = wd[k] >> LAT & ACTS
+        closed = np.int64(denied[j])
+        used_out[j] = hits[k] & ~closed
+        denied_out[j] = hits[k] & closed
