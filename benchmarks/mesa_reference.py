@@ -537,7 +537,9 @@ class ReferenceModel(mesa.Model):
                 "age": int(c.age[i]), "region": int(c.region[i]), "smart_home": bool(c.smart_home[i]),
                 "conformity": float(c.conformity[i]), "health": float(c.health[i]),
                 "alcohol": float(c.alcohol[i]), "tobacco": float(c.tobacco[i]),
-                "gaming": float(c.gaming[i]), "care": float(c.care[i]),
+                "gaming": float(c.gaming[i]),
+                "care": (sc.behaviour.care_conformity * float(c.conformity[i])
+                         + sc.behaviour.care_risk * float(c.risk_aversion[i])),
                 "approval0": float(c.approval0[i]), "approval": float(c.approval0[i]),
                 "grievance": float(grievance[i]), "days_since_dose": int(dsd[i]),
                 "perceived": sc.attitudes.perceived_initial, "score": score, "tier": p.tier_of(score),

@@ -52,7 +52,7 @@ from scorestate.mechanisms import (
 from scorestate.metrics import Recorder, final
 from scorestate.network import Graph, from_edges, from_networkx, homophilous, read_edgelist, relabel
 from scorestate.policy import CompiledPolicy, compile_timeline, policy_on, price_services
-from scorestate.population import build_citizens
+from scorestate.population import build_citizens, care_weights
 from scorestate.pricebook import PriceBook
 from scorestate.scenario.schema import Scenario
 from scorestate.state import State
@@ -197,6 +197,7 @@ class Simulation:
             keep_order=edges is not None)
         c = self.citizens
         self.n = c.n
+        self.care_weights = care_weights(scenario.behaviour)  # see population.care
         if edges is not None:
             self.graph: Graph = from_edges(self.n, edges, net.slack)
         else:

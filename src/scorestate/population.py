@@ -9,6 +9,7 @@ give the same citizens under any policy, which is what comparisons need.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtri
 
 from scorestate.scenario.schema import Attitudes, Behaviour, Population, Trait
@@ -36,6 +37,18 @@ def group_index(urban: np.ndarray, education: np.ndarray, quintile: np.ndarray,
 
 
 N_GROUPS = 2 * 4 * 5 * 3
+
+
+def care_weights(behaviour: Behaviour) -> np.ndarray:
+    """The weights of conformity and risk aversion in how much a citizen cares about its score."""
+    return np.array([behaviour.care_conformity, behaviour.care_risk], np.float32)
+
+
+@njit(inline="always")
+def care(weights, conformity, risk_aversion):
+    """How much a citizen cares about its score, computed where read rather than stored (4 bytes
+    a citizen); float32 arithmetic, as the arrays it comes from."""
+    return weights[0] * conformity + weights[1] * risk_aversion
 
 
 def build_citizens(pop: Population, behaviour: Behaviour, attitudes: Attitudes, seed: int,
@@ -73,8 +86,6 @@ def build_citizens(pop: Population, behaviour: Behaviour, attitudes: Attitudes, 
                     ).astype(np.uint8)
     traits = {name: _beta(rng, getattr(pop.traits, name), n) for name in TRAITS}
     smart_home = rng.random(n) < traits["smart_home"]
-    care = (behaviour.care_conformity * traits["conformity"]
-            + behaviour.care_risk * traits["risk_aversion"]).astype(np.float32)
     a = attitudes
     approval0 = (a.approval_base + a.approval_urban * urban + a.approval_education * education
                  + a.approval_income * (quintile.astype(np.float64) - 3)
@@ -88,7 +99,7 @@ def build_citizens(pop: Population, behaviour: Behaviour, attitudes: Attitudes, 
         region=region, rank=rank, group=group_index(urban, education, quintile, rank),
         conformity=traits["conformity"], risk_aversion=traits["risk_aversion"],
         health=traits["health"], alcohol=traits["alcohol"], tobacco=traits["tobacco"],
-        gaming=traits["gaming"], smart_home=smart_home, care=care, approval0=approval0,
+        gaming=traits["gaming"], smart_home=smart_home, approval0=approval0,
         region_start=region_start,
     )
     return citizens, traits["grievance"], days_since_dose

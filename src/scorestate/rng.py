@@ -170,13 +170,6 @@ def bracket_below_sigmoid(bits: uint64, x: float) -> tuple[bool, bool]:
     return yes, yes | (h > (pair >> uint64(32)))
 
 
-@njit(inline="always")
-def surely_not_below_sigmoid(u: float, x: float) -> bool:
-    """True when the table alone shows `u >= 1 / (1 + exp(-x))`; False means: not known."""
-    t = (x - SIG_MIN) * SIG_SCALE
-    return t >= 0.0 and t < SIG_SIZE - 1 and u >= _SIG_ABOVE[int(t) + 1]
-
-
 @njit(cache=True)
 def uniforms(seed: int, day: int, stream: int, citizens: np.ndarray) -> np.ndarray:
     """Vectorised draws for the given citizens (used outside kernels and in tests)."""

@@ -42,7 +42,6 @@ class Citizens:
     tobacco: np.ndarray
     gaming: np.ndarray
     smart_home: np.ndarray  # bool: has smart-home devices (adopter)
-    care: np.ndarray  # float32: how much the citizen cares about its score
     approval0: np.ndarray  # float32: initial approval logit (Kostka 2019 gradients)
     region_start: np.ndarray  # int64[regions + 1]: citizens are numbered region by region
 

@@ -26,6 +26,7 @@ import polars as pl
 from scorestate.errors import ScorestateError
 from scorestate.mechanisms.blacklist import EXIT_DISMANTLED, EXIT_SERVED, REASON_SEED
 from scorestate.policy import policy_on
+from scorestate.population import care
 from scorestate.store import StoredRun
 from scorestate.vocabulary import EVENTS, GROUPINGS, SERVICES
 
@@ -174,7 +175,7 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
         run_id=rec.run_id, scenario=rec.scenario_name, citizen=citizen, population=n,
         days=int(rec.days), seed=int(rec.seed), retention=retention, events_recorded=events_kept,
         decisions_recorded=decisions_kept, notes=notes, demographics=_demographics(c, citizen),
-        traits=_traits(c, s, citizen), start=start, end=end, change=change,
+        traits=_traits(c, s, sim.care_weights, citizen), start=start, end=end, change=change,
         score_by_day=score_by_day, events=events if events_kept else [], pinned_on_others=pinned,
         adjustments=adjustments, tier_changes=tier_changes, blacklist=listings, appeals=appeals,
         denials=denials, neighbours=neighbours,
@@ -233,9 +234,10 @@ def _demographics(c: Any, i: int) -> dict[str, Any]:
             "region": int(c.region[i]), "official_rank": GROUPINGS["official_rank"][int(c.rank[i])]}
 
 
-def _traits(c: Any, s: Any, i: int) -> dict[str, Any]:
-    names = ("conformity", "risk_aversion", "health", "alcohol", "tobacco", "gaming", "care")
+def _traits(c: Any, s: Any, care_weights: np.ndarray, i: int) -> dict[str, Any]:
+    names = ("conformity", "risk_aversion", "health", "alcohol", "tobacco", "gaming")
     out: dict[str, Any] = {k: float(getattr(c, k)[i]) for k in names}
+    out["care"] = float(care(care_weights, c.conformity[i], c.risk_aversion[i]))
     out["grievance"] = float(s.grievance[i])
     out["smart_home"] = bool(c.smart_home[i])
     return out

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from scorestate import rng
+from scorestate.population import care
 from scorestate.vocabulary import (
     EV_ALCOHOL,
     EV_APOLOGY,
@@ -89,7 +90,8 @@ def step(sim: Simulation) -> None:
     _kernel(sim.seed, sim.day, p is not None, sim.behaviour_params, sim.service_params,
             sim.policy.points if p is None else p.points,
             sim.policy.visibility if p is None else p.visibility, c.urban, c.rank, c.quintile,
-            c.age, c.conformity, c.health, c.alcohol, c.tobacco, c.gaming, c.care, c.smart_home,
+            c.age, c.conformity, c.health, c.alcohol, c.tobacco, c.gaming, c.risk_aversion,
+            sim.care_weights, c.smart_home,
             s.grievance, s.perceived, s.denied, s.blacklisted, s.days_since_dose, s.debt_since,
             s.judgment, s.acts, s.latent, s.used, s.denied_today, _buffers(sim))
 
@@ -193,8 +195,8 @@ def _settle(wd: int, u: float, x0: float, x: float, ev: int) -> int:
 
 @njit(parallel=True, cache=True)
 def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintile, age,
-            conformity, health, alcohol, tobacco, gaming, care, smart_home, grievance, perceived,
-            denied, blacklisted, days_since_dose, debt_since, judgment, acts_out, latent_out,
+            conformity, health, alcohol, tobacco, gaming, risk_aversion, care_w, smart_home, grievance,
+            perceived, denied, blacklisted, days_since_dose, debt_since, judgment, acts_out, latent_out,
             used_out, denied_out, words):
     n = urban.shape[0]
     keys = np.empty(64, np.uint64)
@@ -207,7 +209,7 @@ def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintil
         first = blk * BLOCK
         _block(first, min(n, first + BLOCK) - first, day, enabled, keys, bp, service_p, default_p,
                points, vis, urban, rank, quintile, age, conformity, health, alcohol, tobacco,
-               gaming, care, smart_home, grievance, perceived, denied, blacklisted,
+               gaming, risk_aversion, care_w, smart_home, grievance, perceived, denied, blacklisted,
                days_since_dose, debt_since, judgment, acts_out, latent_out, used_out, denied_out,
                words[numba.get_thread_id()])
 
@@ -218,8 +220,8 @@ def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintil
 # for a zero points unit (validated positive) inside the loops.
 @njit(error_model="numpy")
 def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, urban, rank,
-           quintile, age, conformity, health, alcohol, tobacco, gaming, care, smart_home,
-           grievance, perceived, denied, blacklisted, days_since_dose, debt_since, judgment,
+           quintile, age, conformity, health, alcohol, tobacco, gaming, risk_aversion, care_w,
+           smart_home, grievance, perceived, denied, blacklisted, days_since_dose, debt_since, judgment,
            acts_out, latent_out, used_out, denied_out, words):
     wd = words[0]
     hits = words[1]
@@ -245,7 +247,8 @@ def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, 
     for k in range(m):
         i = first + k
         j = np.uint64(i)
-        stake = _stake(enabled, deter, unit, perceived[j], care[j])
+        stake = _stake(enabled, deter, unit, perceived[j],
+                       care(care_w, conformity[j], risk_aversion[j]))
         r = rank[j]
         ub = urban[j]
         ev = _channel(rng.draw_bits(kc, i), online, online_public)
@@ -289,7 +292,8 @@ def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, 
         i = first + k
         r = rank[i]
         ub = 1 if urban[i] else 0
-        stake = _stake(enabled, deter, unit, perceived[i], care[i])
+        stake = _stake(enabled, deter, unit, perceived[i],
+                       care(care_w, conformity[i], risk_aversion[i]))
         for d in range(D_DEBT):
             if wd[k] >> (UNK + d) & 1:
                 ev = D_EVENT[d]

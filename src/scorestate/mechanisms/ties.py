@@ -14,7 +14,7 @@ pick (tiers do not change here) and each dropper's count of low-tier neighbours 
 start-of-step network. A change marks both rows DIRTY; a dirty row is counted again, so every
 decision is the one the plain sequential rule makes.
 
-Reads: `tier`, `care`, graph. Writes: graph (`degree`, `nbrs`).
+Reads: `tier`, care (from conformity and risk aversion), graph. Writes: graph (`degree`, `nbrs`).
 Streams: TIE_DROP, TIE_DROP_PICK, TIE_SEEK, TIE_SEEK_PICK, TIE_CHURN, TIE_CHURN_PICK,
 TIE_CHURN_NEW.
 """
@@ -29,6 +29,7 @@ from numba import njit, prange
 from scorestate import rng
 from scorestate.mechanisms.neighbours import CITIZEN_BYTES
 from scorestate.network import add_tie, drop_tie
+from scorestate.population import care
 
 if TYPE_CHECKING:
     from scorestate.engine import Simulation
@@ -44,8 +45,8 @@ def step(sim: Simulation) -> None:
     if not active and churn <= 0:
         return
     flags = sim.buffer(CITIZEN_BYTES, (sim.n,), np.uint8)  # written in full by _decide
-    offsets = _decide(sim.seed, sim.day, c.care, a.drop_rate if active else 0.0,
-                      a.seek_rate if active else 0.0, churn, flags)
+    offsets = _decide(sim.seed, sim.day, c.conformity, c.risk_aversion, sim.care_weights,
+                      a.drop_rate if active else 0.0, a.seek_rate if active else 0.0, churn, flags)
     who, low, target = _prepare(sim.seed, sim.day, offsets, flags, g.start, g.degree, g.nbrs,
                                 s.tier, c.region, c.region_start, p.low_tier, p.high_tier)
     dropped, made = _apply(sim.seed, sim.day, who, low, target, flags, g.start, g.degree, g.nbrs,
@@ -61,22 +62,23 @@ CHUNK = 16384
 
 
 @njit(parallel=True, cache=True)
-def _decide(seed, day, care, drop_rate, seek_rate, churn, flags):
+def _decide(seed, day, conformity, risk_aversion, care_w, drop_rate, seek_rate, churn, flags):
     """Who considers a change today, drawn in parallel; returns where each chunk's citizens
     with a decision start in the list of them (a rate of 0 draws nothing)."""
     k_drop = rng.stream_key(seed, day, rng.TIE_DROP)
     k_seek = rng.stream_key(seed, day, rng.TIE_SEEK)
     k_churn = rng.stream_key(seed, day, rng.TIE_CHURN)
-    n = care.shape[0]
+    n = conformity.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
     offsets = np.zeros(n_chunks + 1, np.int64)
     for c in prange(n_chunks):
         m = 0
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             f = np.uint8(0)
-            if drop_rate > 0 and rng.uniform(k_drop, i) < drop_rate * care[i]:
+            cares = care(care_w, conformity[i], risk_aversion[i])
+            if drop_rate > 0 and rng.uniform(k_drop, i) < drop_rate * cares:
                 f |= DROP
-            if seek_rate > 0 and rng.uniform(k_seek, i) < seek_rate * care[i]:
+            if seek_rate > 0 and rng.uniform(k_seek, i) < seek_rate * cares:
                 f |= SEEK
             if churn > 0 and rng.uniform(k_churn, i) < churn:
                 f |= CHURN
