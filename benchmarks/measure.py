@@ -40,6 +40,15 @@ def _warm_up() -> None:
     simulate(load_scenario("essay", {"timeline.dismantle_day": 200}, population=2000, days=210, seed=0))
 
 
+def _held(holder: Any) -> int:
+    """Bytes a price book or ledger holds; versions before they reported it held plain arrays."""
+    if hasattr(holder, "nbytes"):
+        return int(holder.nbytes)
+    if isinstance(holder, dict):  # per-service price arrays
+        return sum(a.nbytes for a in holder.values())
+    return int(holder.recorded.nbytes + holder.index.nbytes)
+
+
 def throughput(population: int, days: int, seed: int) -> dict[str, Any]:
     from benchmarks import floor
     from scorestate.engine import Simulation
@@ -68,8 +77,8 @@ def throughput(population: int, days: int, seed: int) -> dict[str, Any]:
         "citizens": sum(a.nbytes for a in citizen_arrays),
         "graph_per_citizen": g.start.nbytes + g.degree.nbytes,
         "graph_slots": g.nbrs.nbytes,
-        "prices": sim.prices.nbytes,
-        "ledger_index": sim.ledger.nbytes,
+        "prices": _held(sim.prices),
+        "ledger_index": _held(sim.ledger),
         "scratch": sum(a.nbytes for a in sim.scratch.values()),
     }
     fl = floor.measure(state_arrays + citizen_arrays, g.start, g.degree, g.nbrs, s.score)
