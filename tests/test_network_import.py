@@ -142,3 +142,22 @@ def test_a_missing_edge_list_is_one_message(tmp_path):
     r = cli("run", "essay", "-d", "5", "--store", str(tmp_path / "s.duckdb"),
             "--set", "network.kind=edgelist", "--set", f"network.edgelist={missing}")
     assert r.exit_code == 2 and "does not exist" in r.stderr and str(missing) in r.stderr
+
+
+def test_a_hub_beyond_the_narrow_counts_gets_wider_ones():
+    # state keeps degrees and neighbour counts in 16 and 8 bits where every row fits; a hub
+    # with more ties than that must get wider types and exact shares, not wrapped counts
+    leaves = 70_000
+    sim = Simulation(scenario(**{"policy.blacklist.seed_share": 0.5}), graph=nx.star_graph(leaves))
+    assert sim.graph.degree.dtype == np.int32 and sim.state.nbr_blacklisted.dtype == np.uint32
+    sim.step()
+    hub_share = sim.state.nbr_blacklisted[0] / sim.graph.degree[0]
+    assert 0.45 < hub_share < 0.55
+    assert int(sim.state.nbr_blacklisted[0]) > 65_535 // 2
+
+
+def test_many_regions_get_wider_region_ids():
+    sim = Simulation(ss.load_scenario("baseline", {"population.regions": 70_000}, population=140_000,
+                                      days=1))
+    assert sim.citizens.region.dtype == np.int32
+    assert int(sim.citizens.region.max()) > 65_535
