@@ -41,28 +41,46 @@ def step(sim: Simulation) -> None:
             s.nbr_penalised, c.approval0, s.perceived, s.approval, s.grievance, s.sanctions)
 
 
+BLOCK = 4096  # citizens per block of the kernel
+
+
 @njit(parallel=True, cache=True)
 def _kernel(day, params, points_today, denied_today, listed_since, rewarded, nbr_penalised,
             approval0, perceived, approval, grievance, sanctions):
+    n = points_today.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        _block(b * BLOCK, min(n, (b + 1) * BLOCK), day, params, points_today, denied_today,
+               listed_since, rewarded, nbr_penalised, approval0, perceived, approval, grievance,
+               sanctions)
+
+
+# A function of its own over a block, citizens indexed by an unsigned `j`, and every column
+# stored unconditionally (the old value where nothing changes): numba adds no negative-index
+# wraparound, the loop has no branch, and LLVM vectorises it (see behaviour._block).
+# error_model="numpy": no check for a zero points unit (validated positive) inside the loop.
+@njit(error_model="numpy")
+def _block(first, end, day, params, points_today, denied_today, listed_since, rewarded,
+           nbr_penalised, approval0, perceived, approval, grievance, sanctions):
     decay, learn_own, learn_nbr, benefit, own, nbr, lenient, recovery, hardship, unit = (
         params[0], params[1], params[2], params[3], params[4], params[5], params[6], params[7],
         params[8], params[9])
-    for i in prange(points_today.shape[0]):
+    for i in range(first, end):
+        j = np.uint64(i)
         # severity of today's sanctions: penalty points in units of stake, a denial, a listing
-        severity = min(1.0, max(0.0, -points_today[i]) / unit)
-        if denied_today[i] != 0:
+        severity = min(1.0, max(0.0, -points_today[j]) / unit)
+        if denied_today[j] != 0:
             severity += 1.0
-        if listed_since[i] == day:
+        if listed_since[j] == day:
             severity += 1.0
         severity = min(severity, 1.0)
-        p = perceived[i] * (1.0 - decay)
-        p += (1.0 - p) * (learn_own * severity + learn_nbr * nbr_penalised[i])
-        perceived[i] = min(p, 1.0)
-        a = approval[i]
-        a += benefit * rewarded[i] - own * severity - nbr * nbr_penalised[i] - lenient
-        a += recovery * (approval0[i] - a)
-        approval[i] = a
-        if severity > 0 and sanctions[i] < 65535:
-            sanctions[i] += 1
-        if denied_today[i] & HARDSHIP:
-            grievance[i] = min(1.0, grievance[i] + hardship)
+        p = perceived[j] * (1.0 - decay)
+        p += (1.0 - p) * (learn_own * severity + learn_nbr * nbr_penalised[j])
+        perceived[j] = min(p, 1.0)
+        a = approval[j]
+        a += benefit * rewarded[j] - own * severity - nbr * nbr_penalised[j] - lenient
+        a += recovery * (approval0[j] - a)
+        approval[j] = a
+        s = sanctions[j]
+        sanctions[j] = s + ((severity > 0) & (s < 65535))
+        g = grievance[j]
+        grievance[j] = min(1.0, g + hardship) if denied_today[j] & HARDSHIP else g

@@ -34,7 +34,9 @@ def step(sim: Simulation) -> None:
         s.rewarded[:] = False
     else:
         services = np.array(book.services, np.int64)
-        first, paid = _settle(s.used, services, book.rules, book.factors, s.rewarded, s.benefits)
+        words = s.used[:n - n % 4].view(np.uint64)
+        first, paid = _settle(s.used, words, services, book.rules, book.factors, s.rewarded,
+                              s.benefits)
         for k, svc in enumerate(book.services):
             prices = paid[first[k]:first[k + 1]]  # the users in id order, as a mask would give
             sim.tally[f"price_{SERVICES[svc]}"] = float(prices.mean()) if prices.size else float("nan")
@@ -48,47 +50,63 @@ def step(sim: Simulation) -> None:
 
     def who(condition: Condition) -> np.ndarray:
         if condition.text not in seen:
-            seen[condition.text] = condition(env, n)
+            seen[condition.text] = np.ascontiguousarray(condition(env, n))
         return seen[condition.text]
 
-    # every deny condition reads yesterday's gates (wallet_frozen): the new mask is written after
-    masks = [who(gates[k][1]) for k, _ in p.deny_gates]
-    bits = np.array([b for _, b in p.deny_gates], np.int64)
-    _deny(np.stack(masks) if masks else np.zeros((0, n), np.bool_), bits, s.denied)
+    # every deny condition reads yesterday's gates (wallet_frozen): the new mask is written after;
+    # gates that share a condition close their services together
+    closed: dict[str, int] = {}
+    for k, svc_bits in p.deny_gates:
+        who(gates[k][1])
+        closed[gates[k][1].text] = closed.get(gates[k][1].text, 0) | svc_bits
+    _set_bits(tuple(seen[text] for text in closed), np.array(list(closed.values()), s.denied.dtype),
+              s.denied)
     if book:
-        book.clear()
         book.set_policy(p)
         rules = [gates[k][1] for k, _, _ in p.price_gates] + [p.conditions.rewards[k][1]
                                                               for k, _, _ in p.rewards]
-        for r, condition in enumerate(rules):
-            _mark(book.rules, who(condition), r)
+        hits = tuple(who(condition) for condition in rules)
+        _set_bits(hits, np.array([1 << r for r in range(len(rules))], book.rules.dtype), book.rules)
+
+
+def _set_bits(masks: tuple[np.ndarray, ...], bits: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = the bits[k] of every mask k that holds for citizen i, or'ed together."""
+    if masks:
+        _or_masks(masks, bits, out)
+    else:
+        out[:] = 0
+
+
+BLOCK = 4096  # citizens per block of `_or_masks`
 
 
 @njit(parallel=True, cache=True)
-def _deny(masks, bits, denied):
-    """Each citizen's closed services: the bits of every deny gate whose condition holds."""
-    for i in prange(denied.shape[0]):
-        d = 0
-        for k in range(masks.shape[0]):
-            if masks[k, i]:
-                d |= bits[k]
-        denied[i] = d
+def _or_masks(masks, bits, out):
+    """`_set_bits` a block at a time: each mask read once, contiguously (no stacked copy)."""
+    n = out.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        _or_block(b * BLOCK, min(n, (b + 1) * BLOCK), masks, bits, out)
 
 
-@njit(parallel=True, cache=True)
-def _mark(rules, hit, r):
-    """Set rule bit `r` for the citizens its condition holds for."""
-    bit = np.uint64(1) << np.uint64(r)
-    for i in prange(rules.shape[0]):
-        if hit[i]:
-            rules[i] |= bit
+# Functions of their own over a block, citizens indexed by an unsigned `j`: numba adds no
+# negative-index wraparound and LLVM vectorises the loops (see behaviour._block).
+@njit
+def _or_block(first, end, masks, bits, out):
+    for i in range(first, end):
+        out[np.uint64(i)] = 0
+    for k in range(len(masks)):
+        mask = masks[k]
+        bit = bits[k]
+        for i in range(first, end):
+            j = np.uint64(i)
+            out[j] |= bit * np.uint8(mask[j])
 
 
 CHUNK = 65536  # citizens per block of the settlement (fixed: the result does not depend on threads)
 
 
 @njit(parallel=True, cache=True)
-def _settle(used, services, rules, factors, rewarded, benefits):
+def _settle(used, words, services, rules, factors, rewarded, benefits):
     """Today's priced uses: the price each user of each priced service paid (users in id order,
     service by service), and who paid a reward price (written for every citizen).
 
@@ -98,16 +116,13 @@ def _settle(used, services, rules, factors, rewarded, benefits):
     n = used.shape[0]
     m = services.shape[0]
     n_blocks = (n + CHUNK - 1) // CHUNK
-    mask = 0
-    for k in range(m):
-        mask |= 1 << services[k]
-    count = np.zeros((n_blocks, m), np.int64)
+    # np.empty, not np.zeros: numba would fill zeros in a parallel loop of their own (each one
+    # wakes the threads)
+    count = np.empty((n_blocks, m), np.int64)
     for b in prange(n_blocks):
-        for i in range(b * CHUNK, min(n, (b + 1) * CHUNK)):
-            if used[i] & mask:
-                for k in range(m):
-                    count[b, k] += (used[i] >> services[k]) & 1
-    first = np.zeros(m + 1, np.int64)
+        _count(b * CHUNK, min(n, (b + 1) * CHUNK), used, services, count[b])
+    first = np.empty(m + 1, np.int64)
+    first[0] = 0
     fill = np.empty((n_blocks, m), np.int64)
     for k in range(m):
         at = first[k]
@@ -117,17 +132,54 @@ def _settle(used, services, rules, factors, rewarded, benefits):
         first[k + 1] = at
     paid = np.empty(first[m], np.float32)
     for b in prange(n_blocks):
-        for i in range(b * CHUNK, min(n, (b + 1) * CHUNK)):
-            reward = False
-            if used[i] & mask:
-                for k in range(m):
-                    if (used[i] >> services[k]) & 1:
-                        price = price_of(rules[i], factors, k)
-                        paid[fill[b, k]] = price
-                        fill[b, k] += 1
-                        if price < 1:
-                            reward = True
-            rewarded[i] = reward
-            if reward:
-                benefits[i] += 1
+        _pay(b * CHUNK, min(n, (b + 1) * CHUNK), used, words, services, rules, factors, paid,
+             rewarded, benefits, fill[b])
     return first, paid
+
+
+@njit
+def _count(first, end, used, services, count):
+    """A block's users of each priced service (branch-free sums over the block: vectorised)."""
+    for k in range(services.shape[0]):
+        svc = services[k]
+        c = 0
+        for i in range(first, end):
+            c += (used[np.uint64(i)] >> svc) & 1
+        count[k] = c
+
+
+@njit
+def _pay(first, end, used, words, services, rules, factors, paid, rewarded, benefits, at):
+    """A block's users in id order: their prices written at `at` onwards (per service), and who
+    paid a reward price. Users are few: `words` (`used`, 4 citizens a word) finds them a word
+    at a time."""
+    for i in range(first, end):
+        rewarded[np.uint64(i)] = False
+    mask = 0
+    for k in range(services.shape[0]):
+        mask |= 1 << services[k]
+    mask4 = np.uint64(mask) * np.uint64(0x0001000100010001)
+    w_end = min(end, words.shape[0] * 4) // 4
+    for w in range(first // 4, w_end):
+        if words[w] & mask4:
+            for i in range(4 * w, 4 * w + 4):
+                _use(i, used, services, mask, rules, factors, paid, rewarded, benefits, at)
+    for i in range(max(first, 4 * w_end), end):  # the last citizens, past the last whole word
+        _use(i, used, services, mask, rules, factors, paid, rewarded, benefits, at)
+
+
+@njit(inline="always")
+def _use(i, used, services, mask, rules, factors, paid, rewarded, benefits, at):
+    """Citizen i's priced uses, if any: prices paid, and a reward price recorded."""
+    if used[i] & mask:
+        reward = False
+        for k in range(services.shape[0]):
+            if (used[i] >> services[k]) & 1:
+                price = price_of(rules[i], factors, k)
+                paid[at[k]] = price
+                at[k] += 1
+                if price < 1:
+                    reward = True
+        if reward:
+            rewarded[i] = True
+            benefits[i] += 1
