@@ -25,7 +25,7 @@ from scorestate.mechanisms.neighbours import share_of
 if TYPE_CHECKING:
     from scorestate.engine import Simulation
 
-BLOCK = 2048  # citizens per block of the kernel (a multiple of 8: changes are found by words)
+BLOCK = 2048  # citizens per block of the kernel (a multiple of 64: changes are kept as bits)
 
 
 def step(sim: Simulation) -> None:
@@ -44,21 +44,17 @@ def step(sim: Simulation) -> None:
 
 def _buffers(sim: Simulation, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per thread: a block's new scores, tiers and tier changes (bytes, and as 8-byte words);
-    and room for every citizen's id (a block's changes land at its own offset). Kept between days."""
+    and a bit per citizen for the changes (a block writes its own words). Kept between days."""
     threads = numba.config.NUMBA_NUM_THREADS
-    buf = sim.scratch.get("scoring_new")
-    if buf is None or buf.shape[0] != threads or sim.scratch["scoring_ids"].shape[0] != n:
-        sim.scratch["scoring_new"] = np.empty((threads, BLOCK), np.float64)
-        sim.scratch["scoring_tier"] = np.empty((threads, BLOCK), np.uint8)
-        sim.scratch["scoring_diff"] = np.empty((threads, BLOCK // 8), np.uint64)
-        sim.scratch["scoring_ids"] = np.empty(n, np.int64)
-    return (sim.scratch["scoring_new"], sim.scratch["scoring_tier"], sim.scratch["scoring_diff"],
-            sim.scratch["scoring_ids"])
+    return (sim.buffer("scoring_new", (threads, BLOCK), np.float64),
+            sim.buffer("scoring_tier", (threads, BLOCK), np.uint8),
+            sim.buffer("scoring_diff", (threads, BLOCK // 8), np.uint64),
+            sim.buffer("scoring_changed", ((n + 63) // 64,), np.uint64))
 
 
 @njit(parallel=True, cache=True)
 def _kernel(score, tier, points_today, nbr_low, degree, nbr_score, penalty, averaging, drift,
-            initial, lo, hi, bounds, new_buf, tier_buf, diff_buf, ids):
+            initial, lo, hi, bounds, new_buf, tier_buf, diff_buf, changed_bits):
     """Update every score and tier; return the citizens whose tier changed, in id order."""
     n = score.shape[0]
     n_blocks = (n + BLOCK - 1) // BLOCK
@@ -67,19 +63,28 @@ def _kernel(score, tier, points_today, nbr_low, degree, nbr_score, penalty, aver
         count[b] = _block(b * BLOCK, min(n, (b + 1) * BLOCK) - b * BLOCK, score, tier, points_today,
                           nbr_low, degree, nbr_score, penalty, averaging, drift, initial, lo, hi,
                           bounds, new_buf[numba.get_thread_id()], tier_buf[numba.get_thread_id()],
-                          diff_buf[numba.get_thread_id()], ids)
-    return _gather(ids, count)
+                          diff_buf[numba.get_thread_id()], changed_bits)
+    return _gather(changed_bits, count)
 
 
 @njit
-def _gather(ids, count):
-    """The blocks' ids in block order. Not in the parallel kernel: numba would make each slice
-    copy a parallel loop of its own, started once per block."""
+def _gather(changed_bits, count):
+    """The changed citizens in id order, from the bits of the blocks that have any (tier changes
+    are rare). Not in the parallel kernel: it would start a parallel loop of its own."""
     changed = np.empty(count.sum(), np.int64)
     at = 0
     for b in range(count.shape[0]):
-        changed[at:at + count[b]] = ids[b * BLOCK:b * BLOCK + count[b]]
-        at += count[b]
+        if count[b] == 0:
+            continue
+        for w in range(b * (BLOCK // 64), min(changed_bits.shape[0], (b + 1) * (BLOCK // 64))):
+            word = changed_bits[w]
+            k = 0
+            while word:
+                if word & np.uint64(1):
+                    changed[at] = 64 * w + k
+                    at += 1
+                word >>= np.uint64(1)
+                k += 1
     return changed
 
 
@@ -90,8 +95,9 @@ def _gather(ids, count):
 # inside the loops (share_of never divides by zero).
 @njit(error_model="numpy")
 def _block(first, m, score, tier, points_today, nbr_low, degree, nbr_score, penalty, averaging,
-           drift, initial, lo, hi, bounds, new, new_tier, diff_words, ids):
-    """One block: scores and tiers written, ids of the tier changes at ids[first:]; their count."""
+           drift, initial, lo, hi, bounds, new, new_tier, diff_words, changed_bits):
+    """One block: scores and tiers written, a bit per tier change in its words of
+    `changed_bits`; returns the number of changes."""
     for k in range(m):
         j = np.uint64(first + k)
         old = float(score[j])
@@ -112,12 +118,15 @@ def _block(first, m, score, tier, points_today, nbr_low, degree, nbr_score, pena
         diff[k] = tier[j] ^ new_tier[k]
         tier[j] = new_tier[k]
     found = 0
-    for w in range((m + 7) // 8):
-        if diff_words[w] != 0:
-            for k in range(8 * w, 8 * w + 8):
-                if diff[k] != 0:
-                    ids[first + found] = first + k
-                    found += 1
+    for w in range((m + 63) // 64):
+        bits = np.uint64(0)
+        for b in range(8 * w, 8 * w + 8):
+            if diff_words[b] != 0:
+                for k in range(8 * b, 8 * b + 8):
+                    if diff[k] != 0:
+                        bits |= np.uint64(1) << np.uint64(k - 64 * w)
+                        found += 1
+        changed_bits[first // 64 + w] = bits
     return found
 
 
