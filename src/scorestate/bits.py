@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
-
-# The index of a single set bit b (below 36) is BIT_INDEX[b % 37]: 2^k mod 37 differs for each k.
-BIT_INDEX = np.zeros(37, np.int64)
-for _k in range(36):
-    BIT_INDEX[(1 << _k) % 37] = _k
+from numba import types
+from numba.core.extending import intrinsic
 
 
-@njit(inline="always")
-def popcount(x):
-    """Number of set bits (masks are sparse: a loop per set bit beats a table here)."""
-    c = 0
-    while x:
-        x &= x - 1
-        c += 1
-    return c
+@intrinsic
+def popcount(typingctx: object, x: types.Integer) -> tuple[object, object]:
+    """The number of set bits of an integer, by LLVM's ctpop: no loop, so no branch to miss."""
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+    return x(x), codegen

@@ -22,8 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit, prange, types
-from numba.core.extending import intrinsic
+from numba import njit, prange
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from scorestate import rng
@@ -54,14 +53,6 @@ def step(sim: Simulation) -> None:
         s.points_today, s.false_points)
     sim.ledger.misattributions(sim, victims, actors, events, pts)
     sim.tally["officials_spared"] += spared + spared_victims
-
-
-@intrinsic
-def _ones(typingctx: object, x: types.Integer) -> tuple[object, object]:
-    """The number of set bits of an integer, by LLVM's ctpop: no loop, so no branch to miss."""
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-    return x(x), codegen
 
 
 # Citizens are scored a block at a time: today's points are cleared for the whole block (a
@@ -133,7 +124,7 @@ def _points_block(first, m, day, points, offence_mask, penal_mask, lenient, rank
             if wrong != 0.0:
                 false_points[i] += wrong
             committed = acts[i] & offence_mask
-            k = offences[i] + _ones(np.int64(committed))
+            k = offences[i] + popcount(np.int64(committed))
             offences[i] = min(k, offences_max)  # counts saturate rather than wrap
             if (o >> EV_APOLOGY) & 1 and corrections[i] < corrections_max:
                 corrections[i] += 1
