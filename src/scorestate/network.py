@@ -150,7 +150,7 @@ def homophilous(spec: NetworkSpec, region_start: np.ndarray, stratum: np.ndarray
     n = stratum.shape[0]
     rng = np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, 2])))
     m = round(n * spec.mean_degree / 2 * 1.02)  # a little extra for dropped duplicates
-    i = rng.integers(0, n, m)
+    i = rng.integers(0, n, m).astype(np.int32)  # drawn as int64 (the stream), kept as int32
     # The uniform draws u, kind and stay follow i in this one stream, m of each. They are read
     # a chunk at a time from three copies of the generator set at their offsets, so the build
     # never holds them whole (3 x 8 bytes per tie): the same numbers, in a fraction of the memory.
