@@ -26,20 +26,27 @@ CHUNK = 16384
 DRAWS_PER_CITIZEN = 3 + 3 + 2 + 1 + 8 + 2 + 3
 
 
+# Each parallel loop hands a chunk to a plain function that indexes with unsigned integers, as
+# the engine's kernels do: inside `prange` numba guards every read against negative-index
+# wraparound, which keeps LLVM from vectorising; the floor must be the best this machine does.
 @njit(parallel=True, cache=True)
 def _touch(arrays, which: np.ndarray, first: np.ndarray, flip: np.uint64) -> np.uint64:
     """Read and write back every word of every array in place, one work item (a chunk of one
     array) per parallel iteration; flip is 0, so the bytes stay what they were."""
     acc = np.zeros(which.shape[0], np.uint64)
     for w in prange(which.shape[0]):
-        data = arrays[which[w]]
-        a = np.uint64(0)
-        for k in range(first[w], min(data.shape[0], first[w] + CHUNK)):
-            v = data[k] ^ flip
-            data[k] = v
-            a += v
-        acc[w] = a
+        acc[w] = _touch_chunk(arrays[which[w]], first[w], flip)
     return acc.sum()
+
+
+@njit
+def _touch_chunk(data: np.ndarray, first: int, flip: np.uint64) -> np.uint64:
+    a = np.uint64(0)
+    for k in range(np.uint64(first), np.uint64(min(data.shape[0], first + CHUNK))):
+        v = data[k] ^ flip
+        data[k] = v
+        a += v
+    return a
 
 
 @njit(parallel=True, cache=True)
@@ -47,13 +54,19 @@ def _sparse_product(start: np.ndarray, degree: np.ndarray, nbrs: np.ndarray, x: 
                     y: np.ndarray) -> None:
     """y_i = sum of x over i's neighbours: one visit per directed tie."""
     n = degree.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    for c in prange(n_chunks):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            s = np.float32(0.0)
-            for k in range(start[i], start[i] + degree[i]):
-                s += x[nbrs[k]]
-            y[i] = s
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        _sparse_rows(c * CHUNK, min(n, (c + 1) * CHUNK), start, degree, nbrs, x, y)
+
+
+@njit
+def _sparse_rows(lo: int, hi: int, start: np.ndarray, degree: np.ndarray, nbrs: np.ndarray,
+                 x: np.ndarray, y: np.ndarray) -> None:
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        s = np.float32(0.0)
+        b = np.uint64(start[i])
+        for k in range(b, b + np.uint64(degree[i])):
+            s += x[np.uint64(nbrs[k])]
+        y[i] = s
 
 
 @njit(parallel=True, cache=True)
@@ -64,11 +77,17 @@ def _draws(seed: int, day: int, n: int, per_citizen: int, p: float) -> int:
     for c in prange(n_chunks):
         h = 0
         for s in range(per_citizen):
-            key = rng.stream_key(seed, day, s)
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                h += rng.uniform(key, i) < p
+            h += _draw_chunk(rng.stream_key(seed, day, s), c * CHUNK, min(n, (c + 1) * CHUNK), p)
         hits[c] = h
     return hits.sum()
+
+
+@njit
+def _draw_chunk(key: np.uint64, lo: int, hi: int, p: float) -> int:
+    h = 0
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        h += rng.uniform(key, i) < p
+    return h
 
 
 def _best(fn, repeats: int) -> float:
