@@ -168,7 +168,11 @@ def test_cli_explain_json_and_text(full, store):
     payload = json.loads(r.stdout)
     assert payload["citizen"] == c and payload["run_id"] == full.run_id
     assert payload["end"]["score"] == pytest.approx(full.scores[-1, c], abs=1e-3)
-    r = cli("explain", full.run_id[:17], str(c), "--store", str(store))  # a unique prefix
+    ids = [row["run_id"] for row in json.loads(cli("runs", "--store", str(store), "--json").stdout)["runs"]]
+    # the shortest prefix that no other stored run shares (runs started in one second share 15)
+    prefix = next(full.run_id[:k] for k in range(1, len(full.run_id) + 1)
+                  if sum(i.startswith(full.run_id[:k]) for i in ids) == 1)
+    r = cli("explain", prefix, str(c), "--store", str(store))
     assert r.exit_code == 0, r.output
     assert f"citizen {c}" in r.stdout and "neighbours on day 0" in r.stdout
 
