@@ -98,23 +98,20 @@ def _field(word, k):
 @njit(parallel=True, cache=True)
 def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied, used, rewarded,
            blacklisted, score, tier, offences, approval, perceived, grievance, days_since_dose,
-           group, degree, compliant_limit, penal_mask, score_min, bin_width, n_tiers):
+           group, degree, compliant_limit, penal_mask, score_min, bin_width, ev, svc, sc, grp,
+           tiers, hist):
     """The day's tallies in per-chunk partial sums (fixed CHUNK, summed in chunk order).
 
     Counts are integers, exact in any order: a block of a chunk counts them in branch-free
     passes (bits of masks as byte counters, a citizen's group flags packed into two words that
     are added to its group's). The float sums (approval, perception, grievance, score, overall
     and by group) are added citizen by citizen within a chunk, so the totals do not depend on
-    the number of threads.
+    the number of threads. The partial sums go to the buffers ev .. hist, one row per chunk
+    (kept by the Recorder: fresh ones would be paged in every day); each chunk writes its rows.
     """
     n = acts.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
-    ev = np.zeros((n_chunks, 4, N_EVENTS), np.int64)
-    svc = np.zeros((n_chunks, 2, 16), np.int64)
-    sc = np.zeros((n_chunks, N_SCALARS))
-    grp = np.zeros((n_chunks, N_GROUPS, N_GROUP))
-    tiers = np.zeros((n_chunks, 2, n_tiers))
-    hist = np.zeros((n_chunks, BINS), np.int64)
+    n_tiers = tiers.shape[2]
     penal = np.uint64(penal_mask)
     dissent = np.uint64(DISSENT_MASK)
     for c in prange(n_chunks):
@@ -128,6 +125,7 @@ def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied,
         words = np.empty((2, SUB), np.uint64)
         bins = np.empty(SUB, np.int64)
         h = hist[c]
+        h[:] = 0
         f_appr = f_perc = f_griev = f_score = 0.0
         for lo in range(c * CHUNK, min(n, (c + 1) * CHUNK), SUB):
             hi = min(n, lo + SUB, (c + 1) * CHUNK)
@@ -432,6 +430,8 @@ class Recorder:
         self._denied_keys = [f"denied_{s}" for s in SERVICES]
         self._rate_keys = [(f"{e}_rate", f"{e}_latent_rate", EVENT_INDEX[e]) for e in RATE_EVENTS]
         self._price_keys = [f"price_{s}" for s in self.priced]
+        self._partial_n = -1
+        self._partial: tuple[np.ndarray, ...] = ()
 
     def record(self, sim: Simulation) -> None:
         """The day's metrics. This runs every day, so its Python work is kept small: the tallies
@@ -445,7 +445,7 @@ class Recorder:
             s.used, s.rewarded, s.blacklisted, s.score, s.tier, s.offences, s.approval,
             s.perceived, s.grievance, s.days_since_dose, c.group, sim.graph.degree,
             b.dose_interval_days + b.dose_grace_days, np.uint32(p.penal_mask), sc_spec.minimum,
-            width, len(self.tier_names))
+            width, *self._partials(sim.n))
         ev, svc, sc, tiers = ev_.tolist(), svc_.tolist(), sc_.tolist(), tiers_.tolist()
         n = sim.n
         t = sim.tally
@@ -501,6 +501,18 @@ class Recorder:
         m = self.daily
         for name, value in put.items():
             m[name][d] = value
+
+    def _partials(self, n: int) -> tuple[np.ndarray, ...]:
+        """The buffers of `_tally`'s per-chunk partial sums, made once for n citizens."""
+        if self._partial_n != n:
+            chunks = (n + CHUNK - 1) // CHUNK
+            self._partial = (np.empty((chunks, 4, N_EVENTS), np.int64),
+                             np.empty((chunks, 2, 16), np.int64), np.empty((chunks, N_SCALARS)),
+                             np.empty((chunks, N_GROUPS, N_GROUP)),
+                             np.empty((chunks, 2, len(self.tier_names))),
+                             np.empty((chunks, BINS), np.int64))
+            self._partial_n = n
+        return self._partial
 
     def frames(self, days_done: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         metrics = pl.DataFrame({"day": np.arange(days_done, dtype=np.int32),

@@ -72,20 +72,42 @@ def _decide(seed, day, conformity, risk_aversion, care_w, drop_rate, seek_rate, 
     n_chunks = (n + CHUNK - 1) // CHUNK
     offsets = np.zeros(n_chunks + 1, np.int64)
     for c in prange(n_chunks):
-        m = 0
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            f = np.uint8(0)
-            cares = care(care_w, conformity[i], risk_aversion[i])
-            if drop_rate > 0 and rng.uniform(k_drop, i) < drop_rate * cares:
-                f |= DROP
-            if seek_rate > 0 and rng.uniform(k_seek, i) < seek_rate * cares:
-                f |= SEEK
-            if churn > 0 and rng.uniform(k_churn, i) < churn:
-                f |= CHURN
-            flags[i] = f
-            m += f != 0
-        offsets[c + 1] = m
+        first = c * CHUNK
+        offsets[c + 1] = _decide_block(first, min(n, first + CHUNK) - first, k_drop, k_seek,
+                                       k_churn, conformity, risk_aversion, care_w, drop_rate,
+                                       seek_rate, churn, flags)
     return np.cumsum(offsets)
+
+
+# A function of its own over a block with unsigned indices (no wraparound checks, so LLVM
+# vectorises each pass), and draws compared as integers: `draw_bits >> 11 < draw_bound(p)` is
+# exactly `uniform < p`, the bound taken per citizen where p depends on its care.
+@njit
+def _decide_block(first, m, k_drop, k_seek, k_churn, conformity, risk_aversion, care_w,
+                  drop_rate, seek_rate, churn, flags):
+    shift = np.uint64(11)
+    drop_rate = drop_rate if drop_rate > 0 else 0.0  # as not drawing: a bound of 0, never
+    seek_rate = seek_rate if seek_rate > 0 else 0.0
+    if churn > 0:
+        b_churn = rng.draw_bound(churn)
+        for k in range(m):
+            j = np.uint64(first + k)
+            flags[j] = np.uint8((rng.draw_bits(k_churn, first + k) >> shift) < b_churn) \
+                * np.uint8(CHURN)
+    else:
+        for k in range(m):
+            flags[np.uint64(first + k)] = np.uint8(0)
+    if drop_rate > 0 or seek_rate > 0:
+        for k in range(m):
+            j = np.uint64(first + k)
+            cares = care(care_w, conformity[j], risk_aversion[j])
+            drop = (rng.draw_bits(k_drop, first + k) >> shift) < rng.draw_bound(drop_rate * cares)
+            seek = (rng.draw_bits(k_seek, first + k) >> shift) < rng.draw_bound(seek_rate * cares)
+            flags[j] |= np.uint8(drop) * np.uint8(DROP) | np.uint8(seek) * np.uint8(SEEK)
+    count = 0
+    for k in range(m):
+        count += flags[np.uint64(first + k)] != 0
+    return count
 
 
 @njit(parallel=True, cache=True)
@@ -101,26 +123,43 @@ def _prepare(seed, day, offsets, flags, start, degree, nbrs, tier, region, regio
     low = np.zeros(m, np.int64)
     target = np.full(m, -1, np.int64)
     for c in prange(offsets.shape[0] - 1):
-        q = offsets[c]
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            if flags[i] != 0:
-                who[q] = i
-                q += 1
-        for q in range(offsets[c], offsets[c + 1]):
-            i = who[q]
-            f = flags[i]
-            if f & DROP:
-                for k in range(start[i], start[i] + degree[i]):
-                    low[q] += tier[nbrs[k]] <= low_tier
-            if f & SEEK:
-                lo = region_start[region[i]]
-                size = region_start[region[i] + 1] - lo
-                for t in range(SEEK_TRIES):
-                    j = lo + rng.below(k_seek_pick, i * SEEK_TRIES + t, size)
-                    if j != i and tier[j] >= high_tier:
-                        target[q] = j
-                        break
+        first = c * CHUNK
+        _prepare_block(first, min(n, first + CHUNK) - first, offsets[c], offsets[c + 1],
+                       k_seek_pick, flags, start, degree, nbrs, tier, region, region_start,
+                       low_tier, high_tier, who, low, target)
     return who, low, target
+
+
+@njit
+def _prepare_block(first, m, q0, q1, k_seek_pick, flags, start, degree, nbrs, tier, region,
+                   region_start, low_tier, high_tier, who, low, target):
+    """`_prepare` for one chunk, with unsigned indices (no wraparound checks)."""
+    q = q0
+    for k in range(m):
+        i = first + k
+        if flags[np.uint64(i)] != 0:
+            who[np.uint64(q)] = i
+            q += 1
+    for q in range(q0, q1):
+        uq = np.uint64(q)
+        i = who[uq]
+        ui = np.uint64(i)
+        f = flags[ui]
+        if f & DROP:
+            n_low = 0
+            s = np.uint64(start[ui])
+            for k in range(degree[ui]):
+                n_low += tier[np.uint64(nbrs[s + np.uint64(k)])] <= low_tier
+            low[uq] = n_low
+        if f & SEEK:
+            r = np.uint64(region[ui])
+            lo = region_start[r]
+            size = region_start[r + np.uint64(1)] - lo
+            for t in range(SEEK_TRIES):
+                j = lo + rng.below(k_seek_pick, i * SEEK_TRIES + t, size)
+                if j != i and tier[np.uint64(j)] >= high_tier:
+                    target[uq] = j
+                    break
 
 
 @njit(cache=True)
@@ -132,7 +171,8 @@ def _apply(seed, day, who, low, target, flags, start, degree, nbrs, tier, region
     k_churn_new = rng.stream_key(seed, day, rng.TIE_CHURN_NEW)
     dropped = 0
     made = 0
-    for q in range(who.shape[0]):
+    m = who.shape[0]
+    for q in range(m):
         i = who[q]
         f = flags[i]
         if f & DROP:
