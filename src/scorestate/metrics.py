@@ -430,8 +430,11 @@ class Recorder:
         self._denied_keys = [f"denied_{s}" for s in SERVICES]
         self._rate_keys = [(f"{e}_rate", f"{e}_latent_rate", EVENT_INDEX[e]) for e in RATE_EVENTS]
         self._price_keys = [f"price_{s}" for s in self.priced]
-        self._partial_n = -1
-        self._partial: tuple[np.ndarray, ...] = ()
+        # the buffers of `_tally`'s per-chunk partial sums, kept between days
+        chunks = (sim.n + CHUNK - 1) // CHUNK
+        self._partials = (np.empty((chunks, 4, N_EVENTS), np.int64), np.empty((chunks, 2, 16), np.int64),
+                          np.empty((chunks, N_SCALARS)), np.empty((chunks, N_GROUPS, N_GROUP)),
+                          np.empty((chunks, 2, len(self.tier_names))), np.empty((chunks, BINS), np.int64))
 
     def record(self, sim: Simulation) -> None:
         """The day's metrics. This runs every day, so its Python work is kept small: the tallies
@@ -445,7 +448,7 @@ class Recorder:
             s.used, s.rewarded, s.blacklisted, s.score, s.tier, s.offences, s.approval,
             s.perceived, s.grievance, s.days_since_dose, c.group, sim.graph.degree,
             b.dose_interval_days + b.dose_grace_days, np.uint32(p.penal_mask), sc_spec.minimum,
-            width, *self._partials(sim.n))
+            width, *self._partials)
         ev, svc, sc, tiers = ev_.tolist(), svc_.tolist(), sc_.tolist(), tiers_.tolist()
         n = sim.n
         t = sim.tally
@@ -501,18 +504,6 @@ class Recorder:
         m = self.daily
         for name, value in put.items():
             m[name][d] = value
-
-    def _partials(self, n: int) -> tuple[np.ndarray, ...]:
-        """The buffers of `_tally`'s per-chunk partial sums, made once for n citizens."""
-        if self._partial_n != n:
-            chunks = (n + CHUNK - 1) // CHUNK
-            self._partial = (np.empty((chunks, 4, N_EVENTS), np.int64),
-                             np.empty((chunks, 2, 16), np.int64), np.empty((chunks, N_SCALARS)),
-                             np.empty((chunks, N_GROUPS, N_GROUP)),
-                             np.empty((chunks, 2, len(self.tier_names))),
-                             np.empty((chunks, BINS), np.int64))
-            self._partial_n = n
-        return self._partial
 
     def frames(self, days_done: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         metrics = pl.DataFrame({"day": np.arange(days_done, dtype=np.int32),

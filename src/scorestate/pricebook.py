@@ -39,9 +39,13 @@ class PriceBook(Mapping[int, np.ndarray]):
                      if np.iinfo(t).bits >= max_rules)
         self.rules = np.zeros(n, dtype)  # bit r: the citizen meets price rule r
         self.factors = np.ones((0, len(services)), np.float32)  # [rule, service]: 1 where not priced
+        self._policy: CompiledPolicy | None = None  # whose rules the factors are
 
     def set_policy(self, policy: CompiledPolicy) -> None:
         """Use `policy`'s rules (gates first, then rewards) for the masks written next."""
+        if policy is self._policy:
+            return
+        self._policy = policy
         column = {svc: k for k, svc in enumerate(self.services)}
         rules = policy.price_gates + policy.rewards
         factors = np.ones((len(rules), len(self.services)), np.float32)

@@ -198,6 +198,15 @@ class Claim:
         return [(v, ESSAY.but(f"essay, {self.sweep_name} {v:g}", **{key: v}))
                 for v in _sweep_values(self.values, _essay_value(self.path), self.leave_out)]
 
+    def _swept(self, lab: Lab, against: Arm, columns: list[tuple[str, str, str, int]]) -> Sweep:
+        """Each swept value against `against`: one paired effect per (metric, label, kind, sign)."""
+        ev = _essay_value(self.path)
+        sweep = Sweep(self.path, [(label, kind, sign) for _, label, kind, sign in columns])
+        for v, arm in self._sweep():
+            sweep.points.append((_label(v, ev), [paired(lab.values(arm, k), lab.values(against, k))
+                                                 for k, *_ in columns]))
+        return sweep
+
     def arms(self, lab: Lab) -> list[Arm]:
         raise NotImplementedError
 
@@ -225,12 +234,8 @@ class Chilling(Claim):
             ("perceived", "perceived detection", "share", 0),
         ])
         chill, expressed, latent = rows[0], rows[1], rows[2]
-        ev = _essay_value(self.path)
-        sweep = Sweep(self.path, [("chilling vs baseline", "share", 1),
-                                  ("dissent expressed vs baseline", "share", -1)])
-        for v, arm in self._sweep():
-            sweep.points.append((_label(v, ev), [
-                paired(lab.values(arm, k), lab.values(BASELINE, k)) for k in ("chilling", "dissent")]))
+        sweep = self._swept(lab, BASELINE, [("chilling", "chilling vs baseline", "share", 1),
+                                            ("dissent", "dissent expressed vs baseline", "share", -1)])
         verdict = overall([chill.status, expressed.status])
         text = (f"Over the last {lab.window} days under `essay`, citizens voiced "
                 f"{fmt(chill.effect.a, 'share')} less dissent than their own latent propensity "
@@ -277,13 +282,9 @@ class Association(Claim):
             ("mean_degree", "mean degree (last day)", "number", 0),
         ])
         dropped, cross, assort, largest = rows[0], rows[1], rows[2], rows[3]
-        ev = _essay_value(self.path)
-        keys = ("ties_dropped", "assortativity", "largest_component")
-        sweep = Sweep(self.path, [("ties dropped per 1,000", "per1000", 1),
-                                  ("score assortativity", "number", 1), ("largest component", "share", -1)])
-        for v, arm in self._sweep():
-            sweep.points.append((_label(v, ev), [paired(lab.values(arm, k), lab.values(off, k))
-                                                 for k in keys]))
+        sweep = self._swept(lab, off, [("ties_dropped", "ties dropped per 1,000", "per1000", 1),
+                                       ("assortativity", "score assortativity", "number", 1),
+                                       ("largest_component", "largest component", "share", -1)])
         policing = overall([dropped.status, cross.status])
         splitting = overall([assort.status, largest.status])
         text = (f"With guilt by association on, citizens dropped {fmt_effect(dropped.effect, 'per1000')} "
@@ -348,13 +349,9 @@ class Innocents(Claim):
                 ("innocent_penalised", "... of them penalised all the same, per 1,000"))),
         ]
         total, cam_pen, cam_share, cam_listed, assoc_low, assoc_listed = rows[:6]
-        ev = _essay_value(self.path)
-        keys = ("false_penalised", "false_share")
-        sweep = Sweep(self.path, [("falsely penalised per 1,000", "per1000", 1),
-                                  ("false share of penalised acts", "share", 1)])
-        for v, arm in self._sweep():
-            sweep.points.append((_label(v, ev), [paired(lab.values(arm, k), lab.values(self.ZERO, k))
-                                                 for k in keys]))
+        sweep = self._swept(lab, self.ZERO,
+                            [("false_penalised", "falsely penalised per 1,000", "per1000", 1),
+                             ("false_share", "false share of penalised acts", "share", 1)])
         camera = overall([cam_pen.status, cam_share.status, cam_listed.status])
         association = overall([assoc_low.status, assoc_listed.status])
         text = (f"Under `essay`, {fmt(total.effect.a, 'per1000')} citizens per 1,000 were penalised at least "

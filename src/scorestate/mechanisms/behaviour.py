@@ -98,11 +98,7 @@ def step(sim: Simulation) -> None:
 
 def _buffers(sim: Simulation) -> np.ndarray:
     """A block of working words and of attempted services per thread, kept between days."""
-    shape = (numba.config.NUMBA_NUM_THREADS, 2, BLOCK)
-    buf = sim.scratch.get("behaviour_words")
-    if buf is None or buf.shape != shape:
-        buf = sim.scratch["behaviour_words"] = np.empty(shape, np.int64)
-    return buf
+    return sim.buffer("behaviour_words", (numba.config.NUMBA_NUM_THREADS, 2, BLOCK), np.int64)
 
 
 # Citizens are decided a block at a time. One loop over a block makes every citizen's seven

@@ -70,7 +70,8 @@ def step(sim: Simulation) -> None:
 
 
 def _set_bits(masks: tuple[np.ndarray, ...], bits: np.ndarray, out: np.ndarray) -> None:
-    """out[i] = the bits[k] of every mask k that holds for citizen i, or'ed together."""
+    """out[i] = the bits[k] of every mask k that holds for citizen i, or'ed together (0 for
+    everyone when there are no masks: a phase without such rules clears the last one's)."""
     if masks:
         _or_masks(masks, bits, out)
     else:

@@ -365,7 +365,7 @@ def false_attributions(runs: list[RunData]) -> Panel:
                  "Left: events recorded against a citizen who did not do them each day "
                  "(classifier false positives, camera false matches) and citizens' own acts "
                  "that a camera pinned on someone else. Middle: citizens penalised that day "
-                 "who have never did an act the rules name. Right: the share of the "
+                 "who never did an act the rules name. Right: the share of the "
                  "blacklist who never committed such an act. Daily counts are 7-day moving "
                  "means.", to_svg(fig, "f-innocent"))
 
