@@ -91,12 +91,16 @@ class Condition:
         """Evaluate over whole arrays; division by zero gives inf/nan, never a warning."""
         if self._fn is None:
             return np.full(n, self._const, dtype=bool)
-        missing = self.names.difference(env.keys())
-        if missing:
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(self._fn(env), dtype=bool)
+        except KeyError:  # looked for only now: a check before every call costs more than it
+            missing = self.names.difference(env.keys())
+            if not missing:
+                raise
             raise ConditionError(f"{self.where}: the condition '{self.text}' reads "
-                                 f"{', '.join(sorted(missing))}, missing from the columns given")
-        with np.errstate(all="ignore"):
-            out = np.asarray(self._fn(env), dtype=bool)
+                                 f"{', '.join(sorted(missing))}, missing from the columns given"
+                                 ) from None
         if out.shape != (n,):
             return np.broadcast_to(out, (n,)).copy()
         if any(out is env[name] for name in self.names):

@@ -55,7 +55,7 @@ class Ledger:
         self.index = np.flatnonzero(recorded)  # the recorded citizens, in id order
         self._bits = np.packbits(recorded, bitorder="little")  # one bit per citizen
         self.decide_all = retention in ("full", "sanctions")
-        self._parts: list[Batch] = []
+        self._parts: list[tuple[int, tuple[np.ndarray | float, ...]]] = []
         self._pending = 0
         self.rows = 0
 
@@ -77,12 +77,14 @@ class Ledger:
     def _add(self, day: int, citizen: np.ndarray, kind: np.ndarray | int, source: np.ndarray | int = -1,
              points: np.ndarray | float = 0.0, false_attribution: np.ndarray | bool = False,
              actor: np.ndarray | int = -1, value: np.ndarray | int = -1) -> None:
+        """Buffer m rows: arrays are copied now (the caller may reuse them), a value repeated for
+        every row stays one value until the flush builds the columns."""
         m = citizen.shape[0]
         if m == 0:
             return
         values = (day, citizen, kind, source, points, false_attribution, actor, value)
-        part = {name: _column(v, dt, m) for name, v, dt in zip(COLUMNS, values, DTYPES, strict=True)}
-        self._parts.append(part)
+        self._parts.append((m, tuple(v.astype(dt) if isinstance(v, np.ndarray) else v
+                                     for v, dt in zip(values, DTYPES, strict=True))))
         self._pending += m
 
     def observations(self, sim: Simulation) -> None:
@@ -108,8 +110,8 @@ class Ledger:
         if citizens.size == 0:
             return
         keep = slice(None) if self.decide_all else self.records(citizens)
-        value = np.broadcast_to(np.asarray(value), citizens.shape)[keep]
-        points = np.broadcast_to(np.asarray(points), citizens.shape)[keep]
+        value = value[keep] if isinstance(value, np.ndarray) else value
+        points = points[keep] if isinstance(points, np.ndarray) else points
         self._add(sim.day, citizens[keep], KIND_INDEX[kind], -1, points, False, -1, value)
 
     def denials(self, sim: Simulation) -> None:
@@ -120,9 +122,9 @@ class Ledger:
         if some.size == 0:
             return
         d, who = d[some], self.index[some]
-        for svc in range(len(SERVICES)):  # service by service, citizens in id order
-            hit = who[(d & np.uint16(1 << svc)) != 0]
-            self._add(sim.day, hit, KIND_INDEX["denied"], value=svc)
+        # service by service, citizens in id order: the nonzeros of a (service, citizen) table
+        svc, k = np.nonzero((d[None, :] >> _SERVICE_BITS[:, None]) & 1)
+        self._add(sim.day, who[k], KIND_INDEX["denied"], value=svc)
 
     def score_snapshot(self, score: np.ndarray) -> np.ndarray:
         return score[self.index].copy()
@@ -145,20 +147,26 @@ class Ledger:
     def flush(self) -> None:
         if not self._parts:
             return
-        batch = {name: np.concatenate([p[name] for p in self._parts]) for name in COLUMNS}
+        batch = {name: _concat([p[1][c] for p in self._parts], [p[0] for p in self._parts], dt,
+                               self._pending)
+                 for c, (name, dt) in enumerate(zip(COLUMNS, DTYPES, strict=True))}
         self._parts.clear()
         self.rows += self._pending
         self._pending = 0
         self.sink(batch)
 
 
-def _column(value: np.ndarray | float, dtype: type, m: int) -> np.ndarray:
-    """One column of m rows: a scalar repeated, or an array of m values, as its own copy."""
-    if isinstance(value, np.ndarray) and value.ndim == 1 and value.shape[0] == m:
-        return value.astype(dtype)
-    if np.ndim(value) == 0:
-        return np.full(m, value, dtype)
-    return np.broadcast_to(np.asarray(value, dtype=dtype), (m,)).copy()
+_SERVICE_BITS = np.arange(len(SERVICES), dtype=np.uint16)
+
+
+def _concat(values: list[np.ndarray | float], lengths: list[int], dtype: type, total: int) -> np.ndarray:
+    """One column of the buffered parts: each an array of its rows or one value for all."""
+    out = np.empty(total, dtype)
+    at = 0
+    for v, m in zip(values, lengths, strict=True):
+        out[at:at + m] = v
+        at += m
+    return out
 
 
 @njit(cache=True)

@@ -50,7 +50,7 @@ def step(sim: Simulation) -> None:
         s.corrections[entering] = 0
         sim.tally["blacklist_inflow"] += int(entering.shape[0])
         sim.tally[f"blacklist_inflow_{reason}"] += int(entering.shape[0])
-        sim.ledger.decisions(sim, entering, "blacklist_entry", value=np.full(entering.shape[0], k))
+        sim.ledger.decisions(sim, entering, "blacklist_entry", value=k)
 
 
 def release(sim: Simulation, citizens: np.ndarray, why: int) -> None:
@@ -60,7 +60,7 @@ def release(sim: Simulation, citizens: np.ndarray, why: int) -> None:
     s.listed_since[citizens] = -1
     s.list_reason[citizens] = -1
     sim.tally["blacklist_outflow"] += int(citizens.shape[0])
-    sim.ledger.decisions(sim, citizens, "blacklist_exit", value=np.full(citizens.shape[0], why))
+    sim.ledger.decisions(sim, citizens, "blacklist_exit", value=why)
 
 
 BLOCK = 4096  # citizens per block of `_take`
