@@ -74,7 +74,7 @@ class ColumnEnv(Mapping[str, np.ndarray]):
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._cache:
-            self._cache[name] = _signed(self._compute(name))
+            self._cache[name] = self._compute(name)
         return self._cache[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -107,12 +107,12 @@ class ColumnEnv(Mapping[str, np.ndarray]):
         if name == "days_listed":
             return np.where(take(s.blacklisted), self.day - take(s.listed_since).astype(np.int32), 0)
         if name in ("days_overdue", "health_compliant", "dose_refused"):
-            overdue = take(s.days_since_dose).astype(np.int32) - b.dose_interval_days
-            if name == "days_overdue":
-                return np.maximum(overdue, 0)
+            since = take(s.days_since_dose)  # compared as stored: no widened copy of a million
             if name == "health_compliant":
-                return overdue <= b.dose_grace_days
-            return overdue >= b.dose_refusal_days
+                return since <= b.dose_interval_days + b.dose_grace_days
+            if name == "dose_refused":
+                return since >= b.dose_interval_days + b.dose_refusal_days
+            return np.maximum(since.astype(np.int32) - b.dose_interval_days, 0)
         if name == "debt_unpaid":
             return take(s.debt_since) >= 0
         if name == "days_since_flagged_alcohol":
@@ -123,17 +123,6 @@ class ColumnEnv(Mapping[str, np.ndarray]):
         if name == "approval":
             return 1.0 / (1.0 + np.exp(-take(s.approval).astype(np.float64)))
         raise KeyError(name)
-
-
-def _signed(column: np.ndarray) -> np.ndarray:
-    """A narrow or unsigned integer column widened to a signed type wide enough for arithmetic.
-
-    State keeps counts and stamps in 8 or 16 bits; a condition such as `age - 60 < 0` must not
-    wrap around as unsigned 8-bit arithmetic would.
-    """
-    if column.dtype.kind == "u" or (column.dtype.kind == "i" and column.dtype.itemsize < 4):
-        return column.astype(np.int64 if column.dtype.itemsize >= 4 else np.int32)
-    return column
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,27 @@ class _Expr:
         return self.fn if self.fn is not None else (lambda env, value=self.const: value)
 
 
+def _widened(e: _Expr) -> _Expr:
+    """An operand of arithmetic, with narrow or unsigned integer columns widened to a signed type.
+
+    State keeps counts and stamps in 8 or 16 bits; `age - 60 < 0` must not wrap around as
+    unsigned 8-bit arithmetic would. Comparisons read the columns as stored (numpy compares
+    mixed integer types and out-of-range numbers exactly), so only arithmetic pays for a copy.
+    """
+    if e.fn is None:
+        return e
+    fn = e.fn
+
+    def wide(env: Env) -> Any:
+        column = fn(env)
+        dt = getattr(column, "dtype", None)
+        if dt is not None and (dt.kind == "u" or (dt.kind == "i" and dt.itemsize < 4)):
+            return column.astype(np.int64 if dt.itemsize >= 4 else np.int32)
+        return column
+
+    return _Expr(e.kind, e.src, fn=wide)
+
+
 class Condition:
     """A compiled condition; call it with the citizen columns to get a bool mask."""
 
@@ -248,13 +269,13 @@ class _Compiler:
                 return self._apply("bool", seg, np.logical_not, arg)
             self._need(arg, "number", "-" if isinstance(node.op, ast.USub) else "+")
             return self._apply("number", seg, operator.neg if isinstance(node.op, ast.USub)
-                               else operator.pos, arg)
+                               else operator.pos, _widened(arg))
         if isinstance(node, ast.BinOp):
             sym, fn = _ARITH[type(node.op)]
             left, right = self.visit(node.left), self.visit(node.right)
             self._need(left, "number", sym)
             self._need(right, "number", sym)
-            return self._apply("number", seg, fn, left, right)
+            return self._apply("number", seg, fn, _widened(left), _widened(right))
         if isinstance(node, ast.BoolOp):
             word = "and" if isinstance(node.op, ast.And) else "or"
             parts = [self.visit(v) for v in node.values]
