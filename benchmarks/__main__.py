@@ -140,8 +140,21 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--sizes must be comma-separated numbers, got '{args.sizes}'")
     if not sizes or min(sizes) < 100:
         parser.error(f"--sizes must list populations of at least 100, got '{args.sizes}'")
+    if args.days is not None and args.days < 1:
+        parser.error(f"--days must be at least 1, got {args.days}")
     days = args.days or (30 if args.quick else 365)
     mesa_spec = args.mesa or ("1000x20" if args.quick else "2000x30,100000x5")
+    mesa_runs = []
+    for spec in ([] if mesa_spec == "none" else mesa_spec.split(",")):
+        try:
+            mp, md = (int(x) for x in spec.lower().split("x"))
+        except ValueError:
+            parser.error(f"--mesa must be POPULATIONxDAYS[,...] such as 2000x30, got '{mesa_spec}'")
+        if mp < 100 or md < 1:
+            parser.error(f"--mesa needs at least 100 citizens and 1 day per comparison, got '{spec}'")
+        mesa_runs.append((mp, md))
+    if args.before is not None and not (args.before / "scorestate" / "engine.py").is_file():
+        parser.error(f"--before must be a directory holding scorestate/engine.py, got '{args.before}'")
     info = machine()
     t0 = time.perf_counter()
     results = []
@@ -150,18 +163,12 @@ def main(argv: list[str] | None = None) -> None:
         results.append(run_task("throughput", n, days, args.seed))
     before = []
     if args.before is not None:
-        if not (args.before / "scorestate" / "engine.py").is_file():
-            parser.error(f"--before must be a directory holding scorestate/engine.py, got '{args.before}'")
         for n in sizes:
             print(f"measuring the package under {args.before} at {n:,} citizens x {days} days ...",
                   file=sys.stderr, flush=True)
             before.append(run_task("throughput", n, days, args.seed, args.before.resolve()))
     mesas = []
-    for spec in ([] if mesa_spec == "none" else mesa_spec.split(",")):
-        try:
-            mp, md = (int(x) for x in spec.lower().split("x"))
-        except ValueError:
-            parser.error(f"--mesa must be POPULATIONxDAYS[,...] such as 2000x30, got '{mesa_spec}'")
+    for mp, md in mesa_runs:
         print(f"measuring Mesa and the engine at {mp:,} citizens x {md} days ...", file=sys.stderr,
               flush=True)
         mesas.append(run_task("mesa", mp, md, args.seed))
