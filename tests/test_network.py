@@ -41,6 +41,25 @@ def test_adjacency_is_symmetric_without_self_loops_or_duplicates():
     assert 2 * e.shape[0] == g.degree.sum()
 
 
+@pytest.mark.parametrize("slack", [0.0, 0.5, 3.0])
+def test_adjacency_rows_are_the_sorted_distinct_neighbours_with_spare_slots(slack: float) -> None:
+    # duplicates, both directions of a tie, self-loops and isolated citizens: the buckets are
+    # squeezed and spread in place, so rows that shrink a lot and rows that grow must both come out
+    rng = np.random.default_rng(5)
+    n = 400
+    edges = rng.integers(0, n // 2, (3000, 2))  # the upper half stays isolated
+    edges = np.concatenate([edges, edges[:1000, ::-1], edges[:500], [[7, 7], [9, 9]]])
+    g = from_edges(n, edges, slack=slack)
+    for i in range(n):
+        want = np.unique(np.concatenate([edges[edges[:, 0] == i, 1], edges[edges[:, 1] == i, 0]]))
+        want = want[want != i]
+        slots = g.start[i + 1] - g.start[i]
+        assert slots == len(want) + max(2, int(np.ceil(slack * len(want))))
+        row = g.nbrs[g.start[i]:g.start[i + 1]]
+        np.testing.assert_array_equal(row[:g.degree[i]], want)
+        assert (row[g.degree[i]:] == -1).all()
+
+
 def test_ties_change_in_place():
     g = from_edges(4, np.array([[0, 1], [1, 2], [2, 3]]), slack=0.5)
     assert has_tie(g.start, g.degree, g.nbrs, 1, 0)

@@ -201,8 +201,10 @@ class Simulation:
         if edges is not None:
             self.graph: Graph = from_edges(self.n, edges, net.slack)
         else:
-            stratum = (c.region.astype(np.int64) * 2 + c.urban) * 4 + c.education
+            wide = np.int32 if c.region_start.shape[0] < 2**28 else np.int64  # 4 bytes spared
+            stratum = (c.region.astype(wide) * 2 + c.urban) * 4 + c.education
             self.graph = homophilous(net, c.region_start, stratum, self.seed)
+            del stratum
         self.timeline: list[tuple[int, CompiledPolicy]] = compile_timeline(scenario)
         self.policy = self.timeline[0][1]
         # the policy whose stakes citizens believe in: the last one enforced (None: never any)

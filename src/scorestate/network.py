@@ -66,10 +66,19 @@ def from_edges(n: int, edges: np.ndarray, slack: float) -> Graph:
 
 def _csr(n: int, ends: list[np.ndarray], slack: float) -> Graph:
     """The adjacency of the ties (ends[0][k], ends[1][k]); takes the ends out of the list, so
-    the memory of a list that held the only references is freed once the ties are bucketed."""
+    the memory of a list that held the only references is freed once the ties are bucketed.
+
+    The buckets become the adjacency in place (squeezed, resized, spread out with the spare
+    slots): the build never holds both, which was its peak of memory.
+    """
     raw_start, raw = _bucket(n, ends.pop(0), ends.pop(0))
     degree = _sort_unique_rows(raw_start, raw)
-    start, nbrs = _with_slack(raw_start, raw, degree, slack)
+    _squeeze(raw_start, raw, degree)
+    del raw_start
+    start = _slot_starts(degree, slack)
+    raw.resize(int(start[-1]), refcheck=False)  # realloc: remaps large blocks, copies nothing
+    _spread(start, degree, raw)
+    nbrs = raw
     if start[-1] <= np.iinfo(np.int32).max:  # 4 bytes per citizen saved below 2^31 slots
         start = start.astype(np.int32)
     if np.diff(start).max(initial=0) <= np.iinfo(np.uint16).max:  # no row can outgrow its slots
@@ -77,9 +86,17 @@ def _csr(n: int, ends: list[np.ndarray], slack: float) -> Graph:
     return Graph(start=start, degree=degree, nbrs=nbrs)
 
 
+def _bucket(n: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both directions of every tie but self-loops, bucketed by citizen (counting sort). The
+    buckets are allocated here, by numpy, so that `_csr` may resize them."""
+    count = _bucket_starts(n, a, b)
+    raw = np.empty(count[n], np.int32)
+    _bucket_fill(a, b, count, raw)
+    return count, raw
+
+
 @njit(cache=True)
-def _bucket(n, a, b):
-    """Both directions of every tie but self-loops, bucketed by citizen (counting sort)."""
+def _bucket_starts(n, a, b):
     count = np.zeros(n + 1, np.int64)
     for k in range(a.shape[0]):
         if a[k] != b[k]:
@@ -87,16 +104,23 @@ def _bucket(n, a, b):
             count[b[k] + 1] += 1
     for i in range(n):
         count[i + 1] += count[i]
-    raw = np.empty(count[n], np.int32)
-    fill = count[:n].copy()
+    return count
+
+
+@njit(cache=True)
+def _bucket_fill(a, b, count, raw):
+    """Fill the buckets, each row's start in `count` serving as its cursor (so it ends at the
+    next row's start) and shifted back afterwards: no second array of cursors."""
     for k in range(a.shape[0]):
         i, j = a[k], b[k]
         if i != j:
-            raw[fill[i]] = j
-            fill[i] += 1
-            raw[fill[j]] = i
-            fill[j] += 1
-    return count, raw
+            raw[count[i]] = j
+            count[i] += 1
+            raw[count[j]] = i
+            count[j] += 1
+    for i in range(count.shape[0] - 2, 0, -1):
+        count[i] = count[i - 1]
+    count[0] = 0
 
 
 @njit(parallel=True, cache=True)
@@ -126,17 +150,43 @@ def _sort_unique_rows(raw_start, raw):
 
 
 @njit(cache=True)
-def _with_slack(raw_start, raw, degree, slack):
+def _squeeze(raw_start, raw, degree):
+    """Close the gaps that duplicates left: row after row to the front (never past unread data)."""
+    at = 0
+    for i in range(degree.shape[0]):
+        lo = raw_start[i]
+        for k in range(degree[i]):
+            raw[at + k] = raw[lo + k]
+        at += degree[i]
+
+
+@njit(cache=True)
+def _slot_starts(degree, slack):
+    """Where each row starts once a row of degree d has d + max(2, ceil(slack * d)) slots."""
     n = degree.shape[0]
     start = np.empty(n + 1, np.int64)
     start[0] = 0
     for i in range(n):
         d = degree[i]
         start[i + 1] = start[i] + d + max(2, np.int64(np.ceil(slack * d)))
-    nbrs = np.full(start[n], -1, np.int32)
-    for i in range(n):
-        nbrs[start[i]:start[i] + degree[i]] = raw[raw_start[i]:raw_start[i] + degree[i]]
-    return start, nbrs
+    return start
+
+
+@njit(cache=True)
+def _spread(start, degree, nbrs):
+    """Move the squeezed rows to their slots, last row first and each from its end (a row only
+    moves back, past rows already moved), and mark the spare slots -1."""
+    at = 0
+    for i in range(degree.shape[0]):
+        at += degree[i]
+    for i in range(degree.shape[0] - 1, -1, -1):
+        d = degree[i]
+        at -= d
+        lo = start[i]
+        for k in range(d - 1, -1, -1):
+            nbrs[lo + k] = nbrs[at + k]
+        for k in range(lo + d, start[i + 1]):
+            nbrs[k] = -1
 
 
 def homophilous(spec: NetworkSpec, region_start: np.ndarray, stratum: np.ndarray,
