@@ -50,7 +50,7 @@ def step(sim: Simulation) -> None:
     offsets = _decide(sim.seed, sim.day, c.conformity, c.risk_aversion, sim.care_weights,
                       a.drop_rate if active else 0.0, a.seek_rate if active else 0.0, churn, flags)
     who, low, target, _ = _prepare(sim.seed, sim.day, offsets, flags, g.start, g.degree, g.nbrs,
-                                s.tier, c.region, c.region_start, p.low_tier, p.high_tier)
+                                   s.tier, c.region, c.region_start, p.low_tier, p.high_tier)
     dropped, made = _apply(sim.seed, sim.day, who, low, target, flags, g.start, g.degree, g.nbrs,
                            s.tier, c.region, c.region_start, p.low_tier)
     sim.tally["ties_dropped"] += dropped
@@ -158,19 +158,11 @@ def _prepare_block(first, m, q0, q1, k_seek_pick, keys, flags, start, degree, nb
         d = degree[ui]
         warm += _row(start, degree, nbrs, ui)
         if f & DROP:
-            n_low = 0
-            for k in range(d):
-                n_low += tier[np.uint64(nbrs[s + np.uint64(k)])] <= low_tier
+            n_low = _low_count(s, d, nbrs, tier, low_tier)
             low[uq] = n_low
             if n_low > 0:
-                pick = rng.below(k_drop_pick, i, n_low)
-                for k in range(d):
-                    j = np.uint64(nbrs[s + np.uint64(k)])
-                    if tier[j] <= low_tier:
-                        if pick == 0:
-                            warm += _row(start, degree, nbrs, j)
-                            break
-                        pick -= 1
+                j = _low_pick(s, d, nbrs, tier, low_tier, rng.below(k_drop_pick, i, n_low))
+                warm += _row(start, degree, nbrs, np.uint64(j))
         r = np.uint64(region[ui])
         lo = region_start[r]
         size = region_start[r + np.uint64(1)] - lo
@@ -185,6 +177,27 @@ def _prepare_block(first, m, q0, q1, k_seek_pick, keys, flags, start, degree, nb
             warm += _row(start, degree, nbrs, np.uint64(nbrs[s + np.uint64(rng.below(k_churn_pick, i, d))]))
             warm += _row(start, degree, nbrs, np.uint64(lo + rng.below(k_churn_new, i, size)))
     return warm
+
+
+@njit(inline="always")
+def _low_count(s, d, nbrs, tier, low_tier):
+    """How many of the d neighbours in a row's slots (from s) are at or below the low tier."""
+    n_low = 0
+    for k in range(d):
+        n_low += tier[np.uint64(nbrs[np.uint64(s) + np.uint64(k)])] <= low_tier
+    return n_low
+
+
+@njit(inline="always")
+def _low_pick(s, d, nbrs, tier, low_tier, pick):
+    """The neighbour a dropper drops: the pick-th (from 0) at or below the low tier, in slot order."""
+    for k in range(d):
+        j = nbrs[np.uint64(s) + np.uint64(k)]
+        if tier[np.uint64(j)] <= low_tier:
+            if pick == 0:
+                return j
+            pick -= 1
+    return -1
 
 
 @njit(inline="always")
@@ -212,21 +225,14 @@ def _apply(seed, day, who, low, target, flags, start, degree, nbrs, tier, region
         if f & DROP:
             n_low = low[q]
             if f & DIRTY:
-                n_low = 0
-                for k in range(start[i], start[i] + degree[i]):
-                    n_low += tier[nbrs[k]] <= low_tier
+                n_low = _low_count(start[i], degree[i], nbrs, tier, low_tier)
             if n_low > 0:
-                pick = rng.below(k_drop_pick, i, n_low)
-                for k in range(start[i], start[i] + degree[i]):
-                    if tier[nbrs[k]] <= low_tier:
-                        if pick == 0:
-                            j = nbrs[k]
-                            drop_tie(start, degree, nbrs, i, j)
-                            dropped += 1
-                            flags[i] |= DIRTY
-                            flags[j] |= DIRTY
-                            break
-                        pick -= 1
+                j = _low_pick(start[i], degree[i], nbrs, tier, low_tier,
+                              rng.below(k_drop_pick, i, n_low))
+                drop_tie(start, degree, nbrs, i, j)
+                dropped += 1
+                flags[i] |= DIRTY
+                flags[j] |= DIRTY
         if f & SEEK:
             j = target[q]
             if j >= 0 and add_tie(start, degree, nbrs, i, j):
