@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 import scorestate as ss
+from scorestate.mechanisms import appeals
 from scorestate.mechanisms.neighbours import share
 from scorestate.vocabulary import SV_ESSENTIALS, SV_LOAN
 
@@ -156,6 +158,17 @@ def test_appeals_return_points_taken_by_false_attributions():
     assert appeal.metrics["appeals_upheld"].sum() > 0
     assert appeal.final["score_mean"] > no_appeal.final["score_mean"]
     assert no_appeal.metrics["appeals_upheld"].sum() == 0
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 1000, 4097])
+def test_appeals_find_every_carrier_of_false_points_in_id_order(n):
+    """The word-at-a-time scan finds exactly the citizens with false points, ragged ends too."""
+    rng = np.random.default_rng(n)
+    false_points = np.where(rng.random(n) < 0.1, -rng.random(n).astype(np.float32) - 0.5, 0)
+    false_points = false_points.astype(np.float32)
+    if n:
+        false_points[-1] = -1.0  # a carrier in the last, partial word
+    assert np.array_equal(appeals._carrying(false_points), np.flatnonzero(false_points < 0))
 
 
 def test_a_stricter_alcohol_rule_lowers_drinking():

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from scorestate import rng
 
@@ -25,15 +26,17 @@ def step(sim: Simulation) -> None:
     s = sim.state
     if not sim.policy.enabled or ap.rate <= 0:
         return
-    candidates = np.flatnonzero(s.false_points < 0)
-    upheld, returned = _kernel(sim.seed, sim.day, candidates, ap.rate, ap.success,
-                               s.false_points, s.points_today)
+    upheld, returned = _kernel(sim.seed, sim.day, ap.rate, ap.success, s.false_points,
+                               s.points_today)
     sim.tally["appeals_upheld"] += int(upheld.shape[0])
     sim.ledger.decisions(sim, upheld, "appeal_upheld", points=returned)
 
 
 @njit(cache=True)
-def _kernel(seed, day, candidates, rate, success, false_points, points_today):
+def _kernel(seed, day, rate, success, false_points, points_today):
+    """Decide the appeals of everyone carrying false points; return who won and what came back,
+    in id order."""
+    candidates = _carrying(false_points)
     k_try = rng.stream_key(seed, day, rng.APPEAL)
     k_win = rng.stream_key(seed, day, rng.APPEAL_SUCCESS)
     upheld = np.empty(candidates.shape[0], np.int64)
@@ -47,3 +50,26 @@ def _kernel(seed, day, candidates, rate, success, false_points, points_today):
             upheld[k] = i
             k += 1
     return upheld[:k], returned[:k]
+
+
+
+@njit
+def _carrying(false_points):
+    """The citizens with false points, in id order. Counted by a vectorised loop, then marked 64
+    at a time in a word (vectorised too) and visited bit by bit: a branch per citizen would
+    mispredict wherever the few carriers sit."""
+    n = false_points.shape[0]
+    count = 0
+    for i in range(n):
+        count += false_points[np.uint64(i)] < 0
+    out = np.empty(count, np.int64)
+    at = 0
+    for lo in range(0, n, 64):
+        marks = np.uint64(0)
+        for k in range(lo, min(n, lo + 64)):
+            marks |= np.uint64(false_points[np.uint64(k)] < 0) << np.uint64(k - lo)
+        while marks:
+            out[at] = lo + np.int64(trailing_zeros(marks))
+            marks &= marks - np.uint64(1)
+            at += 1
+    return out
