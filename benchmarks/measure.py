@@ -61,6 +61,7 @@ def throughput(population: int, days: int, seed: int) -> dict[str, Any]:
     rows: list[int] = []
     sim = Simulation(scenario, ledger_sink=lambda batch: rows.append(len(batch["day"])))
     rss_built = _rss_now_bytes()
+    edges_built = int(sim.graph.degree.sum())
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     while sim.day < days:
@@ -87,6 +88,7 @@ def throughput(population: int, days: int, seed: int) -> dict[str, Any]:
         "build_s": sim.build_s, "step_s": sim.step_s, "wall_s": wall,
         "citizen_days_per_s": sim.n * days / sim.step_s,
         "profile_s": timings, "floor": fl, "held_bytes": held, "directed_edges": edges,
+        "directed_edges_built": edges_built,
         "rss_base": rss_base, "rss_built": rss_built, "rss_peak": peak,
         "ledger_rows": result.extra["ledger_rows"],
         "final_blacklist_share": result.final["blacklist_share"],
