@@ -28,7 +28,7 @@ def test_the_harness_measures_every_figure_side_by_side(tmp_path: Path) -> None:
     (tp,) = raw["throughput"]
     assert tp["population"] == 1500 and tp["days"] == 3
     assert tp["citizen_days_per_s"] > 0 and tp["directed_edges"] > 0
-    assert 0 < tp["directed_edges_built"], "the peak's budget counts the ties the run starts with"
+    assert tp["directed_edges_built"] > 0, "the peak's budget counts the ties the run starts with"
     assert set(tp["profile_s"]) == set(Simulation.plan()), "every mechanism is profiled"
     assert tp["held_bytes"] and tp["rss_peak"] > 0 and tp["floor"]
     (mesa,) = raw["mesa"]
