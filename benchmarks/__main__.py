@@ -28,6 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BUDGET_CITIZEN, BUDGET_TIE = 120, 8
 
 
+def _budget(n: int, ties: int) -> float:
+    """Bytes per citizen the memory target allows a population of n with `ties` directed ties."""
+    return BUDGET_CITIZEN + BUDGET_TIE * ties / n
+
+
 def machine() -> dict[str, Any]:
     model = "unknown"
     try:
@@ -97,14 +102,13 @@ def table(results: list[dict[str, Any]], mesas: list[dict[str, Any]], info: dict
         per_citizen = (h["state"] + h["citizens"] + h["graph_per_citizen"] + h["prices"]
                        + h["ledger_index"] + h.get("scratch", 0)) / n
         peak, built = (r["rss_peak"] - r["rss_base"]) / n, (r["rss_built"] - r["rss_base"]) / n
-        budget = (BUDGET_CITIZEN * n + BUDGET_TIE * e) / n
-        # the peak may come while the network is built, with the ties it starts with (a year of
-        # the essay adds ties): its budget counts the fewer of the two
-        fewer = min(e, r.get("directed_edges_built", e))
-        of_peak = 100 * peak * n / (BUDGET_CITIZEN * n + BUDGET_TIE * fewer)
         held = per_citizen + h["graph_slots"] / n
+        # what is held counts the ties at the end; the peak, which may come while the network is
+        # built, the ties it starts with (a year of the essay adds ties), whichever is fewer
+        at_peak = _budget(n, min(e, r.get("directed_edges_built", e)))
         out.append(f"| {n:,} | {e:,} | {per_citizen:.0f} | {h['graph_slots'] / e:.1f} | "
-                   f"{100 * held / budget:.0f}% | {peak:.0f} | {of_peak:.0f}% | {built:.0f} |")
+                   f"{100 * held / _budget(n, e):.0f}% | {peak:.0f} | {100 * peak / at_peak:.0f}% | "
+                   f"{built:.0f} |")
     big = max(results, key=lambda r: r["population"])
     total = sum(big["profile_s"].values())
     out += ["", f"Profile at {big['population']:,} citizens ({big['days']} days): time per mechanism", "",

@@ -52,7 +52,6 @@ def _kernel(seed, day, rate, success, false_points, points_today):
     return upheld[:k], returned[:k]
 
 
-
 @njit
 def _carrying(false_points):
     """The citizens with false points, in id order. Counted by a vectorised loop, then marked 64
