@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 from numba import njit, prange
 
+from scorestate.expf import expf
 from scorestate.mechanisms.neighbours import assortativity
 from scorestate.network import components as network_components
 from scorestate.population import N_GROUPS
@@ -124,6 +125,7 @@ def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied,
         t_cnt = np.zeros((2, n_tiers), np.int64)
         words = np.empty((2, SUB), np.uint64)
         bins = np.empty(SUB, np.int64)
+        sig = np.empty(SUB)
         h = hist[c]
         h[:] = 0
         f_appr = f_perc = f_griev = f_score = 0.0
@@ -179,11 +181,14 @@ def _tally(acts, latent, observed, falsely, misattributed, denied_today, denied,
                     d_t += degree_[k] if on else 0
                 t_cnt[0, t] += k_t
                 t_cnt[1, t] += d_t
-            # the float sums, citizen by citizen in id order, and the counts added by group
+            # the approvals' sigmoids in a loop that vectorises, then the float sums, citizen by
+            # citizen in id order, and the counts added by group
             appr_, perc_, griev_ = approval[lo:hi], perceived[lo:hi], grievance[lo:hi]
             for k in range(hi - lo):
+                sig[k] = 1.0 / (1.0 + expf(-appr_[k]))
+            for k in range(hi - lo):
                 g = group_[k]
-                appr = 1.0 / (1.0 + np.exp(-appr_[k]))
+                appr = sig[k]
                 s_k = float(score_[k])
                 f_appr += appr
                 f_perc += perc_[k]
