@@ -165,3 +165,20 @@ def test_the_tutorial_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
     done = subprocess.run([sys.executable, "-"], input=code, text=True, capture_output=True, cwd=tmp_path,
                           check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_documents_that_code_and_docs_cite_are_shipped() -> None:
+    """Parameters and docstrings cite MODEL.md and REFERENCES.md as their sources; a reader must
+    be able to open them, and a Markdown link between the docs must lead somewhere."""
+    root = docs_gen.ROOT
+    docs = root / "docs"
+    cited: set[str] = set()
+    for path in [*root.glob("src/scorestate/**/*.py"), *root.glob("src/scorestate/**/*.yaml"),
+                 *docs.glob("*.md"), root / "README.md"]:
+        cited |= set(re.findall(r"\b(MODEL|REFERENCES)\.md\b", path.read_text(encoding="utf-8")))
+    assert cited == {"MODEL", "REFERENCES"}
+    for name in cited:
+        assert (docs / f"{name}.md").is_file(), f"docs/{name}.md is cited but missing"
+    for page in [*docs.glob("*.md"), root / "README.md"]:
+        for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).is_file(), f"{page.name} links to missing {target}"
