@@ -13,6 +13,7 @@ import pytest
 
 import scorestate as ss
 from conftest import small_run
+from scorestate import engine
 
 DAYS = 300  # the essay's phases begin on days 0, 30 and 180
 
@@ -170,3 +171,16 @@ def test_ledger_retention():
     # the panel's rows are exactly the full ledger's rows of the panel citizens
     who = panel.ledger["citizen"].unique()
     assert full.ledger.filter(pl.col("citizen").is_in(who.implode())).height == panel.ledger.height
+
+
+def test_slow_compilation_is_announced_and_a_quick_one_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine's first run compiles for about a minute; the CLI is told so it can say why."""
+    calls: list[str] = []
+    monkeypatch.setattr(engine, "_KERNELS_READY", False)
+    monkeypatch.setattr(engine, "SLOW_COMPILE_S", 0.0)
+    engine.compile_kernels(lambda: calls.append("slow"))
+    assert calls == ["slow"]
+    monkeypatch.setattr(engine, "_KERNELS_READY", False)
+    monkeypatch.setattr(engine, "SLOW_COMPILE_S", 3600.0)
+    engine.compile_kernels(lambda: calls.append("slow"))
+    assert calls == ["slow"]

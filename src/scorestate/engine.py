@@ -23,6 +23,7 @@ which is how a dashboard drives it.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -145,14 +146,17 @@ class RunResult:
 
 
 _KERNELS_READY = False
+SLOW_COMPILE_S = 3.0  # longer than loading the kernels from numba's cache takes
 
 
-def compile_kernels() -> None:
+def compile_kernels(when_slow: Callable[[], None] | None = None) -> None:
     """Compile, or load from numba's cache, every kernel once per process.
 
     A tiny run with every mechanism on (and a dismantling) goes first, so that a run's clock
     (`elapsed_s`, citizen-days per second) measures simulation rather than compilation; the
-    cost lands in `build_s` of the first run in a process.
+    cost lands in `build_s` of the first run in a process. Loading from the cache takes about
+    a second; compiling, on a machine's first run, about a minute: `when_slow` is called if it
+    takes more than SLOW_COMPILE_S, so a command can say why nothing seems to happen.
     """
     global _KERNELS_READY
     if _KERNELS_READY:
@@ -160,10 +164,19 @@ def compile_kernels() -> None:
     _KERNELS_READY = True
     from scorestate.scenario.load import load_scenario, phase_policies
 
-    essay = load_scenario("essay", {"ledger.retention": "full"}, population=64, days=3)
-    everything = phase_policies(essay)[-1][1]
-    timeline = essay.timeline.model_copy(update={"phases": [], "dismantle_day": 2})
-    Simulation(essay.model_copy(update={"policy": everything, "timeline": timeline})).run()
+    timer = threading.Timer(SLOW_COMPILE_S, when_slow) if when_slow is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        essay = load_scenario("essay", {"ledger.retention": "full"}, population=64, days=3)
+        everything = phase_policies(essay)[-1][1]
+        timeline = essay.timeline.model_copy(update={"phases": [], "dismantle_day": 2})
+        Simulation(essay.model_copy(update={"policy": everything, "timeline": timeline})).run()
+    finally:
+        if timer is not None:
+            timer.cancel()
+            timer.join()  # a notice already under way ends before the run's own output
 
 
 class Simulation:
