@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
+import re
 
 import numpy as np
+import polars as pl
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 import scorestate as ss
-from scorestate.analysis.compare import Comparison, compare
+import scorestate.cli.compare as cli_compare
+from scorestate.analysis.compare import REDUCTION_STATUS, Comparison, _summary, compare, fates_frame_empty
 from scorestate.cli import app
 from scorestate.errors import ScorestateError
 from scorestate.metrics import HEADLINE
@@ -84,6 +89,8 @@ def test_common_random_numbers_reduce_variance_measured():
     for name in ("alcohol_latent_rate", "dissent_latent_rate"):
         row = c.metric(name)
         assert row["var_paired"] == 0.0 and row["var_independent"] > 0 and row["variance_reduction"] is None
+        assert row["variance_reduction_status"] == "infinite"
+    assert (finite["variance_reduction_status"] == "measured").all()
     payload = c.to_dict()
     assert payload["median_variance_reduction"] == pytest.approx(c.median_variance_reduction)
     assert payload["independent_seeds"] == [10_000, 10_001, 10_002]
@@ -118,8 +125,12 @@ def test_cli_compare_json_is_one_object_without_nan():
     assert (payload["population"], payload["days"]) == (400, 30)
     assert payload["seeds"] == [5, 6]
     assert {m["metric"] for m in payload["metrics"]} == set(HEADLINE)
-    keys = {"a_mean", "b_mean", "difference", "se", "ci_low", "ci_high", "variance_reduction"}
+    keys = {"a_mean", "b_mean", "difference", "se", "ci_low", "ci_high", "variance_reduction",
+            "variance_reduction_status"}
     assert all(keys <= set(m) for m in payload["metrics"])
+    for m in payload["metrics"]:  # a number exactly when measured; otherwise the status says why not
+        assert m["variance_reduction_status"] in REDUCTION_STATUS
+        assert (m["variance_reduction"] is not None) == (m["variance_reduction_status"] == "measured")
     blacklist = next(m for m in payload["metrics"] if m["metric"] == "blacklist_share")
     assert blacklist["difference"] > 0
     fates = {(f["fate"], f["grouping"], f["group"]) for f in payload["fates"]}
@@ -144,7 +155,15 @@ def test_cli_compare_bad_input_is_one_message_and_exit_2(args: list[str], messag
     r = runner.invoke(app, ["compare", *args, "-n", "50", "-d", "3"])
     assert r.exit_code == 2
     assert message in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.output
+    assert r.stderr.startswith("scorestate: error:"), repr(r.stderr)  # no blank line from a progress bar
+    assert len(r.stderr.splitlines()) == 1 and "Traceback" not in r.output
+
+
+def test_cli_compare_side_overrides_say_which_side():
+    r = runner.invoke(app, ["compare", "--help"])
+    assert r.exit_code == 0
+    text = " ".join(r.stdout.split())
+    assert "for policy A only" in text and "for policy B only" in text
 
 
 def test_cli_compare_can_store_the_first_seeds_runs_for_a_report(tmp_path):
@@ -160,3 +179,99 @@ def test_cli_compare_can_store_the_first_seeds_runs_for_a_report(tmp_path):
     a, b = ss.open_run(ids["a"], store=store), ss.open_run(ids["b"], store=store)
     assert (a.record.scenario_name, b.record.scenario_name) == ("baseline", "essay")
     assert a.record.seed == b.record.seed == 5
+
+
+# ------------------------------------------------------------------ round-off and small samples
+
+# The reviewer's alcohol_rate: 5,000 citizens, B lists 10 fewer drinkers on both seeds. b - a is
+# -0.002 twice up to the last bit, which numpy's variance turns into 6e-36.
+ALCOHOL_A = np.array([148, 156]) / 5000
+ALCOHOL_B = np.array([138, 146]) / 5000
+
+
+def test_paired_differences_equal_up_to_round_off_give_a_zero_width_ci_and_infinite_reduction():
+    assert 0 < np.var(ALCOHOL_B - ALCOHOL_A, ddof=1) < 1e-30, "the case must carry round-off"
+    row = _summary(ALCOHOL_A, ALCOHOL_B, np.array([141, 160]) / 5000)
+    assert row["difference"] == pytest.approx(-0.002)
+    assert row["var_paired"] == 0.0 and row["se"] == 0.0
+    assert row["ci_low"] == row["difference"] == row["ci_high"]
+    assert row["variance_reduction"] == math.inf and row["variance_reduction_status"] == "infinite"
+
+
+@pytest.mark.parametrize(("b_independent", "status"), [
+    (ALCOHOL_B, "both_constant"),  # independent differences equal up to round-off too
+    (np.array([141, 160]) / 5000, "infinite"),
+])
+def test_round_off_never_makes_an_absurd_reduction(b_independent: np.ndarray, status: str):
+    row = _summary(ALCOHOL_A, ALCOHOL_B, b_independent)
+    assert row["variance_reduction_status"] == status
+    assert not 1e6 < row["variance_reduction"] < math.inf
+
+
+@pytest.mark.parametrize(("a", "b", "b_independent", "status"), [
+    # paired differences vary, the independent ones are equal up to round-off: no ratio of 0
+    (ALCOHOL_A, [0.028, 0.0299], ALCOHOL_B, "independent_constant"),
+    ([math.nan, 0.0312], [0.028, 0.0296], [0.027, 0.0299], "no_data"),
+])
+def test_a_reduction_with_nothing_to_measure_is_undefined(a, b, b_independent, status):
+    row = _summary(np.array(a), np.array(b), np.array(b_independent))
+    assert row["variance_reduction_status"] == status
+    assert math.isnan(row["variance_reduction"])
+
+
+def test_a_real_but_tiny_variance_is_measured_not_rounded_away():
+    """One citizen in 5 million apart: far above round-off, so it must count."""
+    a = np.array([0.2, 0.2])
+    b = a + np.array([0.1, 0.1 + 2e-7])
+    row = _summary(a, b, a + np.array([0.1, 0.1 + 4e-7]))
+    assert row["var_paired"] > 0 and row["ci_high"] > row["ci_low"]
+    assert row["variance_reduction_status"] == "measured"
+    assert row["variance_reduction"] == pytest.approx(4.0)
+
+
+def _hand_built(replicates: int) -> Comparison:
+    """A comparison without running anything: one metric with round-off, one with a huge ratio."""
+    rows = [
+        {"metric": "alcohol_rate", **_summary(ALCOHOL_A, ALCOHOL_B, np.array([141, 160]) / 5000)},
+        {"metric": "score_mean", **_summary(np.array([1000.0, 1000.0 + 1e-9]), np.array([989.0, 989.0]),
+                                            np.array([987.0, 991.0]))},
+        {"metric": "wallet_frozen_share", **_summary(np.zeros(2), np.full(2, 0.0004), np.full(2, 0.0004))},
+    ]
+    return Comparison(a="baseline", b="essay", replicates=replicates, seed=0, population=5000, days=120,
+                      same_citizens=True, metrics=pl.DataFrame(rows), fates=fates_frame_empty(),
+                      replicates_frame=pl.DataFrame())
+
+
+def test_json_tells_an_infinite_reduction_from_an_undefined_one():
+    payload = json.loads(json.dumps(_hand_built(2).to_dict(), allow_nan=False))
+    by = {m["metric"]: m for m in payload["metrics"]}
+    assert by["alcohol_rate"]["variance_reduction"] is None
+    assert by["alcohol_rate"]["variance_reduction_status"] == "infinite"
+    assert by["wallet_frozen_share"]["variance_reduction"] is None
+    assert by["wallet_frozen_share"]["variance_reduction_status"] == "both_constant"
+    assert by["score_mean"]["variance_reduction_status"] == "measured"
+    assert by["score_mean"]["variance_reduction"] > 1e15
+
+
+@pytest.mark.parametrize("width", [80, 100])
+@pytest.mark.parametrize("replicates", [2, 5])
+def test_table_keeps_numbers_whole_at_narrow_widths(monkeypatch, width: int, replicates: int):
+    console = Console(width=width, record=True, file=io.StringIO())
+    monkeypatch.setattr(cli_compare, "out", console)
+    cli_compare.print_comparison(_hand_built(replicates))
+    text = console.export_text()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    lines = {line.split()[0]: line.split() for line in text.splitlines() if line.strip()}
+    # metric, A mean, B mean, B - A, 95% CI, variance reduction: each whole, each compact
+    assert lines["alcohol_rate"] == ["alcohol_rate", "0.0304", "0.0284", "-0.002", "±0", "inf"]
+    assert lines["score_mean"][1:4] == ["1,000.0", "989.0", "-11"]
+    assert re.fullmatch(r"\d\.\de\+\d\dx", lines["score_mean"][5]), lines["score_mean"]  # e.g. 1.6e+19x
+    assert lines["wallet_frozen_share"][5] == "-"
+    flat = " ".join(text.split())
+    assert "inf: the paired differences did not vary (up to round-off) while the independent did " \
+           "(alcohol_rate)" in flat
+    assert "-: neither the paired nor the independent differences varied (wallet_frozen_share)" in flat
+    assert ("warning: from only 2 replicates the variance reductions are rough estimates" in flat) \
+        == (replicates < 5)
+    assert "no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day differs" in flat

@@ -7,7 +7,10 @@ policy's, citizen by citizen, and its variance over replicates is smaller than t
 independent runs wherever the two policies' outcomes move together. That reduction is measured,
 not assumed: B is also run with independent seeds (seed + 10_000 + k) and var(independent
 differences) / var(paired differences) is reported per metric (near 1 for a metric that is
-constant under one policy, e.g. the blacklist share under `baseline`).
+constant under one policy, e.g. the blacklist share under `baseline`). A variance within
+round-off of zero counts as zero, and `variance_reduction_status` says why a ratio is infinite
+or missing (see REDUCTION_STATUS). With fewer than ROUGH_BELOW replicates each variance has
+only a few degrees of freedom and the ratio is a rough estimate.
 
 What differs for whom is read from replicate 0's final state: citizens listed under one policy
 and not the other, wallets frozen, rail or flight closed to them, counted by group.
@@ -37,6 +40,19 @@ FATES = {
     "wallet_frozen": "wallet shut at the end of the last day",
     "travel_denied": "rail or flight closed to them at the end of the last day",
 }
+# Metrics are shares and means over thousands of citizens: a real change (one citizen in a million)
+# moves them by ~1e-6 of their size, while b - a and the variance's sums carry errors of a few
+# ulps. So a spread below ROUNDOFF x the values' magnitude is arithmetic noise, not variance
+# (-0.002 twice gave var 6e-36 and a 3e28x "reduction").
+ROUNDOFF = 256 * float(np.finfo(np.float64).eps)
+ROUGH_BELOW = 5  # fewer replicates: var ratios from 1-3 degrees of freedom each, rough
+REDUCTION_STATUS = {
+    "measured": "var(independent) / var(paired), both positive",
+    "infinite": "the paired differences did not vary (up to round-off) while the independent did",
+    "independent_constant": "the independent differences did not vary: no ratio is estimated",
+    "both_constant": "neither the paired nor the independent differences varied",
+    "no_data": "fewer than two replicates gave the metric a value under both policies",
+}
 FATES_SCHEMA = {"fate": pl.String, "grouping": pl.String, "group": pl.String, "population": pl.Int64,
                 "a_only": pl.Int64, "b_only": pl.Int64, "both": pl.Int64}
 
@@ -46,7 +62,8 @@ class Comparison:
     """Paired differences B - A over replicates, the fates that differ, and the CRN gain.
 
     `metrics` has one row per headline metric: the means under A and B, the paired difference's
-    mean, standard error and 95% t interval, and the variance reduction. `fates` has one row per
+    mean, standard error and 95% t interval, and the variance reduction with its status (a key
+    of REDUCTION_STATUS: the value is inf for "infinite", NaN unless "measured"). `fates` has one row per
     (fate, grouping, group): how many citizens had the fate only under A, only under B, under
     both. `replicates_frame` holds every replicate's value under A, B and independent B.
     """
@@ -66,7 +83,7 @@ class Comparison:
     @property
     def median_variance_reduction(self) -> float:
         """The median over metrics of var(independent) / var(paired), where both are positive
-        (a metric whose paired differences never vary has an infinite reduction and is left out)."""
+        (status "measured"; infinite and undefined reductions are left out)."""
         r = self.metrics["variance_reduction"].to_numpy()
         r = r[np.isfinite(r)]
         return float(np.median(r)) if r.size else float("nan")
@@ -79,7 +96,12 @@ class Comparison:
         return {k: _clean(v) for k, v in rows[0].items()}
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: NaN and infinity become None."""
+        """Plain data for JSON: NaN and infinity become None.
+
+        JSON has no infinity, so each metric's `variance_reduction_status` tells a null reduction
+        apart: "infinite" (the pairing removed all variance) from "independent_constant",
+        "both_constant" or "no_data" (undefined); see REDUCTION_STATUS.
+        """
         return {
             "a": self.a, "b": self.b, "replicates": self.replicates, "seed": self.seed,
             "seeds": [self.seed + k for k in range(self.replicates)],
@@ -115,7 +137,8 @@ def _final(sim: Simulation) -> dict[str, float]:
     return {k: (float("nan") if v is None else float(v)) for k, v in result.final.items()}
 
 
-def _check(a: Scenario, b: Scenario, replicates: int, seed: int) -> None:
+def check(a: Scenario, b: Scenario, replicates: int, seed: int) -> None:
+    """Refuse what cannot be paired, before any run, so a caller can validate up front."""
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
         raise ScorestateError(f"replicates must be an integer of at least 2 (a confidence interval "
                               f"and a variance need two); got {replicates!r}")
@@ -186,34 +209,50 @@ def fates_frame_empty() -> pl.DataFrame:
     return pl.DataFrame([], schema=FATES_SCHEMA)
 
 
-def _summary(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> dict[str, float | int]:
+def _variance(d: np.ndarray, scale: float) -> float:
+    """Sample variance, 0.0 where the spread is round-off next to `scale` (see ROUNDOFF)."""
+    if d.size < 2:
+        return float("nan")
+    v = float(d.var(ddof=1))
+    return 0.0 if v <= (ROUNDOFF * scale) ** 2 else v
+
+
+def _scale(*arrays: np.ndarray) -> float:
+    """The largest magnitude among the values a difference was taken from (0.0 if none)."""
+    return max((float(np.abs(x).max()) for x in arrays if x.size), default=0.0)
+
+
+def _reduction(var_p: float, var_i: float) -> tuple[float, str]:
+    """var_i / var_p and its REDUCTION_STATUS key; a zero variance gives no finite ratio."""
+    if math.isnan(var_p) or math.isnan(var_i):
+        return float("nan"), "no_data"
+    if var_p == 0.0:
+        return (float("nan"), "both_constant") if var_i == 0.0 else (math.inf, "infinite")
+    if var_i == 0.0:
+        return float("nan"), "independent_constant"
+    return var_i / var_p, "measured"
+
+
+def _summary(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> dict[str, float | int | str]:
     """Mean, SE and 95% t interval of the paired differences; the CRN variance reduction."""
-    paired = b - a
-    ok = np.isfinite(paired)
-    d = paired[ok]
+    ok = np.isfinite(b - a)
+    d = (b - a)[ok]
     n = int(d.size)
     nan = float("nan")
     mean = float(d.mean()) if n else nan
-    se = float(d.std(ddof=1) / math.sqrt(n)) if n >= 2 else nan
-    half = float(stats.t.ppf(0.975, n - 1)) * se if n >= 2 else nan
-    if n >= 2 and se == 0.0:
-        half = 0.0
-    indep = b_ind - a
-    di = indep[np.isfinite(indep)]
-    var_p = float(d.var(ddof=1)) if n >= 2 else nan
-    var_i = float(di.var(ddof=1)) if di.size >= 2 else nan
-    if math.isnan(var_p) or math.isnan(var_i):
-        reduction = nan
-    elif var_p == 0.0:
-        reduction = nan if var_i == 0.0 else math.inf
-    else:
-        reduction = var_i / var_p
+    var_p = _variance(d, _scale(a[ok], b[ok]))
+    se = math.sqrt(var_p / n) if n >= 2 else nan
+    half = float(stats.t.ppf(0.975, n - 1)) * se if se > 0 else (0.0 if se == 0.0 else nan)
+    ok_i = np.isfinite(b_ind - a)
+    var_i = _variance((b_ind - a)[ok_i], _scale(a[ok_i], b_ind[ok_i]))
+    reduction, status = _reduction(var_p, var_i)
     a_ok, b_ok = a[np.isfinite(a)], b[np.isfinite(b)]
     return {
         "a_mean": float(a_ok.mean()) if a_ok.size else nan,
         "b_mean": float(b_ok.mean()) if b_ok.size else nan,
         "difference": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half, "n": n,
         "var_paired": var_p, "var_independent": var_i, "variance_reduction": reduction,
+        "variance_reduction_status": status,
     }
 
 
@@ -227,7 +266,7 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
     total)` is called after each of the 3 x R runs. Identical scenarios give differences of
     exactly 0.0 (same seed, same scenario: bit-identical runs).
     """
-    _check(a, b, replicates, seed)
+    check(a, b, replicates, seed)
     total = 3 * replicates
     done = 0
 
@@ -279,4 +318,5 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
                       metrics=metrics, fates=fates, replicates_frame=replicates_frame, notes=notes)
 
 
-__all__ = ["FATES", "INDEPENDENT_OFFSET", "Comparison", "compare", "fates_frame"]
+__all__ = ["FATES", "INDEPENDENT_OFFSET", "REDUCTION_STATUS", "ROUGH_BELOW", "ROUNDOFF", "Comparison",
+           "check", "compare", "fates_frame"]

@@ -2,7 +2,8 @@
 
 Prints the paired differences B - A of the headline metrics with 95% confidence intervals and
 the measured variance reduction, then how many citizens met a different fate, by group. With
-`--json`, stdout holds exactly one JSON object (undefined values are null, never NaN).
+`--json`, stdout holds exactly one JSON object (undefined values are null, never NaN; each
+metric's `variance_reduction_status` tells an infinite reduction from an undefined one).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from rich.table import Table
 
 from scorestate.cli import DaysOpt, JsonOpt, PopulationOpt, SetOpt, app, err, friendly, out
 
-SideSetOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for one side only "
-                                                      "(repeatable); applied after --set.")]
+SetAOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for policy A only "
+                                                   "(repeatable); applied after --set.")]
+SetBOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for policy B only "
+                                                   "(repeatable); applied after --set.")]
 
 
 @app.command()
@@ -34,12 +37,13 @@ def compare(
                                             help="Paired replicates (seeds S, S+1, ...); at least 2.")] = 5,
     seed: Annotated[int, typer.Option("--seed", "-s", help="First seed of the replicates.")] = 0,
     population: PopulationOpt = None, days: DaysOpt = None, set_: SetOpt = None,
-    set_a: SideSetOpt = None, set_b: SideSetOpt = None, as_json: JsonOpt = False,
+    set_a: SetAOpt = None, set_b: SetBOpt = None, as_json: JsonOpt = False,
     store: Annotated[Path | None, typer.Option(
         "--store", help="Also land the first seed's two runs in this store, for "
                         "`scorestate report A --compare B` and `scorestate explain`.")] = None,
 ) -> None:
     """Compare policy B with policy A on the same citizens (common random numbers)."""
+    from scorestate.analysis.compare import check
     from scorestate.analysis.compare import compare as run_compare
     from scorestate.scenario.load import load_scenario
     from scorestate.store import Store
@@ -47,12 +51,13 @@ def compare(
     both = list(set_ or [])
     scen_a = load_scenario(a, both + list(set_a or []), population=population, days=days, seed=seed)
     scen_b = load_scenario(b, both + list(set_b or []), population=population, days=days, seed=seed)
+    check(scen_a, scen_b, replicates, seed)  # bad -r or seed: the message alone, before the bar
     if store is not None:
         Store(store).close()  # fail fast on a bad store, before any citizen is built
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("runs"), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(f"{scen_a.name} vs {scen_b.name}: {scen_a.population.size:,} citizens",
-                            total=3 * max(replicates, 0))
+                            total=3 * replicates)
         result = run_compare(scen_a, scen_b, replicates=replicates, seed=seed,
                              progress=lambda done, total: bar.update(task, completed=done))
     stored = {}
@@ -72,6 +77,15 @@ def compare(
                   f"(scorestate report {stored['a']} --compare {stored['b']} --store {store})")
 
 
+# Why a reduction cell reads "inf" or "-", by variance_reduction_status (see REDUCTION_STATUS).
+REDUCTION_FOOTNOTES = {
+    "infinite": "inf: the paired differences did not vary (up to round-off) while the independent did",
+    "independent_constant": "-: not estimated, the independent differences did not vary",
+    "both_constant": "-: neither the paired nor the independent differences varied",
+    "no_data": "-: fewer than two replicates gave the metric a value under both A and B",
+}
+
+
 def _num(v: float | None) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -81,38 +95,56 @@ def _num(v: float | None) -> str:
 
 
 def _reduction(v: float | None) -> str:
+    """Compact, so one huge ratio cannot squeeze the other columns: 0.51x, 318x, 1.2e+03x."""
     if v is None or math.isnan(v):
         return "-"
     if math.isinf(v):
         return "inf"
-    return f"{v:.2g}x" if v < 10 else f"{v:,.0f}x"
+    if v < 10:
+        return f"{v:#.2g}".rstrip(".") + "x"  # 1.0x, 0.51x, 7.2e-07x; 9.99 -> 10x
+    return f"{v:.0f}x" if v < 1000 else f"{v:.1e}x"
 
 
 def print_comparison(result: Any) -> None:
     """The readable comparison: differences, then fates by group."""
-    from scorestate.analysis.compare import FATES
+    from scorestate.analysis.compare import FATES, ROUGH_BELOW
 
     last = result.seed + result.replicates - 1
     table = Table(title=f"{result.b} (B) vs {result.a} (A): {result.population:,} citizens, "
                         f"{result.days} days, paired seeds {result.seed}..{last}",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("metric (last day)", no_wrap=True)
-    for col in ("A mean", "B mean", "B - A", "95% CI", "variance\nreduction"):
-        table.add_column(col, justify="right", no_wrap=True)
+    rows = []
     for row in result.metrics.iter_rows(named=True):
         half = row["ci_high"] - row["difference"]
         ci = "-" if math.isnan(half) else f"±{_num(half)}"
-        table.add_row(row["metric"], _num(row["a_mean"]), _num(row["b_mean"]), _num(row["difference"]),
-                      ci, _reduction(row["variance_reduction"]))
+        status = row["variance_reduction_status"]
+        reduction = _reduction(row["variance_reduction"]) if status in ("measured", "infinite") else "-"
+        rows.append((row["metric"], _num(row["a_mean"]), _num(row["b_mean"]), _num(row["difference"]),
+                     ci, reduction))
+    # Numbers keep their full width; on a narrow terminal the metric names fold instead.
+    table.add_column("metric (last day)", overflow="fold")
+    for i, col in enumerate(("A mean", "B mean", "B - A", "95% CI", "variance\nreduction"), start=1):
+        table.add_column(col, justify="right", no_wrap=True, min_width=max(len(r[i]) for r in rows))
+    for cells in rows:
+        table.add_row(*cells)
     out.print(table)
     out.print("B - A = the paired difference (same seed); 95% CI = B - A ± t(0.975, R-1) x standard error; "
-              "variance reduction = var(B - A, independent seeds) / var(B - A, same seeds), measured "
-              f"(inf: the paired differences did not vary at all); median over the finite ones: "
-              f"{_reduction(result.median_variance_reduction)}")
+              "variance reduction = var(B - A, independent seeds) / var(B - A, same seeds), measured; "
+              f"median over the measured ones: {_reduction(result.median_variance_reduction)}")
+    for status, why in REDUCTION_FOOTNOTES.items():
+        names = result.metrics.filter(pl.col("variance_reduction_status") == status)["metric"].to_list()
+        if names:
+            out.print(f"{why} ({', '.join(names)})")
+    if result.replicates < ROUGH_BELOW:
+        dof = result.replicates - 1
+        out.print(f"warning: from only {result.replicates} replicates the variance reductions are rough "
+                  f"estimates (ratios of two variances with {dof} degree{'s' * (dof != 1)} of freedom "
+                  f"each); use -r {ROUGH_BELOW} or more to rely on them")
 
     fates: pl.DataFrame = result.fates
     if not fates.filter((pl.col("a_only") > 0) | (pl.col("b_only") > 0)).height:
-        out.print("no citizen's fate (blacklisted, wallet frozen, travel denied) differs between A and B")
+        out.print("no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day "
+                  f"differs between A and B (seed {result.seed})")
     else:
         ft = Table(title=f"fates on the last day, seed {result.seed}: citizens only under A / only under B",
                    box=box.SIMPLE_HEAD, pad_edge=False)
