@@ -75,6 +75,15 @@ BAD = [
      "uses a function call"),
     (["run", "missing.yaml"], "does not exist"),
     (["run", "essay", "--set", "nonsense"], "has no '='"),
+    (["run", "-n", "1000", "-d", "5", "--set", "policy.scoring.points.alcohol=.nan"],
+     "'policy.scoring.points.alcohol' expected a finite number; got nan"),
+    (["run", "-n", "1000", "-d", "5", "--set", "behaviour.alcohol.weight=.inf"],
+     "'behaviour.alcohol.weight' expected a finite number; got inf"),
+    (["run", "-n", "1000", "-d", "5", "--set", "policy.tiers.lower_bounds=[0,600,850,960,1030,.inf]"],
+     "'policy.tiers.lower_bounds.5' expected a finite number; got inf"),
+    (["run", "--set", "population.size=-3", "-n", "1000", "-d", "5"],
+     "'population.size' is given twice: by the override population.size=-3 and by the setting "
+     "population=1000 (--population on the command line)"),
 ]
 
 
@@ -131,3 +140,44 @@ def test_a_killed_run_never_shows_as_complete(tmp_path: Path):
         for run_id in runs["run_id"]:
             stored = s.load_run(run_id)
             assert stored.metrics.height == stored.record.days
+
+
+def test_a_scenario_file_with_nan_or_nothing_is_refused(tmp_path: Path):
+    store = tmp_path / "never.duckdb"
+    nan = tmp_path / "nan.yaml"
+    nan.write_text("attitudes:\n  approval_base: .nan\n")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    for f, message in ((nan, "'attitudes.approval_base' expected a finite number; got nan"),
+                       (empty, f"scenario file '{empty}' is empty; expected a YAML mapping")):
+        r = cli("run", str(f), "-n", "500", "-d", "5", "--store", str(store))
+        assert r.exit_code == 2 and message in r.stderr, r.output
+        assert "Traceback" not in r.output
+    assert not store.exists()
+
+
+def test_scenarios_set_without_show_is_refused():
+    r = cli("scenarios", "--set", "policy.scoring.drift=0.1")
+    assert r.exit_code == 2
+    assert "--set policy.scoring.drift=0.1 needs --show NAME" in r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("where", ["folder", "missing"])
+def test_findings_refuses_an_unwritable_output_before_simulating(tmp_path: Path, monkeypatch, where):
+    import scorestate.analysis.findings as findings
+
+    measured = []
+    monkeypatch.setattr(findings, "measure", lambda *a, **k: measured.append(a))
+    output = tmp_path if where == "folder" else tmp_path / "no-such-folder" / "f.md"
+    r = cli("findings", "-o", str(output), "-n", "100", "-d", "60", "-r", "2")
+    assert r.exit_code == 2, r.output
+    expected = f"'{output}' is a directory" if where == "folder" else "does not exist"
+    assert expected in r.stderr and "Traceback" not in r.output
+    assert measured == []  # refused before the first run
+
+
+def test_one_citizen_for_one_day_reads_in_the_singular(tmp_path: Path):
+    r = cli("run", "-n", "1", "-d", "1", "--store", str(tmp_path / "s.duckdb"))
+    assert r.exit_code == 0, r.output
+    assert "essay: 1 citizen, 1 day, seed 0" in r.stdout

@@ -7,6 +7,7 @@ every citizen's score read after each day. The file built from the store must re
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +122,7 @@ def test_neighbours_are_the_day_zero_ties(full):
         assert "not recorded per citizen" in f.neighbours_note
 
 
+@pytest.mark.filterwarnings("error::scorestate.store.NotRecordedWarning")  # a note, not a warning
 def test_a_citizen_outside_the_panel_is_told_so(panel):
     outside = next(i for i in range(N) if i not in set(panel.panel.tolist()))
     f = explain(panel.stored, outside)
@@ -187,6 +189,34 @@ def test_cli_explain_bad_input(full, store, tmp_path):
     missing = tmp_path / "missing.duckdb"
     one_error(cli("explain", full.run_id, "3", "--store", str(missing)), "no store at")
     assert not missing.exists()
+
+
+def test_cli_marks_false_attributions_yes(full, store):
+    """The column asks "false attribution?": a falsely attributed row must answer yes."""
+    ledger = full.stored.ledger()
+    c = int(ledger.filter(ledger["false_attribution"])["citizen"][0])
+    falsely = sum(e["false_attribution"] for e in explain(full.stored, c).events)
+    r = cli("explain", full.run_id, str(c), "--store", str(store))
+    assert r.exit_code == 0, r.output
+    rows = [cells for line in r.stdout.splitlines() if line.startswith("│")
+            for cells in [[x.strip() for x in line.split("│")[1:-1]]] if len(cells) == 6 and cells[0]]
+    column = [cells[4] for cells in rows]  # day, event, source, points, false attribution, actor
+    assert falsely > 0 and column.count("yes") == falsely
+    assert set(column) == {"yes", ""} and "FALSE" not in r.stdout
+
+
+def test_cli_explain_reads_a_negative_citizen_as_an_id(full, store):
+    one_error(cli("explain", full.run_id, "-1", "--store", str(store)),
+              f"citizen -1 is out of range for run '{full.run_id}'; expected an id from 0 to {N - 1}")
+
+
+def test_cli_explain_outside_the_panel_prints_no_python_warning(panel, store):
+    outside = next(i for i in range(N) if i not in set(panel.panel.tolist()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning that escaped would fail the command
+        r = cli("explain", panel.run_id, str(outside), "--store", str(store), "--json")
+    assert r.exit_code == 0, r.output
+    assert "not in the ledger" in " ".join(json.loads(r.stdout)["notes"])
 
 
 def test_cli_runs_lists_the_store(full, panel, store, tmp_path):

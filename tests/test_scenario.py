@@ -143,3 +143,80 @@ def test_malformed_yaml_and_yaml_tags_are_refused(tmp_path: Path):
 def test_phases_may_only_change_the_policy():
     with pytest.raises(ScenarioError, match="phases may only change policy"):
         scenario_from_dict({"timeline": {"phases": [{"day": 3, "set": {"population.size": 5}}]}})
+
+
+@pytest.mark.parametrize(("override", "path", "got"), [
+    ("policy.scoring.points.alcohol=.nan", "policy.scoring.points.alcohol", "nan"),
+    ("behaviour.alcohol.base=.nan", "behaviour.alcohol.base", "nan"),
+    ("behaviour.alcohol.weight=.inf", "behaviour.alcohol.weight", "inf"),
+    ("attitudes.approval_base=-.inf", "attitudes.approval_base", "-inf"),
+    ("attitudes.perceived_initial=.nan", "attitudes.perceived_initial", "nan"),  # bounded
+    ("policy.leniency.penalty_multiplier=[.nan, 1, 1]", "policy.leniency.penalty_multiplier.0", "nan"),
+    ("policy.tiers.lower_bounds=[0, 600, 850, 960, 1030, .inf]", "policy.tiers.lower_bounds.5", "inf"),
+    ("timeline.phases.0.set.policy.scoring.points.alcohol=.nan", "policy.scoring.points.alcohol", "nan"),
+])
+def test_non_finite_numbers_are_refused(override, path, got):
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("essay", [override])
+    assert f"'{path}' expected a finite number; got {got}" in str(e.value)
+
+
+def test_non_finite_numbers_in_a_file_and_from_python_are_refused(tmp_path: Path):
+    f = tmp_path / "nan.yaml"
+    f.write_text("behaviour:\n  alcohol: {weight: .inf}\n")
+    message = r"'behaviour\.alcohol\.weight' expected a finite number; got inf"
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(str(f))
+    with pytest.raises(ScenarioError, match="expected a finite number; got nan"):
+        load_scenario("essay", {"policy.scoring.points.alcohol": float("nan")})
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
+def test_an_empty_scenario_file_is_refused(tmp_path: Path, text: str):
+    f = tmp_path / "empty.yaml"
+    f.write_text(text)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(str(f))
+    assert f"scenario file '{f}' is empty; expected a YAML mapping" in str(e.value)
+    assert "`population: {size: 20000}`" in str(e.value)
+
+
+@pytest.mark.parametrize(("text", "key", "lines"), [
+    ("name: a\npopulation: {size: 500}\nname: b\n", "name", "lines 1 and 3"),
+    ("population:\n  size: 500\n  urban_share: 0.5\n  size: 600\n", "size", "lines 2 and 4"),
+])
+def test_a_key_given_twice_is_refused(tmp_path: Path, text: str, key: str, lines: str):
+    f = tmp_path / "twice.yaml"
+    f.write_text(text)
+    with pytest.raises(ScenarioError, match=f"gives the key '{key}' twice \\({lines}\\)"):
+        load_scenario(str(f))
+
+
+def test_yaml_merge_keys_may_still_be_overridden(tmp_path: Path):
+    f = tmp_path / "merge.yaml"
+    f.write_text("policy:\n  gates:\n    a: &gate {services: [rail], condition: blacklisted}\n"
+                 "    b:\n      <<: *gate\n      services: [flight]\n")
+    gates = load_scenario(str(f)).policy.gates
+    assert gates["a"].services == ["rail"] and gates["b"].services == ["flight"]
+    assert gates["b"].condition == "blacklisted"
+
+
+@pytest.mark.parametrize("overrides", [["population.size=500"], {"population": {"size": 5}}])
+def test_an_override_and_a_setting_of_one_field_conflict(overrides):
+    with pytest.raises(ScenarioError, match=r"'population\.size' is given twice: by the override "
+                                            r"population.* and by the setting population=1000"):
+        load_scenario("essay", overrides, population=1000)
+    assert load_scenario("essay", overrides, days=3).run.days == 3  # a different field: no conflict
+
+
+def test_unknown_fields_and_acts_in_a_phase_name_the_choices():
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("essay", ["timeline.phases.0.dya=3"])
+    assert str(e.value).endswith("unknown field 'timeline.phases.0.dya'; expected one of: day, name, set")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("essay", ["policy.gates.wallet.sevices=[rail]"])
+    assert str(e.value).endswith("expected one of: services, condition, action, multiplier")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("essay", ["timeline.phases.0.set.policy.scoring.points.alcohl=-3"])
+    assert "'policy.scoring.points' unknown act 'alcohl'; expected one of: health_dose," in str(e.value)
+    assert str(e.value).endswith("apology, court_judgment")  # no dump of the whole points table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,10 +15,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from scorestate.errors import StoreError
+from scorestate.errors import ScorestateError, StoreError
+from scorestate.ledger import Ledger
 from scorestate.store import (
     DEFAULT_STORE,
     LedgerWriter,
+    NotRecordedWarning,
     RunRecord,
     Store,
     new_run_id,
@@ -99,12 +102,60 @@ def test_round_trip(tmp_path: Path) -> None:
     # citizen 3 was the real actor of a deed pinned on citizen 2, and the subject of another
     three = run.ledger(citizen=3)
     assert three.select("citizen", "actor").rows() == [(2, 3), (3, 3)]
-    assert run.ledger(citizen=99).height == 0
     # several subjects and some kinds, in one scan
     some = run.ledger(citizens=[1, 3], kinds=["reward"])
     assert some.select("day", "citizen").rows() == [(0, 1), (2, 3)]
     assert run.ledger(citizens=[0, 2], kinds=["offence", "tier_change"])["kind"].to_list() == [
         "tier_change", "offence"]
+
+
+@pytest.mark.parametrize(("asked", "message"), [
+    ({"citizen": -1}, "citizen -1 is out of range for run 'r'; expected an id from 0 to 3"),
+    ({"citizen": 4}, "citizen 4 is out of range"),
+    ({"citizen": 10**9}, "citizen 1000000000 is out of range"),
+    ({"citizens": [0, 4]}, "citizen 4 is out of range"),
+    ({"citizen": 1.0}, "citizen must be an integer id; got 1.0"),
+])
+def test_a_citizen_outside_the_run_is_refused_with_the_range(tmp_path: Path, asked, message) -> None:
+    """-1 marks "no actor" in the ledger: taken as an id it would match every actor-less row."""
+    with Store(tmp_path / "s.duckdb") as store:
+        commit(store, "r")
+        run = store.load_run("r")
+    with pytest.raises(ScorestateError) as e:
+        run.ledger(**asked)
+    assert message in str(e.value)
+
+
+def test_a_citizen_the_panel_did_not_follow_is_warned_about(tmp_path: Path) -> None:
+    spec = {"ledger": {"panel_size": 2}, "run": {"seed": 7}}
+    panel = Ledger(4, "panel", 2, 7, sink=lambda batch: None, flush_rows=1).recorded
+    inside, outside = int(np.flatnonzero(panel)[0]), int(np.flatnonzero(~panel)[0])
+    with Store(tmp_path / "s.duckdb") as store:
+        writer = store.begin_run("p", kinds=KINDS, sources=SOURCES)
+        write_ledger(writer)
+        record = replace(make_record("p"), ledger_retention="panel", scenario=spec)
+        store.commit_run(record, make_metrics(), make_group_metrics(), writer)
+        run = store.load_run("p")
+    with pytest.warns(NotRecordedWarning, match=f"citizen {outside} is not in the ledger of run 'p'"):
+        run.ledger(citizen=outside)
+    with pytest.warns(NotRecordedWarning, match="ledger.retention=full"):
+        run.ledger(citizens=[inside, outside])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run.ledger(citizen=inside)  # followed: no warning
+
+
+@pytest.mark.parametrize("part", ["part-00000.parquet", "part-00001.parquet"])
+def test_a_damaged_ledger_part_is_named(tmp_path: Path, part: str) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        commit(store, "r")
+        run = store.load_run("r")
+    (run.ledger_path / part).write_bytes(b"garbage")
+    with pytest.raises(StoreError) as e:
+        run.ledger(citizen=3)
+    msg = str(e.value)
+    assert f"the ledger part '{run.ledger_path / part}' of run 'r' is damaged" in msg
+    assert "expected Parquet files written by scorestate" in msg
 
 
 def test_parquet_columns_are_dictionary_encoded(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from scorestate.api import open_run, run
 from scorestate.engine import RunResult, Simulation, simulate
 from scorestate.errors import ScorestateError
 from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
-from scorestate.store import Store
+from scorestate.store import NotRecordedWarning, Store
 
-__all__ = ["Comparison", "RunResult", "ScorestateError", "Simulation", "Store", "__version__",
-           "compare", "load_scenario", "open_run", "preset_names", "resolved_yaml", "run", "simulate"]
+__all__ = ["Comparison", "NotRecordedWarning", "RunResult", "ScorestateError", "Simulation", "Store",
+           "__version__", "compare", "load_scenario", "open_run", "preset_names", "resolved_yaml", "run",
+           "simulate"]

@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scorestate.errors import StoreError
+from scorestate.errors import ScorestateError, StoreError
 
 DEFAULT_STORE = Path("scorestate.duckdb")
 SCHEMA_VERSION = 1
@@ -51,6 +52,10 @@ CREATE TABLE group_metrics (run_id VARCHAR, seq BIGINT, day BIGINT, grouping VAR
     grp VARCHAR, metric VARCHAR, value DOUBLE);
 """
 _UNALIAS = {"__day": "day", "__grouping": "grouping", "__grp": "group"}
+
+
+class NotRecordedWarning(UserWarning):
+    """A citizen the run's ledger did not follow: their rows are missing, not absent."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,13 @@ class StoredRun:
     def ledger(self, citizen: int | None = None, *, citizens: Sequence[int] | None = None,
                kinds: Sequence[str] | None = None) -> pl.DataFrame:
         """Ledger rows by day then citizen: those where ``citizen`` is subject or actor, or whose
-        subject is one of ``citizens``, and of the given ``kinds``; one scan of the parts."""
+        subject is one of ``citizens``, and of the given ``kinds``; one scan of the parts.
+
+        An id outside the population is an error (-1 would match every row without an actor);
+        a citizen outside a panel ledger gets a ``NotRecordedWarning``, as ``explain`` notes it.
+        """
+        asked = [*([] if citizen is None else [citizen]), *(() if citizens is None else citizens)]
+        self._check_citizens(asked)
         enums = {"kind": pl.Enum(self.kinds), "source": pl.Enum(self.sources)}
         schema = {"day": pl.Int32, "citizen": pl.Int32, **enums, "points": pl.Float32,
                   "false_attribution": pl.Boolean, "actor": pl.Int32, "value": pl.Int32}
@@ -158,7 +169,55 @@ class StoredRun:
         lf = lf.with_columns(pl.col(c).cast(t) for c, t in enums.items())
         if kinds is not None:
             lf = lf.filter(pl.col("kind").cast(pl.String).is_in(list(kinds)))
-        return lf.select(list(schema)).sort("day", "citizen", maintain_order=True).collect()
+        try:
+            return lf.select(list(schema)).sort("day", "citizen", maintain_order=True).collect()
+        except (pl.exceptions.PolarsError, OSError) as e:
+            raise self._damaged(parts, e) from None
+
+    def _check_citizens(self, ids: Sequence[Any]) -> None:
+        """Refuse ids that are not citizens of the run; warn of those a panel did not follow."""
+        rec, n = self.record, int(self.record.population)
+        for c in ids:
+            if isinstance(c, bool) or not isinstance(c, int | np.integer):
+                raise ScorestateError(f"citizen must be an integer id; got {c!r}")
+            if not 0 <= c < n:
+                raise ScorestateError(f"citizen {c} is out of range for run '{rec.run_id}'; expected "
+                                      f"an id from 0 to {n - 1} (the run has {n:,} citizens)")
+        if rec.ledger_retention != "panel" or not ids:
+            return
+        from scorestate.ledger import Ledger
+
+        spec = rec.scenario
+        panel = Ledger(n, "panel", spec["ledger"]["panel_size"], spec["run"]["seed"],
+                       sink=lambda batch: None, flush_rows=1)
+        missing = [int(c) for c, kept in zip(ids, panel.records(np.asarray(ids)), strict=True)
+                   if not kept]
+        if missing:
+            some = ", ".join(map(str, missing[:8])) + (", ..." if len(missing) > 8 else "")
+            one = len(missing) == 1
+            warnings.warn(
+                f"citizen{'' if one else 's'} {some} {'is' if one else 'are'} not in the ledger of "
+                f"run '{rec.run_id}': the run kept a panel (ledger retention 'panel') of "
+                f"{panel.index.size:,} of {n:,} citizens, so their own events and decisions were "
+                "not kept (only acts of theirs pinned on a panel citizen were); to keep every "
+                "citizen's file, rerun with `--set ledger.retention=full`",
+                NotRecordedWarning, stacklevel=3)
+
+    def _damaged(self, parts: list[Path], e: Exception) -> StoreError:
+        """Name the ledger part that cannot be read, or the folder if every footer is sound."""
+        why = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        bad = next((p for p in parts if _unreadable(p)), None)
+        where = f"the ledger part '{bad}'" if bad else f"the ledger in '{self.ledger_path}'"
+        return StoreError(f"{where} of run '{self.record.run_id}' is damaged ({why}); expected "
+                          "Parquet files written by scorestate (the run cannot be read; rerun it)")
+
+
+def _unreadable(path: Path) -> bool:
+    try:
+        pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return True
+    return False
 
 
 def _long(frame: pl.DataFrame, ids: tuple[str, ...], what: str) -> tuple[pl.DataFrame, bytes]:

@@ -17,6 +17,7 @@ their score, so the score over time is a running sum from the rebuilt starting s
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from scorestate.errors import ScorestateError
 from scorestate.mechanisms.blacklist import EXIT_DISMANTLED, EXIT_SERVED, REASON_SEED
 from scorestate.policy import policy_on
 from scorestate.population import care
-from scorestate.store import StoredRun
+from scorestate.store import NotRecordedWarning, StoredRun
 from scorestate.vocabulary import EVENTS, GROUPINGS, SERVICES
 
 EXITS = {EXIT_SERVED: "term served and correction completed", EXIT_DISMANTLED: "system dismantled"}
@@ -108,7 +109,7 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
                      "its neighbours cannot be rebuilt; pass the same graph to "
                      "`scorestate.analysis.explain.explain(stored, citizen, graph=G)`")
 
-    rows = stored.ledger(citizen)
+    rows = _kept_rows(stored, citizen=citizen)
     own = rows.filter(pl.col("citizen") == citizen)
     others = rows.filter(pl.col("citizen") != citizen)
     timeline = sim.timeline
@@ -301,9 +302,17 @@ def _neighbours(stored: StoredRun, sim: Any, citizen: int) -> list[dict[str, Any
     return out
 
 
+def _kept_rows(stored: StoredRun, **query: Any) -> pl.DataFrame:
+    """The ledger's rows, without the warning for citizens the panel did not follow: the file
+    says what was not recorded in its notes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotRecordedWarning)
+        return stored.ledger(**query)
+
+
 def _decisions_of(stored: StoredRun, ids: list[int]) -> pl.DataFrame:
     """Tier and blacklist decisions of several citizens, in one scan of the ledger's parts."""
-    rows = stored.ledger(citizens=ids, kinds=["tier_change", "blacklist_entry"])
+    rows = _kept_rows(stored, citizens=ids, kinds=["tier_change", "blacklist_entry"])
     return (rows.with_columns(pl.col("kind").cast(pl.String))
             .select("day", "citizen", "kind", "value").sort("day", maintain_order=True))
 

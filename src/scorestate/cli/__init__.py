@@ -53,6 +53,11 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override PATH=V
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
+def plural(n: int, noun: str) -> str:
+    """`1 citizen`, `1,000 citizens`: a summary must read right at any size."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def main() -> None:
     app()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import defaultdict
 from typing import Annotated, Any
@@ -11,15 +12,28 @@ import typer
 from rich.columns import Columns
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand
 
-from scorestate.cli import JsonOpt, StoreOpt, app, friendly, out
+from scorestate.cli import JsonOpt, StoreOpt, app, friendly, out, plural
 from scorestate.store import DEFAULT_STORE
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
+NEGATIVE = re.compile(r"-\d+")
 
 
-@app.command()
+class NegativeCitizen(TyperCommand):
+    """Reads `explain RUN -1` as citizen -1, so the user gets the range message rather than
+    click's "No such option: -1" (a run id never starts with '-')."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        negative = [a for a in args if NEGATIVE.fullmatch(a)]
+        if negative and "--" not in args:  # after "--" a token is an argument, never an option
+            args = [a for a in args if a not in negative] + ["--", *negative]
+        return super().parse_args(ctx, args)
+
+
+@app.command(cls=NegativeCitizen)
 @friendly
 def explain(run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id (or a unique "
                                                   "prefix), as `scorestate runs` lists them.")],
@@ -69,7 +83,8 @@ def show(f: Any) -> None:
     """The readable citizen's file."""
     d = f.demographics
     out.print(f"[bold]citizen {f.citizen}[/bold] of run {f.run_id} ({f.scenario}, "
-              f"{f.population:,} citizens, {f.days} days, seed {f.seed}, ledger: {f.retention})")
+              f"{plural(f.population, 'citizen')}, {plural(f.days, 'day')}, seed {f.seed}, "
+              f"ledger: {f.retention})")
     who = {**d, "income": round(d["income"], 2), "approval_at_start": f.start["approval"]}
     out.print(Columns([_kv("who", who), _kv("traits (0 to 1)", f.traits)], padding=(0, 6)))
     for note in f.notes:
@@ -103,7 +118,7 @@ def show(f: Any) -> None:
             t.add_column(col, justify="right" if col in ("day", "points") else "left")
         for e in f.events:
             t.add_row(str(e["day"]), e["event"], e["source"] or "-", _pts(e["points"]),
-                      Text("FALSE", style="bold yellow") if e["false_attribution"] else "",
+                      Text("yes", style="bold yellow") if e["false_attribution"] else "",
                       e["real_actor"])
         out.print(t)
     elif f.events_recorded:

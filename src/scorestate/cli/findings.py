@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,19 @@ from scorestate.cli import app, err, friendly, out
 from scorestate.errors import ScorestateError
 
 DEFAULT_OUTPUT = Path("docs/findings.md")
+
+
+def _writable(output: Path) -> None:
+    """Refuse an output path that cannot be written before minutes of simulation, not after."""
+    if output.is_dir():
+        raise ScorestateError(f"--output: '{output}' is a directory; expected the path of a Markdown "
+                              f"file, such as '{output / DEFAULT_OUTPUT.name}'")
+    if not output.parent.is_dir():
+        raise ScorestateError(f"--output: the folder '{output.parent}' does not exist; expected the path "
+                              "of a Markdown file in an existing folder")
+    if not os.access(output if output.exists() else output.parent, os.W_OK):
+        raise ScorestateError(f"--output: '{output}' is not writable (permission denied); expected a "
+                              "writable file path")
 
 
 @app.command()
@@ -32,9 +46,7 @@ def findings(
     check_sizes(population, days, replicates)
     if seed < 0:
         raise ScorestateError(f"--seed must be zero or more; got {seed}")
-    if not output.parent.is_dir():
-        raise ScorestateError(f"--output: the folder '{output.parent}' does not exist; expected the path "
-                              "of a Markdown file in an existing folder")
+    _writable(output)
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]findings"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=err,

@@ -24,6 +24,7 @@ from scorestate.cli import (
     err,
     friendly,
     out,
+    plural,
 )
 from scorestate.store import DEFAULT_STORE
 
@@ -42,7 +43,7 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
     Store(store).close()  # fail fast on a bad store, before any citizen is built
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("days"), TimeElapsedColumn(), console=err, transient=True) as bar:
-        task = bar.add_task(f"{resolved.name}: {resolved.population.size:,} citizens",
+        task = bar.add_task(f"{resolved.name}: {plural(resolved.population.size, 'citizen')}",
                             total=resolved.run.days)
         result = api.run(resolved, store=store, progress=lambda d: bar.update(task, completed=d))
     if as_json:
@@ -71,8 +72,8 @@ def print_summary(result: Any, store: Path) -> None:
     m: pl.DataFrame = result.metrics
     f = result.final
     last = m.row(-1, named=True)
-    head = Table(title=f"{result.scenario.name}: {result.population:,} citizens, "
-                       f"{result.days} days, seed {result.seed}", show_header=True)
+    head = Table(title=f"{result.scenario.name}: {plural(result.population, 'citizen')}, "
+                       f"{plural(result.days, 'day')}, seed {result.seed}", show_header=True)
     head.add_column("on the last day")
     head.add_column("value", justify="right")
     rows = [

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from scorestate.cli import SetOpt, app, friendly, out
+from scorestate.errors import ScorestateError
 
 
 @app.command()
@@ -21,6 +22,9 @@ def scenarios(show: Annotated[str | None, typer.Option("--show", help="Print the
     from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
 
     if show is None:
+        if set_:
+            raise ScorestateError(f"--set {set_[0]} needs --show NAME: overrides change the one "
+                                  "scenario that --show prints, not the list of presets")
         table = Table(title="presets (scorestate scenarios --show NAME prints every parameter)")
         table.add_column("name")
         table.add_column("description")

@@ -1,8 +1,10 @@
 """Loading scenarios: presets or files, dotted-path overrides, readable errors.
 
-A scenario file is YAML read with `yaml.safe_load` (no tags, no code). Overrides are applied to
-the raw mapping before validation, so an override gets the same checks and messages as a file.
-Conditions are compiled at load time, so a bad rule is reported before any citizen is built.
+A scenario file is YAML read by a `yaml.SafeLoader` (no tags, no code) that also refuses a key
+given twice, which PyYAML would otherwise settle silently by keeping the last. Overrides are
+applied to the raw mapping before validation, so an override gets the same checks and messages
+as a file. Conditions are compiled at load time, so a bad rule is reported before any citizen is
+built.
 """
 
 from __future__ import annotations
@@ -12,15 +14,46 @@ import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from scorestate.errors import ScenarioError
-from scorestate.scenario.schema import Policy, Scenario
+from scorestate.scenario.schema import Policy, Scenario, UnknownName
 
 PRESET_PACKAGE = "scorestate.scenario.presets"
+EXAMPLE = "`population: {size: 20000}`"  # the smallest useful scenario file, for messages
+
+
+class DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping that gives one key twice."""
+
+    def __init__(self, key: Any, first: yaml.Mark, again: yaml.Mark) -> None:
+        super().__init__(problem=f"duplicate key {key!r}", problem_mark=again)
+        self.key, self.lines = key, (first.line + 1, again.line + 1)
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses duplicate keys: a second `size:` is a mistake, not an update."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` may be overridden key by key, as YAML intends
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise DuplicateKey(key, seen[key], key_node.start_mark)
+                seen[key] = key_node.start_mark
+            except TypeError:
+                pass  # an unhashable key: the base constructor reports it
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=UniqueKeyLoader)  # safe: a SafeLoader subclass
 
 
 def preset_names() -> list[str]:
@@ -56,14 +89,20 @@ def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
             raise ScenarioError(f"{label} could not be read ({e.__class__.__name__}: {e}); "
                                 "expected a readable UTF-8 YAML file") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _yaml(text)
+    except DuplicateKey as e:
+        first, again = e.lines
+        raise ScenarioError(f"{label} gives the key '{e.key}' twice (lines {first} and {again}); "
+                            "expected each key once in a mapping") from None
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ScenarioError(f"{label} is not valid YAML{at}: {problem}") from None
     if raw is None:
-        raw = {}
+        raise ScenarioError(f"{label} is empty; expected a YAML mapping of sections, for example "
+                            f"{EXAMPLE} (fields left out take the schema's defaults; to run a "
+                            "preset, name it instead of a file)")
     if not isinstance(raw, dict):
         raise ScenarioError(f"{label} must be a mapping of sections (population, policy, ...); "
                             f"got a {type(raw).__name__}")
@@ -78,7 +117,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     path, _, value = text.partition("=")
     path = path.strip()
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = _yaml(value) if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
     return path, parsed
@@ -164,6 +203,10 @@ def _format_validation(e: ValidationError, label: str, root: type[BaseModel] = S
         parent = _model_at(root, first["loc"][:-1])
         known = ", ".join(parent.model_fields) if parent else "see `scorestate scenarios --show essay`"
         msg = f"{label}: unknown field '{loc}'; expected one of: {known}"
+    elif first["type"] == "finite_number":
+        msg = f"{label}: '{loc}' expected a finite number; got {given}"
+    elif isinstance(first.get("ctx", {}).get("error"), UnknownName):
+        msg = f"{label}: '{loc or 'scenario'}' {first['ctx']['error']}"
     else:
         text = first["msg"]
         text = text.removeprefix("Value error, ")
@@ -173,13 +216,17 @@ def _format_validation(e: ValidationError, label: str, root: type[BaseModel] = S
 
 
 def _model_at(model: type[BaseModel], loc: Iterable[Any]) -> type[BaseModel] | None:
+    """The model at a location; list indexes and dict keys (phases.0, gates.wallet) step into
+    the item type."""
+    node: Any = model
     for part in loc:
-        field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None)
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        if get_origin(node) in (list, dict):
+            node = get_args(node)[-1]
+        elif isinstance(node, type) and issubclass(node, BaseModel) and str(part) in node.model_fields:
+            node = node.model_fields[str(part)].annotation
+        else:
             return None
-        model = ann
-    return model
+    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
 
 
 def _short(value: Any) -> str:
@@ -229,16 +276,36 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
     raw, label = _read_raw(source)
     raw = copy.deepcopy(raw)
     _normalise_phases(raw, label)
-    items = overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides)
-    for path, value in items:
+    pairs = list(overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides))
+    for path, value in pairs:
         set_path(raw, path, value, label=f"override '{path}'")
     shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
     for key, value in settings.items():
         if key not in shortcuts:
             raise ScenarioError(f"unknown setting '{key}'; expected one of: {', '.join(shortcuts)}")
-        if value is not None:
-            set_path(raw, shortcuts[key], value, label=f"setting '{key}'")
+        if value is None:
+            continue
+        for path, given in pairs:
+            if _sets(path, given, shortcuts[key]):
+                raise ScenarioError(
+                    f"'{shortcuts[key]}' is given twice: by the override {path}={_short(given)} and by "
+                    f"the setting {key}={value} (--{key} on the command line); expected it once")
+        set_path(raw, shortcuts[key], value, label=f"setting '{key}'")
     return validate(raw, label)
+
+
+def _sets(path: str, value: Any, target: str) -> bool:
+    """Whether the override `path: value` sets the dotted `target` (itself or inside a mapping),
+    so that a shortcut setting the same field would silently discard it."""
+    if path == target:
+        return True
+    if not target.startswith(path + "."):
+        return False
+    for key in target[len(path) + 1:].split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return False
+        value = value[key]
+    return True
 
 
 def scenario_from_dict(raw: Mapping[str, Any], label: str = "scenario") -> Scenario:

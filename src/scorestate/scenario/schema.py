@@ -26,9 +26,14 @@ def P(default: Any, doc: str, source: str = ASSUMED, **constraints: Any) -> Any:
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors: a typo must never be silently ignored."""
+    """Unknown fields are errors: a typo must never be silently ignored. NaN and infinities are
+    refused everywhere: the kernels would turn them into nonsense runs without a word."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+class UnknownName(ValueError):
+    """A wrong name whose message already names it and the choices, so no "got ..." is added."""
 
 
 # ---------------------------------------------------------------- society
@@ -224,10 +229,10 @@ class Surveillance(Strict):
         v = {**cls.model_fields["observes"].default, **v}
         for event, sources in v.items():
             if event not in EVENTS:
-                raise ValueError(f"unknown act '{event}'; expected one of: {', '.join(EVENTS)}")
+                raise UnknownName(f"unknown act '{event}'; expected one of: {', '.join(EVENTS)}")
             for s in sources:
                 if s not in SOURCES:
-                    raise ValueError(f"unknown source '{s}' for '{event}'; expected one of: {', '.join(SOURCES)}")
+                    raise UnknownName(f"unknown source '{s}' for '{event}'; expected one of: {', '.join(SOURCES)}")
         return v
 
 
@@ -260,7 +265,7 @@ class Scoring(Strict):
     def _known_events(cls, v: dict[str, float]) -> dict[str, float]:
         for e in v:
             if e not in EVENTS:
-                raise ValueError(f"unknown act '{e}'; expected one of: {', '.join(EVENTS)}")
+                raise UnknownName(f"unknown act '{e}'; expected one of: {', '.join(EVENTS)}")
         return {**_zero_points(), **v}
 
     @model_validator(mode="after")
@@ -324,7 +329,7 @@ class Gate(Strict):
     def _known_services(cls, v: list[str]) -> list[str]:
         for s in v:
             if s not in SERVICES:
-                raise ValueError(f"unknown service '{s}'; expected one of: {', '.join(SERVICES)}")
+                raise UnknownName(f"unknown service '{s}'; expected one of: {', '.join(SERVICES)}")
         return v
 
 
@@ -356,7 +361,7 @@ class Policy(Strict):
         for field in ("low_tier", "high_tier"):
             name = getattr(self.association, field)
             if name not in self.tiers.names:
-                raise ValueError(f"association.{field} '{name}' is not a tier; tiers are {', '.join(self.tiers.names)}")
+                raise UnknownName(f"association.{field} '{name}' is not a tier; tiers are {', '.join(self.tiers.names)}")
         for name, g in self.rewards.items():
             if g.action != "price":
                 raise ValueError(f"reward '{name}' must have action 'price'")
@@ -376,7 +381,7 @@ class Phase(Strict):
     def _policy_only(cls, v: dict[str, Any]) -> dict[str, Any]:
         for key in v:
             if key != "policy":
-                raise ValueError(f"'{key}' is not part of the policy; phases may only change policy.*")
+                raise UnknownName(f"'{key}' is not part of the policy; phases may only change policy.*")
         return v
 
 
