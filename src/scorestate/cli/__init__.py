@@ -13,6 +13,14 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from scorestate.errors import ScorestateError
 
@@ -56,6 +64,23 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on 
 def plural(n: int, noun: str) -> str:
     """`1 citizen`, `1,000 citizens`: a summary must read right at any size."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def progress(unit: str, *extra: ProgressColumn) -> Progress:
+    """The bar simulating commands show on stderr while they work.
+
+    The kernels are made ready first, with a line on stderr if that takes long (compiling them,
+    on a machine's first run, takes about a minute), so a silent wait is explained. The bar is
+    drawn only on a terminal: piped or logged, stderr carries messages alone.
+    """
+    from scorestate.engine import compile_kernels
+
+    compile_kernels(lambda: err.print("scorestate: compiling the simulation's kernels; a machine's "
+                                      "first run takes about a minute, later runs load them "
+                                      "from numba's cache", markup=False, highlight=False))
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn(unit), *extra, TimeElapsedColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
 
 
 def main() -> None:

@@ -17,10 +17,9 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scorestate.cli import DaysOpt, JsonOpt, PopulationOpt, SetOpt, app, err, friendly, out
+from scorestate.cli import DaysOpt, JsonOpt, PopulationOpt, SetOpt, app, friendly, out, progress
 
 SetAOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for policy A only "
                                                    "(repeatable); applied after --set.")]
@@ -54,8 +53,7 @@ def compare(
     check(scen_a, scen_b, replicates, seed)  # bad -r or seed: the message alone, before the bar
     if store is not None:
         Store(store).close()  # fail fast on a bad store, before any citizen is built
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("runs"), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with progress("runs") as bar:
         task = bar.add_task(f"{scen_a.name} vs {scen_b.name}: {scen_a.population.size:,} citizens",
                             total=3 * replicates)
         result = run_compare(scen_a, scen_b, replicates=replicates, seed=seed,

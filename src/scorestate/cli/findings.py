@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 
-from scorestate.cli import app, err, friendly, out
+from scorestate.cli import app, friendly, out, progress
 from scorestate.errors import ScorestateError
 
 DEFAULT_OUTPUT = Path("docs/findings.md")
@@ -48,12 +48,10 @@ def findings(
         raise ScorestateError(f"--seed must be zero or more; got {seed}")
     _writable(output)
     t0 = time.perf_counter()
-    with Progress(TextColumn("[bold]findings"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
-                  TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
-                  transient=True) as bar:
-        task = bar.add_task("", total=None)
+    with progress("runs", TextColumn("{task.fields[step]}")) as bar:
+        task = bar.add_task("findings", total=None, step="")
         result = measure(population, days, replicates, seed,
-                         progress=lambda label: bar.update(task, advance=1, description=label),
+                         progress=lambda label: bar.update(task, advance=1, step=label),
                          on_plan=lambda total: bar.update(task, total=total))
     try:
         output.write_text(result.markdown(), encoding="utf-8")

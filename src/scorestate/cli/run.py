@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scorestate.cli import (
@@ -21,10 +20,10 @@ from scorestate.cli import (
     SetOpt,
     StoreOpt,
     app,
-    err,
     friendly,
     out,
     plural,
+    progress,
 )
 from scorestate.store import DEFAULT_STORE
 
@@ -41,8 +40,7 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
 
     resolved = load_scenario(scenario, set_ or [], population=population, days=days, seed=seed)
     Store(store).close()  # fail fast on a bad store, before any citizen is built
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("days"), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with progress("days") as bar:
         task = bar.add_task(f"{resolved.name}: {plural(resolved.population.size, 'citizen')}",
                             total=resolved.run.days)
         result = api.run(resolved, store=store, progress=lambda d: bar.update(task, completed=d))
