@@ -181,3 +181,31 @@ def test_one_citizen_for_one_day_reads_in_the_singular(tmp_path: Path):
     r = cli("run", "-n", "1", "-d", "1", "--store", str(tmp_path / "s.duckdb"))
     assert r.exit_code == 0, r.output
     assert "essay: 1 citizen, 1 day, seed 0" in r.stdout
+
+
+def test_runs_tells_apart_runs_of_one_preset_with_different_overrides(tmp_path: Path):
+    store = tmp_path / "s.duckdb"
+    base = ["run", "-n", "300", "-d", "3", "--store", str(store), "--json"]
+    ids = [json.loads(cli(*base, *extra).stdout)["run_id"] for extra in (
+        [], ["--set", "policy.blacklist.entry.score=score < 850"],
+        ["--set", "timeline.phases.0.set.policy.scoring.points.alcohol=-10",
+         "--set", "policy.scoring.drift=0.2"])]
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("population: {size: 300}\nrun: {days: 3}\n")
+    ids.append(json.loads(cli("run", str(plain), "--store", str(store), "--json").stdout)["run_id"])
+    listed = {r["run_id"]: r["changes"] for r in json.loads(cli("runs", "--store", str(store),
+                                                                 "--json").stdout)["runs"]}
+    assert listed[ids[0]] == []
+    assert listed[ids[1]] == ["policy.blacklist.entry.score=score < 850"]
+    assert sorted(listed[ids[2]]) == ["policy.scoring.drift=0.2",
+                                      "timeline.phases.0.set.policy.scoring.points.alcohol=-10"]
+    assert listed[ids[3]] is None  # a scenario file: no preset to differ from
+    table = cli("runs", "--store", str(store)).stdout
+    assert f"{ids[1]}: policy.blacklist.entry.score=score < 850" in table and "none" in table
+
+
+def test_a_run_is_found_by_the_random_end_of_its_id(tmp_path: Path):
+    store = tmp_path / "s.duckdb"
+    run_id = json.loads(cli("run", "-n", "300", "-d", "2", "--store", str(store), "--json").stdout)["run_id"]
+    with Store(store) as s:
+        assert s.load_run(run_id[-6:]).record.run_id == run_id

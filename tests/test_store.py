@@ -191,7 +191,8 @@ def test_list_runs_and_reopen(tmp_path: Path) -> None:
         runs = store.list_runs()
     assert runs["run_id"].to_list() == ["a-earlier", "b-later"]  # newest last
     assert runs.columns == ["run_id", "created_at", "scenario_name", "seed", "population", "days",
-                            "elapsed_s", "citizen_days_per_s", "ledger_retention", "ledger_rows"]
+                            "elapsed_s", "citizen_days_per_s", "ledger_retention", "ledger_rows",
+                            "changes"]
     assert runs["seed"].dtype == pl.UInt64 and runs["seed"].to_list() == [3, 7]
     assert runs["ledger_rows"].to_list() == [4, 4]
     assert runs["created_at"][0] == datetime(2026, 11, 27, tzinfo=UTC)

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scorestate.errors import ScorestateError, StoreError
+from scorestate.scenario.load import changes_from_preset
 
 DEFAULT_STORE = Path("scorestate.duckdb")
 SCHEMA_VERSION = 1
@@ -417,18 +418,28 @@ class Store:
                 self.con.unregister("_long")
 
     def list_runs(self) -> pl.DataFrame:
-        """One row per complete run, oldest first; runs still being written are not shown."""
-        return self.con.sql(
+        """One row per complete run, oldest first; runs still being written are not shown.
+
+        `changes` lists what each run's scenario sets differently from the preset it is named
+        after, as `path=value` (null for a scenario from a file), so that runs of one preset
+        with different overrides can be told apart.
+        """
+        frame = self.con.sql(
             "SELECT run_id, created_at, scenario_name, seed, population, days, elapsed_s, "
-            "citizen_days_per_s, ledger_retention, ledger_rows FROM runs "
+            "citizen_days_per_s, ledger_retention, ledger_rows, scenario FROM runs "
             "ORDER BY created_at, run_id"
         ).pl().with_columns(pl.col("created_at").dt.replace_time_zone("UTC"))
+        changes = [changes_from_preset(json.loads(raw), name)
+                   for raw, name in zip(frame["scenario"], frame["scenario_name"], strict=True)]
+        return frame.drop("scenario").with_columns(
+            pl.Series("changes", changes, dtype=pl.List(pl.String)))
 
     def load_run(self, run_id: str) -> StoredRun:
-        """Read a complete run by its id or a unique prefix of it."""
+        """Read a complete run by its id, a unique prefix of it, or its random suffix (the id
+        starts with its creation time, so a prefix must be long to be unique)."""
         ids = [r[0] for r in self.con.execute(
-            "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id",
-            [run_id]).fetchall()] if run_id else []
+            "SELECT run_id FROM runs WHERE starts_with(run_id, ?) OR ends_with(run_id, ?) "
+            "ORDER BY run_id", [run_id, run_id]).fetchall()] if run_id else []
         if run_id in ids:
             ids = [run_id]
         if not ids:

@@ -32,13 +32,23 @@ def runs(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
     if not rows:
         out.print(f"no runs in {store} yet; `scorestate run --store {store}` makes one")
         return
-    table = Table(title=f"runs in {store}, oldest first", box=box.SIMPLE_HEAD,
-                  caption="scorestate explain RUN CITIZEN · scorestate report RUN")
+    table = Table(title=f"runs in {store}, oldest first", box=box.SIMPLE_HEAD, pad_edge=False,
+                  caption="changes: overrides of the preset (- for a scenario file), listed below; "
+                          "--json adds the ledger's rows and timings\n"
+                          "scorestate explain RUN CITIZEN · scorestate report RUN")
     # the run id starts with its creation time (UTC), so no separate column is needed
-    for col in ("run", "scenario", "citizens", "days", "seed", "ledger"):
+    for col in ("run", "scenario", "citizens", "days", "seed", "ledger", "changes"):
         table.add_column(col, no_wrap=col == "run",
-                         justify="right" if col in ("citizens", "days", "seed") else "left")
+                         justify="right" if col in ("citizens", "days", "seed", "changes") else "left")
     for r in rows:
+        changes = r["changes"]
         table.add_row(r["run_id"], r["scenario_name"], f"{r['population']:,}", str(r["days"]),
-                      str(r["seed"]), f"{r['ledger_retention']} ({r['ledger_rows']:,} rows)")
+                      str(r["seed"]), r["ledger_retention"],
+                      "-" if changes is None else str(len(changes)) if changes else "none")
     out.print(table)
+    # what each run changed from its preset, one line per run below the table: readable at any
+    # terminal width, where a column of overrides would be squeezed to nothing
+    for r in rows:
+        if r["changes"]:
+            out.print(f"{r['run_id']}: " + "; ".join(r["changes"]), markup=False, highlight=False,
+                      soft_wrap=True)

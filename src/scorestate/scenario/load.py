@@ -318,3 +318,37 @@ def scenario_from_dict(raw: Mapping[str, Any], label: str = "scenario") -> Scena
 def resolved_yaml(scenario: Scenario) -> str:
     """The fully resolved scenario as YAML: every parameter at its dotted path."""
     return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+SHORTCUT_PATHS = ("population.size", "run.days", "run.seed")  # shown beside a run, not as changes
+
+
+def changes_from_preset(resolved: Mapping[str, Any], name: str) -> list[str] | None:
+    """What a stored run's resolved scenario sets differently from the preset it is named after,
+    as `path=value` overrides (None when `name` is not a preset): two runs of one preset with
+    different `--set` overrides must be told apart in a list of runs."""
+    if name not in preset_names():
+        return None
+    base = load_scenario(name).model_dump(mode="json")
+    ours, theirs = _flat(dict(resolved)), _flat(base)
+    changed = [f"{path}={value if isinstance(value, str) else json.dumps(value)}"
+               for path, value in ours.items()
+               if path not in SHORTCUT_PATHS and theirs.get(path, _MISSING) != value]
+    return changed + [f"{path} (unset)" for path in theirs if path not in ours]
+
+
+_MISSING = object()
+
+
+def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
+    """Leaves of nested mappings and lists by dotted path (list items by position)."""
+    if isinstance(node, Mapping):
+        items: Iterable[tuple[Any, Any]] = node.items()
+    elif isinstance(node, list) and node and isinstance(node[0], (Mapping, list)):
+        items = enumerate(node)
+    else:
+        return {prefix: node}
+    out: dict[str, Any] = {}
+    for key, value in items:
+        out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
