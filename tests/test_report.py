@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import shutil
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pytest
+import yaml
+from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from typer.testing import CliRunner
 
 import scorestate as ss
 from scorestate.cli import app
+from scorestate.report import figures, render
 from scorestate.report.figures import FIGURES
+from scorestate.report.plotting import (
+    COLORS,
+    MIN_PCT_SPAN,
+    STYLE,
+    STYLES,
+    RunData,
+    TimelineLabels,
+    min_span,
+    new_figure,
+    smooth,
+)
 
 runner = CliRunner()
-N, DAYS, DISMANTLE = 800, 60, 45
+N, DAYS, DISMANTLE, LATE_PHASE = 800, 60, 45, 55
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -27,10 +48,17 @@ def cli(*args: str):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> tuple[Path, str, str]:
-    """A dismantled essay run and the baseline on the same citizens, in one store."""
+    """A dismantled essay run and the baseline on the same citizens, in one store.
+
+    The essay's second phase ("the smart home") is moved to near the last day, where its label
+    meets the right edge of every timeline panel, and a score of 980 lists a citizen, so that a
+    run this small has a blacklist (a few dozen people) to draw.
+    """
     store = tmp_path_factory.mktemp("report") / "runs.duckdb"
-    essay = ss.load_scenario("essay", {"timeline.dismantle_day": DISMANTLE}, population=N,
-                             days=DAYS, seed=2)
+    essay = ss.load_scenario("essay", {"timeline.dismantle_day": DISMANTLE,
+                                       "timeline.phases.1.day": LATE_PHASE,
+                                       "policy.blacklist.entry.score": "score < 980"},
+                             population=N, days=DAYS, seed=2)
     base = ss.load_scenario("baseline", population=N, days=DAYS, seed=2)
     return store, ss.run(essay, store=store).run_id, ss.run(base, store=store).run_id
 
@@ -133,3 +161,214 @@ def test_report_renders_offline_in_chromium(compared):
         colours = np.unique((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])
         assert colours.size > 50  # lines, fills and text, not a flat background
     assert shot.shape[0] > 5000  # the whole report, not the first screen
+
+
+def _section(text: str, panel: str) -> str:
+    """One panel of a report page: its heading, figure and caption."""
+    start = text.index(f'<h2 id="{panel}">')
+    return text[start:text.index("</figure>", start)]
+
+
+def _run_data(store: Path, *run_ids: str) -> list[RunData]:
+    return [RunData(key, ss.open_run(rid, store=store), COLORS[k], STYLES[k])
+            for k, (key, rid) in enumerate(zip("AB", run_ids, strict=False))]
+
+
+def _drawn(monkeypatch: pytest.MonkeyPatch, make, runs: list[RunData]) -> Figure | None:
+    """The matplotlib figure `make` builds for the page, laid out and drawn as it is saved."""
+    made: list[Figure] = []
+
+    def keep(fig: Figure, prefix: str) -> str:
+        made.append(fig)
+        return "<svg></svg>"
+
+    monkeypatch.setattr(figures, "to_svg", keep)
+    with mpl.rc_context(STYLE):
+        make(runs)
+        for fig in made:
+            FigureCanvasAgg(fig).draw()
+    return made[0] if made else None
+
+
+def test_smooth_keeps_the_length_of_any_series():
+    for n in range(12):  # runs shorter than the 7-day window crashed the report (3 to 6 days)
+        y = np.linspace(0.0, 1.0, n)
+        y[n // 2:n // 2 + 1] = np.nan
+        assert smooth(y).shape == (n,)
+
+
+def test_smoothing_is_trailing_so_nothing_moves_before_its_cause():
+    k = 30
+    step = np.where(np.arange(60) >= k, 1.0, 0.0)
+    s = smooth(step)
+    assert np.all(s[:k] == 0)  # a centred mean would rise three days early
+    assert s[k] == pytest.approx(1 / 7) and s[k + 6] == 1.0  # moves on the day itself
+    rng = np.random.default_rng(0)
+    y = rng.random(60)
+    y[[3, 40]] = np.nan
+    later = y.copy()
+    later[k:] += 5.0
+    assert np.array_equal(smooth(y)[:k], smooth(later)[:k], equal_nan=True)
+    expect = [np.nanmean(y[max(0, d - 6):d + 1]) for d in range(60)]  # that day and the 6 before
+    assert np.allclose(smooth(y), expect)
+
+
+@pytest.mark.parametrize("days", range(1, 9))
+def test_runs_of_any_length_render(days, tmp_path):
+    over = {"timeline.dismantle_day": days - 1} if days > 1 else {}
+    scenario = ss.load_scenario("essay", over, population=300, days=days, seed=1)
+    store = tmp_path / "short.duckdb"
+    page = render(ss.open_run(ss.run(scenario, store=store).run_id, store=store))
+    found = re.findall(r"<figure>(.*?)</figure>", page, flags=re.S)
+    assert len(found) == len(FIGURES) - (days == 1)  # a 1-day run has no dismantling
+    assert all(f.count("<svg") == 1 for f in found)
+
+
+def test_flat_zero_panels_say_so(runs, monkeypatch):
+    store, _, b = runs
+    page = render(ss.open_run(b, store=store))  # the baseline: nobody listed, nobody shut out
+    assert "none in this run" in _section(page, "network")
+    assert "none in this run" in _section(page, "innocent")
+    assert "nobody shut out in this run" in _section(page, "denials")
+    fig = _drawn(monkeypatch, figures.network, _run_data(store, b))
+    isolated = next(ax for ax in fig.axes if _title(ax).startswith("blacklisted with no tie"))
+    assert isolated.get_ylim() == (0, 1)  # not matplotlib's 0-to-0.05% hairline
+
+
+def test_group_bars_show_how_many_people_they_rest_on(runs):
+    store, a, _ = runs
+    run = ss.open_run(a, store=store)
+    page = render(run)
+    bars = _section(page, "blacklist-groups")
+    share = run.metrics["blacklist_share"].to_numpy()
+    peak = int(run.metrics["day"][int(np.argmax(share))])
+    rows = run.group_metrics.filter(run.group_metrics["day"] == peak)
+    assert rows["blacklist_share"].sum() > 0
+    for listed, size in zip(rows["blacklist_share"], rows["population"], strict=True):
+        assert f"{round(listed * size):,} / {round(size):,}" in bars
+    ratios = _section(page, "disparate")
+    g = run.group_metrics
+    rural = g.filter((g["grouping"] == "settlement") & (g["group"] == "rural"))
+    most = int((rural["blacklist_share"] * rural["population"]).round().max())
+    assert "noisy when few are listed" in ratios and f"run A: {most} rural" in ratios
+
+
+def test_compare_marks_the_phases_of_both_runs(runs, tmp_path):
+    store, a, b = runs
+    out = tmp_path / "base-first.html"
+    assert cli("report", b, "--compare", a, "-o", str(out), "--store", str(store)).exit_code == 0
+    scores = _section(out.read_text(encoding="utf-8"), "scores")
+    assert "the score for everything (B)" in scores  # run A, the baseline, has no phases
+    assert "dismantled (B)" in scores
+    alone = _section(render(ss.open_run(a, store=store)), "scores")
+    assert "the score for everything" in alone and "the score for everything (" not in alone
+
+
+def _title(ax: Axes) -> str:
+    return ax.get_title(loc=STYLE["axes.titlelocation"])
+
+
+def _title_box(ax: Axes, renderer: RendererBase) -> Bbox:
+    """The drawn extent of a panel's title (the report sets titles flush left)."""
+    title = next(t for t in ax.get_children() if isinstance(t, Text) and t.get_text()
+                 and t.get_text() == _title(ax))
+    return title.get_window_extent(renderer)
+
+
+def _boxes(fig: Figure) -> list[tuple[str, Bbox]]:
+    """What must not overlap in a drawn figure: each panel's plotting area, title, axes' tick
+    labels and axis labels, and legend."""
+    r = fig.canvas.get_renderer()
+    out = []
+    for k, ax in enumerate(fig.axes):
+        out.append((f"{k} plot", ax.bbox))
+        if _title(ax):
+            out.append((f"{k} title", _title_box(ax, r)))
+        for name, axis in (("x axis", ax.xaxis), ("y axis", ax.yaxis)):
+            box = axis.get_tightbbox(r)
+            if box is not None and box.width > 0:
+                out.append((f"{k} {name}", box))
+        if ax.get_legend() is not None:
+            out.append((f"{k} legend", ax.get_legend().get_window_extent(r)))
+    return out
+
+
+def _overlap(a: Bbox, b: Bbox) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1
+
+
+@pytest.mark.parametrize("order", ["essay", "essay-baseline", "baseline-essay"])
+def test_labels_and_legends_stay_clear_of_the_data(order, runs, monkeypatch):
+    store, a, b = runs
+    ids = {"essay": (a,), "essay-baseline": (a, b), "baseline-essay": (b, a)}[order]
+    data = _run_data(store, *ids)
+    for make in FIGURES:
+        fig = _drawn(monkeypatch, make, data)
+        if fig is None:
+            continue
+        r = fig.canvas.get_renderer()
+        labels = 0
+        for ax in fig.axes:
+            for names in (c for c in ax.get_children() if isinstance(c, TimelineLabels)):
+                placed: list[Bbox] = []
+                for t in names.texts:  # inside the frame: "the smart home", not "the smart ho"
+                    box = t.get_window_extent(r)
+                    assert ax.bbox.x0 - 1 <= box.x0 and box.x1 <= ax.bbox.x1 + 1, t.get_text()
+                    assert ax.bbox.y0 <= box.y0 and box.y1 <= ax.bbox.y1 + 1, t.get_text()
+                    assert not any(_overlap(box, b) for b in placed), t.get_text()
+                    placed.append(box)
+                    labels += "the smart home" in t.get_text()
+        if make in (figures.score_distribution, figures.tiers):
+            assert labels == 1  # the late phase is labelled, once
+        boxes = _boxes(fig)
+        for i, (name, box) in enumerate(boxes):
+            for other, box2 in boxes[i + 1:]:
+                same = name.split()[0] == other.split()[0]
+                if same and "legend" not in (name + other):
+                    continue  # a panel's own title and axes frame its plotting area
+                assert not _overlap(box, box2), f"{make.__name__}: {name} overlaps {other}"
+
+
+def test_approval_grid_labels_every_panel(runs, monkeypatch):
+    store, a, _ = runs
+    fig = _drawn(monkeypatch, figures.approval, _run_data(store, a))
+    assert [ax.get_xlabel() for ax in fig.axes] == ["day"] * 4
+    assert all(ax.get_ylabel() for ax in fig.axes[::2])
+    r = fig.canvas.get_renderer()
+    top, bottom = fig.axes[0], fig.axes[2]
+    below_top = min(top.get_tightbbox(r).y0, top.xaxis.get_tightbbox(r).y0)
+    assert below_top - _title_box(bottom, r).y1 > 2  # a gap, not crowding
+
+
+def test_percentage_levels_get_an_honest_span(runs, monkeypatch):
+    _, (ax,) = new_figure()
+    ax.plot(np.arange(30), np.linspace(80.1, 79.2, 30))  # a 0.9-point dip
+    min_span(ax)
+    lo, hi = ax.get_ylim()
+    assert hi - lo == pytest.approx(MIN_PCT_SPAN) and lo <= 79.2 and hi >= 80.1
+    ax.set_ylim(99.0, 99.9)
+    min_span(ax)
+    assert ax.get_ylim()[1] <= 100 and ax.get_ylim()[0] == pytest.approx(100 - MIN_PCT_SPAN)
+    store, a, _ = runs
+    for make in (figures.hysteresis, figures.approval):
+        drawn = _drawn(monkeypatch, make, _run_data(store, a))
+        for ax in drawn.axes:
+            lo, hi = ax.get_ylim()
+            assert hi - lo >= MIN_PCT_SPAN - 1e-9, (make.__name__, _title(ax))
+            for line in ax.get_lines():
+                if line.get_transform() != ax.transData:
+                    continue  # phase lines span the axes whatever its limits
+                y = np.asarray(line.get_ydata(), dtype=float)
+                y = y[np.isfinite(y)]
+                assert y.size == 0 or (lo <= y.min() and y.max() <= hi)
+
+
+def test_scenario_is_described_as_what_is_shown(runs):
+    store, a, _ = runs
+    run = ss.open_run(a, store=store)
+    page = render(run)
+    section = page[page.index('<h2 id="scenario">'):]
+    assert "nested YAML" in section and "every parameter at its dotted path" not in section
+    shown = html.unescape(re.search(r"<pre>(.*?)</pre>", section, flags=re.S).group(1))
+    assert yaml.safe_load(shown) == run.record.scenario  # what it says is there is there
+    assert run.record.scenario["policy"]["enabled"] is not None  # the example path is real

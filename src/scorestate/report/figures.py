@@ -11,14 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
+from matplotlib.axes import Axes
 
 from scorestate.report.plotting import (
     GROUP_COLORS,
+    MIN_PCT_SPAN,
+    SMOOTHED,
     STYLE,
     RunData,
+    flat_zero,
     legend,
+    legend_below,
     lines,
     mark_timeline,
+    min_span,
     new_figure,
     note,
     percent_axis,
@@ -122,8 +129,10 @@ def blacklist(runs: list[RunData]) -> Panel:
     size.set_title("on the blacklist (% of citizens)")
     percent_axis(size)
     size.set_ylim(bottom=0)
+    flat_zero(size, runs, "blacklist_share", what="nobody listed")
     mark_timeline(size, runs, label=False)
-    legend(size, loc="upper left")
+    size.set_xlabel("day")
+    legend_below(size)
     any_entry = False
     for r in runs:
         for k, reason in enumerate(_reasons(r)):
@@ -133,16 +142,15 @@ def blacklist(runs: list[RunData]) -> Panel:
             any_entry = True
             reasons.plot(r.days, np.nancumsum(y), color=GROUP_COLORS[k % len(GROUP_COLORS)],
                          ls=r.style, label=reason if len(runs) == 1 else f"{reason} ({r.key})")
+    reasons.set_title("entries so far, by reason")
     if any_entry:
-        reasons.set_title("entries so far, by reason")
         reasons.set_ylabel("citizens listed (cumulative)")
         reasons.set_ylim(bottom=0)
         mark_timeline(reasons, runs, label=False)
-        legend(reasons, loc="upper left")
+        reasons.set_xlabel("day")
+        legend_below(reasons, ncols=3)
     else:
-        reasons.set_title("entries so far, by reason")
         note(reasons, "nobody entered the blacklist")
-    _day_axis(np.array([size, reasons]))
     return Panel("blacklist", "Blacklist size and why people were listed",
                  "Left: the share of citizens on the blacklist each day. Right: how many "
                  "citizens had entered the list so far, by the rule that put them there (a "
@@ -166,6 +174,7 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
     y = np.arange(len(labels))
     height = 0.8 / len(runs)
     peaks = []
+    widest = 0.0
     for k, r in enumerate(runs):
         day = _peak_day(r)
         peaks.append((r, day))
@@ -179,12 +188,18 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
                 label=f"listed ({r.short}, day {day})")
         ax.barh(pos, innocent, height=height * 0.92, color="white", alpha=0.55, hatch="////",
                 edgecolor=r.color, lw=0, label=f"of whom never did an act the rules name ({r.key})")
+        for p, x, (listed, size) in zip(pos, share, _counts(g), strict=True):
+            ax.annotate(f"{listed:,} / {size:,}", (x, p), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=7, color="#444444")
+        widest = max(widest, float(share.max(initial=0)))
     if all(day is None for _, day in peaks):
         note(ax, "nobody was blacklisted in " + ("this run" if len(runs) == 1 else "either run"))
     else:
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
-        ax.set_xlabel("share of the group on the blacklist")
+        ax.set_xlim(0, widest * 1.3)  # room for the counts at the bars' ends
+        ax.set_xlabel("share of the group on the blacklist "
+                      "(at each bar: citizens listed / group size)")
         from matplotlib.ticker import FuncFormatter
 
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
@@ -192,7 +207,7 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
         bounds = np.cumsum([len(v) for v in GROUPINGS.values()])[:-1] - 0.5
         for b in bounds:
             ax.axhline(b, color="#999999", lw=0.6)
-        legend(ax, loc="lower right")
+        legend_below(ax)
     when = "; ".join(f"run {r.key}: day {d}" for r, d in peaks if d is not None)
     return Panel("blacklist-groups", "Who is on the blacklist",
                  "The share of each group on the blacklist on the day the list was longest "
@@ -200,7 +215,17 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
                  "(q1 poorest) and official rank. The hatched part of a bar is the share of the "
                  "group that is listed although it never did an act the rules name "
                  "(listed through false attributions, association or other citizens' acts). "
-                 "Bars of unequal length are disparate impact.", to_svg(fig, "f-blgroups"))
+                 "Bars of unequal length are disparate impact, but only when they rest on "
+                 "enough people: the numbers at the bars' ends are the citizens listed and "
+                 "the group's size, and a bar of one or two people is chance, not a pattern.",
+                 to_svg(fig, "f-blgroups"))
+
+
+def _counts(g: pl.DataFrame) -> list[tuple[int, int]]:
+    """(citizens listed, group size) of each row of one day's group metrics."""
+    size = g["population"].fill_nan(0).fill_null(0).to_numpy()
+    share = g["blacklist_share"].fill_nan(0).fill_null(0).to_numpy()
+    return [(round(s * n), round(n)) for s, n in zip(share, size, strict=True)]
 
 
 def denials(runs: list[RunData]) -> Panel:
@@ -219,7 +244,7 @@ def denials(runs: list[RunData]) -> Panel:
         bars.grid(axis="y", visible=False)
         bars.set_xlabel("attempts denied over the whole run")
         if len(runs) > 1:
-            legend(bars, loc="lower right")
+            legend_below(bars)
     else:
         note(bars, "no gate closed on anyone")
     bars.set_title("denials by service")
@@ -230,17 +255,18 @@ def denials(runs: list[RunData]) -> Panel:
     daily.set_title("citizens shut out (% of citizens)")
     percent_axis(daily)
     daily.set_ylim(bottom=0)
+    flat_zero(daily, runs, "denied_share", "wallet_frozen_share", what="nobody shut out")
     mark_timeline(daily, runs, label=False)
-    legend(daily, loc="upper left")
     daily.set_xlabel("day")
+    legend_below(daily)
     return Panel("denials", "Gates that closed",
                  "Left: how many service attempts the gates denied over the whole run, by "
                  "service (\"unable to buy bread\" is essentials). Right: the share of citizens "
                  "denied at least one service that day, and the share whose wallet was frozen "
-                 "(essential purchases shut); both are 7-day moving means.", to_svg(fig, "f-denials"))
+                 f"(essential purchases shut); both smoothed. {SMOOTHED}", to_svg(fig, "f-denials"))
 
 
-def _expressed_latent(ax, runs: list[RunData], act: str, what: str) -> None:
+def _expressed_latent(ax: Axes, runs: list[RunData], act: str, what: str) -> None:
     for r in runs:
         done, latent = r.col(f"{act}_rate"), r.col(f"{act}_latent_rate")
         if done is None or latent is None:
@@ -257,8 +283,8 @@ def _expressed_latent(ax, runs: list[RunData], act: str, what: str) -> None:
     ax.set_ylim(bottom=0)
     percent_axis(ax)
     mark_timeline(ax, runs, label=False)
-    legend(ax, loc="lower left")
     ax.set_xlabel("day")
+    legend_below(ax, ncols=3)
 
 
 def dissent(runs: list[RunData]) -> Panel:
@@ -270,7 +296,8 @@ def dissent(runs: list[RunData]) -> Panel:
                  "without the system's incentives (the same decision with the deterrence term "
                  "removed); the thick line is the share who did. The shaded gap is what the "
                  "system suppressed: for dissent, chilling and preference falsification; for "
-                 "alcohol, self-policing. Both are 7-day moving means.", to_svg(fig, "f-dissent"))
+                 f"alcohol, self-policing. All lines are smoothed. {SMOOTHED}",
+                 to_svg(fig, "f-dissent"))
 
 
 def approval(runs: list[RunData]) -> Panel:
@@ -287,16 +314,21 @@ def approval(runs: list[RunData]) -> Panel:
                 line.set_label("_")
         ax.set_title(f"by {title}")
         percent_axis(ax)
+        min_span(ax)
         mark_timeline(ax, runs, label=False)
-        legend(ax, loc="lower left", ncols=3)
-    _day_axis(axes[2:])
+        ax.set_xlabel("day")
+        legend_below(ax, ncols=3)
+    for ax in axes[::2]:
+        ax.set_ylabel("mean approval")
     extra = " Run B is dashed, in the same colours." if len(runs) > 1 else ""
     return Panel("approval", "Approval of the system, by group",
                  "Mean approval (the chance a citizen approves of the system) in each group, "
                  "with the whole population in black. Approval starts higher among urban, "
                  "educated, richer and older citizens (Kostka 2019) and moves with rewards, "
                  "sanctions suffered or seen among friends, and visible leniency toward "
-                 "officials. Small groups (senior officials) are noisy." + extra,
+                 "officials. Small groups (senior officials) are noisy. Each panel spans at "
+                 f"least {MIN_PCT_SPAN:g} percentage points, so a small wobble does not look "
+                 "like a collapse." + extra,
                  to_svg(fig, "f-approval"))
 
 
@@ -314,8 +346,14 @@ def network(runs: list[RunData]) -> Panel:
             percent_axis(ax)
         if metric in ("blacklisted_isolated_share", "components", "cross_tier_tie_share"):
             ax.set_ylim(bottom=0)
+        if not any(np.isfinite(y).any() for r in runs if (y := r.col(metric)) is not None):
+            why = {"blacklisted_degree_ratio": "nobody was on the blacklist",
+                   "score_assortativity": "scores did not vary across ties"}.get(metric, "no data")
+            note(ax, f"undefined all run long:\n{why}", keep_axes=True)
         if metric == "blacklisted_degree_ratio":
             ax.axhline(1.0, color="#999999", lw=0.8, ls="--")
+        if pct:
+            flat_zero(ax, runs, metric)
         mark_timeline(ax, runs, label=False)
     last = axes[5]
     for r in runs:
@@ -326,10 +364,10 @@ def network(runs: list[RunData]) -> Panel:
                 last.plot(r.days, np.nancumsum(y), color=color, ls=r.style, label=tag)
     last.set_title("ties dropped and made (cumulative)")
     mark_timeline(last, runs, label=False)
-    legend(last, loc="upper left")
+    _day_axis(axes)
+    legend_below(last)
     if len(runs) > 1:
-        legend(axes[0], loc="best")
-    _day_axis(axes[3:])
+        legend_below(axes[0])
     return Panel("network", "What the system does to the social network",
                  "Score assortativity is the correlation of scores across ties (0: friends' "
                  "scores unrelated; toward 1: people tied to people like them). Ties across "
@@ -348,26 +386,30 @@ def false_attributions(runs: list[RunData]) -> Panel:
           color="#ff7f0e")
     fa.set_title("false attributions per day")
     fa.set_ylim(bottom=0)
-    legend(fa, loc="best")
+    flat_zero(fa, runs, "false_attributions", "misattributions")
     lines(inn, runs, "innocent_penalised", smoothed=True)
     inn.set_title("innocent citizens penalised per day")
     inn.set_ylim(bottom=0)
+    flat_zero(inn, runs, "innocent_penalised")
     lines(share, runs, "innocent_blacklisted_share", scale=100)
     share.set_title("innocent share of the blacklist (%)")
     percent_axis(share)
     share.set_ylim(bottom=0)
+    flat_zero(share, runs, "innocent_blacklisted_share")
     for ax in (fa, inn, share):
         mark_timeline(ax, runs, label=False)
         ax.set_xlabel("day")
+    legend_below(fa)
     if len(runs) > 1:
-        legend(inn, loc="best")
+        legend_below(inn)
     return Panel("innocent", "False attributions and the innocent sanctioned",
                  "Left: events recorded against a citizen who did not do them each day "
                  "(classifier false positives, camera false matches) and citizens' own acts "
                  "that a camera pinned on someone else. Middle: citizens penalised that day "
                  "who never did an act the rules name. Right: the share of the "
-                 "blacklist who never committed such an act. Daily counts are 7-day moving "
-                 "means.", to_svg(fig, "f-innocent"))
+                 f"blacklist who never committed such an act. Daily counts are smoothed. "
+                 f"{SMOOTHED}",
+                 to_svg(fig, "f-innocent"))
 
 
 def disparate_impact(runs: list[RunData]) -> Panel:
@@ -386,14 +428,31 @@ def disparate_impact(runs: list[RunData]) -> Panel:
             mark_timeline(ax, runs, label=False)
             ax.set_xlabel("day")
             if len(runs) > 1:
-                legend(ax, loc="best")
+                legend_below(ax)
         ax.set_title(f"blacklist rate ratio, {title}")
+    counts = "; ".join(
+        f"run {r.key}: {_most_listed(r, 'settlement', 'rural')} rural and "
+        f"{_most_listed(r, 'settlement', 'urban')} urban, "
+        f"{_most_listed(r, 'income_quintile', 'q1')} of q1 and "
+        f"{_most_listed(r, 'income_quintile', 'q5')} of q5" for r in runs)
     return Panel("disparate", "Disparate impact",
                  "How many times more likely a rural citizen is to be on the blacklist than an "
                  "urban one (left), and a citizen of the poorest income quintile than one of "
                  "the richest (right). The dashed line at 1 is parity; above it the first group "
                  "is hit harder. Gaps in a line are days when nobody in the second group was "
-                 "listed (the ratio is undefined).", to_svg(fig, "f-disparate"))
+                 "listed (the ratio is undefined). The ratio is noisy when few are listed: one "
+                 "citizen more or fewer can halve or double it. The most listed on any one day "
+                 f"were {counts}.", to_svg(fig, "f-disparate"))
+
+
+def _most_listed(r: RunData, grouping: str, group: str) -> str:
+    """The most citizens of one group on the blacklist on any day, as text."""
+    g = r.groups.filter((pl.col("grouping") == grouping) & (pl.col("group") == group))
+    if g.is_empty():
+        return "-"
+    listed = (g["blacklist_share"].fill_nan(0).fill_null(0)
+              * g["population"].fill_nan(0).fill_null(0)).round()
+    return f"{int(listed.max() or 0):,}"
 
 
 HYSTERESIS = (("chilling", "dissent held back (chilling)", 100.0),
@@ -444,10 +503,11 @@ def hysteresis(runs: list[RunData]) -> Panel:
             table.append(row)
         ax.set_title(title)
         percent_axis(ax)
+        min_span(ax)
         mark_timeline(ax, runs, phase_labels=False)
         ax.set_xlabel("day")
         if len(runs) > 1:
-            legend(ax, loc="best")
+            legend_below(ax, ncols=1)
     days = ", ".join(f"run {r.key}: day {r.dismantle_day}" for r in dismantled)
     against = (f" Some measures drift without any system (perceived detection decays), so "
                f"compare the end level with run {baseline.key}'s (last column) as well as with "
@@ -460,7 +520,9 @@ def hysteresis(runs: list[RunData]) -> Panel:
                  f"{WINDOW} days before the switch-off and over the run's last {WINDOW} days. "
                  "The table gives the levels and how much of the change the system caused "
                  "was undone by the end (100%: back to day 0; 0%: none)." + against
-                 + " Chilling is drawn as a 7-day moving mean.", to_svg(fig, "f-hysteresis"), table)
+                 + f" Each panel spans at least {MIN_PCT_SPAN:g} percentage points, so a small "
+                 f"dip does not look like a collapse. Chilling is smoothed. {SMOOTHED}",
+                 to_svg(fig, "f-hysteresis"), table)
 
 
 def _pct(x: float) -> str:

@@ -176,9 +176,12 @@ def _flatten(x: Any, prefix: str = "") -> dict[str, Any]:
 def _scenario_section(runs: list[RunData]) -> str:
     a = runs[0].stored.record
     text = yaml.safe_dump(a.scenario, sort_keys=False, allow_unicode=True)
-    parts = [f"<p>The fully resolved scenario of run A: every parameter at its dotted path. "
-             f"Save it as a file and run <code>scorestate run FILE</code> to repeat the run "
-             f"exactly.</p><pre>{_e(text)}</pre>"]
+    parts = [f"<p>The fully resolved scenario of run A, every parameter included, as nested "
+             f"YAML. A parameter's dotted path (for <code>--set PATH=VALUE</code>) is its keys "
+             f"joined by dots, and a list item's index counts as a key, as in "
+             f"<code>policy.enabled</code> or <code>timeline.phases.0.day</code>. Save it as a "
+             f"file and run <code>scorestate run FILE</code> to repeat the run exactly.</p>"
+             f"<pre>{_e(text)}</pre>"]
     if len(runs) > 1:
         b = runs[1].stored.record
         fa, fb = _flatten(a.scenario), _flatten(b.scenario)

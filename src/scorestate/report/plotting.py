@@ -16,8 +16,15 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 import polars as pl
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from scorestate.store import StoredRun
 
@@ -34,6 +41,10 @@ STYLE = {
     "axes.axisbelow": True, "figure.dpi": 100, "savefig.bbox": "tight", "savefig.pad_inches": 0.08,
 }
 SMOOTH_DAYS = 7
+SMOOTHED = (f"Smoothed lines are trailing {SMOOTH_DAYS}-day means: a day's value is the mean of "
+            f"that day and the {SMOOTH_DAYS - 1} before it, so a line moves on the day of its "
+            "cause, never before.")
+MIN_PCT_SPAN = 5.0  # percentage points: the least a level panel (approval, detection) spans
 
 
 @dataclass
@@ -100,13 +111,19 @@ class RunData:
 
 
 def smooth(y: np.ndarray, days: int = SMOOTH_DAYS) -> np.ndarray:
-    """Centred moving mean over `days` (NaN-aware; shorter at the edges)."""
-    if y.size < 3 or days <= 1:
+    """Trailing moving mean over `days`, NaN-aware, as long as `y` (fewer days at the start).
+
+    Trailing, not centred: a day's value depends only on that day and the ones before, so a
+    smoothed line never moves before the policy change that causes it. The full convolution's
+    first `len(y)` points are exactly those trailing sums, for a series of any length.
+    """
+    y = np.asarray(y, dtype=float)
+    if y.size == 0 or days <= 1:
         return y
     ok = np.isfinite(y)
     k = np.ones(days)
-    num = np.convolve(np.where(ok, y, 0.0), k, mode="same")
-    den = np.convolve(ok.astype(float), k, mode="same")
+    num = np.convolve(np.where(ok, y, 0.0), k)[: y.size]
+    den = np.convolve(ok.astype(float), k)[: y.size]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 
@@ -119,20 +136,77 @@ def new_figure(rows: int = 1, cols: int = 1, height: float = 3.2,
     return fig, axes.ravel()
 
 
+class TimelineLabels(Artist):
+    """The names of a panel's timeline marks, laid out when the panel is drawn.
+
+    Placement needs the axes' final size, which constrained layout settles only at draw time: a
+    label that would cross the right edge is set to the left of its line instead (so "the smart
+    home" is not clipped to "the smart ho"), and one that would overlap an earlier label drops a
+    row.
+    """
+
+    GAP = 2.0  # points between a line and its label
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[Text] = []
+        self.set_in_layout(False)  # inside the axes by construction; not part of the layout
+        self.set_zorder(3)
+
+    def add(self, x: float, label: str, color: str) -> None:
+        self.texts.append(Text(x, 1.0, label, fontsize=7, color=color, va="top", ha="left",
+                               bbox={"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 0.5}))
+
+    def draw(self, renderer: RendererBase) -> None:
+        ax = self.axes
+        if not self.get_visible() or ax is None:
+            return
+        box = ax.bbox
+        rows: list[list[tuple[float, float]]] = []
+        for t in self.texts:
+            t.set_figure(ax.figure)
+            t.set_clip_path(ax.patch)
+            t.set_y(1.0)
+            for side in (1, -1):  # right of the line, or left of it when that crosses the edge
+                t.set_horizontalalignment("left" if side == 1 else "right")
+                t.set_transform(ax.get_xaxis_transform() + ScaledTranslation(
+                    side * self.GAP / 72, -self.GAP / 72, ax.figure.dpi_scale_trans))
+                ext = t.get_window_extent(renderer)
+                if ext.x1 <= box.x1:
+                    break
+            row = next((k for k, taken in enumerate(rows)
+                        if all(ext.x1 < a or ext.x0 > b for a, b in taken)), len(rows))
+            if row == len(rows):
+                rows.append([])
+            rows[row].append((ext.x0 - self.GAP, ext.x1 + self.GAP))
+            t.set_y(1.0 - row * (ext.height + self.GAP) / max(box.height, 1.0))
+            t.draw(renderer)
+        self.stale = False
+
+
 def mark_timeline(ax: Axes, runs: list[RunData], label: bool = True,
                   phase_labels: bool | None = None) -> None:
-    """Thin lines at phase changes (run A) and the dismantling day of each run."""
+    """Thin lines at the phase changes and the dismantling day of every run.
+
+    Both runs' phases are drawn, so a comparison whose run A is the baseline (no phases) still
+    shows when run B's policy changed; a phase only one run has is drawn in that run's line
+    style and its label names the run.
+    """
     phase_labels = label if phase_labels is None else phase_labels
-    a = runs[0]
     lo, hi = min(r.days[0] for r in runs), max(r.days[-1] for r in runs)
     ax.set_xlim(lo, max(hi, lo + 1))
-    top = ax.get_ylim()[1]
-    for day, name in a.phases:
-        if 0 < day <= a.days[-1]:
-            ax.axvline(day, color="#bbbbbb", lw=0.8, zorder=0)
-            if phase_labels:
-                ax.text(day, top, f" {name}", fontsize=7, color="#777777", va="top", ha="left",
-                        rotation=0, clip_on=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # days: no "day 0.5" on short runs
+    names = TimelineLabels()
+    marks: dict[tuple[int, str], list[RunData]] = {}
+    for r in runs:
+        for day, name in r.phases:
+            if 0 < day <= r.days[-1]:
+                marks.setdefault((day, name), []).append(r)
+    for (day, name), who in sorted(marks.items()):
+        only = len(who) < len(runs)
+        ax.axvline(day, color="#bbbbbb", lw=0.8, ls=who[0].style if only else "-", zorder=0)
+        if phase_labels:
+            names.add(day, f"{name} ({who[0].key})" if only else name, "#777777")
     seen = set()
     for r in runs:
         d = r.dismantle_day
@@ -141,9 +215,9 @@ def mark_timeline(ax: Axes, runs: list[RunData], label: bool = True,
         seen.add(d)
         ax.axvline(d, color="#333333", lw=1.0, ls=":", zorder=1)
         if label:
-            who = "" if len(runs) == 1 else f" ({r.key})"
-            ax.text(d, top, f" dismantled{who}", fontsize=7, color="#333333", va="top",
-                    ha="left", clip_on=True)
+            names.add(d, "dismantled" + ("" if len(runs) == 1 else f" ({r.key})"), "#333333")
+    if names.texts:
+        ax.add_artist(names)
 
 
 def lines(ax: Axes, runs: list[RunData], metric: str, *, scale: float = 1.0, label: str = "",
@@ -161,19 +235,49 @@ def lines(ax: Axes, runs: list[RunData], metric: str, *, scale: float = 1.0, lab
     return drawn
 
 
-def note(ax: Axes, text: str) -> None:
-    """A message in an empty panel (e.g. nobody was blacklisted)."""
+def note(ax: Axes, text: str, keep_axes: bool = False) -> None:
+    """A message in an empty panel (e.g. nobody was blacklisted); `keep_axes` keeps the ticks."""
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=9,
-            color="#666666", wrap=True)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
+            color="#666666", wrap=True,
+            bbox={"facecolor": "white", "lw": 0, "pad": 2} if keep_axes else None)
+    if not keep_axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+
+
+def flat_zero(ax: Axes, runs: list[RunData], *metrics: str, what: str = "none") -> bool:
+    """Say so when every run's `metrics` are zero (or undefined) all run long; True if so.
+
+    Matplotlib gives constant data a hairline axis (0 to 0.05%), so a flat zero looks like a
+    blank or broken panel; this gives it a 0-to-1 axis and a note such as "none in this run".
+    """
+    values = [v[np.isfinite(v)] for r in runs for m in metrics if (v := r.col(m)) is not None]
+    if not values or any(np.any(v != 0) for v in values):
+        return False
+    ax.set_ylim(0, 1)
+    note(ax, f"{what} in {'this run' if len(runs) == 1 else 'either run'}", keep_axes=True)
+    return True
 
 
 def percent_axis(ax: Axes) -> None:
-    from matplotlib.ticker import FuncFormatter
-
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
+
+
+def min_span(ax: Axes, span: float = MIN_PCT_SPAN, floor: float = 0.0,
+             ceil: float = 100.0) -> None:
+    """Widen a percentage axis to at least `span` points around its data, within [floor, ceil].
+
+    Autoscaling stretches whatever range the data has to the full height, so a 0.9-point dip
+    in approval would look like a collapse; a minimum span keeps the drawing honest.
+    """
+    lo, hi = ax.get_ylim()
+    if hi - lo >= span:
+        return
+    mid = (lo + hi) / 2
+    lo = max(floor, mid - span / 2)
+    hi = min(ceil, lo + span)
+    ax.set_ylim(max(floor, hi - span), hi)
 
 
 def to_svg(fig: Figure, prefix: str) -> str:
@@ -194,3 +298,39 @@ def legend(ax: Axes, **kw: Any) -> None:
     handles, _ = ax.get_legend_handles_labels()
     if handles:
         ax.legend(**kw)
+
+
+def legend_below(ax: Axes, ncols: int = 2) -> None:
+    """The panel's legend under its x-axis, outside the plotting area, so it hides no line.
+
+    Call it after the x label is set: the legend drops further to clear the label. It gets at
+    most `ncols` columns, fewer when they would be wider than the panel.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    drop = 20 + (13 if ax.get_xlabel() else 0)  # points: the tick labels, then the x label
+    below = ax.transAxes + ScaledTranslation(0, -drop / 72, ax.figure.dpi_scale_trans)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, 0), bbox_transform=below, borderaxespad=0,
+              ncols=_fit_columns(ax, labels, ncols), handlelength=1.8, handletextpad=0.8,
+              columnspacing=1.2)
+
+
+def _fit_columns(ax: Axes, labels: list[str], ncols: int) -> int:
+    """The most legend columns, up to `ncols`, whose width fits under the panel.
+
+    A legend wider than its panel makes constrained layout widen that column of panels, and
+    the squeezed neighbours' titles then run into each other.
+    """
+    prop = FontProperties(size=mpl.rcParams["legend.fontsize"])
+    em = prop.get_size_in_points()
+    widths = [text_to_path.get_text_width_height_descent(s, prop, ismath=False)[0]
+              for s in labels]
+    spec = ax.get_subplotspec()
+    share = 1.0 if spec is None else len(spec.colspan) / spec.get_gridspec().ncols
+    room = ax.figure.get_figwidth() * 72 * share - 70  # points, less the y-axis decorations
+    for n in range(min(ncols, len(labels)), 1, -1):
+        columns = np.array_split(np.array(widths), n)  # how matplotlib fills the columns
+        if sum(c.max() + 2.6 * em for c in columns) + (n - 1) * 1.2 * em <= room:
+            return n
+    return 1

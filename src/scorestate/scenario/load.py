@@ -316,7 +316,7 @@ def scenario_from_dict(raw: Mapping[str, Any], label: str = "scenario") -> Scena
 
 
 def resolved_yaml(scenario: Scenario) -> str:
-    """The fully resolved scenario as YAML: every parameter at its dotted path."""
+    """The fully resolved scenario as nested YAML (a parameter's dotted path is its keys joined)."""
     return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
