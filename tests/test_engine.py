@@ -184,3 +184,24 @@ def test_slow_compilation_is_announced_and_a_quick_one_is_not(monkeypatch: pytes
     monkeypatch.setattr(engine, "SLOW_COMPILE_S", 3600.0)
     engine.compile_kernels(lambda: calls.append("slow"))
     assert calls == ["slow"]
+
+
+def _simulate_in_child(scenario: ss.scenario.schema.Scenario) -> str:
+    try:
+        ss.simulate(scenario)
+    except ss.ScorestateError as e:
+        return str(e)
+    return "ran"
+
+
+def test_a_forked_worker_is_told_to_spawn_instead_of_being_killed() -> None:
+    """GNU OpenMP terminates a process forked after its first parallel loop; Linux forks by
+    default, so a worker pool after one run in a notebook must get a message, not a crash."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    scenario = ss.load_scenario("essay", population=500, days=2)
+    ss.simulate(scenario)  # the parent has run the kernels
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        said = pool.submit(_simulate_in_child, scenario).result(timeout=300)
+    assert "forked" in said and "'spawn'" in said

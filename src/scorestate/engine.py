@@ -16,7 +16,8 @@ A day is the list `DAY` below, in MODEL.md's order:
 10. measurement  - daily metrics, overall and by group
 
 A run is a pure function of (resolved scenario, seed): `simulate(scenario)` can be shipped to
-another process. `Simulation.step()` advances one day and leaves every state array readable,
+another process, started by 'spawn' or 'forkserver' (a process forked after the parallel kernels
+ran is refused: their OpenMP runtime cannot run there). `Simulation.step()` advances one day and leaves every state array readable,
 which is how a dashboard drives it.
 """
 
@@ -146,7 +147,12 @@ class RunResult:
 
 
 _KERNELS_READY = False
+_READY_IN_PID: int | None = None  # the process whose parallel runtime the warm-up started
 SLOW_COMPILE_S = 3.0  # longer than loading the kernels from numba's cache takes
+FORKED = ("this process was forked from one that had already run scorestate's parallel kernels, "
+          "and their OpenMP runtime cannot run after a fork; start worker processes with the "
+          "'spawn' or 'forkserver' method (e.g. ProcessPoolExecutor(mp_context="
+          "multiprocessing.get_context('spawn'))), or run nothing in the parent first")
 
 
 def compile_kernels(when_slow: Callable[[], None] | None = None) -> None:
@@ -158,10 +164,14 @@ def compile_kernels(when_slow: Callable[[], None] | None = None) -> None:
     a second; compiling, on a machine's first run, about a minute: `when_slow` is called if it
     takes more than SLOW_COMPILE_S, so a command can say why nothing seems to happen.
     """
-    global _KERNELS_READY
+    global _KERNELS_READY, _READY_IN_PID
+    if _READY_IN_PID is not None and os.getpid() != _READY_IN_PID:
+        # GNU OpenMP would terminate the whole process at the first parallel loop
+        raise ScorestateError(FORKED)
     if _KERNELS_READY:
         return
     _KERNELS_READY = True
+    _READY_IN_PID = os.getpid()
     from scorestate.scenario.load import load_scenario, phase_policies
 
     timer = threading.Timer(SLOW_COMPILE_S, when_slow) if when_slow is not None else None
