@@ -205,3 +205,10 @@ def test_a_forked_worker_is_told_to_spawn_instead_of_being_killed() -> None:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
         said = pool.submit(_simulate_in_child, scenario).result(timeout=300)
     assert "forked" in said and "'spawn'" in said
+
+
+def test_every_name_the_package_exports_exists() -> None:
+    """`from scorestate import *` must work, and the API's names be where the docs say."""
+    missing = [name for name in ss.__all__ if not hasattr(ss, name)]
+    assert missing == []
+    assert callable(ss.compare) and ss.compare.__module__ == "scorestate.analysis.compare"

@@ -1,14 +1,17 @@
 """scorestate: a research simulator of algorithmic social-scoring regimes, on synthetic citizens.
 
     import scorestate as ss
-    scenario = ss.load_scenario("essay", {"policy.scoring.points.alcohol": -10}, population=20_000)
+    scenario = ss.load_scenario("essay", {"policy.blacklist.entry.score": "score < 850"},
+                                population=20_000)
     result = ss.simulate(scenario)
     result.metrics            # Polars frame, one row per day
     result.group_metrics      # by settlement, education, income quintile, official rank
+    ss.compare(ss.load_scenario("baseline", population=20_000), scenario, replicates=5)
 """
 
 __version__ = "0.1.0"
 
+from scorestate.analysis.compare import Comparison, compare
 from scorestate.api import open_run, run
 from scorestate.engine import RunResult, Simulation, simulate
 from scorestate.errors import ScorestateError
