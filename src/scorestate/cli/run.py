@@ -55,6 +55,11 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
     print_summary(result, store)
 
 
+# Daily counts summed over a run are counts of events, not of people.
+TOTAL_LABELS = {"innocent_penalised": "innocent citizen-days penalised",
+                "officials_spared": "sanctions softened or waived for officials"}
+
+
 def _fmt(value: float | None, pct: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -105,7 +110,7 @@ def print_summary(result: Any, store: Path) -> None:
                 totals.add_row(col.replace("_", " "), f"{int(total):,}")
     for col in ("false_attributions", "misattributions", "innocent_penalised", "appeals_upheld",
                 "officials_spared", "ties_dropped", "ties_made"):
-        totals.add_row(col.replace("_", " "), f"{int(m[col].sum()):,}")
+        totals.add_row(TOTAL_LABELS.get(col, col.replace("_", " ")), f"{int(m[col].sum()):,}")
     out.print(totals)
 
     groups = result.group_metrics.filter(pl.col("day") == result.days - 1)

@@ -52,7 +52,7 @@ TOTALS = (
     ("misattributions", "acts pinned on another citizen"),
     ("innocent_penalised", "penalties on citizens with no offence (citizen-days)"),
     ("appeals_upheld", "appeals upheld"),
-    ("officials_spared", "officials spared"),
+    ("officials_spared", "sanctions softened or waived for officials"),
     ("ties_dropped", "ties dropped"),
 )
 
