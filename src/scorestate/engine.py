@@ -17,8 +17,8 @@ A day is the list `DAY` below, in MODEL.md's order:
 
 A run is a pure function of (resolved scenario, seed): `simulate(scenario)` can be shipped to
 another process, started by 'spawn' or 'forkserver' (a process forked after the parallel kernels
-ran is refused: their OpenMP runtime cannot run there). `Simulation.step()` advances one day and leaves every state array readable,
-which is how a dashboard drives it.
+ran is refused: their OpenMP runtime cannot run there). `Simulation.step()` advances one day and
+leaves every state array readable, which is how a dashboard drives it.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ SERIAL_UP_TO = neighbours.CHUNK
 
 
 class InvariantError(RuntimeError):
-    """The state broke a rule of the model (a bug, not a user error)."""
+    """The state broke a rule of the model: a bug, or a write between days that left arrays that
+    go together disagreeing (the guide lists them)."""
 
 
 def timeline_step(sim: Simulation) -> None:
