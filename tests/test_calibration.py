@@ -8,8 +8,9 @@ about 15 listings, so Poisson noise (about 26%) is well inside that band. The so
 behaviour (defaults and repayment, assumed) sets the order of these flows and of the list's
 size at one time; the list fills over years, so the fourth year is measured.
 
-rongcheng: every event the model records is worth exactly the published points, and a
-citizen's score is 1000 plus those points, to the last point.
+rongcheng: every event the model records is worth exactly the preset's points (the published
+table's, and an assumed +5 for routine volunteering), and a citizen's score is 1000 plus those
+points, to the last point.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ def test_court_blacklist_size_at_one_time_is_of_the_published_order():
 
 # ------------------------------------------------------------------ rongcheng
 
-# Rongcheng's published point table, as far as the model has events for it (REFERENCES.md).
-RONGCHENG_TABLE = {"infraction": -5.0, "volunteer": 30.0, "court_judgment": -30.0}
+# Rongcheng's published point table, as far as the model has events for it (REFERENCES.md), and
+# the preset's assumed +5 for routine volunteering (the table's +30 is for a rare heroic act).
+RONGCHENG_TABLE = {"infraction": -5.0, "volunteer": 5.0, "court_judgment": -30.0}
 # REFERENCES.md (unverified): D <=599, C 600-849, B 850-959, A 960-1029, AA 1030-1049, AAA >=1050
 GRADES = [("D", -np.inf), ("C", 600), ("B", 850), ("A", 960), ("AA", 1030), ("AAA", 1050)]
 
