@@ -275,3 +275,20 @@ def test_table_keeps_numbers_whole_at_narrow_widths(monkeypatch, width: int, rep
     assert ("warning: from only 2 replicates the variance reductions are rough estimates" in flat) \
         == (replicates < 5)
     assert "no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day differs" in flat
+
+
+def test_compare_runs_both_policies_on_a_networkx_graph() -> None:
+    """A society imported from networkx is compared like any other: both policies, same ties."""
+    import networkx as nx
+
+    import scorestate as ss
+
+    graph = nx.les_miserables_graph()
+    a = ss.load_scenario("baseline", days=20)
+    b = ss.load_scenario("essay", days=20)
+    result = ss.compare(a, b, replicates=2, graph=graph)
+    assert result.population == graph.number_of_nodes()
+    without = pytest.raises(ss.ScorestateError, match="graph=")
+    with without:
+        ss.compare(a.model_copy(update={"network": a.network.model_copy(update={"kind": "graph"})}),
+                   b, replicates=2)

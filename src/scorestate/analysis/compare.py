@@ -125,9 +125,9 @@ def _with_seed(scenario: Scenario, seed: int) -> Scenario:
     return scenario.model_copy(update={"run": scenario.run.model_copy(update={"seed": seed})})
 
 
-def _run(scenario: Scenario, seed: int) -> Simulation:
+def _run(scenario: Scenario, seed: int, graph: object | None) -> Simulation:
     """Run to the last day, keeping the final state; the ledger is not kept (not needed)."""
-    sim = Simulation(_with_seed(scenario, seed), ledger_sink=lambda batch: None)
+    sim = Simulation(_with_seed(scenario, seed), graph=graph, ledger_sink=lambda batch: None)
     sim.run()
     return sim
 
@@ -257,6 +257,7 @@ def _summary(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> dict[str, float
 
 
 def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
+            graph: object | None = None,
             progress: Callable[[int, int], None] | None = None) -> Comparison:
     """Run A and B on seeds seed..seed+R-1 (paired) and B on independent seeds; compare.
 
@@ -264,7 +265,8 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
     standard error and 95% t confidence interval over replicates, and var(independent) /
     var(paired) as the measured variance reduction of common random numbers. `progress(done,
     total)` is called after each of the 3 x R runs. Identical scenarios give differences of
-    exactly 0.0 (same seed, same scenario: bit-identical runs).
+    exactly 0.0 (same seed, same scenario: bit-identical runs). `graph`: a networkx graph both
+    policies run on, as `simulate(..., graph=G)` takes it.
     """
     check(a, b, replicates, seed)
     total = 3 * replicates
@@ -280,9 +282,9 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
     fates = fates_frame_empty()
     same = True
     for k in range(replicates):
-        sim_a = _run(a, seed + k)
+        sim_a = _run(a, seed + k, graph)
         tick()
-        sim_b = _run(b, seed + k)
+        sim_b = _run(b, seed + k, graph)
         tick()
         values["a"].append(_final(sim_a))
         values["b"].append(_final(sim_b))
@@ -294,7 +296,7 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
             fates = fates_frame(sim_a, sim_b)
             population = sim_a.n
         del sim_a, sim_b
-        sim_i = _run(b, seed + INDEPENDENT_OFFSET + k)
+        sim_i = _run(b, seed + INDEPENDENT_OFFSET + k, graph)
         values["b_independent"].append(_final(sim_i))
         del sim_i
         tick()
