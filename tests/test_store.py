@@ -231,7 +231,7 @@ def test_uncommitted_and_aborted_runs_are_invisible(tmp_path: Path) -> None:
     assert not (store.ledger_dir / "aborted.partial").exists()
     killed = store.begin_run("killed", kinds=KINDS, sources=SOURCES)
     write_ledger(killed)
-    store.close()  # the process "dies" here, before commit_run
+    store.close()  # the run simulates with the store closed
     with Store(path) as store:
         assert store.list_runs().height == 0
         with pytest.raises(StoreError, match="no run 'killed'"):
@@ -239,6 +239,9 @@ def test_uncommitted_and_aborted_runs_are_invisible(tmp_path: Path) -> None:
         assert (store.ledger_dir / "killed.partial").exists()  # young: kept
         old = time.time() - 7200
         os.utime(store.ledger_dir / "killed.partial", (old, old))
+    with Store(path) as store:  # old, but its writer is alive: kept
+        assert (store.ledger_dir / "killed.partial").exists()
+    del killed  # the process "dies" here, before commit_run, and its lock goes with it
     with Store(path) as store:  # opening removes stale partials
         assert not (store.ledger_dir / "killed.partial").exists()
         commit(store, "fine")

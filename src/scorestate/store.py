@@ -4,6 +4,12 @@ The catalogue (``runs``, ``metrics``, ``group_metrics``) lives in one DuckDB fil
 run ``R`` lives in ``<dbfile>.ledger/R/part-*.parquet``. A run is written to ``R.partial/`` and
 becomes visible only when ``commit_run`` renames the folder and inserts its row, in that order, so
 a crash at any point leaves no half-run that ``list_runs`` or ``load_run`` would show.
+
+DuckDB locks the catalogue file for as long as a connection is open, so a ``Store`` is meant to be
+held briefly: to begin a run, to commit it, to read. A run simulates with no connection open, and
+holds an advisory lock (``flock``) on its ``.partial`` folder instead, so that ``clean_partials``
+in another process never removes the folder of a run that is still going; the kernel drops that
+lock when the process dies, so a killed run's folder is removed once it is old.
 """
 
 from __future__ import annotations
@@ -11,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import re
 import secrets
 import shutil
 import time
 import warnings
+import weakref
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -31,7 +39,13 @@ import pyarrow.parquet as pq
 from scorestate.errors import ScorestateError, StoreError
 from scorestate.scenario.load import changes_from_preset
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: partial folders are then told apart by age alone
+    fcntl = None  # type: ignore[assignment]
+
 DEFAULT_STORE = Path("scorestate.duckdb")
+READ_WAIT_S = 10.0  # a reader waits this long for a run that is beginning or committing
 SCHEMA_VERSION = 1
 _MARKER = "scorestate"
 _EXPECTED = "expected a DuckDB file written by scorestate"
@@ -53,6 +67,10 @@ CREATE TABLE group_metrics (run_id VARCHAR, seq BIGINT, day BIGINT, grouping VAR
     grp VARCHAR, metric VARCHAR, value DOUBLE);
 """
 _UNALIAS = {"__day": "day", "__grouping": "grouping", "__grp": "group"}
+
+
+class StoreInUseError(StoreError):
+    """The catalogue file is locked by another connection or process (DuckDB allows one writer)."""
 
 
 class NotRecordedWarning(UserWarning):
@@ -84,8 +102,34 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
+def _lock(folder: Path) -> int:
+    """Take an exclusive ``flock`` on ``folder`` through a new descriptor and return it.
+
+    Raises ``BlockingIOError`` while another descriptor (a live run's writer) holds it. Off POSIX
+    there is no ``flock``: -1 is returned and age alone tells a live run's folder from a dead one's.
+    """
+    if fcntl is None:
+        return -1
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)
+
+
 class LedgerWriter:
-    """Appends a run's ledger, one Parquet part per batch, into the run's ``.partial`` folder."""
+    """Appends a run's ledger, one Parquet part per batch, into the run's ``.partial`` folder.
+
+    While open it holds the folder's lock, which tells ``clean_partials`` (in any process) that
+    the run is still going however old the folder looks; a writer dropped unclosed releases it.
+    """
 
     def __init__(self, run_id: str, folder: Path, kinds: Sequence[str], sources: Sequence[str]):
         self.run_id, self.folder, self.rows = run_id, folder, 0
@@ -93,6 +137,7 @@ class LedgerWriter:
         self._kind_dict = pa.array(self.kinds, pa.string())
         self._source_dict = pa.array(self.sources, pa.string())
         self._parts, self.closed = 0, False
+        self._release = weakref.finalize(self, _unlock, _lock(folder))
 
     def write(self, day: np.ndarray, citizen: np.ndarray, kind: np.ndarray, source: np.ndarray,
               points: np.ndarray, false_attribution: np.ndarray, actor: np.ndarray,
@@ -126,9 +171,14 @@ class LedgerWriter:
         self._parts += 1
         self.rows += n
 
+    def close(self) -> None:
+        """Stop writing and release the folder's lock; safe to call twice."""
+        self.closed = True
+        self._release()
+
     def abort(self) -> None:
         """Drop everything written so far; the run never appears in the store."""
-        self.closed = True
+        self.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -213,6 +263,16 @@ class StoredRun:
                           "Parquet files written by scorestate (the run cannot be read; rerun it)")
 
 
+def _in_use(e: duckdb.Error) -> bool:
+    """DuckDB's lock is taken (another process), or this process has the file open otherwise."""
+    return isinstance(e, duckdb.ConnectionException) or "lock" in str(e).splitlines()[0].lower()
+
+
+def _in_use_error(path: Path, e: duckdb.Error) -> StoreInUseError:
+    return StoreInUseError(f"cannot open the store '{path}': it is in use by another connection "
+                           f"or process ({str(e).splitlines()[0]})")
+
+
 def _unreadable(path: Path) -> bool:
     try:
         pq.read_schema(path)
@@ -254,24 +314,44 @@ def _wide(long: pl.DataFrame, template: bytes) -> pl.DataFrame:
 
 
 class Store:
-    """One DuckDB catalogue file and its ledger folder; one connection per Store object."""
+    """One DuckDB catalogue file and its ledger folder; one connection per Store object.
 
-    def __init__(self, path: str | Path = DEFAULT_STORE, *, create: bool = True) -> None:
+    The connection holds DuckDB's lock on the file until ``close``, shutting every other process
+    out (readers included), so open a Store for one task and close it. If the file is in use,
+    opening waits up to ``wait_s`` seconds for it (retrying with growing pauses of at most 1 s)
+    before it raises ``StoreInUseError``; any other fault is raised at once.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_STORE, *, create: bool = True,
+                 wait_s: float = 0.0) -> None:
         self.path = Path(path)
         self.ledger_dir = self.path.with_name(self.path.name + ".ledger")
         self._con: duckdb.DuckDBPyConnection | None = None
         if self.path.is_dir():
             raise StoreError(f"'{self.path}' is a directory, not a scorestate store; {_EXPECTED}"
                              f", such as '{self.path / DEFAULT_STORE}'")
+        deadline, pause = time.monotonic() + wait_s, 0.05
+        while True:
+            try:
+                self._con = self._open(create)
+                break
+            except StoreInUseError as e:
+                if time.monotonic() + pause > deadline:
+                    if wait_s > 0:
+                        raise StoreInUseError(f"{e}; waited {wait_s:g} s for it") from None
+                    raise
+                time.sleep(pause)
+                pause = min(2 * pause, 1.0)
+        self.clean_partials()
+
+    def _open(self, create: bool) -> duckdb.DuckDBPyConnection:
         if self.path.exists():
             self._check(self.path)  # read-only first, so a foreign file is never modified
-            self._con = self._connect()
-        elif not create:
+            return self._connect()
+        if not create:
             raise StoreError(f"no store at '{self.path}'; a store is made by "
                              f"`scorestate run --store {self.path}`")
-        else:
-            self._con = self._create()
-        self.clean_partials()
+        return self._create()
 
     @staticmethod
     def _check(path: Path) -> None:
@@ -287,11 +367,9 @@ class Store:
         try:
             con = duckdb.connect(str(path), read_only=True)
         except duckdb.Error as e:
-            why = str(e).splitlines()[0]
-            if isinstance(e, duckdb.ConnectionException) or "lock" in why.lower():
-                raise StoreError(f"cannot open the store '{path}': it is in use by another "
-                                 f"connection or process ({why})") from None
-            raise refuse(why) from None
+            if _in_use(e):
+                raise _in_use_error(path, e) from None
+            raise refuse(str(e).splitlines()[0]) from None
         try:
             tables = {r[0] for r in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
@@ -312,7 +390,9 @@ class Store:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(self.path))
-        except duckdb.Error as e:
+        except duckdb.Error as e:  # locked by a process that came in after _check, say
+            if _in_use(e):
+                raise _in_use_error(self.path, e) from None
             raise StoreError(f"cannot open the store '{self.path}': {e}") from None
 
     def _create(self) -> duckdb.DuckDBPyConnection:
@@ -321,6 +401,9 @@ class Store:
         except OSError as e:
             raise StoreError(f"cannot create the store '{self.path}': {e}") from None
         con = self._connect()
+        if con.execute("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]:
+            con.close()  # another process made it since we looked: never unlink theirs below
+            return self._open(create=False)
         try:
             con.execute(_DDL)
         except duckdb.Error as e:
@@ -337,14 +420,25 @@ class Store:
         return self._con
 
     def clean_partials(self, max_age_s: float = 3600.0) -> list[str]:
-        """Remove ledger folders of runs that never committed, once older than ``max_age_s``."""
+        """Remove ledger folders of runs that never committed, once older than ``max_age_s``.
+
+        A folder whose lock a live writer holds is kept however old: its run is still going
+        (perhaps in another process, with no connection to the store open while it simulates).
+        """
         if not self.ledger_dir.is_dir():
             return []
         known = {r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()}
         removed, cutoff = [], time.time() - max_age_s
         for d in self.ledger_dir.iterdir():
             if d.is_dir() and d.name not in known and d.stat().st_mtime < cutoff:
-                shutil.rmtree(d, ignore_errors=True)
+                try:
+                    fd = _lock(d)
+                except OSError:  # held by a live run, or removed meanwhile
+                    continue
+                try:
+                    shutil.rmtree(d, ignore_errors=True)
+                finally:
+                    _unlock(fd)
                 removed.append(d.name)
         return removed
 
@@ -393,7 +487,8 @@ class Store:
         except OSError as e:
             raise StoreError(f"could not save run '{record.run_id}' in '{self.path}': {e}"
                              ) from None
-        writer.folder, writer.closed = final, True
+        writer.folder = final
+        writer.close()  # this connection's lock now keeps other processes' cleaners out
         try:
             self.con.begin()
             self.con.execute(f"INSERT INTO runs ({', '.join(row)}) "

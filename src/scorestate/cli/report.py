@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from scorestate.cli import StoreOpt, app, err, friendly, out
-from scorestate.store import DEFAULT_STORE
+from scorestate.store import DEFAULT_STORE, READ_WAIT_S
 
 
 @app.command()
@@ -24,7 +24,7 @@ def report(run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id (
     from scorestate.report import write_report
     from scorestate.store import Store
 
-    with Store(store, create=False) as catalogue:
+    with Store(store, create=False, wait_s=READ_WAIT_S) as catalogue:
         run = catalogue.load_run(run_id)
         other = catalogue.load_run(compare) if compare is not None else None
     with err.status("drawing the figures"):

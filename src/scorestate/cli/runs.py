@@ -10,7 +10,7 @@ from rich import box
 from rich.table import Table
 
 from scorestate.cli import JsonOpt, StoreOpt, app, friendly, out
-from scorestate.store import DEFAULT_STORE
+from scorestate.store import DEFAULT_STORE, READ_WAIT_S
 
 
 @app.command()
@@ -19,7 +19,7 @@ def runs(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
     """List the runs in the store, oldest first."""
     from scorestate.store import Store
 
-    with Store(store, create=False) as catalogue:
+    with Store(store, create=False, wait_s=READ_WAIT_S) as catalogue:
         frame = catalogue.list_runs()
     rows = frame.to_dicts()
     if as_json:
@@ -36,7 +36,8 @@ def runs(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
                   caption="changes: overrides of the preset (- for a scenario file), listed below; "
                           "--json adds the ledger's rows and timings\n"
                           "scorestate explain RUN CITIZEN · scorestate report RUN")
-    # the run id starts with its creation time (UTC), so no separate column is needed
+    # the run id starts with its start time (UTC), so no time column is needed; the list is in
+    # the order runs were stored, which for runs that overlapped differs from their ids' order
     for col in ("run", "scenario", "citizens", "days", "seed", "ledger", "changes"):
         table.add_column(col, no_wrap=col == "run",
                          justify="right" if col in ("citizens", "days", "seed", "changes") else "left")
