@@ -220,3 +220,49 @@ def test_unknown_fields_and_acts_in_a_phase_name_the_choices():
         load_scenario("essay", ["timeline.phases.0.set.policy.scoring.points.alcohl=-3"])
     assert "'policy.scoring.points' unknown act 'alcohl'; expected one of: health_dose," in str(e.value)
     assert str(e.value).endswith("apology, court_judgment")  # no dump of the whole points table
+
+
+def test_a_single_override_string_is_one_override():
+    # iterated, a bare string would be read a character at a time ("override 'p' has no '='")
+    assert load_scenario("essay", "policy.scoring.drift=0.1").policy.scoring.drift == 0.1
+    assert load_scenario("essay", "policy.scoring.drift=0.1") == load_scenario(
+        "essay", ["policy.scoring.drift=0.1"])
+
+
+@pytest.mark.parametrize(("overrides", "got"), [
+    (5, "got 5 (int)"), (["policy.scoring.drift=0.1", 3], "got 3 (int)"),
+    ([{"policy.scoring.drift": 0.1}], 'got {"policy.scoring.drift": 0.1} (dict)'),
+])
+def test_overrides_that_are_neither_a_mapping_nor_strings_are_refused(overrides, got):
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("essay", overrides)
+    assert str(e.value).startswith("overrides must be a mapping {PATH: VALUE} or a list of "
+                                   "PATH=VALUE strings") and got in str(e.value)
+
+
+@pytest.mark.parametrize("field", ["edgelist=ties.csv", "edgelist_sha256=" + "ab" * 32])
+def test_an_edge_list_without_its_kind_is_refused(field):
+    # it used to be ignored without a word: the run then generated its own network
+    name = field.partition("=")[0]
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("baseline", [f"network.{field}"])
+    assert (f"network.{name} is set but network.kind is 'homophilous'; expected network.kind: "
+            f"edgelist to read the file, or no network.{name}") in str(e.value)
+
+
+def test_an_edge_list_fingerprint_must_be_a_sha256():
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("baseline", ["network.kind=edgelist", "network.edgelist=ties.csv",
+                                   "network.edgelist_sha256=abc"])
+    assert str(e.value).endswith("'network.edgelist_sha256' expected the 64 hex digits of a sha256, "
+                                 "as scorestate records them (a scenario one writes leaves it out); "
+                                 "got 'abc'")
+
+
+def test_no_preset_gives_a_population_size():
+    # an edge list sets the population and refuses a size the user gave; a size written into a
+    # preset would count as given and make every edge-list run of that preset fail
+    for name in ss.preset_names():
+        assert "size" not in load_scenario(name).population.model_fields_set, name
+    assert "size" in load_scenario("essay", population=500).population.model_fields_set
+    assert "size" in load_scenario("essay", ["population.size=500"]).population.model_fields_set

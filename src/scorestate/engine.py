@@ -52,7 +52,7 @@ from scorestate.mechanisms import (
     ties,
 )
 from scorestate.metrics import Recorder, final
-from scorestate.network import Graph, from_edges, from_networkx, homophilous, read_edgelist, relabel
+from scorestate.network import Graph, from_edges, from_networkx, homophilous, import_edgelist
 from scorestate.policy import CompiledPolicy, compile_timeline, policy_on, price_services
 from scorestate.population import build_citizens, care_weights
 from scorestate.pricebook import PriceBook
@@ -199,23 +199,30 @@ class Simulation:
         compile_kernels()
         if graph is not None and scenario.network.kind != "graph":
             # the run's record must say that its ties came from outside the scenario
-            network = scenario.network.model_copy(update={"kind": "graph", "edgelist": None})
+            network = scenario.network.model_copy(
+                update={"kind": "graph", "edgelist": None, "edgelist_sha256": None})
             scenario = scenario.model_copy(update={"network": network})
         elif graph is None and scenario.network.kind == "graph":
             raise ScorestateError("network.kind is 'graph': this scenario's ties came from a networkx "
                                   "graph given from Python; pass it again with graph=")
-        self.scenario = scenario
-        self.seed = scenario.run.seed
         net = scenario.network
         edges: np.ndarray | None = None
         n: int | None = None
         if graph is not None:
             n, edges = from_networkx(graph)
         elif net.kind == "edgelist":
-            n, edges = relabel(read_edgelist(net.edgelist or ""))
-        if n is not None and n < 2:
-            raise ScorestateError("the imported network has fewer than 2 citizens; "
-                                  "expected a graph with ties")
+            # a size the user gave must agree with the file; a preset's default was not given
+            given = "size" in scenario.population.model_fields_set
+            net, n, edges = import_edgelist(net, scenario.population.size if given else None)
+        if n is not None:
+            if n < 2:
+                raise ScorestateError("the imported network has fewer than 2 citizens; "
+                                      "expected a graph with ties")
+            # the record names the citizens the run had and the file it read, not the defaults
+            population = scenario.population.model_copy(update={"size": n})
+            scenario = scenario.model_copy(update={"network": net, "population": population})
+        self.scenario = scenario
+        self.seed = scenario.run.seed
         self.citizens, grievance, days_since_dose = build_citizens(
             scenario.population, scenario.behaviour, scenario.attitudes, self.seed, n=n,
             keep_order=edges is not None)

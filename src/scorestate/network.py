@@ -11,15 +11,20 @@ numbered in those blocks, so an in-stratum partner is a random index inside a bl
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 from scorestate.errors import ScorestateError
+from scorestate.scenario.schema import MAX_POPULATION
 from scorestate.scenario.schema import Network as NetworkSpec
 
 
@@ -262,49 +267,204 @@ def _partners(i, u, kind, stay, region_start, region, block_lo, block_hi, within
         j[k] = lo + min(np.int64(u[k] * (hi - lo)), hi - lo - 1)
 
 
-def read_edgelist(path: str | Path) -> np.ndarray:
-    """Two integer columns from CSV or Parquet, as an (m, 2) int64 array."""
-    import polars as pl
+EDGE_RULE = "two columns of citizen ids, integers from 0 (id k is citizen k of the run), one tie per row"
 
+
+def import_edgelist(spec: NetworkSpec, size: int | None = None
+                    ) -> tuple[NetworkSpec, int, np.ndarray]:
+    """The spec as a run records it, the population the file sets, and its ties.
+
+    The record names the file by its absolute path and the sha256 of its bytes, so a stored run is
+    rebuilt from any folder and refused once the file has changed. `size` is a population size the
+    user chose; the file decides the population, so a different one is refused, not overridden.
+    """
+    path = Path(os.path.abspath(Path(spec.edgelist or "").expanduser()))
+    _must_exist(path)
+    digest = file_sha256(path)
+    if spec.edgelist_sha256 is not None and digest != spec.edgelist_sha256:
+        raise ScorestateError(
+            f"network.edgelist: '{path}' has changed since this scenario was resolved: its sha256 is "
+            f"{digest}; expected {spec.edgelist_sha256} (network.edgelist_sha256). Restore the file, "
+            "or leave network.edgelist_sha256 and population.size out to run on it as it is now")
+    n, edges = read_edgelist(path)
+    if size is not None and size != n:
+        raise ScorestateError(
+            f"population.size is {size:,}, but the edge list '{path}' sets {n:,} citizens (its largest "
+            f"id is {n - 1:,}); expected no population size (-n), or {n}: the file sets the population")
+    return spec.model_copy(update={"edgelist": str(path), "edgelist_sha256": digest}), n, edges
+
+
+def file_sha256(path: Path) -> str:
+    """The fingerprint a run keeps of its edge list: the bytes, not a date that copies change."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def read_edgelist(path: str | Path) -> tuple[int, np.ndarray]:
+    """(population, ties) of a CSV or Parquet edge list, the ties as an (m, 2) int64 array.
+
+    Ids are not renumbered, so results join back to the file by id; the population is the largest
+    id + 1, and ids in no row are citizens without ties. A blank cell, a negative or fractional id,
+    a self-loop, a column too many or none at all is refused with its line: a silent repair would
+    run a network other than the file's.
+    """
     p = Path(path)
+    _must_exist(p)
+    if p.suffix.lower() in {".parquet", ".pq"}:
+        frame, rows = _read_parquet(p), _Rows(p, None)
+    else:
+        frame, header, first = _read_csv(p)
+        rows = _Rows(p, header)
+        if frame.width == 1 and frame.height and ("\t" in first or " " in first.strip()):
+            sep = "tabs" if "\t" in first else "spaces"
+            raise ScorestateError(
+                f"network.edgelist: '{p}' has one column: its first line {first!r} is separated by "
+                f"{sep}; expected {EDGE_RULE}, separated by a comma (e.g. 0,1)")
+    if frame.height == 0:
+        raise ScorestateError(f"network.edgelist: '{p}' has no ties; expected {EDGE_RULE}")
+    if frame.width != 2:
+        names = f" ({', '.join(frame.columns)})" if rows.header is not False else ""
+        count = "one column" if frame.width == 1 else f"{frame.width} columns"
+        extra = " (a weight or any other column is not used: drop it)" if frame.width > 2 else ""
+        raise ScorestateError(f"network.edgelist: '{p}' has {count}{names}; expected {EDGE_RULE}"
+                              f"{extra}")
+    bad = [(found[0], k, found[1]) for k in range(2) if (found := _first_bad(frame.to_series(k)))]
+    if bad:
+        row, k, why = min(bad)
+        raise ScorestateError(f"network.edgelist: '{p}' {rows.at(row)}, {rows.column(frame, k)}: "
+                              f"{why}; expected a citizen id, an integer from 0")
+    a, b = (frame.to_series(k).cast(pl.Int64).to_numpy() for k in range(2))
+    loops = np.flatnonzero(a == b)
+    if loops.size:
+        raise ScorestateError(
+            f"network.edgelist: '{p}' {rows.at(int(loops[0]))} ties citizen {a[loops[0]]} to itself "
+            f"({loops.size:,} such row{'s' if loops.size > 1 else ''}); expected two different "
+            "citizens per row (a citizen without ties needs no row: ids in no row are such citizens)")
+    return int(max(a.max(), b.max())) + 1, np.stack([a, b], axis=1)
+
+
+def _must_exist(p: Path) -> None:
     if not p.is_file():
         raise ScorestateError(f"network.edgelist: the file '{p}' does not exist; expected a CSV or "
-                              "Parquet file with two integer columns (one tie per row)")
+                              f"Parquet file of {EDGE_RULE}")
+
+
+def _read_parquet(p: Path) -> pl.DataFrame:
     try:
-        if p.suffix.lower() in {".parquet", ".pq"}:
-            frame = pl.read_parquet(p)
-        else:
-            frame = pl.read_csv(p, has_header=_has_header(p), comment_prefix="#")
+        return pl.read_parquet(p)
     except Exception as e:  # polars raises many types for malformed files
-        raise ScorestateError(f"network.edgelist: '{p}' could not be read ({e.__class__.__name__}); "
-                              "expected CSV or Parquet with two integer columns") from None
-    if frame.width < 2 or not all(frame.dtypes[k].is_integer() for k in range(2)):
-        raise ScorestateError(f"network.edgelist: '{p}' must have two integer columns (citizen ids); "
-                              f"got columns {frame.columns} of types {[str(t) for t in frame.dtypes]}")
-    return frame.select(frame.columns[:2]).to_numpy().astype(np.int64)
+        raise ScorestateError(f"network.edgelist: '{p}' could not be read as Parquet "
+                              f"({_reason(e)}); expected {EDGE_RULE}") from None
 
 
-def _has_header(path: Path) -> bool:
-    with path.open(encoding="utf-8", errors="replace") as f:
+def _read_csv(p: Path) -> tuple[pl.DataFrame, bool, str]:
+    """The frame, whether the first line was a header, and that line. Integer columns are read
+    directly; a file that does not parse so is read as text, for `_first_bad` to say where."""
+    first = _first_line(p)
+    if first is None:
+        return pl.DataFrame(), False, ""
+    header = not any(_is_number(field) for field in first.split(","))
+    read = partial(pl.read_csv, p, has_header=header, comment_prefix="#")
+    try:
+        return read(schema_overrides=[pl.Int64, pl.Int64]), header, first
+    except Exception:  # a value or a column count that does not fit: read as text to find it
+        try:
+            return read(infer_schema=False), header, first
+        except Exception as e:
+            raise ScorestateError(f"network.edgelist: '{p}' could not be read as CSV ({_reason(e)}); "
+                                  f"expected {EDGE_RULE}, separated by commas") from None
+
+
+def _reason(e: Exception) -> str:
+    """The exception's class and first line: polars' messages go on for a screen."""
+    lines = str(e).strip().splitlines()
+    return f"{e.__class__.__name__}: {lines[0]}" if lines else e.__class__.__name__
+
+
+def _first_line(p: Path) -> str | None:
+    """The first line that is neither blank nor a # comment (None: the file has no such line)."""
+    with p.open(encoding="utf-8-sig", errors="replace") as f:
         for line in f:
             if line.strip() and not line.startswith("#"):
-                first = line.replace(",", " ").split()[0]
-                return not first.lstrip("-").isdigit()
-    return False
+                return line.rstrip("\r\n")
+    return None
 
 
-def relabel(edges: np.ndarray) -> tuple[int, np.ndarray]:
-    """Map arbitrary ids to 0..n-1 in sorted order; returns (n, edges)."""
-    ids, inverse = np.unique(edges, return_inverse=True)
-    return int(ids.shape[0]), inverse.reshape(-1, 2).astype(np.int64)
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _first_bad(col: pl.Series) -> tuple[int, str] | None:
+    """The first row of a column that is not a citizen id, and what is wrong with it."""
+    if col.null_count():
+        return int(col.is_null().arg_max() or 0), "the cell is empty"
+    if col.dtype == pl.String:
+        ids = col.str.strip_chars().cast(pl.Int64, strict=False)
+        if ids.null_count():
+            k = int(ids.is_null().arg_max() or 0)
+            return k, f"{col[k]!r} is not a whole number"
+        col = ids
+    elif not col.dtype.is_integer():
+        whole = col.is_finite() & (col == col.floor()) if col.dtype.is_float() else None
+        k = int((~whole).arg_max() or 0) if whole is not None and not whole.all() else 0
+        return k, f"the column holds {col.dtype} values ({col[k]!r} here), not integers"
+    neg = col < 0
+    if neg.any():
+        k = int(neg.arg_max() or 0)
+        return k, f"{col[k]} is negative"
+    big = col >= MAX_POPULATION
+    if big.any():
+        k = int(big.arg_max() or 0)
+        return k, f"{col[k]:,} is beyond the largest population scorestate runs ({MAX_POPULATION:,})"
+    return None
+
+
+class _Rows:
+    """Where a frame's row is in the file, as its user counts: a CSV's line (comment lines and
+    the header count; the file is read again only to name a bad row), or a Parquet row from 1."""
+
+    def __init__(self, path: Path, header: bool | None) -> None:
+        self.path, self.header = path, header
+
+    def at(self, row: int) -> str:
+        if self.header is None:
+            return f"row {row + 1}"
+        k = -1 - self.header
+        with self.path.open(encoding="utf-8-sig", errors="replace") as f:
+            for number, line in enumerate(f, 1):
+                if not line.startswith("#"):
+                    k += 1
+                    if k == row:
+                        text = line.rstrip("\r\n")
+                        return f"line {number} ({text!r})"
+        return f"row {row + 1}"
+
+    def column(self, frame: pl.DataFrame, k: int) -> str:
+        named = self.header is not False
+        return f"column {k + 1}" + (f" ('{frame.columns[k]}')" if named else "")
 
 
 def from_networkx(graph: object) -> tuple[int, np.ndarray]:
-    """(n, edges) of a networkx graph, nodes relabelled 0..n-1 in the graph's node order."""
+    """(n, edges) of a networkx graph, nodes relabelled 0..n-1 in the graph's node order.
+
+    A self-loop is refused, as in an edge list: dropping it would run a network other than the
+    one given.
+    """
     import networkx as nx
 
     if not isinstance(graph, nx.Graph):
         raise ScorestateError(f"expected a networkx graph; got {type(graph).__name__}")
+    loops = nx.number_of_selfloops(graph)
+    if loops:
+        node = next(iter(nx.selfloop_edges(graph)))[0]
+        raise ScorestateError(
+            f"the networkx graph ties node {node!r} to itself ({loops:,} self-loop"
+            f"{'s' if loops > 1 else ''}); expected ties between two different nodes: remove them "
+            "with G.remove_edges_from(list(nx.selfloop_edges(G)))")
     index = {node: k for k, node in enumerate(graph.nodes())}
     edges = np.array([(index[a], index[b]) for a, b in graph.edges()], dtype=np.int64)
     return len(index), edges.reshape(-1, 2)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ import polars as pl
 
 from scorestate.errors import ScorestateError
 from scorestate.mechanisms.blacklist import EXIT_DISMANTLED, EXIT_SERVED, REASON_SEED
+from scorestate.network import file_sha256
 from scorestate.policy import policy_on
 from scorestate.population import care
 from scorestate.store import NotRecordedWarning, StoredRun
@@ -98,16 +100,15 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
     if not 0 <= citizen < n:
         raise ScorestateError(f"citizen {citizen} is out of range for run '{rec.run_id}'; expected "
                               f"an id from 0 to {n - 1} (the run has {n:,} citizens)")
-    sim, network_known = _rebuild(stored, graph)
+    sim, missing = _rebuild(stored, graph)
+    network_known = missing is None
     retention = rec.ledger_retention
     in_panel = bool(sim.ledger.records(np.array([citizen]))[0])
     events_kept = retention == "full" or (retention == "panel" and in_panel)
     decisions_kept = retention in ("full", "sanctions") or in_panel
     notes = _notes(stored, citizen, retention, events_kept, decisions_kept, sim)
-    if not network_known:
-        notes.append("this run was given an in-memory network that the store does not keep, so "
-                     "its neighbours cannot be rebuilt; pass the same graph to "
-                     "`scorestate.analysis.explain.explain(stored, citizen, graph=G)`")
+    if missing:
+        notes.append(missing)
 
     rows = _kept_rows(stored, citizen=citizen)
     own = rows.filter(pl.col("citizen") == citizen)
@@ -184,8 +185,12 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
 
 
 # ------------------------------------------------------------------ rebuilding the society
-def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, bool]:
-    """The run's society on day 0, and whether its network is the one the run used."""
+def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, str | None]:
+    """The run's society on day 0, and why its network is not the one the run used (None: it is).
+
+    An edge list is read again only if it is still the file the run read: any other would give
+    the citizens other neighbours without a word.
+    """
     import networkx as nx
 
     from scorestate.engine import Simulation
@@ -193,10 +198,19 @@ def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, bool]:
 
     rec = stored.record
     scenario = scenario_from_dict(rec.scenario, label=f"the scenario of run '{rec.run_id}'")
-    known = True
-    if graph is None and scenario.network.kind == "graph":
-        # the run was handed a networkx graph: citizens are rebuilt in the same (import) order
-        graph, known = nx.empty_graph(int(rec.population)), False
+    net, missing = scenario.network, None
+    if graph is None and net.kind == "graph":
+        missing = ("this run was given an in-memory network that the store does not keep, so its "
+                   "neighbours cannot be rebuilt; pass the same graph to "
+                   "`scorestate.analysis.explain.explain(stored, citizen, graph=G)`")
+    elif graph is None and net.kind == "edgelist" and net.edgelist_sha256 is None:
+        missing = (f"run '{rec.run_id}' was made by an older scorestate, which kept no fingerprint "
+                   f"of its edge list '{net.edgelist}' (and renumbered its ids), so its neighbours "
+                   "cannot be rebuilt")
+    elif graph is None and net.kind == "edgelist":
+        _same_edgelist(rec.run_id, Path(net.edgelist or ""), net.edgelist_sha256 or "")
+    if missing:  # citizens are rebuilt in import order, as the run built them
+        graph = nx.empty_graph(int(rec.population))
     try:
         sim = Simulation(scenario, graph=graph)
     except ScorestateError as e:
@@ -204,7 +218,18 @@ def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, bool]:
     if sim.n != rec.population:
         raise ScorestateError(f"the network given for run '{rec.run_id}' has {sim.n:,} citizens; "
                               f"expected the run's {rec.population:,}")
-    return sim, known
+    return sim, missing
+
+
+def _same_edgelist(run_id: str, path: Path, digest: str) -> None:
+    if not path.is_file():
+        raise ScorestateError(f"the edge list '{path}' of run '{run_id}' no longer exists; expected "
+                              f"the file the run read there (sha256 {digest}), to rebuild its ties")
+    now = file_sha256(path)
+    if now != digest:
+        raise ScorestateError(f"the edge list '{path}' changed since run '{run_id}' was made: its "
+                              f"sha256 is now {now}; expected {digest}. Restore the file the run "
+                              "read to rebuild its citizens")
 
 
 def _notes(stored: StoredRun, citizen: int, retention: str, events_kept: bool,

@@ -270,13 +270,13 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
                   **settings: Any) -> Scenario:
     """A preset name or YAML file, with overrides by dotted path, validated.
 
-    `overrides` is a mapping {"policy.scoring.points.alcohol": -10} or strings "path=value";
-    `settings` are shortcuts: population=N, days=D, seed=S.
+    `overrides` is a mapping {"policy.scoring.points.alcohol": -10}, strings "path=value", or
+    one such string; `settings` are shortcuts: population=N, days=D, seed=S.
     """
     raw, label = _read_raw(source)
     raw = copy.deepcopy(raw)
     _normalise_phases(raw, label)
-    pairs = list(overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides))
+    pairs = _override_pairs(overrides)
     for path, value in pairs:
         set_path(raw, path, value, label=f"override '{path}'")
     shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
@@ -292,6 +292,22 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
                     f"the setting {key}={value} (--{key} on the command line); expected it once")
         set_path(raw, shortcuts[key], value, label=f"setting '{key}'")
     return validate(raw, label)
+
+
+def _override_pairs(overrides: Any) -> list[tuple[str, Any]]:
+    """(path, value) of each override. A lone string is one override: iterated, it would be read a
+    character at a time, each refused for having no '='."""
+    if isinstance(overrides, Mapping):
+        return [(str(path), value) for path, value in overrides.items()]
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    items = list(overrides) if isinstance(overrides, Iterable) else [overrides]
+    for x in items:
+        if not isinstance(x, str):
+            raise ScenarioError(f"overrides must be a mapping {{PATH: VALUE}} or a list of PATH=VALUE "
+                                f"strings (e.g. [\"policy.scoring.drift=0.1\"]); got {_short(x)} "
+                                f"({type(x).__name__})")
+    return [parse_override(x) for x in items]
 
 
 def _sets(path: str, value: Any, target: str) -> bool:
@@ -321,6 +337,7 @@ def resolved_yaml(scenario: Scenario) -> str:
 
 
 SHORTCUT_PATHS = ("population.size", "run.days", "run.seed")  # shown beside a run, not as changes
+SET_BY_SCORESTATE = ("network.edgelist_sha256",)  # filled in when a run is built, not a change
 
 
 def changes_from_preset(resolved: Mapping[str, Any], name: str) -> list[str] | None:
@@ -333,7 +350,8 @@ def changes_from_preset(resolved: Mapping[str, Any], name: str) -> list[str] | N
     ours, theirs = _flat(dict(resolved)), _flat(base)
     changed = [f"{path}={value if isinstance(value, str) else json.dumps(value)}"
                for path, value in ours.items()
-               if path not in SHORTCUT_PATHS and theirs.get(path, _MISSING) != value]
+               if path not in SHORTCUT_PATHS + SET_BY_SCORESTATE
+               and theirs.get(path, _MISSING) != value]
     return changed + [f"{path} (unset)" for path in theirs if path not in ours]
 
 

@@ -11,6 +11,7 @@ and `docs/ODD.md` tabulates the fields with their sources.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from scorestate.vocabulary import EVENTS, SERVICES, SOURCES
 
 ASSUMED = "assumed"
+MAX_POPULATION = 2_000_000_000  # citizen ids must fit the adjacency's int32
 
 
 def P(default: Any, doc: str, source: str = ASSUMED, **constraints: Any) -> Any:
@@ -58,7 +60,7 @@ class Traits(Strict):
 
 
 class Population(Strict):
-    size: int = P(100_000, "number of synthetic citizens", gt=0, le=2_000_000_000)
+    size: int = P(100_000, "number of synthetic citizens (with an edge list: set by the file, its largest id + 1)", gt=0, le=MAX_POPULATION)
     urban_share: float = P(0.65, "share living in cities", ge=0, le=1)
     regions: int = P(50, "number of regions (communities)", gt=0, le=1_000_000)
     age_min: int = P(18, "youngest adult modelled (minors cannot be listed: SPC 2017)", ge=0)
@@ -94,14 +96,28 @@ class Network(Strict):
     mean_degree: float = P(12.0, "mean number of ties per citizen", source="MODEL.md (10-20)", gt=0, le=1000)
     within_region: float = P(0.8, "share of ties inside the citizen's region", ge=0, le=1)
     same_stratum: float = P(0.6, "share of in-region ties to the same urban/education stratum", ge=0, le=1)
-    edgelist: str | None = P(None, "CSV or Parquet file of two integer columns (kind: edgelist)")
+    edgelist: str | None = P(None, "CSV or Parquet file of two columns of citizen ids from 0, one tie per row (kind: edgelist); recorded as an absolute path")
+    edgelist_sha256: str | None = P(None, "set by scorestate, not by you: the sha256 of the edge list a run read, so that its network is rebuilt only from the same file")
     churn: float = P(0.002, "daily chance a citizen replaces one tie by a new one in the region", ge=0, le=1)
     slack: float = P(0.5, "spare tie slots per citizen, as a share of degree (tie changes need room)", ge=0, le=10)
 
+    @field_validator("edgelist_sha256")
+    @classmethod
+    def _sha256(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[0-9a-f]{64}", v):
+            raise ValueError("expected the 64 hex digits of a sha256, as scorestate records them "
+                             "(a scenario one writes leaves it out)")
+        return v
+
     @model_validator(mode="after")
     def _edgelist_given(self) -> Network:
+        """An edge list and its kind come together: either one alone would be silently ignored."""
         if self.kind == "edgelist" and not self.edgelist:
             raise ValueError("kind 'edgelist' needs network.edgelist, the path of the edge list")
+        for name in ("edgelist", "edgelist_sha256"):
+            if self.kind != "edgelist" and getattr(self, name) is not None:
+                raise ValueError(f"network.{name} is set but network.kind is '{self.kind}'; expected "
+                                 f"network.kind: edgelist to read the file, or no network.{name}")
         return self
 
 
