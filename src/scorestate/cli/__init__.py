@@ -61,6 +61,17 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override PATH=V
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
+def who(scenario: Any) -> str:
+    """The citizens a scenario runs, for a progress bar: an imported network sets their number
+    only once it is read."""
+    net = scenario.network
+    if net.kind == "edgelist":
+        return f"the citizens of {Path(net.edgelist).name}"
+    if net.kind == "graph":
+        return "the citizens of the graph"
+    return plural(scenario.population.size, "citizen")
+
+
 def plural(n: int, noun: str) -> str:
     """`1 citizen`, `1,000 citizens`: a summary must read right at any size."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -19,7 +19,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from scorestate.cli import DaysOpt, JsonOpt, PopulationOpt, SetOpt, app, friendly, out, progress
+from scorestate.cli import DaysOpt, JsonOpt, PopulationOpt, SetOpt, app, friendly, out, progress, who
 
 SetAOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for policy A only "
                                                    "(repeatable); applied after --set.")]
@@ -54,7 +54,7 @@ def compare(
     if store is not None:
         Store(store).close()  # fail fast on a bad store, before any citizen is built
     with progress("runs") as bar:
-        task = bar.add_task(f"{scen_a.name} vs {scen_b.name}: {scen_a.population.size:,} citizens",
+        task = bar.add_task(f"{scen_a.name} vs {scen_b.name}: {who(scen_a)}",
                             total=3 * replicates)
         result = run_compare(scen_a, scen_b, replicates=replicates, seed=seed,
                              progress=lambda done, total: bar.update(task, completed=done))

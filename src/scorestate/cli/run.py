@@ -24,6 +24,7 @@ from scorestate.cli import (
     out,
     plural,
     progress,
+    who,
 )
 from scorestate.store import DEFAULT_STORE
 
@@ -41,7 +42,7 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
     resolved = load_scenario(scenario, set_ or [], population=population, days=days, seed=seed)
     Store(store).close()  # fail fast on a bad store, before any citizen is built
     with progress("days") as bar:
-        task = bar.add_task(f"{resolved.name}: {plural(resolved.population.size, 'citizen')}",
+        task = bar.add_task(f"{resolved.name}: {who(resolved)}",
                             total=resolved.run.days)
         result = api.run(resolved, store=store, progress=lambda d: bar.update(task, completed=d))
     if as_json:
