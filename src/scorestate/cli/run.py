@@ -115,13 +115,13 @@ def print_summary(result: Any, store: Path) -> None:
     out.print(totals)
 
     groups = result.group_metrics.filter(pl.col("day") == result.days - 1)
-    by = Table(title="by group, last day")
-    for col in ("grouping", "group", "approval", "blacklisted", "dissent / latent", "denied"):
-        by.add_column(col, justify="left" if col in ("grouping", "group") else "right")
+    by = Table(title="by group, last day")  # fits 80 columns: no cell wraps
+    for col in ("grouping", "group", "approval", "listed", "dissent/latent", "denied"):
+        by.add_column(col, justify="left" if col in ("grouping", "group") else "right", no_wrap=True)
     for row in groups.iter_rows(named=True):
-        by.add_row(row["grouping"], row["group"], _fmt(row["approval_mean"], True),
-                   _fmt(row["blacklist_share"], True),
-                   f"{_fmt(row['dissent_rate'], True)} / {_fmt(row['dissent_latent_rate'], True)}",
+        by.add_row(row["grouping"].replace("income_quintile", "income"), row["group"],
+                   _fmt(row["approval_mean"], True), _fmt(row["blacklist_share"], True),
+                   f"{_fmt(row['dissent_rate'], True)}/{_fmt(row['dissent_latent_rate'], True)}",
                    _fmt(row["denied_share"], True))
     out.print(by)
     out.print(f"run [bold]{result.run_id}[/bold] stored in {store} "
