@@ -49,15 +49,21 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-ScenarioArg = Annotated[str, typer.Argument(help="A preset name or a YAML scenario file.")]
+ScenarioArg = Annotated[str, typer.Argument(metavar="SCENARIO",
+                                             help="A preset name or a YAML scenario file.")]
+RunArg = Annotated[str, typer.Argument(metavar="RUN", help="A run id, a unique prefix of it, or its "
+                                       "last six characters, as `scorestate runs` lists them.")]
 PopulationOpt = Annotated[int | None, typer.Option(
-    "--population", "-n", help="Number of citizens (default: the scenario's).")]
+    "--population", "-n", metavar="N", help="Number of citizens (default: the scenario's).")]
 DaysOpt = Annotated[int | None, typer.Option(
-    "--days", "-d", help="Days to simulate (default: the scenario's).")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", "-s", help="Seed of all random streams.")]
-StoreOpt = Annotated[Path, typer.Option("--store", help="The DuckDB store of runs.")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override PATH=VALUE (repeatable), "
-                                                  "e.g. --set policy.scoring.points.alcohol=-10")]
+    "--days", "-d", metavar="DAYS", help="Days to simulate (default: the scenario's).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", "-s", metavar="SEED",
+                                             help="Seed of all random streams.")]
+StoreOpt = Annotated[Path, typer.Option("--store", metavar="PATH", help="The DuckDB store of runs.")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", metavar="PATH=VALUE", help="Override a parameter by its dotted path (repeatable), "
+    "e.g. --set 'policy.blacklist.entry.score=score < 850'; a phase that sets the same path "
+    "wins from its day (reach it as timeline.phases.N.set.PATH).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 

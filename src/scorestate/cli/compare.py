@@ -30,8 +30,8 @@ SetBOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for
 @app.command()
 @friendly
 def compare(
-    a: Annotated[str, typer.Argument(help="Policy A: a preset name or a YAML scenario file.")],
-    b: Annotated[str, typer.Argument(help="Policy B: a preset name or a YAML scenario file.")],
+    a: Annotated[str, typer.Argument(metavar="A", help="Policy A: a preset name or a YAML scenario file.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="Policy B: a preset name or a YAML scenario file.")],
     replicates: Annotated[int, typer.Option("--replicates", "-r",
                                             help="Paired replicates (seeds S, S+1, ...); at least 2.")] = 5,
     seed: Annotated[int, typer.Option("--seed", "-s", help="First seed of the replicates.")] = 0,

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand
 
-from scorestate.cli import JsonOpt, StoreOpt, app, friendly, out, plural
+from scorestate.cli import JsonOpt, RunArg, StoreOpt, app, friendly, out, plural
 from scorestate.store import DEFAULT_STORE
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -35,8 +35,7 @@ class NegativeCitizen(TyperCommand):
 
 @app.command(cls=NegativeCitizen)
 @friendly
-def explain(run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id (or a unique "
-                                                  "prefix), as `scorestate runs` lists them.")],
+def explain(run_id: RunArg,
             citizen: Annotated[int, typer.Argument(metavar="CITIZEN", help="The citizen's id, "
                                                    "from 0 to the population minus one.")],
             store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:

@@ -7,14 +7,13 @@ from typing import Annotated
 
 import typer
 
-from scorestate.cli import StoreOpt, app, err, friendly, out
+from scorestate.cli import RunArg, StoreOpt, app, err, friendly, out
 from scorestate.store import DEFAULT_STORE, READ_WAIT_S
 
 
 @app.command()
 @friendly
-def report(run_id: Annotated[str, typer.Argument(metavar="RUN", help="A run id (or a unique "
-                                                 "prefix), as `scorestate runs` lists them.")],
+def report(run_id: RunArg,
            compare: Annotated[str | None, typer.Option(
                "--compare", metavar="RUN2", help="A second run to overlay on every figure.")] = None,
            output: Annotated[Path | None, typer.Option(
