@@ -209,3 +209,15 @@ def test_a_run_is_found_by_the_random_end_of_its_id(tmp_path: Path):
     run_id = json.loads(cli("run", "-n", "300", "-d", "2", "--store", str(store), "--json").stdout)["run_id"]
     with Store(store) as s:
         assert s.load_run(run_id[-6:]).record.run_id == run_id
+
+
+def test_a_run_too_short_for_its_phases_says_so(tmp_path: Path):
+    store = str(tmp_path / "s.duckdb")
+    short = cli("run", "-n", "300", "-d", "20", "--store", store, "--json")
+    assert short.exit_code == 0
+    assert "does not reach" not in short.stderr and "do not reach" in short.stderr
+    assert "the score for everything' (day 30)" in short.stderr and "--days" in short.stderr
+    json.loads(short.stdout)  # stdout still holds exactly the one JSON object
+    long = cli("run", "-n", "300", "-d", "200", "--store", store, "--set", "timeline.phases.1.day=150",
+               "--json")
+    assert long.exit_code == 0 and "reach" not in long.stderr

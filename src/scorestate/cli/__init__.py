@@ -67,6 +67,19 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
+def warn_late(scenario: Any) -> None:
+    """A note on stderr for what the run's days do not reach."""
+    from scorestate.scenario.load import after_the_end
+
+    late = after_the_end(scenario)
+    if late:
+        days = scenario.run.days
+        err.print(f"scorestate: note: {scenario.name}: {plural(days, 'day')} "
+                  f"{'does' if days == 1 else 'do'} not reach "
+                  f"{', '.join(late)}; raise --days to see what they do",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
 def who(scenario: Any) -> str:
     """The citizens a scenario runs, for a progress bar: an imported network sets their number
     only once it is read."""

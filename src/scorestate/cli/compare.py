@@ -19,7 +19,18 @@ import typer
 from rich import box
 from rich.table import Table
 
-from scorestate.cli import DaysOpt, JsonOpt, PopulationOpt, SetOpt, app, friendly, out, progress, who
+from scorestate.cli import (
+    DaysOpt,
+    JsonOpt,
+    PopulationOpt,
+    SetOpt,
+    app,
+    friendly,
+    out,
+    progress,
+    warn_late,
+    who,
+)
 
 SetAOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for policy A only "
                                                    "(repeatable); applied after --set.")]
@@ -51,6 +62,9 @@ def compare(
     scen_a = load_scenario(a, both + list(set_a or []), population=population, days=days, seed=seed)
     scen_b = load_scenario(b, both + list(set_b or []), population=population, days=days, seed=seed)
     check(scen_a, scen_b, replicates, seed)  # bad -r or seed: the message alone, before the bar
+    warn_late(scen_a)
+    if scen_b.timeline != scen_a.timeline:
+        warn_late(scen_b)
     if store is not None:
         Store(store).close()  # fail fast on a bad store, before any citizen is built
     with progress("runs") as bar:

@@ -24,6 +24,7 @@ from scorestate.cli import (
     out,
     plural,
     progress,
+    warn_late,
     who,
 )
 from scorestate.store import DEFAULT_STORE
@@ -41,6 +42,7 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
 
     resolved = load_scenario(scenario, set_ or [], population=population, days=days, seed=seed)
     Store(store).close()  # fail fast on a bad store, before any citizen is built
+    warn_late(resolved)
     with progress("days") as bar:
         task = bar.add_task(f"{resolved.name}: {who(resolved)}",
                             total=resolved.run.days)

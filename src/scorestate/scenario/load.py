@@ -370,3 +370,14 @@ def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
     for key, value in items:
         out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
     return out
+
+
+def after_the_end(scenario: Scenario) -> list[str]:
+    """What a scenario schedules on or after its last day, so never happens in this run: a
+    short run of a preset (`-d 20` of `essay`) otherwise looks like a policy with no effect."""
+    days = scenario.run.days
+    late = [f"phase '{p.name}' (day {p.day})" for p in scenario.timeline.phases if p.day >= days]
+    dismantle = scenario.timeline.dismantle_day
+    if dismantle is not None and dismantle >= days:
+        late.append(f"the dismantling (day {dismantle})")
+    return late
