@@ -10,6 +10,7 @@ built.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -346,8 +347,7 @@ def changes_from_preset(resolved: Mapping[str, Any], name: str) -> list[str] | N
     different `--set` overrides must be told apart in a list of runs."""
     if name not in preset_names():
         return None
-    base = load_scenario(name).model_dump(mode="json")
-    ours, theirs = _flat(dict(resolved)), _flat(base)
+    ours, theirs = _flat(dict(resolved)), _preset_leaves(name)
     changed = [f"{path}={value if isinstance(value, str) else json.dumps(value)}"
                for path, value in ours.items()
                if path not in SHORTCUT_PATHS + SET_BY_SCORESTATE
@@ -356,6 +356,12 @@ def changes_from_preset(resolved: Mapping[str, Any], name: str) -> list[str] | N
 
 
 _MISSING = object()
+
+
+@functools.lru_cache(maxsize=16)
+def _preset_leaves(name: str) -> dict[str, Any]:
+    """A preset's resolved leaves, once per process: a list of runs compares each run with it."""
+    return _flat(load_scenario(name).model_dump(mode="json"))
 
 
 def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
