@@ -62,9 +62,6 @@ def compare(
     scen_a = load_scenario(a, both + list(set_a or []), population=population, days=days, seed=seed)
     scen_b = load_scenario(b, both + list(set_b or []), population=population, days=days, seed=seed)
     check(scen_a, scen_b, replicates, seed)  # bad -r or seed: the message alone, before the bar
-    warn_late(scen_a)
-    if scen_b.timeline != scen_a.timeline:
-        warn_late(scen_b)
     if store is not None:
         Store(store).close()  # fail fast on a bad store, before any citizen is built
     with progress("runs") as bar:
@@ -72,6 +69,9 @@ def compare(
                             total=3 * replicates)
         result = run_compare(scen_a, scen_b, replicates=replicates, seed=seed,
                              progress=lambda done, total: bar.update(task, completed=done))
+    warn_late(scen_a)  # after the runs: an error is then the only message
+    if scen_b.timeline != scen_a.timeline:
+        warn_late(scen_b)
     stored = {}
     if store is not None:
         from scorestate import api

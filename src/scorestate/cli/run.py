@@ -42,11 +42,11 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
 
     resolved = load_scenario(scenario, set_ or [], population=population, days=days, seed=seed)
     Store(store).close()  # fail fast on a bad store, before any citizen is built
-    warn_late(resolved)
     with progress("days") as bar:
         task = bar.add_task(f"{resolved.name}: {who(resolved)}",
                             total=resolved.run.days)
         result = api.run(resolved, store=store, progress=lambda d: bar.update(task, completed=d))
+    warn_late(resolved)  # after the run: an error is then the only message
     if as_json:
         payload = {"run_id": result.run_id, "scenario": resolved.name,
                    "population": result.population, "days": result.days,
