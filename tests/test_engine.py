@@ -212,3 +212,20 @@ def test_every_name_the_package_exports_exists() -> None:
     missing = [name for name in ss.__all__ if not hasattr(ss, name)]
     assert missing == []
     assert callable(ss.compare) and ss.compare.__module__ == "scorestate.analysis.compare"
+
+
+def test_a_society_at_its_starting_score_reads_it_at_every_percentile() -> None:
+    """Percentiles are bin centres of a histogram; the bins are placed so that the starting
+    score is a centre, and a run where nobody's score moves must not report 999.915 for 1000."""
+    for preset in ("baseline", "rongcheng"):
+        m = ss.simulate(ss.load_scenario(preset, population=2000, days=2)).metrics
+        for col in ("score_p10", "score_p50", "score_p90"):
+            assert m[col][0] == 1000.0, (preset, col, m[col][0])
+    from scorestate.metrics import BINS, histogram_low
+    for lo, hi, initial in ((0.0, 1300.0, 1000.0), (0.0, 1000.0, 1000.0), (-50.0, 50.0, -50.0),
+                            (350.0, 950.0, 600.3)):
+        width = (hi - lo) / BINS
+        low = histogram_low(lo, initial, width)
+        assert abs(low - lo) <= width / 2 + 1e-9  # the histogram still spans the scale
+        k = (initial - low) / width - 0.5
+        assert abs(k - round(k)) < 1e-6  # the starting score is a bin's centre

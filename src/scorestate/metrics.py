@@ -9,6 +9,7 @@ frames.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -387,6 +388,14 @@ def _group_rows(grp, out):
     return _ratio(share[_RURAL], share[_RURAL + 1]), _ratio(share[_Q1], share[_Q1 + 4])
 
 
+def histogram_low(minimum: float, initial: float, width: float) -> float:
+    """The score histogram's lower edge: within half a bin of the scale's minimum, and placed so
+    that the starting score is a bin's centre. Percentiles are bin centres, so a society still
+    at its starting score reads exactly that score (not the centre of the bin it falls in)."""
+    k = min(max(math.floor((initial - minimum) / width), 0), BINS - 1)
+    return initial - (k + 0.5) * width
+
+
 def _safe(a: float, b: float) -> float:
     return float(a / b) if b else float("nan")
 
@@ -448,17 +457,18 @@ class Recorder:
         b = sim.scenario.behaviour
         sc_spec = p.spec.scoring
         width = max((sc_spec.maximum - sc_spec.minimum) / BINS, 1e-9)
+        low = histogram_low(sc_spec.minimum, sc_spec.initial, width)
         ev_, svc_, sc_, grp, tiers_, hist = _tally(
             s.acts, s.latent, s.observed, s.falsely, s.misattributed, s.denied_today, s.denied,
             s.used, s.rewarded, s.blacklisted, s.score, s.tier, s.offences, s.approval,
             s.perceived, s.grievance, s.days_since_dose, c.group, sim.graph.degree,
-            b.dose_interval_days + b.dose_grace_days, np.uint32(p.penal_mask), sc_spec.minimum,
-            width, *self._partials)
+            b.dose_interval_days + b.dose_grace_days, np.uint32(p.penal_mask), low, width,
+            *self._partials)
         ev, svc, sc, tiers = ev_.tolist(), svc_.tolist(), sc_.tolist(), tiers_.tolist()
         n = sim.n
         t = sim.tally
         put = {"policy_enabled": float(p.enabled)}
-        q10, q50, q90, gini = _quantiles_gini(hist, sc_spec.minimum, width)
+        q10, q50, q90, gini = _quantiles_gini(hist, low, width)
         put.update(score_mean=sc[T_SCORE] / n, score_p10=q10, score_p50=q50, score_p90=q90,
                    score_gini=gini)
         for k, (share_name, degree_name) in enumerate(self._tier_keys):
