@@ -191,17 +191,30 @@ def test_runs_tells_apart_runs_of_one_preset_with_different_overrides(tmp_path: 
         ["--set", "timeline.phases.0.set.policy.scoring.points.alcohol=-10",
          "--set", "policy.scoring.drift=0.2"])]
     plain = tmp_path / "plain.yaml"
-    plain.write_text("population: {size: 300}\nrun: {days: 3}\n")
+    plain.write_text("name: essay\npopulation: {size: 300}\nrun: {days: 3}\n")  # a file, named as a preset
     ids.append(json.loads(cli("run", str(plain), "--store", str(store), "--json").stdout)["run_id"])
+    ids.append(json.loads(cli("run", str(plain), "--store", str(store), "--json", "--set",
+                              "policy.scoring.drift=0.1").stdout)["run_id"])
     listed = {r["run_id"]: r["changes"] for r in json.loads(cli("runs", "--store", str(store),
                                                                  "--json").stdout)["runs"]}
-    assert listed[ids[0]] == []
+    assert listed[ids[0]] == []  # -n and -d are shown as columns, not as changes
     assert listed[ids[1]] == ["policy.blacklist.entry.score=score < 850"]
-    assert sorted(listed[ids[2]]) == ["policy.scoring.drift=0.2",
-                                      "timeline.phases.0.set.policy.scoring.points.alcohol=-10"]
-    assert listed[ids[3]] is None  # a scenario file: no preset to differ from
+    assert listed[ids[2]] == ["timeline.phases.0.set.policy.scoring.points.alcohol=-10",
+                              "policy.scoring.drift=0.2"]
+    assert listed[ids[3]] == []  # the file's own values are not changes of anything
+    assert listed[ids[4]] == ["policy.scoring.drift=0.1"]  # a file's overrides are shown too
     table = cli("runs", "--store", str(store)).stdout
     assert f"{ids[1]}: policy.blacklist.entry.score=score < 850" in table and "none" in table
+
+
+def test_the_overrides_record_is_scorestates_own():
+    with pytest.raises(ss.ScorestateError, match="'overrides' is set by scorestate"):
+        ss.load_scenario("essay", ["overrides=[]"])
+    from scorestate.scenario.load import scenario_from_dict
+
+    again = ss.load_scenario("essay", ["policy.scoring.drift=0.1"])
+    stored = scenario_from_dict(again.model_dump(mode="json"))  # as a stored run is read back
+    assert stored.overrides == ["policy.scoring.drift=0.1"] and stored.policy.scoring.drift == 0.1
 
 
 def test_a_run_is_found_by_the_random_end_of_its_id(tmp_path: Path):

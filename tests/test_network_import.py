@@ -334,3 +334,18 @@ def test_many_regions_get_wider_region_ids():
                                       days=1))
     assert sim.citizens.region.dtype == np.int32
     assert int(sim.citizens.region.max()) > 65_535
+
+
+def test_an_edge_list_named_in_a_scenario_file_is_the_one_beside_it(tmp_path, monkeypatch):
+    """A scenario handed out with its network must run that network from any folder."""
+    town = tmp_path / "town"
+    town.mkdir()
+    graph = nx.karate_club_graph()
+    n = write_edges(town / "ties.csv", graph, numbered(graph))
+    (town / "net.yaml").write_text("network: {kind: edgelist, edgelist: ties.csv}\nrun: {days: 2}\n")
+    decoy = nx.path_graph(60)  # another ties.csv where the command runs
+    write_edges(tmp_path / "ties.csv", decoy, numbered(decoy))
+    monkeypatch.chdir(tmp_path)
+    scenario = ss.load_scenario(str(town / "net.yaml"))
+    assert scenario.network.edgelist == str(town / "ties.csv")
+    assert ss.simulate(scenario).population == n

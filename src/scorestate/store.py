@@ -37,7 +37,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scorestate.errors import ScorestateError, StoreError
-from scorestate.scenario.load import changes_from_preset
 
 try:
     import fcntl
@@ -515,17 +514,16 @@ class Store:
     def list_runs(self) -> pl.DataFrame:
         """One row per complete run, oldest first; runs still being written are not shown.
 
-        `changes` lists what each run's scenario sets differently from the preset it is named
-        after, as `path=value` (null for a scenario from a file), so that runs of one preset
-        with different overrides can be told apart.
+        `changes` lists the `PATH=VALUE` overrides each run's scenario was loaded with, as the
+        scenario recorded them (null for a run stored before scenarios kept that record), so
+        that runs of one preset or file with different overrides can be told apart.
         """
         frame = self.con.sql(
             "SELECT run_id, created_at, scenario_name, seed, population, days, elapsed_s, "
             "citizen_days_per_s, ledger_retention, ledger_rows, scenario FROM runs "
             "ORDER BY created_at, run_id"
         ).pl().with_columns(pl.col("created_at").dt.replace_time_zone("UTC"))
-        changes = [changes_from_preset(json.loads(raw), name)
-                   for raw, name in zip(frame["scenario"], frame["scenario_name"], strict=True)]
+        changes = [json.loads(raw).get("overrides") for raw in frame["scenario"]]
         return frame.drop("scenario").with_columns(
             pl.Series("changes", changes, dtype=pl.List(pl.String)))
 

@@ -33,8 +33,8 @@ def runs(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
         out.print(f"no runs in {store} yet; `scorestate run --store {store}` makes one")
         return
     table = Table(title=f"runs in {store}, oldest first", box=box.SIMPLE_HEAD, pad_edge=False,
-                  caption="changes: overrides of the preset (- for a scenario file), listed below; "
-                          "--json adds the ledger's rows and timings\n"
+                  caption="changes: the --set overrides a run was made with, listed below "
+                          "(- : not recorded); --json adds the ledger's rows and timings\n"
                           "scorestate explain RUN CITIZEN · scorestate report RUN")
     # the run id starts with its start time (UTC), so no time column is needed; the list is in
     # the order runs were stored, which for runs that overlapped differs from their ids' order

@@ -10,7 +10,6 @@ built.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -277,9 +276,17 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
     raw, label = _read_raw(source)
     raw = copy.deepcopy(raw)
     _normalise_phases(raw, label)
+    _edgelist_beside(raw, source)
     pairs = _override_pairs(overrides)
     for path, value in pairs:
+        if path == "overrides" or path.startswith("overrides."):
+            raise ScenarioError("'overrides' is set by scorestate (the record of the overrides a "
+                                "scenario was loaded with); expected a parameter's path")
         set_path(raw, path, value, label=f"override '{path}'")
+    if pairs:  # the record `scorestate runs` shows: what a run changed from its preset or file
+        raw["overrides"] = [*raw.get("overrides", []),
+                            *(f"{path}={value if isinstance(value, str) else json.dumps(value)}"
+                              for path, value in pairs)]
     shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
     for key, value in settings.items():
         if key not in shortcuts:
@@ -293,6 +300,18 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
                     f"the setting {key}={value} (--{key} on the command line); expected it once")
         set_path(raw, shortcuts[key], value, label=f"setting '{key}'")
     return validate(raw, label)
+
+
+def _edgelist_beside(raw: dict[str, Any], source: str | Path) -> None:
+    """A relative edge-list path written in a scenario file names a file beside it, wherever the
+    command runs: a scenario handed out with its network must run that network. (A path given
+    by an override is relative to where the command runs, like any path on a command line.)"""
+    net = raw.get("network")
+    if str(source) in preset_names() or not isinstance(net, dict):
+        return
+    edges = net.get("edgelist")
+    if isinstance(edges, str) and edges and not Path(edges).is_absolute():
+        net["edgelist"] = str(Path(source).resolve().parent / edges)
 
 
 def _override_pairs(overrides: Any) -> list[tuple[str, Any]]:
@@ -335,47 +354,6 @@ def scenario_from_dict(raw: Mapping[str, Any], label: str = "scenario") -> Scena
 def resolved_yaml(scenario: Scenario) -> str:
     """The fully resolved scenario as nested YAML (a parameter's dotted path is its keys joined)."""
     return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-
-SHORTCUT_PATHS = ("population.size", "run.days", "run.seed")  # shown beside a run, not as changes
-SET_BY_SCORESTATE = ("network.edgelist_sha256",)  # filled in when a run is built, not a change
-
-
-def changes_from_preset(resolved: Mapping[str, Any], name: str) -> list[str] | None:
-    """What a stored run's resolved scenario sets differently from the preset it is named after,
-    as `path=value` overrides (None when `name` is not a preset): two runs of one preset with
-    different `--set` overrides must be told apart in a list of runs."""
-    if name not in preset_names():
-        return None
-    ours, theirs = _flat(dict(resolved)), _preset_leaves(name)
-    changed = [f"{path}={value if isinstance(value, str) else json.dumps(value)}"
-               for path, value in ours.items()
-               if path not in SHORTCUT_PATHS + SET_BY_SCORESTATE
-               and theirs.get(path, _MISSING) != value]
-    return changed + [f"{path} (unset)" for path in theirs if path not in ours]
-
-
-_MISSING = object()
-
-
-@functools.lru_cache(maxsize=16)
-def _preset_leaves(name: str) -> dict[str, Any]:
-    """A preset's resolved leaves, once per process: a list of runs compares each run with it."""
-    return _flat(load_scenario(name).model_dump(mode="json"))
-
-
-def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaves of nested mappings and lists by dotted path (list items by position)."""
-    if isinstance(node, Mapping):
-        items: Iterable[tuple[Any, Any]] = node.items()
-    elif isinstance(node, list) and node and isinstance(node[0], (Mapping, list)):
-        items = enumerate(node)
-    else:
-        return {prefix: node}
-    out: dict[str, Any] = {}
-    for key, value in items:
-        out.update(_flat(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
 
 
 def after_the_end(scenario: Scenario) -> list[str]:

@@ -431,3 +431,4 @@ class Scenario(Strict):
     timeline: Timeline = Timeline()
     ledger: Ledger = Ledger()
     run: Run = Run()
+    overrides: list[str] = P([], "the PATH=VALUE overrides this scenario was loaded with, in order: a record, set by scorestate (its values are already in the fields above)", source="set by scorestate")
