@@ -234,3 +234,4 @@ def test_a_run_too_short_for_its_phases_says_so(tmp_path: Path):
     long = cli("run", "-n", "300", "-d", "200", "--store", store, "--set", "timeline.phases.1.day=150",
                "--json")
     assert long.exit_code == 0 and "reach" not in long.stderr
+

@@ -385,3 +385,12 @@ def test_store_in_use_is_not_called_foreign(tmp_path: Path) -> None:
     with Store(path), pytest.raises(StoreError, match="in use") as e:
         Store(path)
     assert "not a scorestate store" not in str(e.value)
+
+
+def test_a_run_is_named_by_its_random_end_but_not_by_a_stray_character(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        commit(store, "20261127-011530-3fa2c1")
+        assert store.load_run("3fa2c1").record.run_id == "20261127-011530-3fa2c1"
+        for stray in ("1", "c1", "2c1"):  # a row number or a citizen typed by mistake
+            with pytest.raises(StoreError, match="no run"):
+                store.load_run(stray)

@@ -44,6 +44,7 @@ except ImportError:  # not POSIX: partial folders are then told apart by age alo
     fcntl = None  # type: ignore[assignment]
 
 DEFAULT_STORE = Path("scorestate.duckdb")
+SUFFIX = 6  # a run id's random end, by which a run can also be named
 READ_WAIT_S = 10.0  # a reader waits this long for a run that is beginning or committing
 SCHEMA_VERSION = 1
 _MARKER = "scorestate"
@@ -530,9 +531,10 @@ class Store:
     def load_run(self, run_id: str) -> StoredRun:
         """Read a complete run by its id, a unique prefix of it, or its random suffix (the id
         starts with its creation time, so a prefix must be long to be unique)."""
+        suffix = run_id if len(run_id) >= SUFFIX else None  # not a stray digit's match
         ids = [r[0] for r in self.con.execute(
             "SELECT run_id FROM runs WHERE starts_with(run_id, ?) OR ends_with(run_id, ?) "
-            "ORDER BY run_id", [run_id, run_id]).fetchall()] if run_id else []
+            "ORDER BY run_id", [run_id, suffix]).fetchall()] if run_id else []
         if run_id in ids:
             ids = [run_id]
         if not ids:
