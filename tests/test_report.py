@@ -372,3 +372,64 @@ def test_scenario_is_described_as_what_is_shown(runs):
     shown = html.unescape(re.search(r"<pre>(.*?)</pre>", section, flags=re.S).group(1))
     assert yaml.safe_load(shown) == run.record.scenario  # what it says is there is there
     assert run.record.scenario["policy"]["enabled"] is not None  # the example path is real
+
+
+def _table(text: str, panel: str) -> list[list[str]]:
+    """The cells of the table under one panel's figure, header row first."""
+    start = text.index("</figure>", text.index(f'<h2 id="{panel}">'))
+    table = re.search(r"<table>(.*?)</table>", text[start:], flags=re.S).group(1)
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(
+        r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)]
+
+
+def test_recovered_is_the_share_of_the_gap_to_the_run_without_the_system(compared, runs):
+    store, a, b = runs
+    head, *rows = _table(compared.read_text(encoding="utf-8"), "hysteresis")
+    assert head[5] == "recovered" and head[6] == f"run B, same last {figures.WINDOW} days"
+    ra, rb = (ss.open_run(r, store=store).metrics for r in (a, b))
+    w, k = figures.WINDOW, int(np.searchsorted(ra["day"].to_numpy(), DISMANTLE))
+    for (metric, title, _), row in zip(figures.HYSTERESIS, rows, strict=True):
+        y, yb = (m[metric].cast(float).to_numpy() for m in (ra, rb))
+        before, after, base = np.nanmean(y[k - w:k]), np.nanmean(y[-w:]), np.nanmean(yb[-w:])
+        assert row[:2] == ["A", title] and row[6] == f"{100 * base:.1f}%"
+        share = (before - after) / (before - base)
+        assert row[5] == f"{100 * share:.0f}%", (title, row)
+        if min(before, base) <= after <= max(before, base):  # part of the gap closed
+            assert 0 <= float(row[5].rstrip("%")) <= 100, (title, row)
+    perceived = rows[1]  # decays without any system, so day 0 is no reference
+    assert 0 <= float(perceived[5].rstrip("%")) <= 100, perceived
+
+
+def test_recovered_needs_a_run_without_the_system(runs):
+    store, a, _ = runs
+    run = ss.open_run(a, store=store)
+    alone = render(run)
+    head, *rows = _table(alone, "hysteresis")
+    assert len(head) == 6 and all(row[5] == "-" for row in rows)  # no percentage at all
+    assert ("give a run without the system with <code>--compare</code> (e.g. a baseline run) "
+            "to measure how much of the gap closed") in _section(alone, "hysteresis").lower()
+    _, *rows = _table(render(run, run), "hysteresis")  # B has the system on too
+    assert all(row[5] == "-" for row in rows)
+    assert np.isnan(figures.recovered(0.40, 0.35, 0.40 - figures.MIN_GAP / 2))  # no gap
+    assert figures.recovered(0.40, 0.30, 0.20) == pytest.approx(0.5)
+
+
+def test_captions_do_not_invite_misreading(compared, runs, monkeypatch):
+    text = compared.read_text(encoding="utf-8")
+    network = _section(text, "network")
+    assert "splitting by tier" in network and "association off" in network
+    assert "falling means the network is splitting" not in network
+    innocent = _section(text, "innocent")
+    assert "already counted in the false attributions" in innocent
+    assert "had done no act the rules name by that day" in innocent
+    assert "momentarily innocent of the new ones" in innocent
+    assert "never did an act" not in text
+    assert "of which pinned on another citizen&#x27;s act" in text  # the summary row
+    assert " pts<" not in text and " pp<" in text
+    head = re.search(r"<tr><th>on the last day</th>.*?</tr>", text).group(0)
+    assert "B − A" in head and "pp: percentage points" in head
+    assert not re.search(r"\bred\b", _section(text, "tiers").split("<figcaption>")[1])
+    store, a, _ = runs
+    fig = _drawn(monkeypatch, figures.blacklist, _run_data(store, a))
+    assert fig.axes[1].get_ylabel() == "entries (cumulative)"

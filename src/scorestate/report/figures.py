@@ -119,8 +119,9 @@ def tiers(runs: list[RunData]) -> Panel:
     _day_axis(np.array([ax]))
     return Panel("tiers", "Tier shares",
                  f"Each coloured layer is the share of citizens in one tier (run {a.key}), "
-                 f"lowest tier at the bottom; the layers always add up to 100%. A growing red "
-                 f"layer is a growing underclass." + caption_b, to_svg(fig, "f-tiers"))
+                 f"lowest tier at the bottom; the layers always add up to 100%. Growing bottom "
+                 f"layers (the lowest tiers, whatever their colour) are a growing underclass."
+                 + caption_b, to_svg(fig, "f-tiers"))
 
 
 def blacklist(runs: list[RunData]) -> Panel:
@@ -144,7 +145,7 @@ def blacklist(runs: list[RunData]) -> Panel:
                          ls=r.style, label=reason if len(runs) == 1 else f"{reason} ({r.key})")
     reasons.set_title("entries so far, by reason")
     if any_entry:
-        reasons.set_ylabel("citizens listed (cumulative)")
+        reasons.set_ylabel("entries (cumulative)")
         reasons.set_ylim(bottom=0)
         mark_timeline(reasons, runs, label=False)
         reasons.set_xlabel("day")
@@ -187,7 +188,7 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
         ax.barh(pos, share, height=height * 0.92, color=r.color, alpha=0.85,
                 label=f"listed ({r.short}, day {day})")
         ax.barh(pos, innocent, height=height * 0.92, color="white", alpha=0.55, hatch="////",
-                edgecolor=r.color, lw=0, label=f"of whom never did an act the rules name ({r.key})")
+                edgecolor=r.color, lw=0, label=f"of whom had done no act the rules name ({r.key})")
         for p, x, (listed, size) in zip(pos, share, _counts(g), strict=True):
             ax.annotate(f"{listed:,} / {size:,}", (x, p), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize=7, color="#444444")
@@ -213,7 +214,7 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
                  "The share of each group on the blacklist on the day the list was longest "
                  f"({when or 'never'}); groups are settlement, education, income quintile "
                  "(q1 poorest) and official rank. The hatched part of a bar is the share of the "
-                 "group that is listed although it never did an act the rules name "
+                 "group that is listed although it had done no act the rules name by that day "
                  "(listed through false attributions, association or other citizens' acts). "
                  "Bars of unequal length are disparate impact, but only when they rest on "
                  "enough people: the numbers at the bars' ends are the citizens listed and "
@@ -371,7 +372,12 @@ def network(runs: list[RunData]) -> Panel:
     return Panel("network", "What the system does to the social network",
                  "Score assortativity is the correlation of scores across ties (0: friends' "
                  "scores unrelated; toward 1: people tied to people like them). Ties across "
-                 "tiers falling means the network is splitting by tier. The ties of the "
+                 "tiers start near 0% (everyone starts in one tier) and rise as scores spread "
+                 "citizens over tiers, so against a baseline run they rise for that reason "
+                 "alone; the network is splitting by tier only where they stay below a run "
+                 "with association off (`--compare` a run with `--set "
+                 "timeline.phases.0.set.policy.association.penalty=0`, `...drop_rate=0` and "
+                 "`...seek_rate=0`). The ties of the "
                  "blacklisted divided by everyone's mean (dashed line at 1 = as connected as "
                  "anyone) and the share of them left with no tie show isolation. Components "
                  "counts disconnected pieces of the network (measured every few days). The "
@@ -382,7 +388,7 @@ def network(runs: list[RunData]) -> Panel:
 def false_attributions(runs: list[RunData]) -> Panel:
     fig, (fa, inn, share) = new_figure(1, 3, height=3.2)
     lines(fa, runs, "false_attributions", smoothed=True, label="false attributions")
-    lines(fa, runs, "misattributions", smoothed=True, label="acts pinned on another",
+    lines(fa, runs, "misattributions", smoothed=True, label="of which pinned on another's act",
           color="#ff7f0e")
     fa.set_title("false attributions per day")
     fa.set_ylim(bottom=0)
@@ -404,10 +410,13 @@ def false_attributions(runs: list[RunData]) -> Panel:
         legend_below(inn)
     return Panel("innocent", "False attributions and the innocent sanctioned",
                  "Left: events recorded against a citizen who did not do them each day "
-                 "(classifier false positives, camera false matches) and citizens' own acts "
-                 "that a camera pinned on someone else. Middle: citizens penalised that day "
-                 "who never did an act the rules name. Right: the share of the "
-                 f"blacklist who never committed such an act. Daily counts are smoothed. "
+                 "(classifier false positives, camera false matches), and of which the acts "
+                 "of another citizen that a camera pinned on them (already counted in the "
+                 "false attributions: do not add the two lines). Middle: citizens penalised "
+                 "that day who had done no act the rules name by that day; a phase that adds "
+                 "rules makes everyone momentarily innocent of the new ones. Right: the share "
+                 "of the blacklist who had done no such act by that day. Daily counts are "
+                 "smoothed. "
                  f"{SMOOTHED}",
                  to_svg(fig, "f-innocent"))
 
@@ -459,12 +468,41 @@ HYSTERESIS = (("chilling", "dissent held back (chilling)", 100.0),
               ("perceived_mean", "perceived chance of detection", 100.0),
               ("approval_mean", "approval of the system", 100.0))
 WINDOW = 14
+MIN_GAP = 0.005  # a smaller gap to the run without the system makes `recovered` noise
 
 
 def _level(y: np.ndarray, lo: int, hi: int) -> float:
     part = y[max(lo, 0): max(hi, 0)]
     part = part[np.isfinite(part)]
     return float(part.mean()) if part.size else float("nan")
+
+
+def _without_system(r: RunData) -> bool:
+    """Whether the policy was never on in `r`: only such a run gives the level to recover to."""
+    on = r.col("policy_enabled")
+    return on is not None and not bool(np.nanmax(on, initial=0) > 0)
+
+
+def _level_on(ref: RunData, metric: str, days: np.ndarray) -> float:
+    """`ref`'s mean level over `days` (the other run's window), NaN when it lacks those days."""
+    y = ref.col(metric)
+    if y is None:
+        return float("nan")
+    same = np.isin(ref.days, days)
+    part = y[same][np.isfinite(y[same])]
+    return float(part.mean()) if same.sum() == len(days) and part.size else float("nan")
+
+
+def recovered(before: float, after: float, reference: float) -> float:
+    """The share of the gap to the run without the system that closed after the switch-off.
+
+    Day 0 is no reference: the policy is on from day 0, and some measures drift without any
+    system (perceived detection decays). NaN when the gap is under `MIN_GAP`.
+    """
+    gap = before - reference
+    if not (np.isfinite(gap) and np.isfinite(after)) or abs(gap) < MIN_GAP:
+        return float("nan")
+    return (before - after) / gap
 
 
 def hysteresis(runs: list[RunData]) -> Panel:
@@ -476,10 +514,12 @@ def hysteresis(runs: list[RunData]) -> Panel:
                      "the damage reverses, rerun with `--set timeline.dismantle_day=DAY` (a day "
                      "well before the last, so the society has time to recover).")
     fig, axes = new_figure(1, 3, height=3.2)
-    baseline = runs[1] if len(runs) > 1 and runs[1].dismantle_day is None else None
+    others = {r.key: next((o for o in runs if o is not r), None) for r in dismantled}
+    keys = {o.key for o in others.values() if o is not None}
+    other_head = (f"run {next(iter(keys))}" if len(keys) == 1 else "the other run")
     table = [["run", "measure", "day 0", f"{WINDOW} days before dismantling",
               f"last {WINDOW} days", "recovered"]
-             + ([f"run {baseline.key}, last {WINDOW} days"] if baseline else [])]
+             + ([f"{other_head}, same last {WINDOW} days"] if keys else [])]
     for ax, (metric, title, scale) in zip(axes, HYSTERESIS, strict=True):
         smoothed = metric == "chilling"
         lines(ax, runs, metric, scale=scale, smoothed=smoothed)
@@ -493,13 +533,15 @@ def hysteresis(runs: list[RunData]) -> Panel:
                       lw=2.4)
             ax.hlines(after * scale, days[max(len(y) - WINDOW, 0)], days[-1], color="#000000",
                       lw=2.4)
-            gap = start - before
-            rec = (after - before) / gap if abs(gap) > 1e-12 and np.isfinite(gap) else float("nan")
+            other = others[r.key]
+            ref = (float("nan") if other is None
+                   else _level_on(other, metric, days[max(len(y) - WINDOW, 0):]))
+            rec = (recovered(before, after, ref) if other is not None and _without_system(other)
+                   else float("nan"))
             row = [r.key, title, _pct(start), _pct(before), _pct(after),
                    "-" if not np.isfinite(rec) else f"{100 * rec:.0f}%"]
-            if baseline is not None:
-                yb = baseline.col(metric)
-                row.append(_pct(_level(yb, len(yb) - WINDOW, len(yb))))
+            if keys:
+                row.append(_pct(ref))
             table.append(row)
         ax.set_title(title)
         percent_axis(ax)
@@ -509,19 +551,28 @@ def hysteresis(runs: list[RunData]) -> Panel:
         if len(runs) > 1:
             legend_below(ax, ncols=1)
     days = ", ".join(f"run {r.key}: day {r.dismantle_day}" for r in dismantled)
-    against = (f" Some measures drift without any system (perceived detection decays), so "
-               f"compare the end level with run {baseline.key}'s (last column) as well as with "
-               f"day 0." if baseline is not None else
-               " Some measures drift without any system (perceived detection decays); "
-               "`--compare` with a run of the baseline preset shows that drift.")
+    refs = [o for o in others.values() if o is not None and _without_system(o)]
+    if refs:
+        against = (f" Recovered is the share of the gap to run {refs[0].key} that closed by the "
+                   "end; the other run must be one without the system (e.g. a baseline run), as "
+                   f"run {refs[0].key} is: (before − last) / (before − run "
+                   f"{refs[0].key}'s level over the same last {WINDOW} days); 100%: level with "
+                   "the run without the system; 0%: no change since the switch-off.")
+    else:
+        against = (" Give a run without the system with `--compare` (e.g. a baseline run) to "
+                   "measure how much of the gap closed." if not keys else
+                   " Recovered is measured against a run without the system, and the other run "
+                   "had the system on too: `--compare` with a baseline run to measure it.")
     return Panel("hysteresis", "After dismantling: does the damage undo itself?",
                  f"The system was switched off ({days}; dotted line): the blacklist was "
                  "emptied and every gate opened. Black bars show the level over the "
                  f"{WINDOW} days before the switch-off and over the run's last {WINDOW} days. "
-                 "The table gives the levels and how much of the change the system caused "
-                 "was undone by the end (100%: back to day 0; 0%: none)." + against
-                 + f" Each panel spans at least {MIN_PCT_SPAN:g} percentage points, so a small "
-                 f"dip does not look like a collapse. Chilling is smoothed. {SMOOTHED}",
+                 "Day 0 is not the level without the system: the policy is on from day 0, "
+                 "and some measures drift without any system (perceived detection decays)."
+                 + against + f" \"-\": not measured (no run without the system, or a gap under "
+                 f"{100 * MIN_GAP:g} percentage points). Each panel spans at least "
+                 f"{MIN_PCT_SPAN:g} percentage points, so a small dip does not look like a "
+                 f"collapse. Chilling is smoothed. {SMOOTHED}",
                  to_svg(fig, "f-hysteresis"), table)
 
 

@@ -26,7 +26,7 @@ from scorestate.store import StoredRun
 
 HEADLINE = (
     ("blacklist_share", "on the blacklist", "%"),
-    ("innocent_blacklisted_share", "of them never did an act the rules name", "%"),
+    ("innocent_blacklisted_share", "of them had done no act the rules name by that day", "%"),
     ("wallet_frozen_share", "wallets frozen", "%"),
     ("denied_share", "denied a service that day", "%"),
     ("dissent_rate", "dissent expressed", "%"),
@@ -49,8 +49,9 @@ TOTALS = (
     ("blacklist_outflow", "blacklist exits"),
     ("observed_penalties", "penalties recorded"),
     ("false_attributions", "false attributions"),
-    ("misattributions", "acts pinned on another citizen"),
-    ("innocent_penalised", "penalties on citizens with no offence (citizen-days)"),
+    ("misattributions", "of which pinned on another citizen's act (counted above)"),
+    ("innocent_penalised", "penalties on citizens who had done no act the rules name "
+                           "(citizen-days)"),
     ("appeals_upheld", "appeals upheld"),
     ("officials_spared", "sanctions softened or waived for officials"),
     ("ties_dropped", "ties dropped"),
@@ -106,7 +107,7 @@ def _diff(a: float | None, b: float | None, kind: str) -> str:
     if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
         return "-"
     d = b - a
-    return f"{100 * d:+.2f} pts" if kind == "%" else f"{d:+,.3f}"
+    return f"{100 * d:+.2f} pp" if kind == "%" else f"{d:+,.3f}"
 
 
 def _last(r: RunData, metric: str) -> float | None:
@@ -139,9 +140,10 @@ def _meta_table(runs: list[RunData]) -> str:
 
 def _headline_table(runs: list[RunData]) -> str:
     two = len(runs) > 1
+    diff = '<th class="num">difference, B − A<br>(pp: percentage points)</th>'
     head = "<tr><th>on the last day</th>" + "".join(
         f'<th class="num key-{r.key}">{r.key if two else "value"}</th>' for r in runs) + (
-        '<th class="num">B − A</th>' if two else "") + "</tr>"
+        diff if two else "") + "</tr>"
     body = []
     for metric, label, kind in HEADLINE:
         values = [_last(r, metric) for r in runs]
