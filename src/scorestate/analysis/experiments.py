@@ -255,7 +255,7 @@ class Lab:
         spec = json.dumps([arm.preset, arm.overrides])
         if spec not in self._keys:
             scenario = resolve(arm, self.population, self.days, 0)
-            self._keys[spec] = scenario.model_dump_json(exclude={"name", "description"})
+            self._keys[spec] = scenario.model_dump_json(exclude={"name", "description", "overrides"})
         return self._keys[spec]
 
     def outcomes(self, arm: Arm) -> list[Outcome]:

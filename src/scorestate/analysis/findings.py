@@ -15,6 +15,7 @@ official rank; exposure to sanctions) are accumulated alongside.
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +37,9 @@ from scorestate.errors import ScorestateError
 from scorestate.scenario.load import load_scenario, phase_policies
 
 DEFAULT_POPULATION = 3_000
-DEFAULT_DAYS = 240
+DEFAULT_DAYS = 365  # the essay preset's own year: its score-based listings come late in it
 DEFAULT_REPLICATES = 4
+DEFAULT_OUTPUT = "docs/findings.md"  # the project's page: writing here from the repository root replaces it
 MIN_DAYS = 60
 
 
@@ -70,6 +72,7 @@ class Row:
     effect: Effect
     expect: int  # +1: the claim predicts a > reference; -1: a < reference; 0: context
     reference: str
+    difference: bool = False  # the values themselves are differences (of shares: percentage points)
 
     @property
     def status(self) -> str:
@@ -77,16 +80,19 @@ class Row:
 
 
 _EXPECT = {1: "higher", -1: "lower", 0: "(context)"}
+_WORD = {"holds": "supported", "reversed": "contradicted", "not shown": "not shown",
+         "undetermined": "undetermined", "": "-"}  # one test's result as a verdict word
 
 
 def row_table(rows: Sequence[Row], a_label: str) -> list[str]:
     lines = [f"| metric | {a_label} | reference | reference value | effect [95% CI] | claim expects "
              "| result |", "|---|---|---|---|---|---|---|"]
     for r in rows:
+        a, b = fmt(r.effect.a, r.kind, r.difference), fmt(r.effect.b, r.kind, r.difference)
         if not r.reference:  # a value shown alone, for context
-            lines.append(f"| {r.label} | {fmt(r.effect.a, r.kind)} | - | - | - | {_EXPECT[r.expect]} | - |")
+            lines.append(f"| {r.label} | {a} | - | - | - | {_EXPECT[r.expect]} | - |")
             continue
-        lines.append(f"| {r.label} | {fmt(r.effect.a, r.kind)} | {r.reference} | {fmt(r.effect.b, r.kind)} "
+        lines.append(f"| {r.label} | {a} | {r.reference} | {b} "
                      f"| {fmt_effect(r.effect, r.kind)} | {_EXPECT[r.expect]} | {r.status or '-'} |")
     return lines
 
@@ -128,6 +134,13 @@ def where(yes: Sequence[str], no: Sequence[str]) -> str:
     if not yes:
         return f"at none of the values tried ({_and(no)})" if no else "at no value (none tried)"
     return f"at {_and(yes)} but not at {_and(no)}"
+
+
+def _flat(effect_a: float, effect_b: float, dose_a: float, dose_b: float) -> bool:
+    """Whether an effect grows by less than half as much (relatively) as the dose behind it."""
+    if not all(math.isfinite(x) for x in (effect_a, effect_b, dose_a, dose_b)) or not effect_a or not dose_a:
+        return False
+    return effect_b / effect_a - 1 < 0.5 * (dose_b / dose_a - 1)
 
 
 def overall(statuses: Sequence[str]) -> str:
@@ -281,12 +294,14 @@ class Association(Claim):
             ("ties_made", "ties made per 1,000 citizens over the run", "per1000", 0),
             ("mean_degree", "mean degree (last day)", "number", 0),
         ])
-        dropped, cross, assort, largest = rows[0], rows[1], rows[2], rows[3]
+        dropped, cross, assort, largest, made = rows[0], rows[1], rows[2], rows[3], rows[6]
         sweep = self._swept(lab, off, [("ties_dropped", "ties dropped per 1,000", "per1000", 1),
                                        ("assortativity", "score assortativity", "number", 1),
                                        ("largest_component", "largest component", "share", -1)])
         policing = overall([dropped.status, cross.status])
-        splitting = overall([assort.status, largest.status])
+        # sorting (ties follow scores) and splitting (the network comes apart) are told apart: rising
+        # assortativity alone is sorting; splitting needs the largest component to shrink
+        sorting, splitting = _WORD[assort.status], _WORD[largest.status]
         text = (f"With guilt by association on, citizens dropped {fmt_effect(dropped.effect, 'per1000')} "
                 f"more ties per 1,000 ({dropped.status}); the share of ties across tiers changed by "
                 f"{fmt_effect(cross.effect, 'share')} ({cross.status}); score assortativity by "
@@ -294,6 +309,12 @@ class Association(Claim):
                 f"{fmt_effect(largest.effect, 'share')} ({largest.status}). Across `{self.path}` (drop and "
                 f"seek rates as in `essay`), extra tie-dropping is shown {where(*sweep.holds_at(0))}; a "
                 f"smaller largest component {where(*sweep.holds_at(2))}.")
+        if assort.status == "holds" and largest.status != "holds":
+            more = made.effect.lo > 0
+            text += (" So the network sorts by score but does not split: assortativity rises, while the "
+                     "largest component, on which the splitting verdict rests, does not shrink"
+                     + (f", and citizens make more ties, not fewer (ties made per 1,000: "
+                        f"{fmt_effect(made.effect, 'per1000')})" if more else "") + ".")
         metric = (f"`essay` against the same policy with association scoring and tie choices off (penalty, "
                   f"drop and seek rates 0 in every phase). Tie shares and assortativity are averaged over "
                   f"the last {lab.window} days; components are counted on the last day.")
@@ -301,7 +322,8 @@ class Association(Claim):
                   f"Where it holds (sweep of `{self.path}`, each value against `{off.label}`):", "",
                   *sweep.table()]
         return Section(self.number, self.title, self.quote, metric, blocks,
-                       f"self-policing {policing}; network splitting {splitting}", text)
+                       f"self-policing {policing}; sorting by score {sorting}; network splitting {splitting}",
+                       text)
 
 
 class Innocents(Claim):
@@ -346,7 +368,8 @@ class Innocents(Claim):
             only("citizens blacklisted only because of association, per 1,000", assoc, "ever_listed"),
             *(Row(label, "per1000", paired(lab.values(ESSAY, key), zero), 0, "") for key, label in (
                 ("never_offended", "citizens who never did an act the rules name, per 1,000"),
-                ("innocent_penalised", "... of them penalised all the same, per 1,000"))),
+                ("innocent_penalised", "... citizens who never did such an act yet were penalised all the "
+                 "same, per 1,000 citizens"))),
         ]
         total, cam_pen, cam_share, cam_listed, assoc_low, assoc_listed = rows[:6]
         sweep = self._swept(lab, self.ZERO,
@@ -410,12 +433,13 @@ class Approval(Claim):
         zero = np.zeros(lab.replicates)
         groups = (("urban", "urban - rural"), ("education", "degree - primary education"),
                   ("income", "richest - poorest income quintile"), ("age", "aged 60+ - under 35"))
+        # every value in these tables is a difference of approval shares, shown in percentage points
         start = [Row(f"{label}, day 0", "share", paired(lab.values(ESSAY, f"gap_{k}_start"), zero), 1,
-                     "no gradient") for k, label in groups]
+                     "no gradient", True) for k, label in groups]
         end = [Row(f"{label}, last day", "share", paired(lab.values(ESSAY, f"gap_{k}_end"), zero), 0,
-                   "no gradient") for k, label in groups]
+                   "no gradient", True) for k, label in groups]
         falls = self._falls(lab, ESSAY)
-        fall = [Row(label, "share", paired(falls[key], zero), expect, "`baseline`, same citizens")
+        fall = [Row(label, "share", paired(falls[key], zero), expect, "`baseline`, same citizens", True)
                 for key, label, expect in (
                     ("all", "approval change, all citizens", -1),
                     ("own_top", "... the quarter most sanctioned themselves", -1),
@@ -449,7 +473,8 @@ class Approval(Claim):
                   "the same citizen's under `baseline` on the same seed, averaged over everyone and over the "
                   "quarters most and least exposed: by the number of sanctions suffered (penalties, denials, "
                   "listings), and by the summed daily share of friends penalised.")
-        blocks = ["Gradients at the start (under `essay`; approval in [0, 1]):", "",
+        blocks = ["Gradients at the start (under `essay`; differences of mean approval, in percentage "
+                  "points):", "",
                   *row_table(start, "`essay`"), "",
                   f"The change, citizen by citizen against `baseline` (day {lab.days - 1}):", "",
                   *row_table(fall, "`essay` - `baseline`"), "",
@@ -494,6 +519,10 @@ class Officials(Claim):
         for m, arm in self._sweep():
             sweep.points.append((f"m = {m:g}", [paired(lab.values(arm, k), lab.values(ref, k))
                                                 for k in keys]))
+        (m_hi, (pts_hi, appr_hi)), (m_lo, (pts_lo, appr_lo)) = sweep.points[0], sweep.points[-1]
+        scales = ("Nor does its size scale with the multiplier (no dose-response):"
+                  if _flat(appr_hi.diff, appr_lo.diff, pts_hi.diff, pts_lo.diff)
+                  else "Its size changes with the multiplier:")
         spared = overall([lost.status, share.status])
         noticed = overall([approval.status])
         officials = float(lab.values(ESSAY, "officials").mean())
@@ -505,7 +534,13 @@ class Officials(Claim):
                 f"The sparing is the rule itself (penalties multiplied by rank); what the model adds is its "
                 f"consequence: ordinary citizens' approval differs by {fmt_effect(approval.effect, 'share')} "
                 f"({approval.status}). Across the officials' multiplier m, lower approval of ordinary "
-                f"citizens is shown {where(*sweep.holds_at(1))}.")
+                f"citizens is shown {where(*sweep.holds_at(1))}. But that approval effect is the model's "
+                f"input: an assumed parameter (`attitudes.approval_leniency`, 'assumed' in docs/ODD.md) "
+                f"lowers approval with the share of officials seen spared a penalty each day, a count of "
+                f"softened sanctions whatever the multiplier, so the check confirms the implementation, not "
+                f"the claim. {scales} {fmt(appr_hi.diff, 'share', True)} at {m_hi} and "
+                f"{fmt(appr_lo.diff, 'share', True)} at {m_lo}, while the points spared per official go from "
+                f"{fmt(-pts_hi.diff, 'points')} to {fmt(-pts_lo.diff, 'points')}.")
         metric = ("`essay` (penalties multiplied by rank, senior officials exempt from the blacklist) "
                   "against the same policy with every multiplier 1 and no exemption. Points lost sum the "
                   "penalties of every penalised act recorded against a citizen, true or false.")
@@ -513,7 +548,8 @@ class Officials(Claim):
                   "Where it holds (sweep of the officials' multiplier m, no exemption, against "
                   f"`{ref.label}`):", "", *sweep.table()]
         return Section(self.number, self.title, self.quote, metric, blocks,
-                       f"officials spared {spared}; leniency lowers approval {noticed}", text)
+                       f"officials spared {spared}; leniency lowers approval {noticed} (an assumed input)",
+                       text)
 
 
 class Irreversibility(Claim):
@@ -622,11 +658,23 @@ class Findings:
     seed: int
     runs: int
     sections: list[Section]
+    output: str = DEFAULT_OUTPUT  # the path the page was written to, as the user gave it
 
     @property
     def command(self) -> str:
-        return (f"scorestate findings -o docs/findings.md --population {self.population} --days {self.days} "
-                f"--replicates {self.replicates} --seed {self.seed}")
+        return (f"scorestate findings -o {shlex.quote(self.output)} --population {self.population} "
+                f"--days {self.days} --replicates {self.replicates} --seed {self.seed}")
+
+    def horizon(self) -> str:
+        """Why the number of days matters: the essay's listing wave comes late in its year."""
+        text = ("- **Horizon.** The essay preset runs a year (365 days), and its score-based blacklisting "
+                "comes late in it: scores must first fall below the listing threshold, and the listings "
+                "climb mostly in the last months, after the smart-home phase. A shorter run stops before "
+                "that wave and understates every blacklist measure (claims 3 and 5 above all).")
+        if self.days < DEFAULT_DAYS:
+            text += (f" This page ran {self.days} days, fewer than the essay's {DEFAULT_DAYS}: read its "
+                     "blacklist numbers as a lower bound.")
+        return text
 
     def markdown(self) -> str:
         lines = [
@@ -646,7 +694,8 @@ class Findings:
             "*supported* when all its primary tests hold, *partly supported* when some do.",
             "- **What this is.** The model's answer under its assumptions (docs/ODD.md lists every "
             "parameter and its source), not an observation of any real society. Small populations and "
-            "few replicates give wide intervals; rerun with more to narrow them.", "",
+            "few replicates give wide intervals; rerun with more to narrow them.",
+            self.horizon(), "",
             "| # | claim | verdict |", "|---|---|---|",
         ]
         lines += [f"| {s.number} | {s.title} | {s.verdict} |" for s in self.sections]
@@ -666,8 +715,9 @@ def plan(lab: Lab, claims: Sequence[Claim] = CLAIMS) -> int:
 def measure(population: int = DEFAULT_POPULATION, days: int = DEFAULT_DAYS,
             replicates: int = DEFAULT_REPLICATES, seed: int = 0,
             progress: Callable[[str], None] | None = None, claims: Sequence[Claim] = CLAIMS,
-            on_plan: Callable[[int], None] | None = None) -> Findings:
-    """Run every arm the claims need, then evaluate each claim."""
+            on_plan: Callable[[int], None] | None = None, output: str = DEFAULT_OUTPUT) -> Findings:
+    """Run every arm the claims need, then evaluate each claim; `output` is where the page will go
+    (named in its header and its Reproduce block)."""
     check_sizes(population, days, replicates)
     lab = Lab(population, days, replicates, seed, progress)
     if on_plan is not None:
@@ -676,7 +726,7 @@ def measure(population: int = DEFAULT_POPULATION, days: int = DEFAULT_DAYS,
         for arm in claim.arms(lab):
             lab.outcomes(arm)
     sections = [claim.evaluate(lab) for claim in claims]
-    return Findings(population, days, replicates, seed, lab.runs, sections)
+    return Findings(population, days, replicates, seed, lab.runs, sections, output)
 
 
 __all__ = ["CLAIMS", "Arm", "Effect", "Findings", "Lab", "measure", "paired", "plan", "resolve"]
