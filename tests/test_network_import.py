@@ -349,3 +349,18 @@ def test_an_edge_list_named_in_a_scenario_file_is_the_one_beside_it(tmp_path, mo
     scenario = ss.load_scenario(str(town / "net.yaml"))
     assert scenario.network.edgelist == str(town / "ties.csv")
     assert ss.simulate(scenario).population == n
+
+
+def test_a_networkx_graph_with_integer_labels_keeps_them_as_ids():
+    """The same network from a file or a graph gives the same citizens: node k is citizen k."""
+    graph = nx.Graph([(0, 1), (1, 2), (10, 11), (2999, 0)])  # insertion order is not id order
+    sim = Simulation(ss.load_scenario("baseline", days=1), graph=graph)
+    assert sim.n == 3000
+    for node in (0, 1, 2, 10, 11, 2999, 5):
+        row = sim.graph.nbrs[sim.graph.start[node]:sim.graph.start[node] + sim.graph.degree[node]]
+        assert sorted(row.tolist()) == sorted(graph.neighbors(node)) if node in graph else row.size == 0
+    named = nx.Graph([("b", "a"), ("a", "c")])  # names are numbered in the graph's node order
+    sim = Simulation(ss.load_scenario("baseline", days=1), graph=named)
+    assert sim.n == 3 and sim.graph.degree.tolist() == [1, 2, 1]
+    with pytest.raises(ss.ScorestateError, match="expected integer labels from 0"):
+        Simulation(ss.load_scenario("baseline", days=1), graph=nx.Graph([(-1, 2)]))

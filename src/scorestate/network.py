@@ -12,6 +12,7 @@ numbered in those blocks, so an in-stratum partner is a random index inside a bl
 from __future__ import annotations
 
 import hashlib
+import numbers
 import os
 from dataclasses import dataclass
 from functools import partial
@@ -449,7 +450,10 @@ class _Rows:
 
 
 def from_networkx(graph: object) -> tuple[int, np.ndarray]:
-    """(n, edges) of a networkx graph, nodes relabelled 0..n-1 in the graph's node order.
+    """(n, edges) of a networkx graph. Integer node labels are the citizens' ids, as in an edge
+    list (citizen k is node k; the population is the largest label + 1), so the same network
+    gives the same citizens either way; other labels (names) are numbered 0..n-1 in the graph's
+    node order. A directed graph's ties are taken as undirected.
 
     A self-loop is refused, as in an edge list: dropping it would run a network other than the
     one given.
@@ -465,9 +469,19 @@ def from_networkx(graph: object) -> tuple[int, np.ndarray]:
             f"the networkx graph ties node {node!r} to itself ({loops:,} self-loop"
             f"{'s' if loops > 1 else ''}); expected ties between two different nodes: remove them "
             "with G.remove_edges_from(list(nx.selfloop_edges(G)))")
-    index = {node: k for k, node in enumerate(graph.nodes())}
-    edges = np.array([(index[a], index[b]) for a, b in graph.edges()], dtype=np.int64)
-    return len(index), edges.reshape(-1, 2)
+    nodes = list(graph.nodes())
+    if nodes and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in nodes):
+        low = min(nodes)
+        if low < 0:
+            raise ScorestateError(f"the networkx graph has node {low}; expected integer labels from "
+                                  "0 (they are the citizens' ids), or names")
+        n = int(max(nodes)) + 1
+        edges = np.array([(int(a), int(b)) for a, b in graph.edges()], dtype=np.int64)
+    else:
+        index = {node: k for k, node in enumerate(nodes)}
+        n = len(index)
+        edges = np.array([(index[a], index[b]) for a, b in graph.edges()], dtype=np.int64)
+    return n, edges.reshape(-1, 2)
 
 
 @njit(cache=True)
