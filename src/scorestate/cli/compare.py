@@ -32,10 +32,10 @@ from scorestate.cli import (
     who,
 )
 
-SetAOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for policy A only "
-                                                   "(repeatable); applied after --set.")]
-SetBOpt = Annotated[list[str] | None, typer.Option(help="Override PATH=VALUE for policy B only "
-                                                   "(repeatable); applied after --set.")]
+SetAOpt = Annotated[list[str] | None, typer.Option(
+    metavar="PATH=VALUE", help="Override PATH=VALUE for policy A only (repeatable); applied after --set.")]
+SetBOpt = Annotated[list[str] | None, typer.Option(
+    metavar="PATH=VALUE", help="Override PATH=VALUE for policy B only (repeatable); applied after --set.")]
 
 
 @app.command()

@@ -37,17 +37,19 @@ def _writable(output: Path) -> None:
 @friendly
 def findings(
     output: Annotated[Path, typer.Option(
-        "--output", "-o", help=f"Markdown file to write. The default, {DEFAULT_OUTPUT}, is the project's "
-        "findings page: run from the repository root, it overwrites that page.")] = DEFAULT_OUTPUT,
+        "--output", "-o", metavar="FILE",
+        help=f"Markdown file to write. The default, {DEFAULT_OUTPUT}, is the project's findings "
+             "page: run from the repository root, it overwrites that page.")] = DEFAULT_OUTPUT,
     population: Annotated[int, typer.Option(
-        "--population", "-n", help="Citizens per run.")] = DEFAULT_POPULATION,
+        "--population", "-n", metavar="N", help="Citizens per run.")] = DEFAULT_POPULATION,
     days: Annotated[int, typer.Option(
-        "--days", "-d", help="Days per run (default: the essay's year; its blacklisting comes late in it)."
-    )] = DEFAULT_DAYS,
+        "--days", "-d", metavar="DAYS",
+        help="Days per run (default: the essay's year; its blacklisting comes late in it).")] = DEFAULT_DAYS,
     replicates: Annotated[int, typer.Option(
-        "--replicates", "-r", help="Seeds per arm (the same seeds in every arm).")] = DEFAULT_REPLICATES,
+        "--replicates", "-r", metavar="R",
+        help="Seeds per arm (the same seeds in every arm).")] = DEFAULT_REPLICATES,
     seed: Annotated[int, typer.Option(
-        "--seed", "-s", help="First seed; replicates use seed, seed+1, ...")] = 0,
+        "--seed", "-s", metavar="SEED", help="First seed; replicates use seed, seed+1, ...")] = 0,
 ) -> None:
     """Test each of the essay's claims (essay vs reference policies, same seeds) and write the page."""
     from scorestate.analysis.findings import check_sizes, measure

@@ -84,7 +84,7 @@ def print_summary(result: Any, store: Path) -> None:
     head.add_column("value", justify="right")
     rows = [
         ("blacklisted", _fmt(f["blacklist_share"], True)),
-        ("  of them never did an act the rules name", _fmt(f["innocent_blacklisted_share"], True)),
+        ("  of them no act the rules name, so far", _fmt(f["innocent_blacklisted_share"], True)),
         ("wallets frozen", _fmt(f["wallet_frozen_share"], True)),
         ("denied a service today", _fmt(f["denied_share"], True)),
         ("dissent expressed / latent", _pair(f, "dissent_rate", "dissent_latent_rate")),
