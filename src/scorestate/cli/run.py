@@ -60,7 +60,12 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
 
 # Daily counts summed over a run are counts of events, not of people.
 TOTAL_LABELS = {"innocent_penalised": "innocent citizen-days penalised",
+                "misattributions": "of which acts pinned on another citizen",
                 "officials_spared": "sanctions softened or waived for officials"}
+GLOSSARY = ("latent: what the same citizens would have done without the incentives · p10: the "
+            "score a tenth of citizens are below · assortativity: how alike the scores of tied "
+            "citizens are (-1 to 1) · degree: number of ties · components: separate pieces of "
+            "the network")
 
 
 def _fmt(value: float | None, pct: bool = False) -> str:
@@ -79,7 +84,8 @@ def print_summary(result: Any, store: Path) -> None:
     f = result.final
     last = m.row(-1, named=True)
     head = Table(title=f"{result.scenario.name}: {plural(result.population, 'citizen')}, "
-                       f"{plural(result.days, 'day')}, seed {result.seed}", show_header=True)
+                       f"{plural(result.days, 'day')}, seed {result.seed}", show_header=True,
+                 caption=GLOSSARY, caption_justify="left")
     head.add_column("on the last day")
     head.add_column("value", justify="right")
     rows = [
@@ -93,7 +99,7 @@ def print_summary(result: Any, store: Path) -> None:
         ("approval of the system", _fmt(f["approval_mean"], True)),
         ("perceived detection", _fmt(f["perceived_mean"], True)),
         ("false attributions among penalties", _fmt(f["false_attribution_share"], True)),
-        ("score mean / p10", f"{_fmt(last['score_mean'])} / {_fmt(last['score_p10'])}"),
+        ("score mean / p10", f"{last['score_mean']:,.1f} / {last['score_p10']:,.1f}"),
         ("score assortativity over ties", _fmt(f["score_assortativity"])),
         ("ties across tiers", _fmt(f["cross_tier_tie_share"], True)),
         ("degree of the blacklisted / mean", _fmt(f["blacklisted_degree_ratio"])),
@@ -106,11 +112,14 @@ def print_summary(result: Any, store: Path) -> None:
     totals = Table(title="over the whole run")
     totals.add_column("what")
     totals.add_column("count", justify="right")
-    for col in m.columns:
-        if col.startswith(("denied_", "blacklist_inflow")) and col != "denied_share":
-            total = m[col].sum()
+    for prefix in ("blacklist_inflow_", "denied_"):
+        for col in m.columns:
+            total = m[col].sum() if col.startswith(prefix) and col != "denied_share" else 0
             if total:
-                totals.add_row(col.replace("_", " "), f"{int(total):,}")
+                label = col.replace("blacklist_inflow_", "blacklist entries: ").replace("_", " ")
+                totals.add_row(label, f"{int(total):,}")
+        if prefix == "blacklist_inflow_":
+            totals.add_row("blacklist exits", f"{int(m['blacklist_outflow'].sum()):,}")
     for col in ("false_attributions", "misattributions", "innocent_penalised", "appeals_upheld",
                 "officials_spared", "ties_dropped", "ties_made"):
         totals.add_row(TOTAL_LABELS.get(col, col.replace("_", " ")), f"{int(m[col].sum()):,}")
