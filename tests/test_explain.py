@@ -231,3 +231,18 @@ def test_cli_runs_lists_the_store(full, panel, store, tmp_path):
     r = cli("runs", "--store", str(empty), "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["runs"] == []
     one_error(cli("runs", "--store", str(tmp_path / "none.duckdb")), "no store at")
+
+
+def test_an_officials_file_says_how_the_rules_treated_their_rank(full):
+    """The ledger records points as applied; without a note a softened penalty reads as the rule."""
+    rank = full.sim.citizens.rank
+    policy = full.scenario.policy
+    present = [(r, title) for r, title in ((1, "local cadre"), (2, "senior official")) if (rank == r).any()]
+    assert present, "the run needs an official"
+    for r, title in present:
+        official = int(np.flatnonzero(rank == r)[0])
+        notes = " ".join(explain(full.stored, official).notes)
+        multiplier = policy.leniency.penalty_multiplier[r]
+        assert f"as a {title} this citizen's penalties were multiplied by {multiplier:g}" in notes
+    ordinary = int(np.flatnonzero(rank == 0)[0])
+    assert not any("leniency" in n for n in explain(full.stored, ordinary).notes)

@@ -109,6 +109,7 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
     notes = _notes(stored, citizen, retention, events_kept, decisions_kept, sim)
     if missing:
         notes.append(missing)
+    notes += _leniency(sim, citizen)
 
     rows = _kept_rows(stored, citizen=citizen)
     own = rows.filter(pl.col("citizen") == citizen)
@@ -251,6 +252,33 @@ def _notes(stored: StoredRun, citizen: int, retention: str, events_kept: bool,
     return [f"citizen {citizen} is not in the ledger of run '{rec.run_id}': the run kept a panel "
             f"(ledger retention 'panel') and {followed}. Only demographics, traits, the starting "
             f"state and the day-0 neighbours can be rebuilt; {how}"]
+
+
+def _leniency(sim: Any, citizen: int) -> list[str]:
+    """For an official, how the rules in force treated their rank: the ledger records the points
+    as applied, so without this a softened penalty reads as the rule itself."""
+    rank = int(sim.citizens.rank[citizen])
+    if rank == 0:
+        return []
+    name = {1: "local cadre", 2: "senior official"}.get(rank, GROUPINGS["official_rank"][rank])
+    one = np.array([citizen])
+    seen: list[tuple[float, bool]] = []
+    out = []
+    for day, policy in sim.timeline:
+        spec = policy.spec
+        if not spec.enabled:
+            continue
+        # the exemption as it reads this citizen's starting state (rank-based rules do not move)
+        exempt = bool(policy.conditions.exempt(sim.columns().subset(one), 1)[0])
+        rule = (float(spec.leniency.penalty_multiplier[rank]), exempt)
+        if rule in seen:
+            continue
+        seen.append(rule)
+        out.append(f"from day {day}, as a {name} this citizen's penalties were multiplied by "
+                   f"{rule[0]:g} (leniency for officials; the points above are as applied)"
+                   + (f", and the blacklist's exemption (`{spec.blacklist.exempt}`) covers them: no "
+                      "rule can list them" if exempt else ""))
+    return out
 
 
 def _demographics(c: Any, i: int) -> dict[str, Any]:
