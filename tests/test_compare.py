@@ -292,3 +292,12 @@ def test_compare_runs_both_policies_on_a_networkx_graph() -> None:
     with without:
         ss.compare(a.model_copy(update={"network": a.network.model_copy(update={"kind": "graph"})}),
                    b, replicates=2)
+
+
+def test_cli_compare_says_what_makes_the_sides_differ():
+    """`compare essay essay --set-b ...` would otherwise read as a policy against itself."""
+    r = runner.invoke(app, ["compare", "essay", "essay", "-n", "300", "-d", "5", "-r", "2",
+                            "--set-b", "policy.scoring.drift=0.1"])
+    assert r.exit_code == 0, r.output
+    assert "B (essay) with policy.scoring.drift=0.1" in " ".join(r.stdout.split())
+    assert "A (essay) with" not in r.stdout

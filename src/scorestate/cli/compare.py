@@ -84,6 +84,10 @@ def compare(
         sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
         return
     print_comparison(result)
+    for side, scen in (("A", scen_a), ("B", scen_b)):  # what makes the two sides differ
+        if scen.overrides:
+            out.print(f"{side} ({scen.name}) with " + "; ".join(scen.overrides), markup=False,
+                      highlight=False, soft_wrap=True)
     if stored:
         out.print(f"seed {seed}'s runs stored in {store}: A {stored['a']}, B {stored['b']} "
                   f"(scorestate report {stored['a']} --compare {stored['b']} --store {store})")
