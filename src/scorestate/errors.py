@@ -7,6 +7,9 @@ API raises the exception so a notebook shows the same text.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class ScorestateError(Exception):
     """A usage error: bad scenario, bad option, missing file, unreadable store."""
@@ -22,3 +25,17 @@ class ConditionError(ScenarioError):
 
 class StoreError(ScorestateError):
     """A store that is missing, unreadable, corrupt or lacks the asked-for run."""
+
+
+def check_output_file(path: Path, option: str, example: Path) -> None:
+    """Refuse an output path that cannot be written, before any work: a folder, a file in a
+    folder that does not exist, a file that may not be written. `example` names a good path."""
+    if path.is_dir():
+        raise ScorestateError(f"{option}: '{path}' is a directory; expected a file path, such as "
+                              f"'{example}'")
+    if not path.parent.is_dir():
+        raise ScorestateError(f"{option}: the folder '{path.parent}' does not exist; expected a "
+                              "file path in an existing folder")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise ScorestateError(f"{option}: '{path}' is not writable (permission denied); expected a "
+                              "writable file path")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -11,26 +10,13 @@ import typer
 from rich.progress import TextColumn
 
 from scorestate.cli import app, friendly, out, progress
-from scorestate.errors import ScorestateError
+from scorestate.errors import ScorestateError, check_output_file
 
 # Kept equal to scorestate.analysis.findings (tests check it); not imported, so that the CLI starts fast.
 DEFAULT_OUTPUT = Path("docs/findings.md")
 DEFAULT_POPULATION = 3_000
 DEFAULT_DAYS = 365  # the essay's own year: its listing wave comes late in it
 DEFAULT_REPLICATES = 4
-
-
-def _writable(output: Path) -> None:
-    """Refuse an output path that cannot be written before minutes of simulation, not after."""
-    if output.is_dir():
-        raise ScorestateError(f"--output: '{output}' is a directory; expected the path of a Markdown "
-                              f"file, such as '{output / DEFAULT_OUTPUT.name}'")
-    if not output.parent.is_dir():
-        raise ScorestateError(f"--output: the folder '{output.parent}' does not exist; expected the path "
-                              "of a Markdown file in an existing folder")
-    if not os.access(output if output.exists() else output.parent, os.W_OK):
-        raise ScorestateError(f"--output: '{output}' is not writable (permission denied); expected a "
-                              "writable file path")
 
 
 @app.command()
@@ -57,7 +43,7 @@ def findings(
     check_sizes(population, days, replicates)
     if seed < 0:
         raise ScorestateError(f"--seed must be zero or more; got {seed}")
-    _writable(output)
+    check_output_file(output, "--output", output / DEFAULT_OUTPUT.name)
     t0 = time.perf_counter()
     with progress("runs", TextColumn("{task.fields[step]}")) as bar:
         task = bar.add_task("findings", total=None, step="")

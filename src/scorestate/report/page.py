@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from scorestate import __version__
-from scorestate.errors import ScorestateError
+from scorestate.errors import ScorestateError, check_output_file
 from scorestate.report.figures import Panel, all_panels
 from scorestate.report.plotting import COLORS, STYLES, RunData
 from scorestate.store import StoredRun
@@ -270,12 +270,7 @@ def write_report(run: StoredRun, path: str | Path | None = None,
                  compare: StoredRun | None = None) -> Path:
     """Write the report (default `report-<run_id>.html`); the file appears whole or not at all."""
     out = Path(path) if path is not None else Path(f"report-{run.record.run_id}.html")
-    if out.is_dir():
-        raise ScorestateError(f"-o: '{out}' is a directory; expected a file name such as "
-                              f"'{out / f'report-{run.record.run_id}.html'}'")
-    if not out.parent.is_dir():
-        raise ScorestateError(f"-o: the folder '{out.parent}' does not exist; expected an "
-                              "existing folder for the report")
+    check_output_file(out, "-o", out / f"report-{run.record.run_id}.html")
     text = render(run, compare)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out.parent)

@@ -53,7 +53,13 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _yaml(text: str) -> Any:
-    return yaml.load(text, Loader=UniqueKeyLoader)  # safe: a SafeLoader subclass
+    """Plain YAML data, never objects or code: the SafeLoader's constructors, plus the refusal of
+    duplicate keys (what `yaml.safe_load` does, with that one check added)."""
+    loader = UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def preset_names() -> list[str]:
