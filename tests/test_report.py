@@ -433,3 +433,20 @@ def test_captions_do_not_invite_misreading(compared, runs, monkeypatch):
     store, a, _ = runs
     fig = _drawn(monkeypatch, figures.blacklist, _run_data(store, a))
     assert fig.axes[1].get_ylabel() == "entries (cumulative)"
+
+
+def test_innocent_bars_are_the_share_of_the_group_never_listed_for_an_act(tmp_path, monkeypatch):
+    """The group metric is already a share of the group; the hatched bar must not be scaled by
+    the blacklist share again (seeds are listed on day 0, before any act)."""
+    store = tmp_path / "runs.duckdb"
+    scenario = ss.load_scenario("health-code", {"policy.blacklist.seed_share": 0.05}, population=N,
+                                days=20, seed=1)
+    rid = ss.run(scenario, store=store).run_id
+    data = _run_data(store, rid)
+    fig = _drawn(monkeypatch, figures.blacklist_by_group, data)
+    hatched = [p.get_width() for p in fig.axes[0].patches if p.get_hatch()]
+    groups = data[0].groups
+    rows = groups.filter(groups["day"] == figures._peak_day(data[0]))
+    expected = (rows["innocent_blacklisted_share"].fill_nan(0) * 100).to_list()
+    assert max(expected) > 0
+    assert hatched == pytest.approx(expected)

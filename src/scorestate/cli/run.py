@@ -60,7 +60,7 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
 
 # Daily counts summed over a run are counts of events, not of people.
 TOTAL_LABELS = {"innocent_penalised": "innocent citizen-days penalised",
-                "misattributions": "of which acts pinned on another citizen",
+                "misattributions": "of which acts pinned on another (once per actor a day)",
                 "officials_spared": "sanctions softened or waived for officials"}
 GLOSSARY = ("latent: what the same citizens would have done without the incentives · p10: the "
             "score a tenth of citizens are below · assortativity: how alike the scores of tied "

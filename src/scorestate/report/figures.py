@@ -183,7 +183,8 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
             continue
         g = r.groups.filter(r.groups["day"] == day)
         share = g["blacklist_share"].fill_nan(0).fill_null(0).to_numpy() * 100
-        innocent = share * g["innocent_blacklisted_share"].fill_nan(0).fill_null(0).to_numpy()
+        # the group metric is a share of the group (the daily one is a share of the listed)
+        innocent = g["innocent_blacklisted_share"].fill_nan(0).fill_null(0).to_numpy() * 100
         pos = y - 0.4 + height * (k + 0.5)
         ax.barh(pos, share, height=height * 0.92, color=r.color, alpha=0.85,
                 label=f"listed ({r.short}, day {day})")
