@@ -20,10 +20,10 @@ from scorestate import rng
 CHUNK = 16384
 
 # Per-citizen draws of an essay day once every phase is on: behaviour (3 purchases, 3 acts
-# without a gate, dissent channel and decision, debt, 8 plain services), surveillance (camera
+# without a gate, dissent channel and decision, debt, 9 plain services), surveillance (camera
 # false match, classifier false positive) and ties (drop, seek, churn). Draws that only some
 # citizens need (a due dose, an apology while listed, an act's sources) come on top.
-DRAWS_PER_CITIZEN = 3 + 3 + 2 + 1 + 8 + 2 + 3
+DRAWS_PER_CITIZEN = 3 + 3 + 2 + 1 + 9 + 2 + 3
 
 
 # Each parallel loop hands a chunk to a plain function that indexes with unsigned integers, as

@@ -53,7 +53,8 @@ REFERENCE_OVERRIDES: dict[str, Any] = {
 # columns that stand for an act of the citizen (a rule reading one names that act)
 ACT_OF_COLUMN = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
                  "dose_refused": "dose_refused", "days_since_flagged_alcohol": "alcohol"}
-PLAIN_SERVICES = ("essentials", "retail", "rail", "flight", "loan", "flat", "car", "public_services")
+PLAIN_SERVICES = ("essentials", "retail", "rail", "flight", "loan", "flat", "car", "public_services",
+                  "pharmacy")
 PURCHASES = (("health_purchase", "pharmacy", "health"), ("alcohol", "alcohol", "alcohol"),
              ("tobacco", "tobacco", "tobacco"))
 UNGATED = (("gaming", "gaming"), ("infraction", "conformity"), ("volunteer", "conformity"))
@@ -189,6 +190,7 @@ class PolicyView:
         a = policy.association
         self.penalty, self.averaging = a.penalty, a.averaging
         self.drop_rate, self.seek_rate = a.drop_rate, a.seek_rate
+        self.seek_tries = a.seek_tries
         self.low_tier, self.high_tier = self.tiers.index(a.low_tier), self.tiers.index(a.high_tier)
         self.association = policy.enabled and (a.penalty > 0 or a.averaging > 0)
         bl = policy.blacklist
@@ -254,6 +256,7 @@ class Citizen(mesa.Agent):
         self.acts: set[str] = set()
         self.latent: set[str] = set()
         self.used: set[str] = set()
+        self.surcharge = 0.0  # how far above the normal price today's uses were paid, summed
         self.denied_today: set[str] = set()
         self.observed: list[str] = []
         self.falsely: list[str] = []
@@ -417,11 +420,13 @@ class Citizen(mesa.Agent):
     # 7. gates: settle today's prices, then decide tomorrow's
     def pass_gates(self) -> None:
         p = self.model.policy
+        self.surcharge = 0.0
         for service in self.used:
             price = self.price.get(service, 1.0)
             self.model.paid.setdefault(service, []).append(price)
             if price < 1:
                 self.rewarded = True
+            self.surcharge += max(0.0, price - 1.0)
         self.benefits += self.rewarded
         self.denied = set()
         self.price = {}
@@ -445,7 +450,7 @@ class Citizen(mesa.Agent):
                 if low:
                     m.untie(self, self.random.choice(low))
             if p.seek_rate > 0 and self.random.random() < p.seek_rate * self.care:
-                for _ in range(4):
+                for _ in range(p.seek_tries):
                     j = self.random.choice(region)
                     if j is not self and j.tier >= p.high_tier:
                         m.tie(self, j)
@@ -460,8 +465,9 @@ class Citizen(mesa.Agent):
         m, at = self.model, self.model.scenario.attitudes
         unit = m.scenario.behaviour.points_unit
         severity = min(1.0, max(0.0, -self.points_today) / unit)
-        severity += 1.0 if self.denied_today else 0.0
-        severity += 1.0 if self.listed and self.listed_since == m.day else 0.0
+        severity += at.severity_denial if self.denied_today else 0.0
+        severity += at.severity_listing if self.listed and self.listed_since == m.day else 0.0
+        severity += at.severity_surcharge * self.surcharge
         severity = min(severity, 1.0)
         p = self.perceived * (1.0 - at.perceived_decay)
         p += (1.0 - p) * (at.learn_own * severity + at.learn_neighbours * self.nbr_penalised)

@@ -240,3 +240,115 @@ def test_acts_a_listing_rule_reads_count_as_offences():
                                      population=2000, days=200, seed=2))
     assert r.metrics["blacklist_share"].max() > 0
     assert r.metrics["innocent_blacklisted_share"].max() == 0
+
+
+def test_a_price_above_the_normal_one_is_a_sanction_felt_by_those_who_pay_it():
+    """"Your interest rates have doubled" is a sanction suffered, the heavier the dearer."""
+    def run(multiplier: float) -> ss.Simulation:
+        sim = ss.Simulation(scenario({
+            "policy.scoring.initial_spread": 300, "behaviour.services.loan": 0.2,
+            "policy.gates.interest": {"services": ["loan"], "condition": "tier <= 'C'",
+                                      "action": "price", "multiplier": multiplier}}, days=30))
+        sim.run()
+        return sim
+
+    normal, doubled, tenfold = run(1.0), run(2.0), run(10.0)
+    low = normal.state.tier <= 1  # scores do not move in this quiet system: the same citizens pay
+    assert low.any() and (~low).any()
+    # nothing else sanctions anyone here: the normal price is no sanction, a higher one is
+    assert normal.state.sanctions.sum() == 0
+    assert (doubled.state.sanctions[low] > 0).mean() > 0.9
+    assert doubled.state.sanctions[~low].sum() == 0
+    assert np.array_equal(doubled.state.sanctions, tenfold.state.sanctions)  # counted once a day
+    # the higher the multiplier, the lower the approval of those who pay it, and only theirs
+    assert np.all(tenfold.state.approval[low] <= doubled.state.approval[low])
+    assert tenfold.state.approval[low].mean() < doubled.state.approval[low].mean() \
+        < normal.state.approval[low].mean()
+    assert tenfold.state.perceived[low].mean() > normal.state.perceived[low].mean()
+    assert np.array_equal(tenfold.state.approval[~low], normal.state.approval[~low])
+
+
+def test_the_weights_of_sanctions_are_the_scenarios():
+    gate = {"policy.gates.rail": {"services": ["rail"], "condition": "true"},
+            "behaviour.services.rail": 0.2}
+    felt = ss.Simulation(scenario(gate, days=10))
+    felt.run()
+    unfelt = ss.Simulation(scenario({**gate, "attitudes.severity_denial": 0.0}, days=10))
+    unfelt.run()
+    assert felt.state.sanctions.sum() > 0 and unfelt.state.sanctions.sum() == 0
+    assert felt.state.approval.mean() < unfelt.state.approval.mean()
+
+
+def test_a_phase_that_shortens_the_court_delay_is_in_force():
+    def first_listing(phases: list[dict]) -> tuple[int, pl.Series]:
+        r = ss.simulate(ss.load_scenario("court-blacklist", {"behaviour.debt_default": 2e-3,
+                                                             "timeline.phases": phases},
+                                         population=2000, days=130, seed=2))
+        inflow = r.metrics["blacklist_inflow"]
+        return int(np.flatnonzero(inflow.to_numpy() > 0)[0]), inflow
+
+    base, _ = first_listing([])
+    assert base >= 120  # the preset's delay
+    soon, _ = first_listing([{"day": 1, "name": "swift courts",
+                              "set": {"policy": {"surveillance": {"court_delay_days": 5}}}}])
+    assert soon <= 10
+    # debts already older than a new, shorter delay are judged on the phase's first day
+    _, inflow = first_listing([{"day": 60, "name": "swift courts",
+                                "set": {"policy": {"surveillance": {"court_delay_days": 5}}}}])
+    assert inflow[:60].sum() == 0 and inflow[60] > 5 * inflow[61:].mean()
+
+
+def test_pharmacy_visits_meet_a_pharmacy_gate():
+    gate = {"policy.gates.closed": {"services": ["pharmacy", "rail"], "condition": "true"},
+            "behaviour.health_purchase": {"base": -30.0}}  # no health purchases: visits only
+    none = ss.simulate(scenario({**gate, "behaviour.services.pharmacy": 0.0}, days=20))
+    some = ss.simulate(scenario({**gate, "behaviour.services.pharmacy": 0.1}, days=20))
+    assert none.metrics["denied_pharmacy"].sum() == 0
+    denied = some.metrics["denied_pharmacy"][1:].sum()  # the gates close from day 1
+    assert 0.08 * 2000 * 19 < denied < 0.12 * 2000 * 19
+    # pharmacy visits draw from a stream of their own: every other service meets the same luck
+    assert some.metrics["denied_rail"].to_list() == none.metrics["denied_rail"].to_list()
+
+
+def test_seekers_draw_as_many_citizens_as_the_scenario_says():
+    def made(tries: int) -> float:
+        s = scenario({"policy.scoring.initial_spread": 300, "network.churn": 0.0,
+                      "policy.association": {"averaging": 1e-9, "seek_rate": 0.2, "high_tier": "AAA",
+                                             "seek_tries": tries}}, days=10)
+        return ss.simulate(s).metrics["ties_made"].sum()
+
+    assert made(16) > 2 * made(1) > 0
+
+
+def test_city_dwellers_education_shift_is_the_scenarios():
+    from scorestate.population import build_citizens
+
+    def gap(shift: float) -> float:
+        s = ss.load_scenario("baseline", {"population.education_urban_shift": shift}, population=20000)
+        c, _, _ = build_citizens(s.population, s.behaviour, s.attitudes, seed=1)
+        return float(c.education[c.urban].mean() - c.education[~c.urban].mean())
+
+    assert abs(gap(0.0)) < 0.05
+    assert gap(0.5) > 0.2 and gap(1.5) > gap(0.5) + 0.3
+
+
+@pytest.mark.parametrize("act_base", [-9.0])
+def test_base_rate_most_camera_alerts_of_a_rare_act_are_false(act_base: float):
+    """NISTIR 8280's base-rate effect: a small false-match rate times many sightings outweighs a
+    rare act, so most camera records of it are false; as the act becomes common the share falls."""
+    def false_share(base: float) -> float:
+        s = scenario({"policy.sharing.camera": True,
+                      "policy.surveillance.camera": {"urban": 1.0, "rural": 1.0},
+                      "policy.surveillance.camera_misattribution": 0.0,
+                      "policy.surveillance.camera_false_match": 1e-3,
+                      "behaviour.infraction": {"base": base, "weight": -3.0},
+                      "ledger.retention": "full"}, days=60)
+        rows = ss.simulate(s).ledger.filter((pl.col("kind") == "infraction")
+                                            & (pl.col("source") == "camera"))
+        assert rows.height > 50
+        return rows["false_attribution"].mean()
+
+    rare, uncommon, common = false_share(act_base), false_share(-6.0), false_share(-3.0)
+    assert rare > 0.5
+    assert rare > uncommon > common
+    assert common < 0.1

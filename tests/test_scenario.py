@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 import yaml
 
@@ -269,3 +271,59 @@ def test_no_preset_gives_a_population_size():
         assert "size" not in load_scenario(name).population.model_fields_set, name
     assert "size" in load_scenario("essay", population=500).population.model_fields_set
     assert "size" in load_scenario("essay", ["population.size=500"]).population.model_fields_set
+
+
+def test_a_phase_may_move_tier_bounds_but_not_change_the_tiers():
+    """Tier metrics and tier numbers hold for a run: a phase that renames, adds or removes tiers
+    is refused, naming the phase; one that moves the bounds runs with the base's tier columns."""
+    grades = {"names": ["low", "high"], "lower_bounds": [0.0, 900.0]}
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("essay", {"timeline.phases.1.set.policy.tiers": grades})
+    msg = str(e.value)
+    assert "timeline.phases.1 ('the smart home', day 180)" in msg
+    assert "['low', 'high']" in msg and "D, C, B, A, AA, AAA" in msg
+    stricter = [0.0, 700.0, 900.0, 980.0, 1040.0, 1060.0]
+    s = load_scenario("essay", {"timeline.phases.0.set.policy.tiers.lower_bounds": stricter},
+                      population=300, days=35)
+    assert phase_policies(s)[1][1].tiers.lower_bounds == stricter
+    r = ss.simulate(s)
+    shares = r.metrics.select(pl.col("^tier_share_.*$"))
+    assert shares.columns == [f"tier_share_{t}" for t in ("D", "C", "B", "A", "AA", "AAA")]
+    assert np.allclose(shares.sum_horizontal().to_numpy(), 1.0)
+
+
+def test_an_act_lists_at_most_three_sources():
+    four = ["camera", "payment", "platform", "registry"]
+    with pytest.raises(ScenarioError) as e:
+        load_scenario("essay", {"policy.surveillance.observes.infraction": four})
+    assert "'infraction' lists 4 sources" in str(e.value) and "at most 3" in str(e.value)
+    s = load_scenario("essay", {"policy.surveillance.observes.infraction": four[:3]})
+    assert s.policy.surveillance.observes["infraction"] == four[:3]
+
+
+@pytest.mark.parametrize(("path", "value", "section", "untouched"), [
+    ("policy.surveillance.camera.urban", 0.9, lambda s: s.policy.surveillance.camera, {"rural": 0.1}),
+    ("behaviour.alcohol.base", -2.0, lambda s: s.behaviour.alcohol, {"weight": 5.0}),
+    ("population.traits.grievance.mean", 0.5, lambda s: s.population.traits.grievance,
+     {"concentration": 3.0}),
+])
+def test_setting_one_field_of_a_section_leaves_its_siblings_alone(path, value, section, untouched,
+                                                                 tmp_path: Path):
+    """A section given in part changes only what it names, whether by --set or in a file: the
+    rest keeps the field's own default (the camera's rural coverage), not the class's generic one."""
+    by_set = load_scenario("baseline", {path: value})
+    *parents, last = path.split(".")
+    nested: dict = {last: value}
+    for key in reversed(parents):
+        nested = {key: nested}
+    f = tmp_path / "partial.yaml"
+    f.write_text(yaml.safe_dump({"name": "partial", **nested}))
+    for scenario in (by_set, load_scenario(f)):
+        got = section(scenario)
+        assert getattr(got, last) == value
+        for field, default in untouched.items():
+            assert getattr(got, field) == default, (path, field)
+    phased = load_scenario("baseline", {"timeline.phases": [{"day": 3, "name": "more cameras", "set": {
+        "policy": {"surveillance": {"camera": {"urban": 0.9}}}}}]})
+    camera = phase_policies(phased)[1][1].surveillance.camera
+    assert (camera.urban, camera.rural) == (0.9, 0.1)

@@ -370,8 +370,8 @@ _LEDGER: tuple[Entry, ...] = (
     Entry("ledger", "value", "code (Int32)",
           "The decision's detail, by kind: see `codes`.",
           "-1 on event rows and on appeal_upheld and adjustment rows",
-          f"tier_change: the new tier's rank (0 = lowest; an index into `policy.tiers.names` of "
-          f"the phase in force). blacklist_entry: the reason's index in `policy.blacklist.entry` "
+          f"tier_change: the new tier's rank (0 = lowest; an index into `policy.tiers.names`, "
+          f"which every phase shares). blacklist_entry: the reason's index in `policy.blacklist.entry` "
           f"of the phase in force (in the order the scenario lists them). blacklist_exit: "
           f"{EXIT_SERVED} served (the exit rule held), {EXIT_DISMANTLED} dismantled. denied: the "
           f"service refused, an index into `vocabulary.SERVICES`: {_SERVICE_CODES}."),
@@ -432,8 +432,8 @@ _LEDGER_KINDS: tuple[Entry, ...] = (
     Entry("ledger_kind", "tier_change", f"decision (kind code {KIND_INDEX['tier_change']})",
           f"The citizen's tier changed at today's scoring. {_KEPT_DECISIONS}",
           f"{_DECISION_COLUMNS}; points 0",
-          "value: the new tier's rank (0 = lowest; an index into `policy.tiers.names` of the "
-          "phase in force)"),
+          "value: the new tier's rank (0 = lowest; an index into `policy.tiers.names`, which "
+          "every phase shares)"),
     Entry("ledger_kind", "blacklist_entry", f"decision (kind code {KIND_INDEX['blacklist_entry']})",
           "The citizen was put on the blacklist today by an entry rule. Day-0 seeds of "
           f"`blacklist.seed_share` have no row. {_KEPT_DECISIONS}",

@@ -5,6 +5,11 @@ added in chunk order, so the numbers are bit-identical whatever the thread count
 are kept for the 120 cells settlement x education x quintile x rank and summed into each
 grouping afterwards. Results are preallocated arrays, one slot per day, returned as Polars
 frames.
+
+Every metric is the end of the day's, except two read from the neighbour pass: score
+assortativity and the share of ties across tiers are measured at the start of the day, before
+the day's scoring and tie changes (measuring them at its end would take a second pass over
+every tie each day).
 """
 
 from __future__ import annotations
@@ -407,7 +412,7 @@ class Recorder:
         days = sim.scenario.run.days
         self.days = days
         spec = sim.timeline[0][1].spec
-        self.tier_names = spec.tiers.names
+        self.tier_names = spec.tiers.names  # every phase's: the schema refuses a phase changing them
         reasons: list[str] = []
         for _, p in sim.timeline:
             reasons += [r for r in p.spec.blacklist.entry if r not in reasons]
@@ -426,6 +431,7 @@ class Recorder:
                   "observed_penalties", "false_attributions", "misattributions",
                   "false_attribution_share", "innocent_blacklisted_share", "innocent_penalised",
                   "penalised_share", "approval_mean", "perceived_mean", "grievance_mean",
+                  # score_assortativity, cross_tier_tie_share: the start of the day's (neighbours)
                   "mean_degree", "score_assortativity", "cross_tier_tie_share",
                   "blacklisted_degree_ratio", "blacklisted_isolated_share", "components",
                   "largest_component_share", "ties_dropped", "ties_made", "tier_changes",

@@ -12,7 +12,7 @@ import numpy as np
 
 from scorestate.columns import PolicyConditions, compile_policy_conditions
 from scorestate.scenario.load import phase_policies
-from scorestate.scenario.schema import Policy, Scenario
+from scorestate.scenario.schema import MAX_SOURCES_PER_ACT, Policy, Scenario
 from scorestate.vocabulary import EVENT_INDEX, EVENTS, SERVICE_INDEX, SOURCE_INDEX, SOURCES
 
 N_EVENTS = len(EVENTS)
@@ -30,7 +30,7 @@ class CompiledPolicy:
     penal_mask: int  # bit mask of events the rules penalise
     offence_mask: int  # events the rules name: penalised, or read by a listing or gate rule
     coverage: np.ndarray  # float64[S, 2]: chance a feeding source sees an act (rural, urban)
-    observe: np.ndarray  # int8[E, 3]: sources tried for each event, -1 padded
+    observe: np.ndarray  # int8[E, MAX_SOURCES_PER_ACT]: sources tried for each event, -1 padded
     visibility: np.ndarray  # float64[E, 2]: chance the centre learns of an act (for deterrence)
     tier_bounds: np.ndarray  # float64[T]
     low_tier: int
@@ -59,12 +59,12 @@ def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:
         if getattr(policy.sharing, s) and policy.enabled:
             cov = getattr(sv, s)
             coverage[SOURCE_INDEX[s]] = (cov.rural, cov.urban)
-    observe = np.full((N_EVENTS, 3), -1, np.int8)
+    observe = np.full((N_EVENTS, MAX_SOURCES_PER_ACT), -1, np.int8)  # the schema caps the lists
     visibility = np.zeros((N_EVENTS, 2))
     for e, sources in sv.observes.items():
         k = EVENT_INDEX[e]
         miss = np.ones(2)
-        for t, s in enumerate(sources[:3]):
+        for t, s in enumerate(sources):
             observe[k, t] = SOURCE_INDEX[s]
             c = coverage[SOURCE_INDEX[s]].copy()
             if e == "dissent_online" and s == "platform":

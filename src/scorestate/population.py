@@ -65,7 +65,7 @@ def build_citizens(pop: Population, behaviour: Behaviour, attitudes: Attitudes, 
     region_dtype = np.uint16 if pop.regions <= 1 << 16 else np.int32
     region = rng.integers(0, pop.regions, n).astype(region_dtype)
     # Education: a latent normal shifted up for city dwellers, cut at the shares' quantiles.
-    latent = rng.standard_normal(n) + 0.5 * (urban - pop.urban_share)
+    latent = rng.standard_normal(n) + pop.education_urban_shift * (urban - pop.urban_share)
     cuts = ndtri(np.clip(np.cumsum(pop.education_shares)[:-1], 1e-9, 1 - 1e-9))
     education = np.searchsorted(cuts, latent).astype(np.uint8)
     if keep_order:  # imported ids stay put; regions become contiguous blocks of ids

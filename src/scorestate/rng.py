@@ -52,7 +52,7 @@ TIE_SEEK_PICK = 73
 TIE_CHURN = 74
 TIE_CHURN_PICK = 75
 TIE_CHURN_NEW = 76
-LENIENCY_SEEN = 80
+# 80 was LENIENCY_SEEN, never drawn from (leniency is seen as a deterministic weight): free.
 # Streams used only when building the population and network (day = -1).
 BUILD = 100
 

@@ -68,7 +68,7 @@ class State:
     denied: np.ndarray  # uint16 bit per service: closed by the gates (read by tomorrow's behaviour)
     false_points: np.ndarray  # float32 penalty points from false attributions, not yet appealed
     offences: np.ndarray  # uint16, saturating: true acts that the rules in force name
-    sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing)
+    sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing, prices above normal)
     benefits: np.ndarray  # uint16 rewards received
     alcohol_flagged: np.ndarray  # int16 last day an alcohol purchase was observed, -1 never
     # the day's scratch, written in full each day by the step that makes it

@@ -5,7 +5,8 @@
 about its score ... The same logit without the deterrence term gives each citizen's latent
 ('would have') probability."
 
-Reads: traits, perceived detection, yesterday's gates (`state.denied`), health and debt state.
+Reads: traits, perceived detection, yesterday's gates (`state.denied`), health and debt state,
+the court's delay in the policy in force.
 Writes: `acts`, `latent` (same draw, no incentive: chilling is measured per citizen),
 `used` and `denied_today` service masks, days since dose, debts and court judgments.
 Streams: DOSE, HEALTH_PURCHASE, ALCOHOL, TOBACCO, GAMING, INFRACTION, DISSENT,
@@ -55,14 +56,16 @@ if TYPE_CHECKING:
  UNIT, WALLET_P, INTERVAL, REFUSAL, CLAIM_EVERY, WELFARE_Q, RETIRE, COURT_DELAY) = range(32)
 N_PARAMS = 32
 
-# Services attempted by plain daily chance (the others come with an act or a claim day).
+# Services attempted by plain daily chance (the others come with an act or a claim day). Each
+# draws from its own stream, SERVICE_ATTEMPT + the service's index, whatever its place here.
 PLAIN_SERVICES = np.array([S[s] for s in ("essentials", "retail", "rail", "flight", "loan",
-                                          "flat", "car", "public_services")], np.int64)
+                                          "flat", "car", "public_services", "pharmacy")], np.int64)
 
 
 def parameters(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+    """The society's behaviour as a vector for the kernel; the court's delay is the policy's,
+    set each morning from the policy in force (`step`)."""
     b = sim.scenario.behaviour
-    sv = sim.scenario.policy.surveillance
     bp = np.zeros(N_PARAMS)
     for (bi, wi), logit in {(DOSE_B, DOSE_W): b.health_dose, (HP_B, HP_W): b.health_purchase,
                             (ALC_B, ALC_W): b.alcohol, (TOB_B, TOB_W): b.tobacco,
@@ -75,15 +78,21 @@ def parameters(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     bp[DETER], bp[UNIT], bp[WALLET_P] = b.deterrence, b.points_unit, b.wallet_pressure
     bp[INTERVAL], bp[REFUSAL] = b.dose_interval_days, b.dose_refusal_days
     bp[CLAIM_EVERY], bp[WELFARE_Q] = b.services.claim_every_days, b.services.welfare_max_quintile
-    bp[RETIRE], bp[COURT_DELAY] = sim.scenario.population.retirement_age, sv.court_delay_days
+    bp[RETIRE], bp[COURT_DELAY] = sim.scenario.population.retirement_age, court_delay(sim)
     service_p = np.zeros(len(SERVICES))
     for name in SERVICES:
         service_p[S[name]] = getattr(b.services, name, 0.0)
     return bp, service_p
 
 
+def court_delay(sim: Simulation) -> int:
+    """Days from a default to the judgment, under the policy in force (a phase may change it)."""
+    return sim.policy.spec.surveillance.court_delay_days
+
+
 def step(sim: Simulation) -> None:
     c, s = sim.citizens, sim.state
+    sim.behaviour_params[COURT_DELAY] = court_delay(sim)
     # Stakes are what citizens believe: after a dismantling they still fear the last rules in
     # force, weighted by a perceived detection that only decays slowly (hysteresis can emerge).
     p = sim.believed
@@ -308,7 +317,8 @@ def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, 
             elif rng.uniform(keys[rng.DEBT_REPAY], i) < bp[REPAY_P]:
                 debt_since[i] = -1
                 judgment[i] = False
-            elif day - debt_since[i] == int(bp[COURT_DELAY]):
+            elif not judgment[i] and day - debt_since[i] >= int(bp[COURT_DELAY]):
+                # `>=`: a phase that shortens the delay judges the debts already older than it
                 wd[k] |= 1 << EV_COURT
                 judgment[i] = True
     # claims on claim days

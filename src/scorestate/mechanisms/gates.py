@@ -9,7 +9,12 @@ Double-buffered on purpose: today's attempts (in behaviour) met the gates closed
 this step first settles today's priced uses at the prices in force, then recomputes which
 services each citizen may use tomorrow from today's scores and lists (`state.denied`).
 
-Reads: the day's columns, `used`. Writes: `denied`, the price book, `benefits`, `rewarded`.
+A price below 1 is a benefit received; a price above 1 ("your interest rates have doubled") is
+a sanction suffered, as heavy as the price is above 1. Those who paid one are usually few, so
+they go to attitudes as a list (`SURCHARGES`) rather than as a column of every citizen.
+
+Reads: the day's columns, `used`. Writes: `denied`, the price book, `benefits`, `rewarded`,
+the day's surcharges (tally `surcharges`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ if TYPE_CHECKING:
     from scorestate.engine import Simulation
 
 
+SURCHARGES = "surcharges"  # tally key: (citizens in id order, price paid above 1, summed)
+NO_SURCHARGES = (np.empty(0, np.int64), np.empty(0, np.float64))
+
+
 def step(sim: Simulation) -> None:
     s, p, n = sim.state, sim.policy, sim.n
     book = sim.prices
@@ -35,11 +44,12 @@ def step(sim: Simulation) -> None:
     else:
         services = np.array(book.services, np.int64)
         words = s.used[:n - n % 4].view(np.uint64)
-        first, paid = _settle(s.used, words, services, book.rules, book.factors, s.rewarded,
-                              s.benefits)
+        first, paid, payer = _settle(s.used, words, services, book.rules, book.factors,
+                                     s.rewarded, s.benefits)
         for k, svc in enumerate(book.services):
             prices = paid[first[k]:first[k + 1]]  # the users in id order, as a mask would give
             sim.tally[f"price_{SERVICES[svc]}"] = float(prices.mean()) if prices.size else float("nan")
+        sim.tally[SURCHARGES] = surcharges(paid, payer)
     if not p.enabled:
         s.denied[:] = 0
         book.clear()
@@ -67,6 +77,20 @@ def step(sim: Simulation) -> None:
                                                               for k, _, _ in p.rewards]
         hits = tuple(who(condition) for condition in rules)
         _set_bits(hits, np.array([1 << r for r in range(len(rules))], book.rules.dtype), book.rules)
+
+
+def surcharges(paid: np.ndarray, payer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Who paid above the normal price today (ids in order, each once) and by how much in all:
+    the sum over services of price - 1, in service order."""
+    over = paid > 1
+    if not over.any():
+        return NO_SURCHARGES
+    ids = payer[over].astype(np.int64)
+    extra = paid[over].astype(np.float64) - 1.0
+    order = np.argsort(ids, kind="stable")  # service by service, each in id order
+    ids, extra = ids[order], extra[order]
+    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    return ids[starts], np.add.reduceat(extra, starts)
 
 
 def _set_bits(masks: tuple[np.ndarray, ...], bits: np.ndarray, out: np.ndarray) -> None:
@@ -108,11 +132,13 @@ CHUNK = 65536  # citizens per block of the settlement (fixed: the result does no
 
 @njit(parallel=True, cache=True)
 def _settle(used, words, services, rules, factors, rewarded, benefits):
-    """Today's priced uses: the price each user of each priced service paid (users in id order,
-    service by service), and who paid a reward price (written for every citizen).
+    """Today's priced uses: the price each user of each priced service paid and who paid it
+    (users in id order, service by service), and who paid a reward price (written for every
+    citizen).
 
-    Returns offsets into one array of paid prices, service by service. Blocks of citizens count
-    their users first, so each block then writes its users at known offsets, in parallel.
+    Returns offsets into the arrays of paid prices and payers, service by service. Blocks of
+    citizens count their users first, so each block then writes its users at known offsets, in
+    parallel.
     """
     n = used.shape[0]
     m = services.shape[0]
@@ -132,10 +158,11 @@ def _settle(used, words, services, rules, factors, rewarded, benefits):
             at += count[b, k]
         first[k + 1] = at
     paid = np.empty(first[m], np.float32)
+    payer = np.empty(first[m], np.int32)  # citizen ids fit int32 (schema.MAX_POPULATION)
     for b in prange(n_blocks):
         _pay(b * CHUNK, min(n, (b + 1) * CHUNK), used, words, services, rules, factors, paid,
-             rewarded, benefits, fill[b])
-    return first, paid
+             payer, rewarded, benefits, fill[b])
+    return first, paid, payer
 
 
 @njit
@@ -150,7 +177,7 @@ def _count(first, end, used, services, count):
 
 
 @njit
-def _pay(first, end, used, words, services, rules, factors, paid, rewarded, benefits, at):
+def _pay(first, end, used, words, services, rules, factors, paid, payer, rewarded, benefits, at):
     """A block's users in id order: their prices written at `at` onwards (per service), and who
     paid a reward price. Users are few: `words` (`used`, 4 citizens a word) finds them a word
     at a time."""
@@ -164,20 +191,21 @@ def _pay(first, end, used, words, services, rules, factors, paid, rewarded, bene
     for w in range(first // 4, w_end):
         if words[w] & mask4:
             for i in range(4 * w, 4 * w + 4):
-                _use(i, used, services, mask, rules, factors, paid, rewarded, benefits, at)
+                _use(i, used, services, mask, rules, factors, paid, payer, rewarded, benefits, at)
     for i in range(max(first, 4 * w_end), end):  # the last citizens, past the last whole word
-        _use(i, used, services, mask, rules, factors, paid, rewarded, benefits, at)
+        _use(i, used, services, mask, rules, factors, paid, payer, rewarded, benefits, at)
 
 
 @njit(inline="always")
-def _use(i, used, services, mask, rules, factors, paid, rewarded, benefits, at):
-    """Citizen i's priced uses, if any: prices paid, and a reward price recorded."""
+def _use(i, used, services, mask, rules, factors, paid, payer, rewarded, benefits, at):
+    """Citizen i's priced uses, if any: prices paid and by whom, and a reward price recorded."""
     if used[i] & mask:
         reward = False
         for k in range(services.shape[0]):
             if (used[i] >> services[k]) & 1:
                 price = price_of(rules[i], factors, k)
                 paid[at[k]] = price
+                payer[at[k]] = i
                 at[k] += 1
                 if price < 1:
                     reward = True

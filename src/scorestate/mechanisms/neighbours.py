@@ -4,7 +4,8 @@ What association scoring, the blacklist's association rules, learning and attitu
 know about a citizen's friends: the share listed, the share at or below the low tier, the share
 penalised today, and their mean score. Computed from the start-of-day tiers and scores (before
 today's scoring), and today's penalties, so every citizen sees the same snapshot whatever the
-order of the loop. The same pass tallies the edge sums for score assortativity.
+order of the loop. The same pass tallies the edge sums for score assortativity and the ties
+across tiers, so those two metrics are the start of the day's, before its scoring and tie changes.
 
 Reads: graph, `score`, `tier`, `blacklisted`, `observed`, `falsely`. Writes: `nbr_*` (the listed
 and low-tier neighbours as counts, one or two bytes a citizen instead of a float share).

@@ -26,6 +26,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 from scorestate import rng
 from scorestate.bits import popcount
+from scorestate.scenario.schema import MAX_SOURCES_PER_ACT
 from scorestate.vocabulary import (
     EV_DISSENT_ONLINE,
     EV_INFRACTION,
@@ -60,7 +61,7 @@ def step(sim: Simulation) -> None:
 # citizens who acted today (about one in five) are then settled one by one, from the table of
 # `_source_bounds`. Each draw keeps its key (seed, day, stream, citizen).
 BLOCK = 2048
-TRIES = 3  # sources tried per event (the columns of `CompiledPolicy.observe`)
+TRIES = MAX_SOURCES_PER_ACT  # sources tried per event (the columns of `CompiledPolicy.observe`)
 SRC_SHIFT = np.uint64(56)  # a table entry: draw bound below bit 56, source + 1 above
 BOUND_MASK = np.uint64((1 << 56) - 1)
 

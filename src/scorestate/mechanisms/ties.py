@@ -36,9 +36,6 @@ from scorestate.population import care
 if TYPE_CHECKING:
     from scorestate.engine import Simulation
 
-SEEK_TRIES = 4
-
-
 def step(sim: Simulation) -> None:
     p, g, c, s = sim.policy, sim.graph, sim.citizens, sim.state
     a = p.spec.association
@@ -50,7 +47,8 @@ def step(sim: Simulation) -> None:
     offsets = _decide(sim.seed, sim.day, c.conformity, c.risk_aversion, sim.care_weights,
                       a.drop_rate if active else 0.0, a.seek_rate if active else 0.0, churn, flags)
     who, low, target, _ = _prepare(sim.seed, sim.day, offsets, flags, g.start, g.degree, g.nbrs,
-                                   s.tier, c.region, c.region_start, p.low_tier, p.high_tier)
+                                   s.tier, c.region, c.region_start, p.low_tier, p.high_tier,
+                                   a.seek_tries)
     dropped, made = _apply(sim.seed, sim.day, who, low, target, flags, g.start, g.degree, g.nbrs,
                            s.tier, c.region, c.region_start, p.low_tier)
     sim.tally["ties_dropped"] += dropped
@@ -114,10 +112,10 @@ def _decide_block(first, m, k_drop, k_seek, k_churn, conformity, risk_aversion, 
 
 @njit(parallel=True, cache=True)
 def _prepare(seed, day, offsets, flags, start, degree, nbrs, tier, region, region_start,
-             low_tier, high_tier):
+             low_tier, high_tier, seek_tries):
     """In parallel, from the start-of-step network: the citizens with a decision in id order,
     how many low-tier neighbours those who would drop one have, and the citizen each seeker
-    picks (-1: none)."""
+    picks (-1: none; the first high-tier one of `seek_tries` draws in its region)."""
     k_seek_pick = rng.stream_key(seed, day, rng.TIE_SEEK_PICK)
     keys = (rng.stream_key(seed, day, rng.TIE_DROP_PICK), rng.stream_key(seed, day, rng.TIE_CHURN_PICK),
             rng.stream_key(seed, day, rng.TIE_CHURN_NEW))
@@ -131,13 +129,13 @@ def _prepare(seed, day, offsets, flags, start, degree, nbrs, tier, region, regio
         first = c * CHUNK
         warm[c] = _prepare_block(first, min(n, first + CHUNK) - first, offsets[c], offsets[c + 1],
                                  k_seek_pick, keys, flags, start, degree, nbrs, tier, region,
-                                 region_start, low_tier, high_tier, who, low, target)
+                                 region_start, low_tier, high_tier, seek_tries, who, low, target)
     return who, low, target, warm.sum()
 
 
 @njit
 def _prepare_block(first, m, q0, q1, k_seek_pick, keys, flags, start, degree, nbrs, tier, region,
-                   region_start, low_tier, high_tier, who, low, target):
+                   region_start, low_tier, high_tier, seek_tries, who, low, target):
     """`_prepare` for one chunk, with unsigned indices (no wraparound checks). Also reads the
     rows that `_apply` will most likely change (the picks it makes while no row is dirty), so
     that they wait in the shared cache: the sequential pass then seldom waits for memory."""
@@ -167,8 +165,8 @@ def _prepare_block(first, m, q0, q1, k_seek_pick, keys, flags, start, degree, nb
         lo = region_start[r]
         size = region_start[r + np.uint64(1)] - lo
         if f & SEEK:
-            for t in range(SEEK_TRIES):
-                j = lo + rng.below(k_seek_pick, i * SEEK_TRIES + t, size)
+            for t in range(seek_tries):  # draw i * seek_tries + t: citizens' draws never overlap
+                j = lo + rng.below(k_seek_pick, i * seek_tries + t, size)
                 if j != i and tier[np.uint64(j)] >= high_tier:
                     target[uq] = j
                     warm += _row(start, degree, nbrs, np.uint64(j))

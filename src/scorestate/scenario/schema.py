@@ -20,6 +20,7 @@ from scorestate.vocabulary import EVENTS, SERVICES, SOURCES
 
 ASSUMED = "assumed"
 MAX_POPULATION = 2_000_000_000  # citizen ids must fit the adjacency's int32
+MAX_SOURCES_PER_ACT = 3  # sources tried per act: the columns of the surveillance table
 
 
 def P(default: Any, doc: str, source: str = ASSUMED, **constraints: Any) -> Any:
@@ -32,6 +33,32 @@ class Strict(BaseModel):
     refused everywhere: the kernels would turn them into nonsense runs without a word."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_sections_keep_their_defaults(cls, data: Any) -> Any:
+        """A section given in part (`camera: {urban: 0.9}`, `--set behaviour.alcohol.base=-2`)
+        changes only what it names. Where a field's default is its own instance (the camera's
+        coverage, each trait, each logit), the rest comes from that default, not from the class's
+        generic one, which would silently change parameters nobody touched."""
+        if not isinstance(data, dict):
+            return data
+        merged = None
+        for name, info in cls.model_fields.items():
+            given, default = data.get(name), info.default
+            if isinstance(given, dict) and isinstance(default, Strict) and default != type(default)():
+                merged = dict(data) if merged is None else merged
+                merged[name] = _overlay(default.model_dump(), given)
+        return data if merged is None else merged
+
+
+def _overlay(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`given` over `base`, section by section."""
+    out = dict(base)
+    for key, value in given.items():
+        out[key] = (_overlay(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict)
+                    else value)
+    return out
 
 
 class UnknownName(ValueError):
@@ -69,6 +96,7 @@ class Population(Strict):
     education_shares: list[float] = P(
         [0.30, 0.38, 0.17, 0.15], "shares of primary, secondary, tertiary, degree"
     )
+    education_urban_shift: float = P(0.5, "shift of the latent normal cut into education levels per unit of (urban - urban_share): city dwellers are better educated")
     income_sigma: float = P(0.8, "sigma of log income", gt=0)
     income_urban_premium: float = P(0.5, "log-income premium of city dwellers")
     income_education_step: float = P(0.25, "log-income premium per education level")
@@ -196,8 +224,11 @@ class Attitudes(Strict):
     approval_neighbour_sanction: float = P(0.05, "approval logit lost x share of neighbours penalised today", ge=0)
     approval_leniency: float = P(0.3, "approval logit lost x share of officials seen spared today", ge=0)
     approval_recovery: float = P(0.01, "daily pull of approval back toward its initial value", ge=0, le=1)
-    grievance_hardship: float = P(0.01, "grievance added per essential service denied", ge=0, le=1)
-    leniency_visibility: float = P(0.1, "chance that an official's spared penalty becomes known", ge=0, le=1)
+    grievance_hardship: float = P(0.01, "grievance added on a day with any hardship denial (essentials, welfare or a pension), once however many", ge=0, le=1)
+    leniency_visibility: float = P(0.1, "weight of the share of officials spared today in the leniency everyone sees (deterministic: no draw per official)", ge=0, le=1)
+    severity_denial: float = P(1.0, "severity of a day with any service denied, however many", ge=0)
+    severity_listing: float = P(1.0, "severity of being put on the blacklist today", ge=0)
+    severity_surcharge: float = P(0.5, "severity per unit of price paid above the normal today, summed over services (a doubled price: 1 unit)", ge=0)
 
 
 # ---------------------------------------------------------------- policy
@@ -249,6 +280,9 @@ class Surveillance(Strict):
             for s in sources:
                 if s not in SOURCES:
                     raise UnknownName(f"unknown source '{s}' for '{event}'; expected one of: {', '.join(SOURCES)}")
+            if len(sources) > MAX_SOURCES_PER_ACT:
+                raise ValueError(f"'{event}' lists {len(sources)} sources ({', '.join(sources)}); expected at "
+                                 f"most {MAX_SOURCES_PER_ACT} per act (tried in order, the first that sees it is recorded)")
         return v
 
 
@@ -299,6 +333,7 @@ class Association(Strict):
     averaging: float = P(0.0, "daily weight of the neighbours' mean score in one's own (DeGroot)", ge=0, le=1)
     drop_rate: float = P(0.0, "daily chance x care that a citizen drops a tie to a low-tier neighbour", ge=0, le=1)
     seek_rate: float = P(0.0, "daily chance x care that a citizen ties to a high-tier citizen of the region", ge=0, le=1)
+    seek_tries: int = P(4, "citizens of its region a seeker draws, tying to the first of high tier", gt=0, le=64)
     high_tier: str = P("A", "the lowest tier that counts as high-rated")
 
 
@@ -432,3 +467,20 @@ class Scenario(Strict):
     ledger: Ledger = Ledger()
     run: Run = Run()
     overrides: list[str] = P([], "the PATH=VALUE overrides this scenario was loaded with, in order: a record, set by scorestate (its values are already in the fields above)", source="set by scorestate")
+
+    @model_validator(mode="after")
+    def _fixed_tiers(self) -> Scenario:
+        """A phase may move the tiers' bounds but not rename, add or remove tiers: tier numbers in
+        the state, the ledger and the conditions, and the tier metrics' columns, hold for the run."""
+        names = self.policy.tiers.names
+        for k, phase in enumerate(self.timeline.phases):
+            policy = phase.set.get("policy")
+            tiers = policy.get("tiers") if isinstance(policy, dict) else None
+            given = tiers.get("names") if isinstance(tiers, dict) else None
+            if given is not None and given != names:
+                raise UnknownName(
+                    f"timeline.phases.{k} ('{phase.name}', day {phase.day}) changes policy.tiers.names "
+                    f"to {given}; expected the base policy's tiers ({', '.join(names)}) in every phase, "
+                    "since a run's tier metrics and tier numbers are fixed at its start (a phase may "
+                    "change tiers.lower_bounds)")
+        return self
