@@ -16,7 +16,15 @@ from typer.testing import CliRunner
 
 import scorestate as ss
 import scorestate.cli.compare as cli_compare
-from scorestate.analysis.compare import REDUCTION_STATUS, Comparison, _summary, compare, fates_frame_empty
+from scorestate.analysis.compare import (
+    REDUCTION_STATUS,
+    ROUGH_BELOW,
+    Comparison,
+    _rough_note,
+    _summary,
+    compare,
+    fates_frame_empty,
+)
 from scorestate.cli import app
 from scorestate.errors import ScorestateError
 from scorestate.metrics import HEADLINE
@@ -239,7 +247,8 @@ def _hand_built(replicates: int) -> Comparison:
     ]
     return Comparison(a="baseline", b="essay", replicates=replicates, seed=0, population=5000, days=120,
                       same_citizens=True, metrics=pl.DataFrame(rows), fates=fates_frame_empty(),
-                      replicates_frame=pl.DataFrame())
+                      replicates_frame=pl.DataFrame(),
+                      notes=[_rough_note(replicates)] if replicates < ROUGH_BELOW else [])
 
 
 def test_json_tells_an_infinite_reduction_from_an_undefined_one():
@@ -272,7 +281,7 @@ def test_table_keeps_numbers_whole_at_narrow_widths(monkeypatch, width: int, rep
     assert "inf: the paired differences did not vary (up to round-off) while the independent did " \
            "(alcohol_rate)" in flat
     assert "-: neither the paired nor the independent differences varied (wallet_frozen_share)" in flat
-    assert ("warning: from only 2 replicates the variance reductions are rough estimates" in flat) \
+    assert ("note: from only 2 replicates the variance reductions are rough estimates" in flat) \
         == (replicates < 5)
     assert "no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day differs" in flat
 
@@ -301,3 +310,42 @@ def test_cli_compare_says_what_makes_the_sides_differ():
     assert r.exit_code == 0, r.output
     assert "B (essay) with policy.scoring.drift=0.1" in " ".join(r.stdout.split())
     assert "A (essay) with" not in r.stdout
+
+
+# ------------------------------------------------------------------ the scenario's own seed, the same people
+def test_compare_starts_at_scenario_as_own_seed():
+    """`load_scenario(..., seed=7)` then `compare(a, b)` used to run seeds 0 and 1 regardless."""
+    a = ss.load_scenario("baseline", QUICK_LIST, population=300, days=20, seed=7)
+    b = ss.load_scenario("essay", QUICK_LIST, population=300, days=20, seed=7)
+    c = compare(a, b, replicates=2)
+    assert c.seed == 7 and c.to_dict()["seeds"] == [7, 8]
+    first = {r["metric"]: r["a"] for r in c.replicates_frame.filter(pl.col("replicate") == 0).to_dicts()}
+    alone = ss.simulate(a).final  # replicate 0 under A is the run simulate(a) makes
+    assert {k: None if math.isnan(v) else v for k, v in first.items()} == alone
+    assert compare(a, b, replicates=2, seed=0).seed == 0  # an explicit seed still wins
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"population.traits.grievance.mean": 0.5}, "population.traits.grievance.mean (0.3 under A, 0.5 "),
+    ({"population.traits.smart_home.mean": 0.6}, "population.traits.smart_home.mean (0.3 under A, 0.6 "),
+    ({"network.mean_degree": 8}, "network.mean_degree (12.0 under A, 8.0 under B)"),
+])
+def test_compare_names_the_society_fields_that_differ(change, field):
+    """Traits and smart-home adoption were missing from a hand-picked list of citizen columns."""
+    a = ss.load_scenario("baseline", population=300, days=10)
+    c = compare(a, ss.load_scenario("baseline", change, population=300, days=10), replicates=2)
+    assert not c.same_citizens
+    (note,) = [n for n in c.notes if "different citizens" in n]
+    assert note.startswith("the two scenarios build different citizens or ties: they differ in ")
+    assert field in note and note.endswith(". So the fates compare different people and the pairing "
+                                           "gains less")
+
+
+@pytest.mark.parametrize("replicates", [2, 5])
+def test_compare_notes_that_few_replicates_give_rough_reductions(replicates):
+    a = ss.load_scenario("essay", population=300, days=10)
+    c = compare(a, a, replicates=replicates)
+    assert c.same_citizens
+    rough = ("from only 2 replicates the variance reductions are rough estimates (ratios of two variances "
+             "with 1 degree of freedom each); use 5 or more replicates to rely on them")
+    assert c.notes == ([rough] if replicates < 5 else [])

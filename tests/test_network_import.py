@@ -2,9 +2,9 @@
 
 A researcher may run a policy on an anonymised real topology; the society then has exactly one
 citizen per node, each tied to its node's neighbours. A networkx graph's nodes are numbered in its
-node order, whatever population the scenario names. An edge list's ids *are* the citizens' ids
-(results must join back to the file): the population is the largest id + 1, a size the user gives
-must agree, and a stored run is rebuilt only from the very file it read.
+node order; a population size the scenario gives must be the graph's. An edge list's ids *are*
+the citizens' ids (results must join back to the file): the population is the largest id + 1, a
+size the user gives must agree, and a stored run is rebuilt only from the very file it read.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ GRAPHS = {"karate": nx.karate_club_graph, "les_miserables": nx.les_miserables_gr
 
 
 def scenario(**overrides):
-    # population 1000 on purpose: the graph, not the scenario, sets the number of citizens
-    return ss.load_scenario("essay", overrides, population=1000, days=DAYS, seed=4)
+    # no population: the graph sets the number of citizens (a size given must agree with it)
+    return ss.load_scenario("essay", overrides, days=DAYS, seed=4)
 
 
 def neighbour_sets(sim: Simulation) -> list[set[int]]:

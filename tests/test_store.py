@@ -359,10 +359,45 @@ def test_missing_store_with_create_false(tmp_path: Path) -> None:
 
 
 def test_missing_store_is_created(tmp_path: Path) -> None:
-    path = tmp_path / "deep" / "new.duckdb"
+    path = tmp_path / "new.duckdb"
     with Store(path) as store:
-        assert store.ledger_dir == tmp_path / "deep" / "new.duckdb.ledger"
+        assert store.ledger_dir == tmp_path / "new.duckdb.ledger"
     Store(path, create=False).close()
+
+
+def test_a_store_in_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    """A typo in a folder's name used to start a new, empty store there, parents and all."""
+    path = tmp_path / "typo" / "deep" / "new.duckdb"
+    with pytest.raises(StoreError) as e:
+        Store(path)
+    assert str(e.value) == (f"cannot create the store '{path}': the folder '{path.parent}' does not "
+                            "exist; expected a store path in an existing folder (create the folder "
+                            "first if it is meant to be new)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ledger_kinds_are_checked_and_one_may_be_a_string(tmp_path: Path) -> None:
+    """A mistyped kind used to give an empty table, and a string was read letter by letter."""
+    with Store(tmp_path / "s.duckdb") as store:
+        commit(store, "r")
+        run = store.load_run("r")
+    assert_frame_equal(run.ledger(kinds="reward"), run.ledger(kinds=["reward"]))
+    assert run.ledger(kinds="reward")["kind"].to_list() == ["reward", "reward"]
+    assert run.ledger(kinds=("offence", "reward")).height == 3
+    for typo, shown in (("rewards", "kind 'rewards'"), (["reward", "ofence", "r"], "kinds 'ofence', 'r'")):
+        with pytest.raises(ScorestateError) as e:
+            run.ledger(kinds=typo)
+        assert str(e.value) == (f"unknown ledger {shown} for run 'r'; expected some of: offence, "
+                                "reward, tier_change")
+    with pytest.raises(ScorestateError, match="kinds must be a ledger kind or a list of them; got int 3"):
+        run.ledger(kinds=3)
+
+
+def test_a_run_id_must_be_a_string(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        commit(store, "20261127-011530-3fa2c1")
+        with pytest.raises(ScorestateError, match=r"a run id must be a string.*; got int 3"):
+            store.load_run(3)  # type: ignore[arg-type]
 
 
 def test_directory_is_refused(tmp_path: Path) -> None:

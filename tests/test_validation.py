@@ -106,7 +106,7 @@ def _assert_consensus_at_weighted_mean(r: degroot.Averaging) -> None:
 
 def test_degroot_converges_to_degree_weighted_mean_on_a_networkx_graph():
     g = nx.barabasi_albert_graph(400, 3, seed=7)  # connected, with very unequal degrees
-    r = degroot.run(degroot.averaging_scenario(days=200), graph=g)
+    r = degroot.run(degroot.averaging_scenario(population=g.number_of_nodes(), days=200), graph=g)
     _assert_consensus_at_weighted_mean(r)
 
 
@@ -117,7 +117,7 @@ def test_degroot_converges_on_the_engines_own_graph():
 
 def test_degroot_trajectory_is_the_linear_iteration():
     g = nx.barabasi_albert_graph(300, 2, seed=3)
-    r = degroot.run(degroot.averaging_scenario(days=60), graph=g)
+    r = degroot.run(degroot.averaging_scenario(population=g.number_of_nodes(), days=60), graph=g)
     far = r.exact > 1e3 * r.target * 2.0**-23  # well above float32 rounding
     assert far.sum() > 20
     np.testing.assert_allclose(r.distance[far], r.exact[far], rtol=1e-3)
@@ -128,7 +128,7 @@ def test_degroot_refuses_a_disconnected_graph():
 
     g = nx.disjoint_union(nx.cycle_graph(5), nx.cycle_graph(6))
     with pytest.raises(ScorestateError, match="connected graph; this one has 2 components"):
-        degroot.run(degroot.averaging_scenario(days=5), graph=g)
+        degroot.run(degroot.averaging_scenario(population=g.number_of_nodes(), days=5), graph=g)
 
 
 # ------------------------------------------------------------------ Granovetter (1978)

@@ -78,7 +78,8 @@ def run_degroot(s: Settings) -> None:
     n = 1000 if s.quick else 10_000
     runs = [
         (f"Barabási-Albert graph, n={n}, m=3",
-         degroot.run(degroot.averaging_scenario(days=200), graph=nx.barabasi_albert_graph(n, 3, seed=1))),
+         degroot.run(degroot.averaging_scenario(population=n, days=200),
+                     graph=nx.barabasi_albert_graph(n, 3, seed=1))),
         (f"engine's homophilous generator, n={n}, z=20",
          degroot.run(degroot.averaging_scenario(population=n, mean_degree=20.0, days=400))),
     ]

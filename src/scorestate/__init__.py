@@ -7,17 +7,23 @@
     result.metrics            # Polars frame, one row per day
     result.group_metrics      # by settlement, education, income quintile, official rank
     ss.compare(ss.load_scenario("baseline", population=20_000), scenario, replicates=5)
+
+Every error a user can cause is a `ss.ScorestateError` (ScenarioError, StoreError, ...), with
+one message that says what was wrong and what was expected.
 """
 
 __version__ = "0.1.0"
 
 from scorestate.analysis.compare import Comparison, compare
-from scorestate.api import open_run, run
+from scorestate.analysis.explain import CitizenFile
+from scorestate.api import explain, list_runs, open_run, run, write_report
 from scorestate.engine import RunResult, Simulation, simulate
-from scorestate.errors import ScorestateError
+from scorestate.errors import InvariantError, ScenarioError, ScorestateError, StoreError
 from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
-from scorestate.store import NotRecordedWarning, Store
+from scorestate.scenario.schema import Scenario
+from scorestate.store import NotRecordedWarning, Store, StoredRun, StoreInUseError
 
-__all__ = ["Comparison", "NotRecordedWarning", "RunResult", "ScorestateError", "Simulation", "Store",
-           "__version__", "compare", "load_scenario", "open_run", "preset_names", "resolved_yaml", "run",
-           "simulate"]
+__all__ = ["CitizenFile", "Comparison", "InvariantError", "NotRecordedWarning", "RunResult", "Scenario",
+           "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError", "StoreInUseError",
+           "StoredRun", "__version__", "compare", "explain", "list_runs", "load_scenario", "open_run",
+           "preset_names", "resolved_yaml", "run", "simulate", "write_report"]

@@ -1,11 +1,14 @@
-"""The Python API for notebooks and scripts.
+"""The Python API for notebooks and scripts: what each command does, as a function.
 
     import scorestate as ss
     scenario = ss.load_scenario("essay", {"policy.blacklist.entry.score": "score < 850"},
                                 population=20_000)
     result = ss.simulate(scenario)              # metrics as Polars frames, ledger in memory
     result = ss.run(scenario, store="runs.duckdb")   # the same, landed in a store
+    ss.list_runs(store="runs.duckdb")           # scorestate runs
     stored = ss.open_run(result.run_id, store="runs.duckdb")
+    ss.explain(stored, 17).to_dict()            # scorestate explain RUN 17 --json
+    ss.write_report(stored, "report.html")      # scorestate report RUN -o report.html
 
 `run` opens the store before building any citizen, so a bad store fails fast and is left
 untouched; a run that fails or is interrupted leaves no trace in the catalogue. It holds the
@@ -19,8 +22,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+
 from scorestate import __version__
+from scorestate.analysis.explain import CitizenFile
+from scorestate.analysis.explain import explain as citizen_file
 from scorestate.engine import RunResult, Simulation
+from scorestate.errors import ScorestateError, not_a_scenario
 from scorestate.scenario.schema import Scenario
 from scorestate.store import (
     DEFAULT_STORE,
@@ -29,6 +37,7 @@ from scorestate.store import (
     Store,
     StoredRun,
     StoreInUseError,
+    check_run_id,
     new_run_id,
 )
 from scorestate.vocabulary import LEDGER_KINDS, SOURCES
@@ -40,13 +49,16 @@ COMMIT_WAIT_S = 60.0
 def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: object | None = None,
         progress: Callable[[int], None] | None = None,
         commit_wait_s: float = COMMIT_WAIT_S) -> RunResult:
-    """Simulate a resolved scenario; with a store, land the run there and set `run_id`.
+    """Simulate a loaded scenario; with a store, land the run there and set `run_id`.
 
-    A store in use fails at once at the start (nothing is lost yet), but at the end the run
-    waits up to `commit_wait_s` for the lock, since another process holds it only briefly
-    (listing, opening or committing runs); if it is still held, a `StoreInUseError` says so and
-    nothing of the run is kept.
+    The stored run keeps its ledger on disk, so `result.ledger` is then None: read it with
+    `open_run(result.run_id, store=...).ledger(...)`. A store in use fails at once at the start
+    (nothing is lost yet), but at the end the run waits up to `commit_wait_s` for the lock, since
+    another process holds it only briefly (listing, opening or committing runs); if it is still
+    held, a `StoreInUseError` says so and nothing of the run is kept.
     """
+    if not isinstance(scenario, Scenario):  # before the store is touched
+        raise not_a_scenario(scenario, "ss.run(ss.load_scenario({name!r}), store=...)")
     if store is None:
         return Simulation(scenario, graph=graph).run(progress)
     run_id = new_run_id()
@@ -61,7 +73,7 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
             population=sim.n, days=result.days, package_version=__version__,
             created_at=datetime.now(UTC), elapsed_s=result.elapsed_s, build_s=result.build_s,
             citizen_days_per_s=result.citizen_days_per_s,
-            final={k: v for k, v in result.final.items() if v is not None},
+            final=dict(result.final),  # undefined metrics kept as None, as in result.final
             ledger_retention=scenario.ledger.retention,
         )
         try:
@@ -80,7 +92,56 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
 
 
 def open_run(run_id: str, store: str | Path = DEFAULT_STORE) -> StoredRun:
-    """A stored run: its record, metrics, group metrics and ledger (waiting up to READ_WAIT_S
-    for a run that is beginning or committing in another process)."""
+    """A stored run by its id, a unique prefix of it or its last six characters: its record,
+    metrics, group metrics and ledger. A run that another process is beginning or committing
+    holds the store's lock briefly, so this waits up to READ_WAIT_S (10 s) for it."""
+    check_run_id(run_id)  # before the store is opened: an int id is the caller's slip
     with Store(store, create=False, wait_s=READ_WAIT_S) as catalogue:
         return catalogue.load_run(run_id)
+
+
+def list_runs(store: str | Path = DEFAULT_STORE) -> pl.DataFrame:
+    """The complete runs in a store, oldest first, as `scorestate runs` lists them: one row per
+    run (`run_id`, `created_at`, `scenario_name`, `seed`, `population`, `days`, timings, ledger
+    retention and rows, and `changes`, the overrides each was loaded with). Waits up to
+    READ_WAIT_S (10 s) for a store that another process holds."""
+    with Store(store, create=False, wait_s=READ_WAIT_S) as catalogue:
+        return catalogue.list_runs()
+
+
+def explain(run: str | StoredRun, citizen: int, *, store: str | Path = DEFAULT_STORE,
+            graph: object | None = None) -> CitizenFile:
+    """One citizen's file: who they are, what moved their score, what the system did to them.
+
+    `run` is a run id (as `open_run` takes it, read from `store`) or a StoredRun (`store` is then
+    not read). `to_dict()` of the result is what `scorestate explain RUN CITIZEN --json` prints.
+    `graph`: the networkx graph a run was given, to rebuild its citizens' neighbours.
+    """
+    return citizen_file(_stored(run, store, "run"), citizen, graph=graph)
+
+
+def write_report(run: str | StoredRun, path: str | Path | None = None,
+                 compare: str | StoredRun | None = None, *, store: str | Path = DEFAULT_STORE) -> Path:
+    """Write the self-contained HTML report of a run, as `scorestate report` does, and return its
+    path (default `report-<run_id>.html`). `run` and `compare` (a second run overlaid on every
+    figure) are run ids read from `store`, or StoredRuns."""
+    from scorestate.report import page  # matplotlib: only when a report is drawn
+
+    _check_run(run, "run")
+    if compare is not None:
+        _check_run(compare, "compare")
+    other = None if compare is None else _stored(compare, store, "compare")
+    return page.write_report(_stored(run, store, "run"), path, compare=other)
+
+
+def _stored(run: object, store: str | Path, what: str) -> StoredRun:
+    """A StoredRun as given, or opened from its id."""
+    _check_run(run, what)
+    return run if isinstance(run, StoredRun) else open_run(str(run), store=store)
+
+
+def _check_run(run: object, what: str) -> None:
+    """Refuse, by name, what is neither a run id nor a StoredRun."""
+    if not isinstance(run, str | StoredRun):
+        raise ScorestateError(f"{what} must be a run id (a string, as ss.list_runs() shows) or a "
+                              f"StoredRun from ss.open_run(...); got {type(run).__name__} {repr(run)[:60]}")

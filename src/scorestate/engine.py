@@ -37,7 +37,7 @@ import polars as pl
 
 from scorestate import __version__
 from scorestate.columns import ColumnEnv
-from scorestate.errors import ScorestateError
+from scorestate.errors import InvariantError, ScorestateError, not_a_scenario
 from scorestate.ledger import Batch, Ledger
 from scorestate.mechanisms import (
     appeals,
@@ -67,11 +67,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # A population that fits in one chunk of the chunked kernels runs its day on one thread: waking a
 # second one costs more than it saves there (on 2 cores the break-even is near 25,000 citizens).
 SERIAL_UP_TO = neighbours.CHUNK
-
-
-class InvariantError(RuntimeError):
-    """The state broke a rule of the model: a bug, or a write between days that left arrays that
-    go together disagreeing (the guide lists them)."""
 
 
 def timeline_step(sim: Simulation) -> None:
@@ -120,7 +115,22 @@ DAY: tuple[tuple[str, Callable[[Simulation], None]], ...] = (
 
 @dataclass
 class RunResult:
-    """What a run returns: metrics, group metrics, the ledger (when kept in memory), timings."""
+    """What a run returns: its metrics as Polars frames, the ledger when kept in memory, timings.
+
+    - `scenario`: the scenario as run (an imported network's size and file filled in), so that
+      `simulate(result.scenario)` repeats the run (given `graph=` again if it had one); `seed`: its
+      `run.seed`, the seed of every random stream;
+    - `metrics`: one row per day, one column per metric; `group_metrics`: one row per day, grouping
+      (settlement, education, income quintile, official rank) and group;
+    - `ledger`: events and decisions (as `ledger.retention` kept them) when the run was simulated in
+      memory (`ss.simulate`); None when it went to a store (`ss.run(..., store=...)`), which keeps
+      it on disk: read it with `ss.open_run(result.run_id, store=...).ledger(...)`;
+    - `elapsed_s`: seconds spent simulating days; `build_s`: seconds building the citizens and
+      their network (and loading the kernels, for a process's first run);
+    - `final`: the last day's headline metrics, None where undefined (a share of nobody);
+    - `run_id`: the run's id in its store, None for a run kept in memory;
+    - `extra`: what a run record adds: the package `version` and the `ledger_rows` written.
+    """
 
     scenario: Scenario
     seed: int
@@ -133,18 +143,33 @@ class RunResult:
     run_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """One line: printing every frame (the default repr) gave some 9,000 characters."""
+        return (f"RunResult(scenario={self.scenario.name!r}, population={self.population:,}, "
+                f"days={self.days}, seed={self.seed}, run_id={self.run_id!r}, "
+                f"metrics={_shape(self.metrics)}, group_metrics={_shape(self.group_metrics)}, "
+                f"ledger={_shape(self.ledger)})")
+
     @property
     def population(self) -> int:
+        """Citizens in the run: day 0's count (an imported network's, not the scenario's default)."""
         return int(self.group_metrics.filter(pl.col("grouping") == "settlement")
                    .filter(pl.col("day") == 0)["population"].sum())
 
     @property
     def days(self) -> int:
+        """Days simulated: one row of `metrics` per day (fewer than `run.days` for a partial run)."""
         return self.metrics.height
 
     @property
     def citizen_days_per_s(self) -> float:
+        """Speed: population x days / `elapsed_s`, building excluded (NaN for a run of no time)."""
         return self.population * self.days / self.elapsed_s if self.elapsed_s > 0 else float("nan")
+
+
+def _shape(frame: pl.DataFrame | None) -> str:
+    """A frame as `rows x columns`, for a repr."""
+    return "None" if frame is None else f"{frame.height:,}x{frame.width}"
 
 
 _KERNELS_READY = False
@@ -191,11 +216,24 @@ def compile_kernels(when_slow: Callable[[], None] | None = None) -> None:
 
 
 class Simulation:
-    """One run, advanced a day at a time. State arrays are public and readable between days."""
+    """One run, advanced a day at a time with `step()`, its arrays readable between days.
+
+    Public attributes: `state` (the arrays a day changes: score, tier, blacklisted, ...; write
+    into them, never rebind them), `citizens` (demographics and traits, fixed for the run),
+    `graph` (the ties, in CSR form: `start`, `degree`, `nbrs`), `day` (the next day to run: 0
+    before the first `step()`, `run.days` once all are done), `n` (the number of citizens),
+    `scenario` (as run: an imported network's size filled in) and `seed`.
+
+    `graph=` runs on a networkx graph instead of the scenario's network; it sets the number of
+    citizens, and a population size the scenario sets explicitly must agree with it, as with an
+    edge list. `ledger_sink` receives each ledger batch instead of keeping it in memory.
+    """
 
     def __init__(self, scenario: Scenario, *, graph: object | None = None,
                  ledger_sink: Callable[[Batch], None] | None = None) -> None:
         t0 = time.perf_counter()
+        if not isinstance(scenario, Scenario):  # a preset's name, say: fail here, not deep inside
+            raise not_a_scenario(scenario, "ss.simulate(ss.load_scenario({name!r}))")
         compile_kernels()
         if graph is not None and scenario.network.kind != "graph":
             # the run's record must say that its ties came from outside the scenario
@@ -210,10 +248,9 @@ class Simulation:
         n: int | None = None
         if graph is not None:
             n, edges = from_networkx(graph)
+            check_graph_size(given_size(scenario), n)
         elif net.kind == "edgelist":
-            # a size the user gave must agree with the file; a preset's default was not given
-            given = "size" in scenario.population.model_fields_set
-            net, n, edges = import_edgelist(net, scenario.population.size if given else None)
+            net, n, edges = import_edgelist(net, given_size(scenario))
         if n is not None:
             if n < 2:
                 raise ScorestateError("the imported network has fewer than 2 citizens; "
@@ -327,6 +364,9 @@ class Simulation:
         return self.result()
 
     def result(self) -> RunResult:
+        """The run so far as a RunResult, without running a day: the metrics of the days run
+        (all of them after `run()`, which returns this) and the ledger kept in memory, so that a
+        run stepped by hand can be read between days and stepped on afterwards."""
         self.ledger.flush()
         metrics, groups = self.recorder.frames(self.day)
         ledger = ledger_frame(self._memory) if self.keeps_ledger else None
@@ -339,6 +379,24 @@ class Simulation:
     def plan() -> list[str]:
         """The day's steps in order (printable)."""
         return [name for name, _ in DAY]
+
+
+def given_size(scenario: Scenario) -> int | None:
+    """The population size the user set (in a file, an override or `population=`), or None for
+    the schema's default: an imported network sets the size, so a given one must agree with it
+    and a default is replaced. The one place that decides, for edge lists and graphs alike."""
+    population = scenario.population
+    return population.size if "size" in population.model_fields_set else None
+
+
+def check_graph_size(size: int | None, n: int) -> None:
+    """Refuse a given population size that is not the graph's: replacing it silently would
+    run, and record, a society other than the one asked for."""
+    if size is not None and size != n:
+        raise ScorestateError(
+            f"population.size is {size:,}, but the networkx graph given with graph= sets {n:,} "
+            f"citizens; expected a graph of {size:,} citizens, or no population size (leave out "
+            "population= and population.size): the graph then sets the population")
 
 
 def ledger_frame(batches: list[Batch]) -> pl.DataFrame:
@@ -381,7 +439,9 @@ def check_invariants(sim: Simulation) -> None:
 
 def simulate(scenario: Scenario, *, graph: object | None = None,
              progress: Callable[[int], None] | None = None) -> RunResult:
-    """Run a resolved scenario to its last day: a pure function of (scenario, its seed)."""
+    """Run a loaded scenario to its last day, keeping the ledger in memory: a pure function of
+    (scenario, its seed). `graph=`: a networkx graph as the citizens' ties (it sets their number);
+    `progress(day)` is called after each day. To keep the run, use `ss.run(..., store=...)`."""
     return Simulation(scenario, graph=graph).run(progress)
 
 

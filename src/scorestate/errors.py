@@ -27,6 +27,29 @@ class StoreError(ScorestateError):
     """A store that is missing, unreadable, corrupt or lacks the asked-for run."""
 
 
+class InvariantError(ScorestateError, RuntimeError):
+    """The state broke a rule of the model (checked with `run.check_invariants: true`): a bug, or
+    a write between days that left arrays that go together disagreeing (the guide lists them).
+
+    A ScorestateError, so `except ss.ScorestateError` catches it too; still a RuntimeError, as it
+    was, so code written against that keeps working.
+    """
+
+
+def not_a_scenario(value: object, example: str) -> ScorestateError:
+    """The error for a value given where a loaded Scenario belongs; a preset's name is the usual
+    slip, so `example` (a format string with `{name!r}`) shows how to load it first."""
+    message = f"expected a Scenario from ss.load_scenario(...); got {type(value).__name__} {_short(value)}"
+    if isinstance(value, str):
+        message += f" (to run a preset or file by name: {example.format(name=value)})"
+    return ScorestateError(message)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_output_file(path: Path, option: str, example: Path) -> None:
     """Refuse an output path that cannot be written, before any work: a folder, a file in a
     folder that does not exist, a file that may not be written. `example` names a good path."""

@@ -24,7 +24,7 @@ import shutil
 import time
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,7 +92,7 @@ class RunRecord:
     elapsed_s: float
     build_s: float
     citizen_days_per_s: float
-    final: dict[str, float]
+    final: dict[str, float | None]  # None where undefined, as in RunResult.final
     ledger_retention: str  # "full" | "sanctions" | "panel"
     ledger_rows: int = 0  # filled in by commit_run from the writer
 
@@ -194,15 +194,18 @@ class StoredRun:
     sources: tuple[str, ...] = field(default=())
 
     def ledger(self, citizen: int | None = None, *, citizens: Sequence[int] | None = None,
-               kinds: Sequence[str] | None = None) -> pl.DataFrame:
+               kinds: str | Sequence[str] | None = None) -> pl.DataFrame:
         """Ledger rows by day then citizen: those where ``citizen`` is subject or actor, or whose
-        subject is one of ``citizens``, and of the given ``kinds``; one scan of the parts.
+        subject is one of ``citizens``, and of the given ``kinds`` (one kind may be given as a
+        string; ``self.kinds`` lists them); one scan of the parts.
 
-        An id outside the population is an error (-1 would match every row without an actor);
-        a citizen outside a panel ledger gets a ``NotRecordedWarning``, as ``explain`` notes it.
+        An id outside the population is an error (-1 would match every row without an actor), and
+        so is an unknown kind (a typo would return an empty table); a citizen outside a panel
+        ledger gets a ``NotRecordedWarning``, as ``explain`` notes it.
         """
         asked = [*([] if citizen is None else [citizen]), *(() if citizens is None else citizens)]
         self._check_citizens(asked)
+        kinds = None if kinds is None else self._check_kinds(kinds)
         enums = {"kind": pl.Enum(self.kinds), "source": pl.Enum(self.sources)}
         schema = {"day": pl.Int32, "citizen": pl.Int32, **enums, "points": pl.Float32,
                   "false_attribution": pl.Boolean, "actor": pl.Int32, "value": pl.Int32}
@@ -224,6 +227,20 @@ class StoredRun:
             return lf.select(list(schema)).sort("day", "citizen", maintain_order=True).collect()
         except (pl.exceptions.PolarsError, OSError) as e:
             raise self._damaged(parts, e) from None
+
+    def _check_kinds(self, kinds: object) -> list[str]:
+        """The kinds asked for as a list: a lone string is one kind, not its letters."""
+        if not isinstance(kinds, Iterable):
+            raise ScorestateError(f"kinds must be a ledger kind or a list of them; got "
+                                  f"{type(kinds).__name__} {kinds!r}; expected some of: "
+                                  f"{', '.join(self.kinds)}")
+        asked = [kinds] if isinstance(kinds, str) else list(kinds)
+        unknown = [k for k in asked if k not in self.kinds]
+        if unknown:
+            raise ScorestateError(f"unknown ledger kind{'s' * (len(unknown) > 1)} "
+                                  f"{', '.join(map(repr, unknown))} for run '{self.record.run_id}'; "
+                                  f"expected some of: {', '.join(self.kinds)}")
+        return asked
 
     def _check_citizens(self, ids: Sequence[Any]) -> None:
         """Refuse ids that are not citizens of the run; warn of those a panel did not follow."""
@@ -261,6 +278,27 @@ class StoredRun:
         where = f"the ledger part '{bad}'" if bad else f"the ledger in '{self.ledger_path}'"
         return StoreError(f"{where} of run '{self.record.run_id}' is damaged ({why}); expected "
                           "Parquet files written by scorestate (the run cannot be read; rerun it)")
+
+
+def check_run_id(run_id: object) -> None:
+    """Refuse a run id that is not a string (an int, a StoredRun) before it reaches SQL."""
+    if isinstance(run_id, str):
+        return
+    got = ("a StoredRun, which is open already: use it as it is" if isinstance(run_id, StoredRun)
+           else f"{type(run_id).__name__} {repr(run_id)[:60]}")
+    raise ScorestateError(f"a run id must be a string, such as '20260101-120000-a1b2c3' or its last "
+                          f"six characters, as `scorestate runs` lists them; got {got}")
+
+
+def _final(stored: dict[str, float | None], metrics: pl.DataFrame) -> dict[str, float | None]:
+    """A record's headline metrics, with the undefined ones as None: stores written before they
+    were kept had dropped them, so each headline metric the run measured gets its key back."""
+    from scorestate.metrics import HEADLINE  # the engine's module: not needed to open a store
+
+    missing = {k: None for k in HEADLINE if k not in stored and k in metrics.columns}
+    if not missing:
+        return stored
+    return {k: stored.get(k) for k in HEADLINE if k in stored or k in missing} | stored
 
 
 def _in_use(e: duckdb.Error) -> bool:
@@ -396,10 +434,11 @@ class Store:
             raise StoreError(f"cannot open the store '{self.path}': {e}") from None
 
     def _create(self) -> duckdb.DuckDBPyConnection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"cannot create the store '{self.path}': {e}") from None
+        # a typo in a folder's name must not start a new, empty store somewhere else
+        if not self.path.parent.is_dir():
+            raise StoreError(f"cannot create the store '{self.path}': the folder "
+                             f"'{self.path.parent}' does not exist; expected a store path in an "
+                             "existing folder (create the folder first if it is meant to be new)")
         con = self._connect()
         if con.execute("SELECT count(*) FROM information_schema.tables").fetchall()[0][0]:
             con.close()  # another process made it since we looked: never unlink theirs below
@@ -531,6 +570,7 @@ class Store:
     def load_run(self, run_id: str) -> StoredRun:
         """Read a complete run by its id, a unique prefix of it, or its random suffix (the id
         starts with its creation time, so a prefix must be long to be unique)."""
+        check_run_id(run_id)
         suffix = run_id if len(run_id) >= SUFFIX else None  # not a stray digit's match
         ids = [r[0] for r in self.con.execute(
             "SELECT run_id FROM runs WHERE starts_with(run_id, ?) OR ends_with(run_id, ?) "
@@ -548,16 +588,17 @@ class Store:
         cur = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [rid])
         names = [d[0] for d in cur.description]
         row: dict[str, Any] = dict(zip(names, cur.fetchall()[0], strict=True))
-        record = RunRecord(**{f.name: row[f.name] for f in fields(RunRecord)} | {
-            "scenario": json.loads(row["scenario"]), "final": json.loads(row["final"]),
-            "created_at": row["created_at"].replace(tzinfo=UTC)})
         m = self.con.sql('SELECT seq AS __seq, day AS __day, metric, value FROM metrics '
                          'WHERE run_id = $id ORDER BY seq', params={"id": rid}).pl()
         g = self.con.sql('SELECT seq AS __seq, day AS __day, grouping AS __grouping, '
                          'grp AS __grp, metric, value FROM group_metrics WHERE run_id = $id '
                          'ORDER BY seq', params={"id": rid}).pl()
-        return StoredRun(record, _wide(m, row["metrics_template"]),
-                         _wide(g, row["group_template"]), self.ledger_dir / rid,
+        metrics = _wide(m, row["metrics_template"])
+        record = RunRecord(**{f.name: row[f.name] for f in fields(RunRecord)} | {
+            "scenario": json.loads(row["scenario"]),
+            "final": _final(json.loads(row["final"]), metrics),
+            "created_at": row["created_at"].replace(tzinfo=UTC)})
+        return StoredRun(record, metrics, _wide(g, row["group_template"]), self.ledger_dir / rid,
                          tuple(json.loads(row["kinds"])), tuple(json.loads(row["sources"])))
 
     def close(self) -> None:

@@ -13,7 +13,9 @@ or missing (see REDUCTION_STATUS). With fewer than ROUGH_BELOW replicates each v
 only a few degrees of freedom and the ratio is a rough estimate.
 
 What differs for whom is read from replicate 0's final state: citizens listed under one policy
-and not the other, wallets frozen, rail or flight closed to them, counted by group.
+and not the other, wallets frozen, rail or flight closed to them, counted by group. That reading
+needs both policies to meet the same people: the scenarios' SOCIETY sections, which build the
+citizens and their ties, are compared field by field, and a note names the fields that differ.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import polars as pl
 from scipy import stats
 
 from scorestate.engine import Simulation
-from scorestate.errors import ScorestateError
+from scorestate.errors import ScorestateError, not_a_scenario
 from scorestate.metrics import HEADLINE
 from scorestate.scenario.schema import Scenario
 from scorestate.vocabulary import GROUPINGS, SV_ESSENTIALS, SV_FLIGHT, SV_RAIL
@@ -46,6 +48,8 @@ FATES = {
 # (-0.002 twice gave var 6e-36 and a 3e28x "reduction").
 ROUNDOFF = 256 * float(np.finfo(np.float64).eps)
 ROUGH_BELOW = 5  # fewer replicates: var ratios from 1-3 degrees of freedom each, rough
+SOCIETY = ("population", "network")  # the sections that build the citizens and their ties
+SHOWN_DIFFERENCES = 6  # fields a note names before it says "and N more"
 REDUCTION_STATUS = {
     "measured": "var(independent) / var(paired), both positive",
     "infinite": "the paired differences did not vary (up to round-off) while the independent did",
@@ -65,7 +69,9 @@ class Comparison:
     mean, standard error and 95% t interval, and the variance reduction with its status (a key
     of REDUCTION_STATUS: the value is inf for "infinite", NaN unless "measured"). `fates` has one row per
     (fate, grouping, group): how many citizens had the fate only under A, only under B, under
-    both. `replicates_frame` holds every replicate's value under A, B and independent B.
+    both. `replicates_frame` holds every replicate's value under A, B and independent B. `seed`
+    is the first paired seed. `notes` says what limits the reading: citizens that differ between
+    A and B (naming the fields), or fewer than ROUGH_BELOW replicates.
     """
 
     a: str
@@ -137,14 +143,18 @@ def _final(sim: Simulation) -> dict[str, float]:
     return {k: (float("nan") if v is None else float(v)) for k, v in result.final.items()}
 
 
-def check(a: Scenario, b: Scenario, replicates: int, seed: int) -> None:
-    """Refuse what cannot be paired, before any run, so a caller can validate up front."""
+def check(a: Scenario, b: Scenario, replicates: int, seed: int | None = None) -> int:
+    """Refuse what cannot be paired, before any run, so a caller can validate up front; return
+    the first seed (`seed`, or A's `run.seed` when it is None)."""
+    _check_scenarios(a, b)
+    name = "seed" if seed is not None else "seed (by default A's run.seed)"
+    seed = a.run.seed if seed is None else seed
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
         raise ScorestateError(f"replicates must be an integer of at least 2 (a confidence interval "
                               f"and a variance need two); got {replicates!r}")
     top = 2**63 - INDEPENDENT_OFFSET - replicates
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < top:
-        raise ScorestateError(f"seed must be an integer from 0 to {top - 1} (independent seeds add "
+        raise ScorestateError(f"{name} must be an integer from 0 to {top - 1} (independent seeds add "
                               f"{INDEPENDENT_OFFSET} + replicate); got {seed!r}")
     if a.population.size != b.population.size:
         raise ScorestateError(f"compare needs the same citizens under both policies; population.size is "
@@ -152,15 +162,47 @@ def check(a: Scenario, b: Scenario, replicates: int, seed: int) -> None:
     if a.run.days != b.run.days:
         raise ScorestateError(f"compare reads both runs on the same last day; run.days is {a.run.days} "
                               f"under A and {b.run.days} under B")
+    return seed
 
 
-def _same_citizens(x: Simulation, y: Simulation) -> bool:
-    cx, cy = x.citizens, y.citizens
-    if cx.n != cy.n:
-        return False
-    return all(np.array_equal(getattr(cx, f), getattr(cy, f))
-               for f in ("age", "urban", "education", "quintile", "rank", "region", "conformity",
-                         "risk_aversion", "health", "alcohol", "tobacco", "gaming"))
+def _check_scenarios(a: object, b: object) -> None:
+    """Refuse what is not a loaded Scenario (a preset's name, say) before it is read."""
+    for side, scenario in (("A", a), ("B", b)):
+        if not isinstance(scenario, Scenario):
+            raise ScorestateError(f"compare's {side}: " + str(not_a_scenario(
+                scenario, "ss.compare(ss.load_scenario({name!r}), ...)")))
+
+
+def society_differences(a: Scenario, b: Scenario) -> list[str]:
+    """The fields of the SOCIETY sections in which A and B differ, as `path (A value, B value)`:
+    with the same seed, the same sections build the same citizens and ties (and others do not)."""
+    return [f"{section}.{path} ({x!r} under A, {y!r} under B)" for section in SOCIETY
+            for path, x, y in _differing(getattr(a, section).model_dump(mode="json"),
+                                         getattr(b, section).model_dump(mode="json"))]
+
+
+def _differing(x: Any, y: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted path, x value, y value) of each leaf where two JSON-like values differ."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        keys = [*x, *(k for k in y if k not in x)]
+        return [d for k in keys
+                for d in _differing(x.get(k), y.get(k), f"{path}.{k}" if path else str(k))]
+    return [] if x == y else [(path, x, y)]
+
+
+def _society_note(differences: list[str]) -> str:
+    shown = "; ".join(differences[:SHOWN_DIFFERENCES])
+    more = len(differences) - SHOWN_DIFFERENCES
+    return ("the two scenarios build different citizens or ties: they differ in " + shown
+            + (f"; and {more} more field{'s' * (more > 1)}" if more > 0 else "")
+            + ". So the fates compare different people and the pairing gains less")
+
+
+def _rough_note(replicates: int) -> str:
+    dof = replicates - 1
+    return (f"from only {replicates} replicates the variance reductions are rough estimates (ratios "
+            f"of two variances with {dof} degree{'s' * (dof != 1)} of freedom each); use "
+            f"{ROUGH_BELOW} or more replicates to rely on them")
 
 
 def _fate_masks(sim: Simulation) -> dict[str, np.ndarray]:
@@ -256,10 +298,13 @@ def _summary(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> dict[str, float
     }
 
 
-def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
+def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int | None = None, *,
             graph: object | None = None,
             progress: Callable[[int, int], None] | None = None) -> Comparison:
     """Run A and B on seeds seed..seed+R-1 (paired) and B on independent seeds; compare.
+
+    `seed` defaults to scenario A's own `run.seed` (as `load_scenario(..., seed=S)` set it), so
+    replicate 0 is the run `simulate(a)` makes; B's `run.seed` is not used (both sides share seeds).
 
     For each headline metric of the last day: the paired difference B - A with its mean,
     standard error and 95% t confidence interval over replicates, and var(independent) /
@@ -268,7 +313,7 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
     exactly 0.0 (same seed, same scenario: bit-identical runs). `graph`: a networkx graph both
     policies run on, as `simulate(..., graph=G)` takes it.
     """
-    check(a, b, replicates, seed)
+    seed = check(a, b, replicates, seed)
     total = 3 * replicates
     done = 0
 
@@ -280,7 +325,7 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
 
     values: dict[str, list[dict[str, float]]] = {"a": [], "b": [], "b_independent": []}
     fates = fates_frame_empty()
-    same = True
+    differences: list[str] = []
     for k in range(replicates):
         sim_a = _run(a, seed + k, graph)
         tick()
@@ -292,7 +337,7 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
             if sim_a.n != sim_b.n:
                 raise ScorestateError(f"compare needs the same citizens under both policies; A has "
                                       f"{sim_a.n} citizens and B {sim_b.n} (different networks?)")
-            same = _same_citizens(sim_a, sim_b)
+            differences = society_differences(sim_a.scenario, sim_b.scenario)
             fates = fates_frame(sim_a, sim_b)
             population = sim_a.n
         del sim_a, sim_b
@@ -311,14 +356,13 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int = 0, *,
          "b_independent": values["b_independent"][k][metric]}
         for k in range(replicates) for metric in HEADLINE
     ])
-    notes = []
-    if not same:
-        notes.append("the two scenarios build different citizens (their society sections differ), so "
-                     "the fates compare different people and the pairing gains less")
+    notes = [_society_note(differences)] if differences else []
+    if replicates < ROUGH_BELOW:
+        notes.append(_rough_note(replicates))
     return Comparison(a=a.name, b=b.name, replicates=replicates, seed=seed,
-                      population=population, days=a.run.days, same_citizens=same,
+                      population=population, days=a.run.days, same_citizens=not differences,
                       metrics=metrics, fates=fates, replicates_frame=replicates_frame, notes=notes)
 
 
-__all__ = ["FATES", "INDEPENDENT_OFFSET", "REDUCTION_STATUS", "ROUGH_BELOW", "ROUNDOFF", "Comparison",
-           "check", "compare", "fates_frame"]
+__all__ = ["FATES", "INDEPENDENT_OFFSET", "REDUCTION_STATUS", "ROUGH_BELOW", "ROUNDOFF", "SOCIETY",
+           "Comparison", "check", "compare", "fates_frame", "society_differences"]

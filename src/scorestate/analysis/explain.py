@@ -87,11 +87,15 @@ def _plain(x: Any) -> Any:
 
 
 def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> CitizenFile:
-    """The file of `citizen` in a stored run.
+    """The file of `citizen` in a stored run (`ss.explain` takes a run id as well).
 
     `graph` is needed only for a run that was given an in-memory networkx graph (the store
     keeps the scenario, not the graph); without it, that run's neighbours are left out.
     """
+    if not isinstance(stored, StoredRun):  # a run id, say: refused here, not deep inside
+        raise ScorestateError(f"expected a StoredRun from ss.open_run(...); got {type(stored).__name__} "
+                              f"{repr(stored)[:60]} (to explain by run id: "
+                              f"ss.explain(run_id, citizen, store=...))")
     rec = stored.record
     n = int(rec.population)
     if isinstance(citizen, bool) or not isinstance(citizen, int | np.integer):

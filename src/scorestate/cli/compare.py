@@ -45,7 +45,8 @@ def compare(
     b: Annotated[str, typer.Argument(metavar="B", help="Policy B: a preset name or a YAML scenario file.")],
     replicates: Annotated[int, typer.Option("--replicates", "-r",
                                             help="Paired replicates (seeds S, S+1, ...); at least 2.")] = 5,
-    seed: Annotated[int, typer.Option("--seed", "-s", help="First seed of the replicates.")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", "-s", help="First seed of the replicates (default: A's run.seed, 0 for a preset).")] = None,
     population: PopulationOpt = None, days: DaysOpt = None, set_: SetOpt = None,
     set_a: SetAOpt = None, set_b: SetBOpt = None, as_json: JsonOpt = False,
     store: Annotated[Path | None, typer.Option(
@@ -60,6 +61,7 @@ def compare(
 
     both = list(set_ or [])
     scen_a = load_scenario(a, both + list(set_a or []), population=population, days=days, seed=seed)
+    seed = scen_a.run.seed if seed is None else seed  # B runs on A's seeds
     scen_b = load_scenario(b, both + list(set_b or []), population=population, days=days, seed=seed)
     check(scen_a, scen_b, replicates, seed)  # bad -r or seed: the message alone, before the bar
     if store is not None:
@@ -89,7 +91,7 @@ def compare(
             out.print(f"{side} ({scen.name}) with " + "; ".join(scen.overrides), markup=False,
                       highlight=False, soft_wrap=True)
     if stored:
-        out.print(f"seed {seed}'s runs stored in {store}: A {stored['a']}, B {stored['b']} "
+        out.print(f"seed {result.seed}'s runs stored in {store}: A {stored['a']}, B {stored['b']} "
                   f"(scorestate report {stored['a']} --compare {stored['b']} --store {store})")
 
 
@@ -123,7 +125,7 @@ def _reduction(v: float | None) -> str:
 
 def print_comparison(result: Any) -> None:
     """The readable comparison: differences, then fates by group."""
-    from scorestate.analysis.compare import FATES, ROUGH_BELOW
+    from scorestate.analysis.compare import FATES
 
     last = result.seed + result.replicates - 1
     table = Table(title=f"{result.b} (B) vs {result.a} (A): {result.population:,} citizens, "
@@ -151,11 +153,6 @@ def print_comparison(result: Any) -> None:
         names = result.metrics.filter(pl.col("variance_reduction_status") == status)["metric"].to_list()
         if names:
             out.print(f"{why} ({', '.join(names)})")
-    if result.replicates < ROUGH_BELOW:
-        dof = result.replicates - 1
-        out.print(f"warning: from only {result.replicates} replicates the variance reductions are rough "
-                  f"estimates (ratios of two variances with {dof} degree{'s' * (dof != 1)} of freedom "
-                  f"each); use -r {ROUGH_BELOW} or more to rely on them")
 
     fates: pl.DataFrame = result.fates
     if not fates.filter((pl.col("a_only") > 0) | (pl.col("b_only") > 0)).height:
