@@ -14,6 +14,7 @@ one message that says what was wrong and what was expected.
 
 __version__ = "0.1.0"
 
+from scorestate import metric_docs
 from scorestate.analysis.compare import Comparison, compare
 from scorestate.analysis.explain import CitizenFile
 from scorestate.api import explain, list_runs, open_run, run, write_report
@@ -24,6 +25,7 @@ from scorestate.scenario.schema import Scenario
 from scorestate.store import NotRecordedWarning, Store, StoredRun, StoreInUseError
 
 __all__ = ["CitizenFile", "Comparison", "InvariantError", "NotRecordedWarning", "RunResult", "Scenario",
-           "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError", "StoreInUseError",
-           "StoredRun", "__version__", "compare", "explain", "list_runs", "load_scenario", "open_run",
-           "preset_names", "resolved_yaml", "run", "simulate", "write_report"]
+           "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError",
+           "StoreInUseError", "StoredRun", "__version__", "compare", "explain", "list_runs",
+           "load_scenario", "metric_docs", "open_run", "preset_names", "resolved_yaml", "run",
+           "simulate", "write_report"]
