@@ -142,6 +142,36 @@ def test_a_killed_run_never_shows_as_complete(tmp_path: Path):
             assert stored.metrics.height == stored.record.days
 
 
+@pytest.mark.parametrize("after_s", [3.0, 8.0])  # while building or compiling; inside the kernels
+def test_ctrl_c_stops_a_run_with_one_line_and_stores_nothing(tmp_path: Path, after_s: float):
+    store = tmp_path / "s.duckdb"
+    proc = subprocess.Popen([sys.executable, "-m", "scorestate", "run", "-n", "1000000", "-d",
+                             "365", "--store", str(store)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ})
+    time.sleep(after_s)
+    assert proc.poll() is None, "the run should still be going when it is interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted; the run was not stored" in stderr and "Traceback" not in stderr
+    with Store(store) as s:
+        assert s.list_runs().height == 0
+
+
+def test_ctrl_c_that_a_kernel_swallowed_still_stops_the_commit(tmp_path: Path, monkeypatch):
+    """A SIGINT inside compiled code may never surface as KeyboardInterrupt; the flag the
+    command line's handler sets keeps the run out of the store all the same."""
+    from scorestate import interrupts
+
+    store = tmp_path / "s.duckdb"
+    monkeypatch.setattr(interrupts, "_requested", True)
+    with pytest.raises(KeyboardInterrupt):
+        ss.run(ss.load_scenario("essay", population=300, days=3), store=store)
+    with Store(store) as s:
+        assert s.list_runs().height == 0
+    assert interrupts.was_interrupt(SystemError("returned a result with an exception set"))
+
+
 def test_a_scenario_file_with_nan_or_nothing_is_refused(tmp_path: Path):
     store = tmp_path / "never.duckdb"
     nan = tmp_path / "nan.yaml"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from scorestate import __version__
+from scorestate import __version__, interrupts
 from scorestate.analysis.explain import CitizenFile
 from scorestate.analysis.explain import explain as citizen_file
 from scorestate.engine import RunResult, Simulation
@@ -83,6 +83,8 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
                                   f"it was kept: {e}; close that connection (an open Store in a "
                                   "notebook, say) and run it again") from None
         with catalogue:
+            if interrupts.requested():  # Ctrl-C that a compiled kernel swallowed: not committed
+                raise KeyboardInterrupt
             catalogue.commit_run(record, result.metrics, result.group_metrics, writer)
     except BaseException:
         writer.abort()

@@ -22,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from scorestate import interrupts
 from scorestate.errors import ScorestateError
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=None,
@@ -37,12 +38,15 @@ def friendly(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        interrupts.watch()
         try:
             return fn(*args, **kwargs)
         except ScorestateError as e:
             err.print(f"scorestate: error: {e}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemError) as e:
+            if not interrupts.was_interrupt(e):  # a SystemError that is not Ctrl-C in disguise
+                raise
             err.print("scorestate: interrupted; the run was not stored", markup=False)
             raise typer.Exit(130) from None
 
