@@ -268,6 +268,18 @@ def test_a_missing_edge_list_is_one_message(tmp_path):
     assert r.exit_code == 2 and "does not exist" in r.stderr and str(missing) in r.stderr
 
 
+def test_a_folder_or_a_binary_file_is_named_as_what_it_is(tmp_path):
+    binary = tmp_path / "ties.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
+    parquet = tmp_path / "ties.txt"
+    pl.DataFrame({"a": [0], "b": [1]}).write_parquet(parquet)
+    for path, message in ((tmp_path, "is a folder"), (binary, "is a binary file, not CSV text"),
+                          (parquet, "a Parquet file needs the suffix .parquet")):
+        r = cli("run", "essay", "-d", "5", "--store", str(tmp_path / "s.duckdb"),
+                "--set", "network.kind=edgelist", "--set", f"network.edgelist={path}")
+        assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output, r.output
+
+
 def test_a_stored_edge_list_run_is_rebuilt_only_from_the_same_file(tmp_path):
     graph = nx.karate_club_graph()
     path = tmp_path / "ties.csv"

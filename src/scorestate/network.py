@@ -345,9 +345,23 @@ def read_edgelist(path: str | Path) -> tuple[int, np.ndarray]:
 
 
 def _must_exist(p: Path) -> None:
-    if not p.is_file():
+    """A regular file that reads as text (or Parquet by its suffix): a folder, a device or a
+    binary file is named as what it is, not as a file with no ties."""
+    if p.is_dir():
+        raise ScorestateError(f"network.edgelist: '{p}' is a folder; expected a CSV or Parquet file "
+                              f"of {EDGE_RULE}")
+    if not p.exists():
         raise ScorestateError(f"network.edgelist: the file '{p}' does not exist; expected a CSV or "
                               f"Parquet file of {EDGE_RULE}")
+    if not p.is_file():
+        raise ScorestateError(f"network.edgelist: '{p}' is not a regular file; expected a CSV or "
+                              f"Parquet file of {EDGE_RULE}")
+    if p.suffix.lower() not in {".parquet", ".pq"}:
+        with p.open("rb") as f:
+            head = f.read(4096)
+        if b"\0" in head or head.startswith(b"PAR1"):
+            raise ScorestateError(f"network.edgelist: '{p}' is a binary file, not CSV text; expected "
+                                  f"a CSV file of {EDGE_RULE} (a Parquet file needs the suffix .parquet)")
 
 
 def _read_parquet(p: Path) -> pl.DataFrame:
