@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
@@ -14,7 +15,9 @@ import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from typer.testing import CliRunner
 
+from scorestate.cli import app
 from scorestate.errors import ScorestateError, StoreError
 from scorestate.ledger import Ledger
 from scorestate.store import (
@@ -23,6 +26,7 @@ from scorestate.store import (
     NotRecordedWarning,
     RunRecord,
     Store,
+    StoreInUseError,
     new_run_id,
 )
 
@@ -429,3 +433,130 @@ def test_a_run_is_named_by_its_random_end_but_not_by_a_stray_character(tmp_path:
         for stray in ("1", "c1", "2c1"):  # a row number or a citizen typed by mistake
             with pytest.raises(StoreError, match="no run"):
                 store.load_run(stray)
+
+
+@pytest.mark.parametrize("path", ["", Path(""), "."])
+def test_an_empty_store_path_is_refused(tmp_path: Path, monkeypatch, path) -> None:
+    """`--store ""` used to end in `ValueError: PosixPath('.') has an empty name`."""
+    monkeypatch.chdir(tmp_path)
+    for create in (True, False):
+        with pytest.raises(StoreError) as e:
+            Store(path, create=create)
+        assert str(e.value) == "the store path is empty; expected a store path such as runs.duckdb"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["runs"], ["run", "-n", "300", "-d", "3"]])
+def test_an_empty_store_option_is_one_message(tmp_path: Path, monkeypatch, command) -> None:
+
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, [*command, "--store", ""])
+    assert r.exit_code == 2, r.output
+    assert "expected a store path such as runs.duckdb" in r.stderr and "Traceback" not in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("taken_by", ["file", "dangling-link"])
+def test_a_ledger_folder_taken_by_a_file_is_refused_before_anything_is_made(
+        tmp_path: Path, taken_by: str) -> None:
+    """The run used to fail with NotADirectoryError and leave a new, empty store behind."""
+
+    path, ledger = tmp_path / "lf.duckdb", tmp_path / "lf.duckdb.ledger"
+    if taken_by == "file":
+        ledger.write_text("x\n")
+    else:
+        ledger.symlink_to(tmp_path / "gone")
+    for create in (True, False):
+        with pytest.raises(StoreError) as e:
+            Store(path, create=create)
+        assert f"the ledger folder of the store '{path}', '{ledger}', is taken by a file" in str(e.value)
+        assert "expected a folder there" in str(e.value)
+    r = CliRunner().invoke(app, ["run", "-n", "300", "-d", "3", "--store", str(path)])
+    assert r.exit_code == 2, r.output
+    assert f"'{ledger}', is taken by a file" in r.stderr and "Traceback" not in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lf.duckdb.ledger"]  # no new store
+
+
+def zero(path: Path, offset: int, size: int = 8192) -> None:
+    with path.open("r+b") as f:
+        f.seek(offset)
+        f.write(b"\0" * size)
+
+
+def test_a_damaged_store_is_called_damaged_at_once_not_in_use(tmp_path: Path) -> None:
+    """A checksum error used to read as a lock (its message names a 'block'): 10 s of waiting,
+    then 'in use by another connection or process'."""
+
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        commit(store, "20261127-011530-3fa2c1")
+    zero(path, 4096)  # both database headers: DuckDB reads a bad checksum on opening
+    before = path.read_bytes()
+    for create, wait_s in ((True, 0.0), (False, 5.0)):
+        t0 = time.monotonic()
+        with pytest.raises(StoreError) as e:
+            Store(path, create=create, wait_s=wait_s)
+        assert time.monotonic() - t0 < 2.0  # no waiting for a lock that is not there
+        assert not isinstance(e.value, StoreInUseError)
+        message = str(e.value)
+        assert message.startswith(f"the store file '{path}' is damaged (Corrupt database file")
+        assert "its runs cannot be read" in message and "in use" not in message
+    for args in (["runs"], ["explain", "3fa2c1", "1"], ["report", "3fa2c1"]):
+        t0 = time.monotonic()
+        r = CliRunner().invoke(app, [*args, "--store", str(path)])
+        assert time.monotonic() - t0 < 5.0, args
+        assert r.exit_code == 2, r.output
+        assert f"the store file '{path}' is damaged" in r.stderr and "Traceback" not in r.output
+    assert path.read_bytes() == before
+
+
+def test_a_damaged_block_met_while_reading_is_called_damaged(tmp_path: Path) -> None:
+    """The file opens, but the block holding a table's rows fails its checksum when read."""
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        commit(store, "r")
+    con = duckdb.connect(str(path), read_only=True)
+    block_size = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
+    blocks = [b for (b,) in con.execute("SELECT DISTINCT block_id FROM pragma_storage_info('metrics') "
+                                        "WHERE block_id >= 0").fetchall()]
+    con.close()
+    assert blocks, "the metrics table is expected to have a block of its own on disk"
+    for block in blocks:
+        zero(path, 3 * 4096 + block * block_size)  # after DuckDB's three 4 KiB header blocks
+    with Store(path, create=False) as store:
+        assert store.list_runs()["run_id"].to_list() == ["r"]
+        with pytest.raises(StoreError) as e:
+            store.load_run("r")
+    assert str(e.value).startswith(f"the store file '{path}' is damaged (Corrupt database file")
+
+
+def test_runs_shows_names_with_control_characters_and_markup_as_text(tmp_path: Path) -> None:
+    """A scenario's name reached the terminal raw: ESC sequences acted, `[bold]` was applied."""
+
+    path = tmp_path / "s.duckdb"
+    name = "\x1b[2J[b]x[/b]\u202e"  # short enough for its column in 80 columns
+    with Store(path) as store:
+        writer = store.begin_run("r", kinds=KINDS, sources=SOURCES)
+        write_ledger(writer)
+        record = replace(make_record("r"), scenario_name=name,
+                         scenario=make_record("r").scenario | {"overrides": ["a=\x1b[1mb\n", "c=[red]d"]})
+        store.commit_run(record, make_metrics(), make_group_metrics(), writer)
+    r = CliRunner().invoke(app, ["runs", "--store", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "\x1b" not in r.stdout and "\u202e" not in r.stdout
+    assert r"\x1b[2J[b]x[/b]\u202e" in r.stdout
+    assert r"r: a=\x1b[1mb\n; c=[red]d" in r.stdout
+    # as JSON the name is the stored text, escaped by JSON itself
+    listed = json.loads(CliRunner().invoke(app, ["runs", "--store", str(path), "--json"]).stdout)
+    assert listed["runs"][0]["scenario_name"] == name
+
+
+def test_a_lock_is_told_from_damage_by_duckdbs_message_not_by_a_word_in_it() -> None:
+    from scorestate.store import _corrupt, _in_use
+
+    damaged = duckdb.Error("Corrupt database file: computed checksum 5381 does not match stored "
+                           "checksum 0 in block at location 4096")  # "block" is not "lock"
+    locked = duckdb.IOException('IO Error: Could not set lock on file "/data/Corrupt database '
+                                'file.duckdb": Conflicting lock is held in python (PID 7)')
+    assert _corrupt(damaged) and not _in_use(damaged)
+    assert _in_use(locked) and not _corrupt(locked)

@@ -8,6 +8,8 @@ API raises the exception so a notebook shows the same text.
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -50,15 +52,76 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_output_file(path: Path, option: str, example: Path) -> None:
+def check_output_file(path: Path, option: str, example: Path,
+                      protect: Iterable[str | os.PathLike[str]] = ()) -> None:
     """Refuse an output path that cannot be written, before any work: a folder, a file in a
-    folder that does not exist, a file that may not be written. `example` names a good path."""
+    folder that does not exist, a file that may not be written, something that is not a regular
+    file (a symbolic link, a FIFO, a device, a socket: writing would replace it or block on it).
+    `example` names a good path. `protect` lists stores (their DuckDB files) that the output must
+    not overwrite: the file, its `.wal` and anything in its `.ledger` folder."""
+    path = Path(path)
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        mode = None  # absent (or unreadable: the checks below say which)
+    if mode is not None and stat.S_ISLNK(mode):
+        raise ScorestateError(f"{option}: '{path}' is a symbolic link (to '{os.readlink(path)}'); "
+                              f"expected a regular file path, such as '{example.name}' (writing "
+                              "would replace the link)")
     if path.is_dir():
         raise ScorestateError(f"{option}: '{path}' is a directory; expected a file path, such as "
                               f"'{example}'")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ScorestateError(f"{option}: '{path}' is {_special(mode)}, not a regular file; expected "
+                              f"a regular file path, such as '{example.name}'")
     if not path.parent.is_dir():
         raise ScorestateError(f"{option}: the folder '{path.parent}' does not exist; expected a "
                               "file path in an existing folder")
+    for store in protect:
+        _check_not_in_store(path, Path(store), option, example)
     if not os.access(path if path.exists() else path.parent, os.W_OK):
         raise ScorestateError(f"{option}: '{path}' is not writable (permission denied); expected a "
                               "writable file path")
+
+
+def _special(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    for test, what in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "a special file"
+
+
+def _check_not_in_store(path: Path, store: Path, option: str, example: Path) -> None:
+    """Refuse an output that is `store`'s file or write-ahead log, or lies in its ledger folder,
+    comparing resolved paths (a second name of the same file counts too)."""
+    if not store.name:  # no store file named (an empty --store): the store refuses it itself
+        return
+    wal, ledger = store.with_name(store.name + ".wal"), store.with_name(store.name + ".ledger")
+    if not os.path.lexists(store) and not os.path.lexists(ledger):
+        return  # no store there yet: nothing to lose
+    where = _resolved(path)
+    for part, what in ((store, "the store"), (wal, "the write-ahead log of the store")):
+        if where == _resolved(part) or _same_file(path, part):
+            raise ScorestateError(f"{option}: '{path}' is {what} '{store}' (writing it would lose "
+                                  f"the store's runs); expected a file path outside the store, such "
+                                  f"as '{example.name}'")
+    if where.is_relative_to(_resolved(ledger)):
+        raise ScorestateError(f"{option}: '{path}' lies in '{ledger}', the ledger folder of the "
+                              f"store '{store}' (writing it would damage the store's runs); expected "
+                              f"a file path outside the store, such as '{example.name}'")
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links: compare as written
+        return path.absolute()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either is absent
+        return False

@@ -15,6 +15,7 @@ lock when the process dies, so a killed run's folder is removed once it is old.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -24,11 +25,11 @@ import shutil
 import time
 import warnings
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import duckdb
 import numpy as np
@@ -193,6 +194,14 @@ class StoredRun:
     kinds: tuple[str, ...] = field(default=())
     sources: tuple[str, ...] = field(default=())
 
+    @property
+    def store_path(self) -> Path | None:
+        """The store's DuckDB file the run was read from (its ledger lies in ``<file>.ledger/``),
+        or None for a run whose ledger path is not laid out so."""
+        folder = self.ledger_path.parent
+        name = folder.name.removesuffix(".ledger")
+        return folder.with_name(name) if name and name != folder.name else None
+
     def ledger(self, citizen: int | None = None, *, citizens: Sequence[int] | None = None,
                kinds: str | Sequence[str] | None = None) -> pl.DataFrame:
         """Ledger rows by day then citizen: those where ``citizen`` is subject or actor, or whose
@@ -302,8 +311,61 @@ def _final(stored: dict[str, float | None], metrics: pl.DataFrame) -> dict[str, 
 
 
 def _in_use(e: duckdb.Error) -> bool:
-    """DuckDB's lock is taken (another process), or this process has the file open otherwise."""
-    return isinstance(e, duckdb.ConnectionException) or "lock" in str(e).splitlines()[0].lower()
+    """DuckDB's lock is taken (another process), or this process has the file open otherwise.
+
+    "lock" is matched as a word: DuckDB's message for a damaged file names the "block" whose
+    checksum failed, and that is no reason to wait.
+    """
+    if _corrupt(e):
+        return False
+    return (isinstance(e, duckdb.ConnectionException)
+            or re.search(r"\block", _first_line(e), re.IGNORECASE) is not None)
+
+
+_CORRUPT = re.compile(r"(?:[A-Za-z ]*Error: )?Corrupt database file\b")
+
+
+def _corrupt(e: duckdb.Error) -> bool:
+    """DuckDB found the file damaged ("Corrupt database file: computed checksum ... does not
+    match ..."): waiting will not help, and the file is no one else's lock. Matched at the start
+    of the message, so that a path that happens to say "corrupt" in a lock's message does not."""
+    return _CORRUPT.match(_first_line(e)) is not None
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e)
+    return text.splitlines()[0] if text else e.__class__.__name__
+
+
+def _damaged_error(path: Path, e: duckdb.Error) -> StoreError:
+    return StoreError(f"the store file '{path}' is damaged ({_first_line(e)}), so its runs cannot "
+                      f"be read; expected a sound DuckDB file written by scorestate (restore it from "
+                      f"a copy, or use a new store and run the runs again)")
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn DuckDB's word that the file is damaged, met while reading, into a StoreError."""
+    try:
+        yield
+    except duckdb.Error as e:
+        if _corrupt(e):
+            raise _damaged_error(path, e) from None
+        raise
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _reads(method: _F) -> _F:
+    """A Store method that reads the catalogue: a damaged file is a StoreError naming it."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with _reading(self.path):
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _in_use_error(path: Path, e: duckdb.Error) -> StoreInUseError:
@@ -362,12 +424,24 @@ class Store:
 
     def __init__(self, path: str | Path = DEFAULT_STORE, *, create: bool = True,
                  wait_s: float = 0.0) -> None:
-        self.path = Path(path)
-        self.ledger_dir = self.path.with_name(self.path.name + ".ledger")
         self._con: duckdb.DuckDBPyConnection | None = None
+        if not isinstance(path, str | os.PathLike):
+            raise StoreError(f"a store must be a path, such as 'runs.duckdb'; got "
+                             f"{type(path).__name__} {repr(path)[:60]}")
+        self.path = Path(path)
+        if not self.path.name:  # "" (which Path reads as "."), ".", "/": no file is named
+            given = "is empty" if os.fspath(path) in ("", ".") else f"'{path}' names no file"
+            raise StoreError(f"the store path {given}; expected a store path such as runs.duckdb")
+        self.ledger_dir = self.path.with_name(self.path.name + ".ledger")
         if self.path.is_dir():
             raise StoreError(f"'{self.path}' is a directory, not a scorestate store; {_EXPECTED}"
                              f", such as '{self.path / DEFAULT_STORE}'")
+        if os.path.lexists(self.ledger_dir) and not self.ledger_dir.is_dir():
+            # before anything is created: a run would fail only once the store file was made
+            raise StoreError(f"the ledger folder of the store '{self.path}', '{self.ledger_dir}', "
+                             "is taken by a file that is not a folder; expected a folder there (or "
+                             "nothing, for a new store): move that file away, or give --store "
+                             "another path")
         deadline, pause = time.monotonic() + wait_s, 0.05
         while True:
             try:
@@ -405,6 +479,8 @@ class Store:
         try:
             con = duckdb.connect(str(path), read_only=True)
         except duckdb.Error as e:
+            if _corrupt(e):
+                raise _damaged_error(path, e) from None
             if _in_use(e):
                 raise _in_use_error(path, e) from None
             raise refuse(str(e).splitlines()[0]) from None
@@ -416,6 +492,8 @@ class Store:
                 raise refuse("a DuckDB database without the scorestate marker")
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         except duckdb.Error as e:
+            if _corrupt(e):
+                raise _damaged_error(path, e) from None
             raise refuse(str(e).splitlines()[0]) from None
         finally:
             con.close()
@@ -429,6 +507,8 @@ class Store:
         try:
             return duckdb.connect(str(self.path))
         except duckdb.Error as e:  # locked by a process that came in after _check, say
+            if _corrupt(e):
+                raise _damaged_error(self.path, e) from None
             if _in_use(e):
                 raise _in_use_error(self.path, e) from None
             raise StoreError(f"cannot open the store '{self.path}': {e}") from None
@@ -458,6 +538,7 @@ class Store:
             raise StoreError(f"the store '{self.path}' is closed")
         return self._con
 
+    @_reads
     def clean_partials(self, max_age_s: float = 3600.0) -> list[str]:
         """Remove ledger folders of runs that never committed, once older than ``max_age_s``.
 
@@ -489,9 +570,15 @@ class Store:
         folder = self.ledger_dir / f"{run_id}.partial"
         if self._exists(run_id) or folder.exists() or (self.ledger_dir / run_id).exists():
             raise StoreError(f"run '{run_id}' already exists in the store '{self.path}'")
-        folder.mkdir(parents=True)
+        try:
+            folder.mkdir(parents=True)
+        except OSError as e:
+            raise StoreError(f"cannot begin run '{run_id}' in the store '{self.path}': the ledger "
+                             f"folder '{folder}' could not be made ({e.strerror}); expected a "
+                             f"writable folder '{self.ledger_dir}' (or none)") from None
         return LedgerWriter(run_id, folder, kinds, sources)
 
+    @_reads
     def _exists(self, run_id: str) -> bool:
         return bool(self.con.execute("SELECT count(*) FROM runs WHERE run_id = ?",
                                      [run_id]).fetchall()[0][0])
@@ -551,6 +638,7 @@ class Store:
             finally:
                 self.con.unregister("_long")
 
+    @_reads
     def list_runs(self) -> pl.DataFrame:
         """One row per complete run, oldest first; runs still being written are not shown.
 
@@ -567,6 +655,7 @@ class Store:
         return frame.drop("scenario").with_columns(
             pl.Series("changes", changes, dtype=pl.List(pl.String)))
 
+    @_reads
     def load_run(self, run_id: str) -> StoredRun:
         """Read a complete run by its id, a unique prefix of it, or its random suffix (the id
         starts with its creation time, so a prefix must be long to be unique)."""

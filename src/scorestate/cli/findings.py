@@ -11,6 +11,7 @@ from rich.progress import TextColumn
 
 from scorestate.cli import app, friendly, out, progress
 from scorestate.errors import ScorestateError, check_output_file
+from scorestate.store import DEFAULT_STORE
 
 # Kept equal to scorestate.analysis.findings (tests check it); not imported, so that the CLI starts fast.
 DEFAULT_OUTPUT = Path("docs/findings.md")
@@ -43,7 +44,8 @@ def findings(
     check_sizes(population, days, replicates)
     if seed < 0:
         raise ScorestateError(f"--seed must be zero or more; got {seed}")
-    check_output_file(output, "--output", output / DEFAULT_OUTPUT.name)
+    # findings keeps no store, but the default one (where `scorestate run` lands runs) may sit here
+    check_output_file(output, "--output", output / DEFAULT_OUTPUT.name, protect=[DEFAULT_STORE])
     t0 = time.perf_counter()
     with progress("runs", TextColumn("{task.fields[step]}")) as bar:
         task = bar.add_task("findings", total=None, step="")

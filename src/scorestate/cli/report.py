@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from scorestate.cli import RunArg, StoreOpt, app, err, friendly, out
+from scorestate.errors import check_output_file
 from scorestate.store import DEFAULT_STORE, READ_WAIT_S
 
 
@@ -23,9 +24,11 @@ def report(run_id: RunArg,
     from scorestate.report import write_report
     from scorestate.store import Store
 
+    if output is not None:  # before the store is opened (which may wait for it) or read
+        check_output_file(output, "-o", output / "report-RUN.html", protect=[store])
     with Store(store, create=False, wait_s=READ_WAIT_S) as catalogue:
         run = catalogue.load_run(run_id)
         other = catalogue.load_run(compare) if compare is not None else None
     with err.status("drawing the figures"):
-        path = write_report(run, output, compare=other)
+        path = write_report(run, output, compare=other, protect=[store])
     out.print(f"report of run {run.record.run_id} written to {path}")

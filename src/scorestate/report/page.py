@@ -12,6 +12,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -267,10 +268,14 @@ and the page loads nothing else.</footer>
 
 
 def write_report(run: StoredRun, path: str | Path | None = None,
-                 compare: StoredRun | None = None) -> Path:
-    """Write the report (default `report-<run_id>.html`); the file appears whole or not at all."""
+                 compare: StoredRun | None = None, *, protect: Iterable[str | Path] = ()) -> Path:
+    """Write the report (default `report-<run_id>.html`); the file appears whole or not at all.
+
+    The output may not be a store's file, its write-ahead log or in its ledger folder: neither
+    that of the stores the runs were read from, nor those in `protect`."""
     out = Path(path) if path is not None else Path(f"report-{run.record.run_id}.html")
-    check_output_file(out, "-o", out / f"report-{run.record.run_id}.html")
+    stores = [*protect, *(s.store_path for s in (run, compare) if s is not None and s.store_path)]
+    check_output_file(out, "-o", out / f"report-{run.record.run_id}.html", protect=stores)
     text = render(run, compare)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out.parent)
