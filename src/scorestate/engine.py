@@ -67,6 +67,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # A population that fits in one chunk of the chunked kernels runs its day on one thread: waking a
 # second one costs more than it saves there (on 2 cores the break-even is near 25,000 citizens).
 SERIAL_UP_TO = neighbours.CHUNK
+# What a run needs at its peak, while the network is built (docs/performance.md, "Memory"): about
+# 120 bytes a citizen plus 8 a directed tie, measured at 87% to 96% of this at 10^6 to 5 x 10^7.
+BYTES_PER_CITIZEN = 120
+BYTES_PER_TIE = 8
 
 
 def timeline_step(sim: Simulation) -> None:
@@ -234,6 +238,8 @@ class Simulation:
         t0 = time.perf_counter()
         if not isinstance(scenario, Scenario):  # a preset's name, say: fail here, not deep inside
             raise not_a_scenario(scenario, "ss.simulate(ss.load_scenario({name!r}))")
+        if graph is None and scenario.network.kind == "homophilous":  # before any work
+            check_memory(scenario.population.size, scenario.network.mean_degree)
         compile_kernels()
         if graph is not None and scenario.network.kind != "graph":
             # the run's record must say that its ties came from outside the scenario
@@ -255,6 +261,7 @@ class Simulation:
             if n < 2:
                 raise ScorestateError("the imported network has fewer than 2 citizens; "
                                       "expected a graph with ties")
+            check_memory(n, edges.size / n, imported=True)  # its ties: 2 ids per undirected one
             # the record names the citizens the run had and the file it read, not the defaults
             population = scenario.population.model_copy(update={"size": n})
             scenario = scenario.model_copy(update={"network": net, "population": population})
@@ -379,6 +386,50 @@ class Simulation:
     def plan() -> list[str]:
         """The day's steps in order (printable)."""
         return [name for name, _ in DAY]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new run (Linux: /proc/meminfo's MemAvailable), or None
+    where that cannot be read (another system): the memory check is then skipped."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def memory_needed(n: int, mean_degree: float) -> int:
+    """Estimated peak bytes of a run of `n` citizens at this mean degree (ties counted both ways)."""
+    return int(n * (BYTES_PER_CITIZEN + BYTES_PER_TIE * mean_degree))
+
+
+def check_memory(n: int, mean_degree: float, *, imported: bool = False) -> None:
+    """Refuse, before allocating anything, a run that would not fit in the memory available: it
+    would end in a MemoryError or the kernel's OOM killer, after minutes of building."""
+    need = memory_needed(n, mean_degree)
+    have = available_memory()
+    if have is None or need <= have:
+        return
+    fits = int(have // (BYTES_PER_CITIZEN + BYTES_PER_TIE * mean_degree))
+    what = (f"the imported network of {n:,} citizens (mean degree {mean_degree:.3g})" if imported
+            else f"a population of {n:,} citizens at a mean degree of {mean_degree:g}")
+    fix = (f"a network of at most {fits:,} citizens at this mean degree" if imported
+           else f"at most {fits:,} citizens at this mean degree (population.size, -n on the command line)")
+    raise ScorestateError(
+        f"{what} needs about {_bytes(need)} of memory at its peak ({BYTES_PER_CITIZEN} bytes a citizen "
+        f"+ {BYTES_PER_TIE} a tie, docs/performance.md), but {_bytes(have)} is available; expected "
+        f"{fix}, or a machine with more memory free")
+
+
+def _bytes(b: float) -> str:
+    """Bytes in binary units: 14.9 GiB, 210.9 KiB."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= size:
+            return f"{b / size:.1f} {unit}"
+    return f"{int(b)} bytes"
 
 
 def given_size(scenario: Scenario) -> int | None:

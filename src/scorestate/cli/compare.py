@@ -56,13 +56,26 @@ def compare(
     """Compare policy B with policy A on the same citizens (common random numbers)."""
     from scorestate.analysis.compare import check
     from scorestate.analysis.compare import compare as run_compare
+    from scorestate.errors import ScorestateError
     from scorestate.scenario.load import load_scenario
     from scorestate.store import Store
 
     both = list(set_ or [])
     scen_a = load_scenario(a, both + list(set_a or []), population=population, days=days, seed=seed)
-    seed = scen_a.run.seed if seed is None else seed  # B runs on A's seeds
-    scen_b = load_scenario(b, both + list(set_b or []), population=population, days=days, seed=seed)
+    sets_b = both + list(set_b or [])
+    if seed is None:  # B runs on A's seeds: a run.seed that B alone sets would be ignored
+        scen_b = load_scenario(b, sets_b, population=population, days=days)
+        seed = scen_a.run.seed
+        if "seed" in scen_b.run.model_fields_set and scen_b.run.seed != seed:
+            raise ScorestateError(
+                f"B ({scen_b.name}) sets run.seed={scen_b.run.seed}, but compare runs A and B on the "
+                f"same seeds (A's run.seed, here {seed}, or --seed); expected run.seed not to be set "
+                f"for one side only: set it for both (--set run.seed={scen_b.run.seed}), or give "
+                f"--seed {scen_b.run.seed} in its place")
+        if scen_b.run.seed != seed:
+            scen_b = load_scenario(b, sets_b, population=population, days=days, seed=seed)
+    else:
+        scen_b = load_scenario(b, sets_b, population=population, days=days, seed=seed)
     check(scen_a, scen_b, replicates, seed)  # bad -r or seed: the message alone, before the bar
     if store is not None:
         Store(store).close()  # fail fast on a bad store, before any citizen is built

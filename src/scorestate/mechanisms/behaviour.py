@@ -207,9 +207,12 @@ def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintil
     keys = np.empty(64, np.uint64)
     for k in range(64):
         keys[k] = rng.stream_key(seed, day, k)
+    # by quintile (1 to 5): the lowest's chance, times the factor per step up; a factor of 0 leaves
+    # defaults to the lowest quintile alone (0 ** 0 = 1). No citizen has quintile 0: its entry,
+    # the lowest's chance, only keeps 0 ** -1 from being computed.
     default_p = np.empty(256)
     for q in range(256):
-        default_p[q] = bp[DEBT_P] * bp[DEBT_F] ** (q - 1)
+        default_p[q] = bp[DEBT_P] * bp[DEBT_F] ** max(q - 1, 0)
     for blk in prange((n + BLOCK - 1) // BLOCK):
         first = blk * BLOCK
         _block(first, min(n, first + BLOCK) - first, day, enabled, keys, bp, service_p, default_p,

@@ -1,16 +1,21 @@
 """Loading scenarios: presets or files, dotted-path overrides, readable errors.
 
 A scenario file is YAML read by a `yaml.SafeLoader` (no tags, no code) that also refuses a key
-given twice, which PyYAML would otherwise settle silently by keeping the last. Overrides are
-applied to the raw mapping before validation, so an override gets the same checks and messages
-as a file. Conditions are compiled at load time, so a bad rule is reported before any citizen is
-built.
+given twice, which PyYAML would otherwise settle silently by keeping the last, and reads `2e-5`
+as the number it is (YAML 1.2; PyYAML's 1.1 rules read it as a string). Only a regular file of
+at most MAX_SCENARIO_BYTES is read: a device, a FIFO or a directory is refused before it is
+opened. Overrides are applied to the raw mapping before validation, so an override gets the same
+checks and messages as a file. Conditions are compiled at load time, so a bad rule is reported
+before any citizen is built.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
+import re
+import stat
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -24,6 +29,7 @@ from scorestate.scenario.schema import Policy, Scenario, UnknownName
 
 PRESET_PACKAGE = "scorestate.scenario.presets"
 EXAMPLE = "`population: {size: 20000}`"  # the smallest useful scenario file, for messages
+MAX_SCENARIO_BYTES = 10 * 2**20  # a scenario is a few kB of YAML; the presets are under 10 kB
 
 
 class DuplicateKey(yaml.constructor.ConstructorError):
@@ -50,6 +56,14 @@ class UniqueKeyLoader(yaml.SafeLoader):
             except TypeError:
                 pass  # an unhashable key: the base constructor reports it
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.2 floats with an exponent and no dot or no exponent sign (`2e-5`, `1e6`, `1.5e3`), which
+# YAML 1.1 reads as strings: the schema's types are strict, so the string would be refused.
+UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"))
 
 
 def _yaml(text: str) -> Any:
@@ -86,14 +100,7 @@ def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
                 f"'{src}' is neither a preset nor a scenario file; presets are: "
                 f"{', '.join(preset_names())} (`scorestate scenarios` lists them)"
             )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(f"{label} does not exist; expected a YAML scenario file or a preset "
-                                f"({', '.join(preset_names())})") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise ScenarioError(f"{label} could not be read ({e.__class__.__name__}: {e}); "
-                                "expected a readable UTF-8 YAML file") from None
+        text = _read_file(path, label)
     try:
         raw = _yaml(text)
     except DuplicateKey as e:
@@ -113,6 +120,48 @@ def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
         raise ScenarioError(f"{label} must be a mapping of sections (population, policy, ...); "
                             f"got a {type(raw).__name__}")
     return raw, label
+
+
+def _read_file(path: Path, label: str) -> str:
+    """The text of a scenario file: a regular file of at most MAX_SCENARIO_BYTES, refused before
+    it is opened otherwise (reading /dev/zero or a FIFO would never end, or never start)."""
+    try:
+        info = path.stat()
+        _check_regular(info, label)
+        # O_NONBLOCK: should the path become a FIFO after the check, opening it cannot hang
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            _check_regular(os.fstat(f.fileno()), label)
+            data = f.read(MAX_SCENARIO_BYTES + 1)
+        if len(data) > MAX_SCENARIO_BYTES:
+            _too_large(len(data), label, "more than ")
+        return data.decode("utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{label} does not exist; expected a YAML scenario file or a preset "
+                            f"({', '.join(preset_names())})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"{label} could not be read ({e.__class__.__name__}: {e}); "
+                            "expected a readable UTF-8 YAML file") from None
+
+
+FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+              (stat.S_ISSOCK, "a socket"))
+
+
+def _check_regular(info: os.stat_result, label: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in FILE_KINDS if test(info.st_mode)), "not a regular file")
+        raise ScenarioError(f"{label} is {kind}; expected a regular file holding a YAML scenario, "
+                            f"or a preset ({', '.join(preset_names())})")
+    if info.st_size > MAX_SCENARIO_BYTES:
+        _too_large(info.st_size, label)
+
+
+def _too_large(size: int, label: str, more: str = "") -> None:
+    raise ScenarioError(f"{label} is {more}{size:,} bytes; expected a scenario file of at most "
+                        f"{MAX_SCENARIO_BYTES:,} bytes ({MAX_SCENARIO_BYTES // 2**20} MiB; a scenario "
+                        "is a few kB of YAML)")
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -213,12 +262,32 @@ def _format_validation(e: ValidationError, label: str, root: type[BaseModel] = S
         msg = f"{label}: '{loc}' expected a finite number; got {given}"
     elif isinstance(first.get("ctx", {}).get("error"), UnknownName):
         msg = f"{label}: '{loc or 'scenario'}' {first['ctx']['error']}"
+    elif first["type"] in TYPE_ERRORS:  # strict types: say what was given, as well as its value
+        text = first["msg"]
+        msg = (f"{label}: '{loc or 'scenario'}' {text[0].lower()}{text[1:]}; got {_short(given)} "
+               f"({_kind(given, first['type'])})")
     else:
         text = first["msg"]
         text = text.removeprefix("Value error, ")
         msg = f"{label}: '{loc or 'scenario'}' {text[0].lower()}{text[1:]}; got {_short(given)}"
     more = len(e.errors()) - 1
     return msg + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+# pydantic's errors for a value of the wrong type (the schema's types are strict: no conversion).
+TYPE_ERRORS = {"int_type", "float_type", "bool_type", "string_type", "list_type", "dict_type"}
+_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a real number"), (str, "a string"),
+          (list, "a list"), (dict, "a mapping"), (type(None), "null"))
+
+
+def _kind(value: Any, expected: str) -> str:
+    """What a wrongly typed value is, e.g. 'a boolean', with a hint where a slip is likely."""
+    kind = next((name for t, name in _KINDS if isinstance(value, t)), type(value).__name__)
+    if isinstance(value, str) and expected in ("int_type", "float_type", "bool_type"):
+        kind += ": numbers and true/false are written without quotes"
+    elif isinstance(value, float) and expected == "int_type":
+        kind += ": an integer is written without a decimal point or an exponent"
+    return kind
 
 
 def _model_at(model: type[BaseModel], loc: Iterable[Any]) -> type[BaseModel] | None:
@@ -240,10 +309,23 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def plain(value: Any) -> Any:
+    """`value` with numpy scalars as Python ones and tuples as lists, the types a YAML file gives:
+    the schema's types are strict, and a sweep's `np.int64(1000)` or `(1, 0.5, 0)` is what it
+    says it is. (A numpy boolean stays a boolean, and is refused where a number belongs.)"""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
 def validate(raw: Mapping[str, Any], label: str) -> Scenario:
     """Validate a raw mapping into a Scenario, phases and conditions included."""
     try:
-        scenario = Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(plain(raw))
     except ValidationError as e:
         raise ScenarioError(_format_validation(e, label)) from None
     for _day, policy, where in phase_policies(scenario, label=label):
@@ -283,7 +365,7 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
     raw = copy.deepcopy(raw)
     _normalise_phases(raw, label)
     _edgelist_beside(raw, source)
-    pairs = _override_pairs(overrides)
+    pairs = [(path, plain(value)) for path, value in _override_pairs(overrides)]
     for path, value in pairs:
         if path == "overrides" or path.startswith("overrides."):
             raise ScenarioError("'overrides' is set by scorestate (the record of the overrides a "

@@ -12,6 +12,7 @@ and `docs/ODD.md` tabulates the fields with their sources.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,6 +22,8 @@ from scorestate.vocabulary import EVENTS, SERVICES, SOURCES
 ASSUMED = "assumed"
 MAX_POPULATION = 2_000_000_000  # citizen ids must fit the adjacency's int32
 MAX_SOURCES_PER_ACT = 3  # sources tried per act: the columns of the surveillance table
+MAX_NAME = 200  # characters of a scenario's or a phase's name
+MAX_DESCRIPTION = 500  # characters of a scenario's description
 
 
 def P(default: Any, doc: str, source: str = ASSUMED, **constraints: Any) -> Any:
@@ -30,9 +33,14 @@ def P(default: Any, doc: str, source: str = ASSUMED, **constraints: Any) -> Any:
 
 class Strict(BaseModel):
     """Unknown fields are errors: a typo must never be silently ignored. NaN and infinities are
-    refused everywhere: the kernels would turn them into nonsense runs without a word."""
+    refused everywhere: the kernels would turn them into nonsense runs without a word.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    Types are strict (pydantic's strict mode): a number must be a number, true/false a boolean,
+    text a string. `size: true` is not 1 citizen, `enabled: 'off'` not false, `days: "5"` not 5.
+    The one conversion kept is an integer where a real number is expected (`drift: 1`)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False,
+                              strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -63,6 +71,25 @@ def _overlay(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
 
 class UnknownName(ValueError):
     """A wrong name whose message already names it and the choices, so no "got ..." is added."""
+
+
+# Characters that would rewrite a terminal or a report where a name is printed: C0 and C1
+# controls (ESC, newline, tab, ...), DEL, and the bidirectional overrides and isolates.
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\x1b": "ESC",
+                  "\x00": "NUL", "\x7f": "DEL"}
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` if it is one line of printable text of at most `limit` characters."""
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI:
+            what = _CONTROL_NAMES.get(ch, f"U+{ord(ch):04X}")
+            raise ValueError(f"contains a control character ({what}) at character {i + 1}; expected "
+                             f"one line of printable text of at most {limit} characters")
+    if len(text) > limit:
+        raise ValueError(f"is {len(text):,} characters long; expected at most {limit}")
+    return text
 
 
 # ---------------------------------------------------------------- society
@@ -189,7 +216,7 @@ class Behaviour(Strict):
     volunteer: Logit = Logit(base=-5.0, weight=3.0)  # trait: conformity
     apology: Logit = Logit(base=-2.0, weight=4.0)  # trait: conformity; only while blacklisted
     debt_default: float = P(1.5e-5, "daily chance of defaulting on a debt, lowest income quintile", source="assumed; of the order of the court list's flows (REFERENCES.md)", ge=0, le=1)
-    debt_default_income_factor: float = P(0.6, "default chance multiplier per quintile step up", ge=0)
+    debt_default_income_factor: float = P(0.6, "default chance multiplier per quintile step up (0: only the lowest quintile defaults)", ge=0)
     debt_repay: float = P(0.001, "daily chance a defaulter pays", source="assumed; listings last years (REFERENCES.md: ~8.3 M listed at once, ~2.5 M a year)", ge=0, le=1)
     services: Services = Services()
     deterrence: float = P(8.0, "logit weight of perceived detection x points at stake x care", ge=0)
@@ -424,8 +451,13 @@ class Policy(Strict):
 
 class Phase(Strict):
     day: int = P(0, "first day of the phase", ge=0)
-    name: str = P("phase", "what the phase is called")
+    name: str = P("phase", f"what the phase is called (one line, at most {MAX_NAME} characters)")
     set: dict[str, Any] = P({}, "policy changes from this day on (dotted keys such as policy.sharing.camera)")
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        return one_line(v, MAX_NAME)
 
     @field_validator("set")
     @classmethod
@@ -456,8 +488,8 @@ class Run(Strict):
 
 
 class Scenario(Strict):
-    name: str = P("custom", "scenario name")
-    description: str = P("", "one line saying what the scenario is")
+    name: str = P("custom", f"scenario name (one line, at most {MAX_NAME} characters)")
+    description: str = P("", f"one line saying what the scenario is (at most {MAX_DESCRIPTION} characters)")
     population: Population = Population()
     network: Network = Network()
     behaviour: Behaviour = Behaviour()
@@ -467,6 +499,16 @@ class Scenario(Strict):
     ledger: Ledger = Ledger()
     run: Run = Run()
     overrides: list[str] = P([], "the PATH=VALUE overrides this scenario was loaded with, in order: a record, set by scorestate (its values are already in the fields above)", source="set by scorestate")
+
+    @field_validator("name")
+    @classmethod
+    def _name_one_line(cls, v: str) -> str:
+        return one_line(v, MAX_NAME)
+
+    @field_validator("description")
+    @classmethod
+    def _description_one_line(cls, v: str) -> str:
+        return one_line(v, MAX_DESCRIPTION)
 
     @model_validator(mode="after")
     def _fixed_tiers(self) -> Scenario:
