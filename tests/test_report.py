@@ -363,15 +363,22 @@ def test_percentage_levels_get_an_honest_span(runs, monkeypatch):
                 assert y.size == 0 or (lo <= y.min() and y.max() <= hi)
 
 
-def test_scenario_is_described_as_what_is_shown(runs):
+def test_scenario_is_described_as_what_is_shown(runs, tmp_path):
     store, a, _ = runs
     run = ss.open_run(a, store=store)
     page = render(run)
     section = page[page.index('<h2 id="scenario">'):]
     assert "nested YAML" in section and "every parameter at its dotted path" not in section
     shown = html.unescape(re.search(r"<pre>(.*?)</pre>", section, flags=re.S).group(1))
-    assert yaml.safe_load(shown) == run.record.scenario  # what it says is there is there
-    assert run.record.scenario["policy"]["enabled"] is not None  # the example path is real
+    record = run.record.scenario
+    assert record["overrides"]  # the fixture's run was loaded with overrides...
+    assert yaml.safe_load(shown) == {k: v for k, v in record.items() if k != "overrides"}
+    assert f"# - {record['overrides'][0]}" in shown  # ...shown as comments, so the text runs
+    saved = tmp_path / "scenario.yaml"
+    saved.write_text(shown)
+    again = ss.load_scenario(saved).model_dump(mode="json")
+    assert again == {**record, "overrides": []}  # "save it as a file ... to repeat the run exactly"
+    assert record["policy"]["enabled"] is not None  # the example path is real
 
 
 def _table(text: str, panel: str) -> list[list[str]]:

@@ -147,6 +147,11 @@ def test_a_citizen_the_panel_did_not_follow_is_warned_about(tmp_path: Path) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run.ledger(citizen=inside)  # followed: no warning
+    with pytest.warns(NotRecordedWarning) as caught:  # the CLI's spelling and the API's
+        run.ledger(citizen=outside)
+    (text,) = [str(w.message) for w in caught]
+    assert "`--set ledger.retention=full`" in text
+    assert 'ss.load_scenario(..., {"ledger.retention": "full"})' in text
 
 
 @pytest.mark.parametrize("part", ["part-00000.parquet", "part-00001.parquet"])
@@ -560,3 +565,70 @@ def test_a_lock_is_told_from_damage_by_duckdbs_message_not_by_a_word_in_it() -> 
                                 'file.duckdb": Conflicting lock is held in python (PID 7)')
     assert _corrupt(damaged) and not _in_use(damaged)
     assert _in_use(locked) and not _corrupt(locked)
+
+
+def _read_only_file_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every write to a store fail as on a read-only file system (chmod does not stop root)."""
+    import shutil
+
+    import scorestate.store as store_module
+
+    connect = duckdb.connect
+
+    def connect_read_only(database: str = ":memory:", read_only: bool = False, **kw):
+        if not read_only and database != ":memory:":
+            raise duckdb.IOException(f'IO Error: Cannot open file "{database}": Read-only file system')
+        return connect(database, read_only=read_only, **kw)
+
+    def refuse(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(store_module.duckdb, "connect", connect_read_only)
+    monkeypatch.setattr(shutil, "rmtree", refuse)
+    monkeypatch.setattr(os, "unlink", refuse)
+
+
+def test_a_read_only_store_can_be_listed_opened_and_read(tmp_path: Path, monkeypatch) -> None:
+    """`runs`, `open_run(...).metrics` and `.ledger()` used to fail with DuckDB's "Cannot open
+    file ... Read-only file system": the store was opened for writing even to be read."""
+    import scorestate as ss
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "s.duckdb"
+    run_id = ss.run(ss.load_scenario("essay", population=200, days=2), store=path).run_id
+    stale = path.with_name(path.name + ".ledger") / "dead.partial"  # a killed run's: cannot go
+    stale.mkdir()
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    modes = {p: p.stat().st_mode for p in (folder, path)}
+    try:
+        for p in modes:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        _read_only_file_system(monkeypatch)
+        assert ss.list_runs(path)["run_id"].to_list() == [run_id]
+        stored = ss.open_run(run_id, store=path)
+        assert stored.metrics.height > 0 and stored.ledger().height == stored.record.ledger_rows
+        result = CliRunner().invoke(app, ["runs", "--store", str(path)])
+        assert result.exit_code == 0, result.output
+        assert run_id in result.output
+        assert stale.is_dir()
+    finally:
+        monkeypatch.undo()
+        for p, mode in modes.items():
+            p.chmod(mode)
+
+
+def test_a_store_opened_to_be_read_is_opened_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        commit(store, "one")
+    with Store(path, create=False) as store:
+        assert store.read_only
+        with pytest.raises(duckdb.Error, match="read-only"):
+            store.con.execute("CREATE TABLE scratch (x INTEGER)")
+        with pytest.raises(StoreError, match="opened read-only"):
+            store.begin_run("two", kinds=KINDS, sources=SOURCES)
+    with Store(path) as store:  # a writer afterwards is not shut out
+        assert not store.read_only
+        assert store.list_runs()["run_id"].to_list() == ["one"]

@@ -98,12 +98,15 @@ def _widened(e: _Expr) -> _Expr:
 class Condition:
     """A compiled condition; call it with the citizen columns to get a bool mask."""
 
-    __slots__ = ("_const", "_fn", "names", "text", "where")
+    __slots__ = ("_const", "_fn", "names", "text", "where", "zero_divisor")
 
     def __init__(self, text: str, where: str, names: frozenset[str], root: _Expr) -> None:
         self.text, self.where, self.names = text, where, names
         self._const: bool | None = bool(root.const) if root.fn is None else None
         self._fn = root.fn
+        # "'a' by 'b'" where the condition divides by a constant 0 (its value is then inf or nan);
+        # a scenario's conditions are refused for it when the scenario loads
+        self.zero_divisor: str | None = None
 
     def __repr__(self) -> str:
         return f"Condition({self.text!r})"
@@ -167,14 +170,17 @@ def compile_condition(text: str, columns: Mapping[str, ColumnKind], *, where: st
     if unknown:
         raise fail(f"names an unknown column '{unknown[0]}'; known columns are: "
                    f"{', '.join(sorted(columns))}")
-    root = _Compiler(stripped, columns, tier_names, fail).visit(tree.body)
+    compiler = _Compiler(stripped, columns, tier_names, fail)
+    root = compiler.visit(tree.body)
     if root.kind != "bool":
         tier = f"'{tier_names[min(1, len(tier_names) - 1)]}'" if tier_names else "'C'"
         example = {"number": f"{root.src} < 600", "tier": f"{root.src} <= {tier}",
                    "text": f"tier <= {root.src}"}[root.kind]
         raise fail(f"is {_DESC[root.kind]}, not true/false; expected a comparison such as "
                    f"'{example}'")
-    return Condition(text, where, frozenset(names), root)
+    condition = Condition(text, where, frozenset(names), root)
+    condition.zero_divisor = compiler.zero_divisor
+    return condition
 
 
 def _num(value: Any) -> Any:
@@ -250,6 +256,7 @@ class _Compiler:
     def __init__(self, src: str, columns: Mapping[str, ColumnKind], tiers: Sequence[str],
                  fail: Callable[[str], ConditionError]) -> None:
         self.src, self.columns, self.tiers, self.fail = src, columns, list(tiers), fail
+        self.zero_divisor: str | None = None  # the first division by a constant 0, as "'a' by 'b'"
 
     def visit(self, node: ast.expr) -> _Expr:
         seg = ast.get_source_segment(self.src, node) or ""
@@ -275,6 +282,8 @@ class _Compiler:
             left, right = self.visit(node.left), self.visit(node.right)
             self._need(left, "number", sym)
             self._need(right, "number", sym)
+            if isinstance(node.op, ast.Div) and right.fn is None and right.const == 0:
+                self.zero_divisor = self.zero_divisor or f"'{left.src}' by '{right.src}'"
             return self._apply("number", seg, fn, _widened(left), _widened(right))
         if isinstance(node, ast.BoolOp):
             word = "and" if isinstance(node.op, ast.And) else "or"

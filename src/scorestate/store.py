@@ -277,7 +277,8 @@ class StoredRun:
                 f"run '{rec.run_id}': the run kept a panel (ledger retention 'panel') of "
                 f"{panel.index.size:,} of {n:,} citizens, so their own events and decisions were "
                 "not kept (only acts of theirs pinned on a panel citizen were); to keep every "
-                "citizen's file, rerun with `--set ledger.retention=full`",
+                "citizen's file, rerun with `--set ledger.retention=full` (in Python, "
+                "`ss.load_scenario(..., {\"ledger.retention\": \"full\"})`)",
                 NotRecordedWarning, stacklevel=3)
 
     def _damaged(self, parts: list[Path], e: Exception) -> StoreError:
@@ -420,11 +421,21 @@ class Store:
     out (readers included), so open a Store for one task and close it. If the file is in use,
     opening waits up to ``wait_s`` seconds for it (retrying with growing pauses of at most 1 s)
     before it raises ``StoreInUseError``; any other fault is raised at once.
+
+    ``read_only`` (by default ``not create``: a store that must exist is opened to be read) opens
+    the file with DuckDB's ``read_only=True``, so a store on a read-only file system or without
+    write permission can still be listed and its runs read (stale ``.partial`` folders are then
+    removed where they can be, and left where they cannot); such a Store cannot begin or commit
+    a run.
     """
 
     def __init__(self, path: str | Path = DEFAULT_STORE, *, create: bool = True,
-                 wait_s: float = 0.0) -> None:
+                 wait_s: float = 0.0, read_only: bool | None = None) -> None:
         self._con: duckdb.DuckDBPyConnection | None = None
+        self.read_only = (not create) if read_only is None else bool(read_only)
+        if self.read_only and create:
+            raise StoreError("a read-only Store cannot create a store; expected create=False "
+                             "with read_only=True")
         if not isinstance(path, str | os.PathLike):
             raise StoreError(f"a store must be a path, such as 'runs.duckdb'; got "
                              f"{type(path).__name__} {repr(path)[:60]}")
@@ -454,7 +465,7 @@ class Store:
                     raise
                 time.sleep(pause)
                 pause = min(2 * pause, 1.0)
-        self.clean_partials()
+        self.clean_partials()  # best effort: where nothing can be removed, nothing is
 
     def _open(self, create: bool) -> duckdb.DuckDBPyConnection:
         if self.path.exists():
@@ -505,7 +516,7 @@ class Store:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path))
+            return duckdb.connect(str(self.path), read_only=self.read_only)
         except duckdb.Error as e:  # locked by a process that came in after _check, say
             if _corrupt(e):
                 raise _damaged_error(self.path, e) from None
@@ -544,6 +555,7 @@ class Store:
 
         A folder whose lock a live writer holds is kept however old: its run is still going
         (perhaps in another process, with no connection to the store open while it simulates).
+        A folder that cannot be removed (a read-only file system) is left, and not listed.
         """
         if not self.ledger_dir.is_dir():
             return []
@@ -556,10 +568,12 @@ class Store:
                 except OSError:  # held by a live run, or removed meanwhile
                     continue
                 try:
-                    shutil.rmtree(d, ignore_errors=True)
+                    with contextlib.suppress(OSError):
+                        shutil.rmtree(d, ignore_errors=True)
                 finally:
                     _unlock(fd)
-                removed.append(d.name)
+                if not d.exists():
+                    removed.append(d.name)
         return removed
 
     def begin_run(self, run_id: str, *, kinds: Sequence[str], sources: Sequence[str]
@@ -567,6 +581,7 @@ class Store:
         """Start writing a run's ledger into ``<run_id>.partial/``; nothing is visible yet."""
         if not _RUN_ID.fullmatch(run_id) or run_id.endswith(".partial"):
             raise ValueError(f"run id {run_id!r} must be letters, digits, '_', '-' or '.'")
+        self._writable("begin run '" + run_id + "'")
         folder = self.ledger_dir / f"{run_id}.partial"
         if self._exists(run_id) or folder.exists() or (self.ledger_dir / run_id).exists():
             raise StoreError(f"run '{run_id}' already exists in the store '{self.path}'")
@@ -577,6 +592,11 @@ class Store:
                              f"folder '{folder}' could not be made ({e.strerror}); expected a "
                              f"writable folder '{self.ledger_dir}' (or none)") from None
         return LedgerWriter(run_id, folder, kinds, sources)
+
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise StoreError(f"cannot {what}: the store '{self.path}' was opened read-only; "
+                             "expected a Store opened for writing (create=True or read_only=False)")
 
     @_reads
     def _exists(self, run_id: str) -> bool:
@@ -592,6 +612,7 @@ class Store:
         """
         if writer.closed or writer.run_id != record.run_id:
             raise ValueError(f"writer of run '{writer.run_id}' is closed or not the record's")
+        self._writable(f"save run '{record.run_id}'")
         if record.ledger_retention not in _RETENTIONS:
             raise ValueError(f"ledger_retention {record.ledger_retention!r} not in {_RETENTIONS}")
         if not 0 <= record.seed < 2**64:

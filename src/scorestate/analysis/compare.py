@@ -48,6 +48,10 @@ FATES = {
 # (-0.002 twice gave var 6e-36 and a 3e28x "reduction").
 ROUNDOFF = 256 * float(np.finfo(np.float64).eps)
 ROUGH_BELOW = 5  # fewer replicates: var ratios from 1-3 degrees of freedom each, rough
+MAX_REPLICATES = 1_000  # each is 3 runs: beyond this a comparison takes hours for no real gain
+# Rough end-to-end speed of one run (building, simulating, measuring) at the sizes compare and
+# findings use, to tell a user how long the replicates asked for would take: order of magnitude only.
+ROUGH_CITIZEN_DAYS_PER_S = 2e6
 SOCIETY = ("population", "network")  # the sections that build the citizens and their ties
 SHOWN_DIFFERENCES = 6  # fields a note names before it says "and N more"
 REDUCTION_STATUS = {
@@ -152,6 +156,13 @@ def check(a: Scenario, b: Scenario, replicates: int, seed: int | None = None) ->
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
         raise ScorestateError(f"replicates must be an integer of at least 2 (a confidence interval "
                               f"and a variance need two); got {replicates!r}")
+    if replicates > MAX_REPLICATES:
+        per = rough_seconds(3, a.population.size, a.run.days)
+        raise ScorestateError(
+            f"replicates must be at most {MAX_REPLICATES:,}; got {replicates:,}. Each replicate is 3 runs "
+            f"of {a.population.size:,} citizens for {a.run.days:,} days (at a rough guess, "
+            f"{rough_duration(per)}), so {replicates:,} would take {rough_duration(per * replicates)}; "
+            f"expected from 2 to {MAX_REPLICATES:,}")
     top = 2**63 - INDEPENDENT_OFFSET - replicates
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < top:
         raise ScorestateError(f"{name} must be an integer from 0 to {top - 1} (independent seeds add "
@@ -163,6 +174,19 @@ def check(a: Scenario, b: Scenario, replicates: int, seed: int | None = None) ->
         raise ScorestateError(f"compare reads both runs on the same last day; run.days is {a.run.days} "
                               f"under A and {b.run.days} under B")
     return seed
+
+
+def rough_seconds(runs: int, population: int, days: int) -> float:
+    """How long `runs` runs of this size take, roughly (order of magnitude, not a promise)."""
+    return runs * population * days / ROUGH_CITIZEN_DAYS_PER_S
+
+
+def rough_duration(seconds: float) -> str:
+    """A duration in words a user can weigh: "about 2 s", "about 3 h", "about 40 years"."""
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"about {seconds / size:,.0f} {unit}"
+    return "under a second" if seconds < 1 else f"about {seconds:.0f} s"
 
 
 def _check_scenarios(a: object, b: object) -> None:

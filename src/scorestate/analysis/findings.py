@@ -41,6 +41,7 @@ DEFAULT_DAYS = 365  # the essay preset's own year: its score-based listings come
 DEFAULT_REPLICATES = 4
 DEFAULT_OUTPUT = "docs/findings.md"  # the project's page: writing here from the repository root replaces it
 MIN_DAYS = 60
+MAX_REPLICATES = 100  # each replicate runs every arm once (27 runs): more would take hours
 
 
 # ---------------------------------------------------------------- formatting
@@ -646,6 +647,16 @@ def check_sizes(population: int, days: int, replicates: int) -> None:
     if replicates < 2:
         raise ScorestateError(f"--replicates must be at least 2 to give a confidence interval; "
                               f"got {replicates}")
+    if replicates > MAX_REPLICATES:
+        from scorestate.analysis.compare import rough_duration, rough_seconds
+
+        runs = plan(Lab(population, days, 1, 0))  # the runs of one seed
+        per = rough_seconds(runs, population, days)
+        raise ScorestateError(
+            f"--replicates must be at most {MAX_REPLICATES:,} for the findings; got {replicates:,}. Each "
+            f"replicate is {runs} runs of {population:,} citizens for {days:,} days (at a rough guess, "
+            f"{rough_duration(per)}), so {replicates:,} would take {rough_duration(per * replicates)}; "
+            f"expected from 2 to {MAX_REPLICATES:,} (the page's default is {DEFAULT_REPLICATES})")
 
 
 @dataclass

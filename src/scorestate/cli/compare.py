@@ -44,7 +44,7 @@ def compare(
     a: Annotated[str, typer.Argument(metavar="A", help="Policy A: a preset name or a YAML scenario file.")],
     b: Annotated[str, typer.Argument(metavar="B", help="Policy B: a preset name or a YAML scenario file.")],
     replicates: Annotated[int, typer.Option("--replicates", "-r",
-                                            help="Paired replicates (seeds S, S+1, ...); at least 2.")] = 5,
+                                            help="Paired replicates (seeds S, S+1, ...); 2 to 1,000.")] = 5,
     seed: Annotated[int | None, typer.Option(
         "--seed", "-s", help="First seed of the replicates (default: A's run.seed, 0 for a preset).")] = None,
     population: PopulationOpt = None, days: DaysOpt = None, set_: SetOpt = None,

@@ -34,7 +34,7 @@ def findings(
         help="Days per run (default: the essay's year; its blacklisting comes late in it).")] = DEFAULT_DAYS,
     replicates: Annotated[int, typer.Option(
         "--replicates", "-r", metavar="R",
-        help="Seeds per arm (the same seeds in every arm).")] = DEFAULT_REPLICATES,
+        help="Seeds per arm (the same seeds in every arm); 2 to 100.")] = DEFAULT_REPLICATES,
     seed: Annotated[int, typer.Option(
         "--seed", "-s", metavar="SEED", help="First seed; replicates use seed, seed+1, ...")] = 0,
 ) -> None:

@@ -23,6 +23,7 @@ from scorestate import __version__
 from scorestate.errors import ScorestateError, check_output_file
 from scorestate.report.figures import Panel, all_panels
 from scorestate.report.plotting import COLORS, STYLES, RunData
+from scorestate.scenario.load import scenario_yaml
 from scorestate.store import StoredRun
 
 HEADLINE = (
@@ -178,7 +179,7 @@ def _flatten(x: Any, prefix: str = "") -> dict[str, Any]:
 
 def _scenario_section(runs: list[RunData]) -> str:
     a = runs[0].stored.record
-    text = yaml.safe_dump(a.scenario, sort_keys=False, allow_unicode=True)
+    text = scenario_yaml(a.scenario)  # runs as a file: the overrides it was loaded with as comments
     parts = [f"<p>The fully resolved scenario of run A, every parameter included, as nested "
              f"YAML. A parameter's dotted path (for <code>--set PATH=VALUE</code>) is its keys "
              f"joined by dots, and a list item's index counts as a key, as in "

@@ -24,7 +24,7 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from scorestate.errors import ScenarioError
+from scorestate.errors import ConditionError, ScenarioError
 from scorestate.scenario.schema import Policy, Scenario, UnknownName
 
 PRESET_PACKAGE = "scorestate.scenario.presets"
@@ -91,6 +91,11 @@ def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
     text: str
     src = str(source)
     if src in preset_names():
+        if Path(src).exists() and not Path(src).is_dir():
+            raise ScenarioError(
+                f"'{src}' names both a preset and the file '{src}' in this folder; expected the "
+                f"file written as ./{src} (a name with a '/' or ending in .yaml or .yml is always "
+                f"a file), or the preset named from another folder")
         label, text = f"preset '{src}'", preset_text(src)
     else:
         path = Path(src)
@@ -119,6 +124,10 @@ def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{label} must be a mapping of sections (population, policy, ...); "
                             f"got a {type(raw).__name__}")
+    if "overrides" in raw:
+        raise ScenarioError(f"{label} gives 'overrides', which scorestate writes itself: the record of "
+                            "the --set overrides a run was loaded with; expected the parameters' values "
+                            "in the file, and changes to them given as --set PATH=VALUE")
     return raw, label
 
 
@@ -210,20 +219,34 @@ def deep_merge(into: dict[str, Any], changes: Mapping[str, Any]) -> None:
 
 
 def nest(flat: Mapping[str, Any], *, label: str) -> dict[str, Any]:
-    """`{"policy.a.b": 1, "policy.c": {...}}` -> `{"policy": {"a": {"b": 1}, "c": {...}}}`."""
+    """`{"policy.a.b": 1, "policy.c": {...}}` -> `{"policy": {"a": {"b": 1}, "c": {...}}}`.
+
+    A parameter given twice, through two spellings (`policy.a.b: 1` and `policy: {a: {b: 2}}`),
+    is refused, as a key given twice in a file is: neither would be silently kept."""
     nested: dict[str, Any] = {}
     for path, value in flat.items():
         keys = str(path).split(".")
         node = nested
-        for k in keys[:-1]:
+        for depth, k in enumerate(keys[:-1]):
             node = node.setdefault(k, {})
             if not isinstance(node, dict):
-                raise ScenarioError(f"{label}: '{path}' goes inside a value, not a section")
-        if isinstance(value, Mapping) and isinstance(node.get(keys[-1]), dict):
-            deep_merge(node[keys[-1]], value)
-        else:
-            node[keys[-1]] = copy.deepcopy(value)
+                raise ScenarioError(f"{label}: '{path}' goes inside '{'.'.join(keys[:depth + 1])}', "
+                                    "which is given a value, not a section")
+        _merge_once(node, keys[-1], value, ".".join(keys[:-1]), label)
     return nested
+
+
+def _merge_once(node: dict[str, Any], key: str, value: Any, at: str, label: str) -> None:
+    """Put `value` at `node[key]`, merging mappings key by key; a leaf given twice is refused."""
+    path = f"{at}.{key}" if at else key
+    if key not in node:
+        node[key] = copy.deepcopy(value)
+    elif isinstance(value, Mapping) and isinstance(node[key], dict):
+        for k, v in value.items():
+            _merge_once(node[key], str(k), v, path, label)
+    else:
+        raise ScenarioError(f"{label} gives '{path}' twice (as a dotted key and inside a section, or "
+                            "as two dotted keys); expected each parameter once")
 
 
 def _normalise_phases(raw: dict[str, Any], label: str) -> None:
@@ -304,6 +327,12 @@ def _model_at(model: type[BaseModel], loc: Iterable[Any]) -> type[BaseModel] | N
     return node if isinstance(node, type) and issubclass(node, BaseModel) else None
 
 
+def _one_line(text: str) -> str:
+    """A condition as one line of at most 120 characters, for a message."""
+    shown = "".join(c if c.isprintable() else " " for c in text)
+    return shown if len(shown) <= 120 else shown[:100] + "..."
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -351,7 +380,13 @@ def phase_policies(scenario: Scenario, *, label: str = "scenario") -> list[tuple
 def _check_conditions(policy: Policy, scenario: Scenario, where: str) -> None:
     from scorestate.columns import compile_policy_conditions
 
-    compile_policy_conditions(policy, label=where)
+    compiled = compile_policy_conditions(policy, label=where)
+    for condition in (*(c for _, c in compiled.entry), compiled.exit, compiled.exempt,
+                      *(c for _, c in compiled.gates), *(c for _, c in compiled.rewards)):
+        if condition.zero_divisor:
+            raise ConditionError(f"{condition.where}: the condition '{_one_line(condition.text)}' divides "
+                                 f"{condition.zero_divisor}, which is 0; expected a divisor other than 0 "
+                                 "(a division by 0 gives no number, and the comparison no meaning)")
 
 
 def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | Iterable[str] = (),
@@ -387,7 +422,25 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
                     f"'{shortcuts[key]}' is given twice: by the override {path}={_short(given)} and by "
                     f"the setting {key}={value} (--{key} on the command line); expected it once")
         set_path(raw, shortcuts[key], value, label=f"setting '{key}'")
-    return validate(raw, label)
+    _normalise_phases(raw, label)  # a phase's `set` given whole by an override may use dotted keys
+    scenario = validate(raw, label)
+    _check_degree(raw, scenario, label)
+    return scenario
+
+
+def _check_degree(raw: Mapping[str, Any], scenario: Scenario, label: str) -> None:
+    """A mean degree the population cannot hold (a citizen has at most size - 1 ties) is refused
+    where the scenario chose it. The default degree of 12 is left to the generator, which gives a
+    population of a few citizens what ties it can hold (`-n 1` runs a lone citizen)."""
+    net = raw.get("network")
+    if not isinstance(net, Mapping) or "mean_degree" not in net or scenario.network.kind != "homophilous":
+        return
+    n, degree = scenario.population.size, scenario.network.mean_degree
+    if degree > n - 1:
+        raise ScenarioError(
+            f"{label}: 'network.mean_degree' is {degree:g} but population.size is {n:,}, where a "
+            f"citizen can have at most {n - 1:,} ties; expected a mean degree of at most {n - 1:,}, "
+            "or a larger population")
 
 
 def _edgelist_beside(raw: dict[str, Any], source: str | Path) -> None:
@@ -440,8 +493,24 @@ def scenario_from_dict(raw: Mapping[str, Any], label: str = "scenario") -> Scena
 
 
 def resolved_yaml(scenario: Scenario) -> str:
-    """The fully resolved scenario as nested YAML (a parameter's dotted path is its keys joined)."""
-    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    """The fully resolved scenario as nested YAML (a parameter's dotted path is its keys joined).
+
+    The overrides it was loaded with are shown as a comment at the end: their values are already in
+    the fields, and a scenario file may not give `overrides` (scorestate writes that record), so the
+    text runs as a file."""
+    return scenario_yaml(scenario.model_dump(mode="json"))
+
+
+def scenario_yaml(data: Mapping[str, Any]) -> str:
+    """`resolved_yaml` of a scenario already dumped (a stored run's record)."""
+    data = dict(data)
+    done = data.pop("overrides", [])
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    if done:
+        record = yaml.safe_dump({"overrides": done}, sort_keys=False, allow_unicode=True, width=10_000)
+        text += ("# loaded with these overrides (already in the values above; a scenario file does "
+                 "not give them):\n" + "".join(f"# {line}\n" for line in record.splitlines()))
+    return text
 
 
 def after_the_end(scenario: Scenario) -> list[str]:

@@ -24,6 +24,11 @@ MAX_POPULATION = 2_000_000_000  # citizen ids must fit the adjacency's int32
 MAX_SOURCES_PER_ACT = 3  # sources tried per act: the columns of the surveillance table
 MAX_NAME = 200  # characters of a scenario's or a phase's name
 MAX_DESCRIPTION = 500  # characters of a scenario's description
+# Bounds that keep the kernels' arithmetic finite (a 1e308 overflows them), far beyond any study:
+MAX_LOGIT = 1e3  # a term on the logit scale (sigmoid(1e3) is 1 to the last bit)
+MAX_POINTS = 1e6  # points: a score is a few thousand at most in every preset
+MAX_LOG_INCOME = 5.0  # a log-income term (e^5: 148 times the income)
+MAX_MULTIPLIER = 1e3  # a penalty multiplier
 
 
 def P(default: Any, doc: str, source: str = ASSUMED, **constraints: Any) -> Any:
@@ -123,10 +128,10 @@ class Population(Strict):
     education_shares: list[float] = P(
         [0.30, 0.38, 0.17, 0.15], "shares of primary, secondary, tertiary, degree"
     )
-    education_urban_shift: float = P(0.5, "shift of the latent normal cut into education levels per unit of (urban - urban_share): city dwellers are better educated")
-    income_sigma: float = P(0.8, "sigma of log income", gt=0)
-    income_urban_premium: float = P(0.5, "log-income premium of city dwellers")
-    income_education_step: float = P(0.25, "log-income premium per education level")
+    education_urban_shift: float = P(0.5, "shift of the latent normal cut into education levels per unit of (urban - urban_share): city dwellers are better educated", ge=-MAX_LOGIT, le=MAX_LOGIT)
+    income_sigma: float = P(0.8, "sigma of log income", gt=0, le=MAX_LOG_INCOME)
+    income_urban_premium: float = P(0.5, "log-income premium of city dwellers", ge=-MAX_LOG_INCOME, le=MAX_LOG_INCOME)
+    income_education_step: float = P(0.25, "log-income premium per education level", ge=-MAX_LOG_INCOME, le=MAX_LOG_INCOME)
     official_local_share: float = P(0.01, "share who are local cadres (rank 1)", source="MODEL.md", ge=0, le=1)
     official_senior_share: float = P(0.001, "share who are senior officials (rank 2)", source="MODEL.md", ge=0, le=1)
     traits: Traits = Traits()
@@ -179,8 +184,8 @@ class Network(Strict):
 class Logit(Strict):
     """Daily probability sigmoid(base + weight * (trait - 0.5)) before incentives."""
 
-    base: float = P(0.0, "intercept on the logit scale")
-    weight: float = P(4.0, "weight of the citizen's own trait, centred at 0.5")
+    base: float = P(0.0, "intercept on the logit scale", ge=-MAX_LOGIT, le=MAX_LOGIT)
+    weight: float = P(4.0, "weight of the citizen's own trait, centred at 0.5", ge=-MAX_LOGIT, le=MAX_LOGIT)
 
 
 class Services(Strict):
@@ -219,11 +224,11 @@ class Behaviour(Strict):
     debt_default_income_factor: float = P(0.6, "default chance multiplier per quintile step up (0: only the lowest quintile defaults)", ge=0)
     debt_repay: float = P(0.001, "daily chance a defaulter pays", source="assumed; listings last years (REFERENCES.md: ~8.3 M listed at once, ~2.5 M a year)", ge=0, le=1)
     services: Services = Services()
-    deterrence: float = P(8.0, "logit weight of perceived detection x points at stake x care", ge=0)
+    deterrence: float = P(8.0, "logit weight of perceived detection x points at stake x care", ge=0, le=MAX_LOGIT)
     points_unit: float = P(50.0, "points that count as one unit of stake", gt=0)
-    care_conformity: float = P(0.6, "how much conformity adds to caring about one's score", ge=0)
-    care_risk: float = P(0.6, "how much risk aversion adds to caring about one's score", ge=0)
-    wallet_pressure: float = P(3.0, "logit push to take a due dose while one's wallet is shut", ge=0)
+    care_conformity: float = P(0.6, "how much conformity adds to caring about one's score", ge=0, le=MAX_LOGIT)
+    care_risk: float = P(0.6, "how much risk aversion adds to caring about one's score", ge=0, le=MAX_LOGIT)
+    wallet_pressure: float = P(3.0, "logit push to take a due dose while one's wallet is shut", ge=0, le=MAX_LOGIT)
 
     @field_validator("dissent_channels")
     @classmethod
@@ -240,22 +245,22 @@ class Attitudes(Strict):
     perceived_decay: float = P(0.005, "daily relative decay of perceived detection", ge=0, le=1)
     learn_own: float = P(0.3, "step toward certainty x severity of one's own sanction today", ge=0, le=1)
     learn_neighbours: float = P(0.02, "step toward certainty x share of neighbours penalised today", ge=0, le=1)
-    approval_base: float = P(0.9, "approval logit of a rural, primary-educated, q3, 40-year-old", source="Kostka 2019 (~80% approve)")
-    approval_urban: float = P(0.4, "approval logit added by city living", source="Kostka 2019 (direction)")
-    approval_education: float = P(0.25, "approval logit added per education level", source="Kostka 2019 (direction)")
-    approval_income: float = P(0.15, "approval logit added per income quintile above q3", source="Kostka 2019 (direction)")
-    approval_age: float = P(0.015, "approval logit added per year of age above 40", source="Kostka 2019 (direction)")
-    approval_noise: float = P(0.8, "standard deviation of individual approval logits", ge=0)
-    approval_benefit: float = P(0.05, "approval logit gained per reward received", ge=0)
-    approval_own_sanction: float = P(0.3, "approval logit lost x severity of one's own sanction today", ge=0)
-    approval_neighbour_sanction: float = P(0.05, "approval logit lost x share of neighbours penalised today", ge=0)
-    approval_leniency: float = P(0.3, "approval logit lost x share of officials seen spared today", ge=0)
+    approval_base: float = P(0.9, "approval logit of a rural, primary-educated, q3, 40-year-old", source="Kostka 2019 (~80% approve)", ge=-MAX_LOGIT, le=MAX_LOGIT)
+    approval_urban: float = P(0.4, "approval logit added by city living", source="Kostka 2019 (direction)", ge=-MAX_LOGIT, le=MAX_LOGIT)
+    approval_education: float = P(0.25, "approval logit added per education level", source="Kostka 2019 (direction)", ge=-MAX_LOGIT, le=MAX_LOGIT)
+    approval_income: float = P(0.15, "approval logit added per income quintile above q3", source="Kostka 2019 (direction)", ge=-MAX_LOGIT, le=MAX_LOGIT)
+    approval_age: float = P(0.015, "approval logit added per year of age above 40", source="Kostka 2019 (direction)", ge=-MAX_LOGIT, le=MAX_LOGIT)
+    approval_noise: float = P(0.8, "standard deviation of individual approval logits", ge=0, le=MAX_LOGIT)
+    approval_benefit: float = P(0.05, "approval logit gained per reward received", ge=0, le=MAX_LOGIT)
+    approval_own_sanction: float = P(0.3, "approval logit lost x severity of one's own sanction today", ge=0, le=MAX_LOGIT)
+    approval_neighbour_sanction: float = P(0.05, "approval logit lost x share of neighbours penalised today", ge=0, le=MAX_LOGIT)
+    approval_leniency: float = P(0.3, "approval logit lost x share of officials seen spared today", ge=0, le=MAX_LOGIT)
     approval_recovery: float = P(0.01, "daily pull of approval back toward its initial value", ge=0, le=1)
     grievance_hardship: float = P(0.01, "grievance added on a day with any hardship denial (essentials, welfare or a pension), once however many", ge=0, le=1)
     leniency_visibility: float = P(0.1, "weight of the share of officials spared today in the leniency everyone sees (deterministic: no draw per official)", ge=0, le=1)
-    severity_denial: float = P(1.0, "severity of a day with any service denied, however many", ge=0)
-    severity_listing: float = P(1.0, "severity of being put on the blacklist today", ge=0)
-    severity_surcharge: float = P(0.5, "severity per unit of price paid above the normal today, summed over services (a doubled price: 1 unit)", ge=0)
+    severity_denial: float = P(1.0, "severity of a day with any service denied, however many", ge=0, le=MAX_LOGIT)
+    severity_listing: float = P(1.0, "severity of being put on the blacklist today", ge=0, le=MAX_LOGIT)
+    severity_surcharge: float = P(0.5, "severity per unit of price paid above the normal today, summed over services (a doubled price: 1 unit)", ge=0, le=MAX_LOGIT)
 
 
 # ---------------------------------------------------------------- policy
@@ -334,15 +339,18 @@ class Scoring(Strict):
     initial_spread: float = P(0.0, "starting scores spread uniformly over initial +/- this (0: all equal)", ge=0)
     minimum: float = P(0.0, "lowest score")
     maximum: float = P(1300.0, "highest score")
-    points: dict[str, float] = P(_zero_points(), "points per observed act (negative: penalty)")
+    points: dict[str, float] = P(_zero_points(), f"points per observed act (negative: penalty), each from -{MAX_POINTS:,.0f} to {MAX_POINTS:,.0f}")
     drift: float = P(0.0, "daily pull of the score back toward `initial`", ge=0, le=1)
 
     @field_validator("points")
     @classmethod
     def _known_events(cls, v: dict[str, float]) -> dict[str, float]:
-        for e in v:
+        for e, x in v.items():
             if e not in EVENTS:
                 raise UnknownName(f"unknown act '{e}'; expected one of: {', '.join(EVENTS)}")
+            if not -MAX_POINTS <= x <= MAX_POINTS:
+                raise ValueError(f"gives '{e}' {x:g} points; expected points from -{MAX_POINTS:,.0f} to "
+                                 f"{MAX_POINTS:,.0f} per act")
         return {**_zero_points(), **v}
 
     @model_validator(mode="after")
@@ -412,13 +420,13 @@ class Gate(Strict):
 
 
 class Leniency(Strict):
-    penalty_multiplier: list[float] = P([1.0, 1.0, 1.0], "multiplier of penalties by official rank 0, 1, 2")
+    penalty_multiplier: list[float] = P([1.0, 1.0, 1.0], f"multiplier of penalties by official rank 0, 1, 2, each from 0 to {MAX_MULTIPLIER:,.0f}")
 
     @field_validator("penalty_multiplier")
     @classmethod
     def _three(cls, v: list[float]) -> list[float]:
-        if len(v) != 3 or any(x < 0 for x in v):
-            raise ValueError("expected three non-negative multipliers (ranks 0, 1, 2)")
+        if len(v) != 3 or any(not 0 <= x <= MAX_MULTIPLIER for x in v):
+            raise ValueError(f"expected three multipliers from 0 to {MAX_MULTIPLIER:,.0f} (ranks 0, 1, 2)")
         return v
 
 
