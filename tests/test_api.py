@@ -200,3 +200,11 @@ def test_the_docstrings_name_what_a_user_reads():
     assert f"READ_WAIT_S ({READ_WAIT_S:g} s)" in ss.open_run.__doc__  # the wait, as it is now
     for name in ("population", "days", "citizen_days_per_s"):
         assert getattr(RunResult, name).__doc__, name
+
+
+def test_rebinding_a_state_array_is_a_scorestate_error_and_an_attribute_error():
+    sim = ss.Simulation(ss.load_scenario("baseline", population=100, days=2))
+    with pytest.raises(ss.ScorestateError, match=r"write into it \(state.perceived\[:\] = ...\)"):
+        sim.state.perceived = sim.state.perceived.copy()
+    with pytest.raises(AttributeError):
+        sim.state.perceived = sim.state.perceived.copy()

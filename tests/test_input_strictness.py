@@ -329,7 +329,7 @@ def test_compare_refuses_a_seed_given_to_one_side_only():
     out = " ".join(r.output.split())
     assert "given twice" not in out and "--seed on the command line" not in out
     assert ("B (essay) sets run.seed=5, but compare runs A and B on the same seeds (A's run.seed, here 0, or "
-            "--seed); expected run.seed not to be set for one side only") in out
+            "--seed); expected one seed for both") in out
 
 
 @pytest.mark.parametrize(("args", "seed"), [

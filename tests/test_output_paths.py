@@ -179,3 +179,17 @@ def test_check_output_file_protects_only_what_it_is_given(tmp_path: Path):
     for out in (store, tmp_path / "s.duckdb.wal", tmp_path / "s.duckdb.ledger" / "a.html"):
         with pytest.raises(ScorestateError, match="outside the store"):
             check_output_file(out, "-o", tmp_path / "r.html", protect=[store])
+
+
+def test_any_duckdb_file_or_ledger_folder_is_kept_from_being_overwritten(tmp_path, monkeypatch):
+    """findings has no --store: a store other than the default one must still not be lost."""
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "tutorial.duckdb"
+    ss.run(ss.load_scenario("baseline", population=200, days=2), store=store)
+    before = store.read_bytes()
+    ledger_file = tmp_path / "tutorial.duckdb.ledger" / "findings.md"
+    assert ledger_file.parent.is_dir()
+    for target, message in ((store, "is a DuckDB database"), (ledger_file, "a store's ledger folder")):
+        r = runner.invoke(app, ["findings", "-o", str(target), "-n", "1000", "-d", "60", "-r", "2"])
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
+    assert store.read_bytes() == before

@@ -29,6 +29,10 @@ class StoreError(ScorestateError):
     """A store that is missing, unreadable, corrupt or lacks the asked-for run."""
 
 
+class RebindError(ScorestateError, AttributeError):
+    """A state array rebound instead of written into (an AttributeError too, as it always was)."""
+
+
 class InvariantError(ScorestateError, RuntimeError):
     """The state broke a rule of the model (checked with `run.check_invariants: true`): a bug, or
     a write between days that left arrays that go together disagreeing (the guide lists them).
@@ -79,9 +83,27 @@ def check_output_file(path: Path, option: str, example: Path,
                               "file path in an existing folder")
     for store in protect:
         _check_not_in_store(path, Path(store), option, example)
+    if mode is not None and _is_duckdb(path):
+        raise ScorestateError(f"{option}: '{path}' is a DuckDB database (a store's runs, perhaps); "
+                              f"writing it would lose them; expected another file path, such as "
+                              f"'{example.name}'")
+    for folder in path.parents:
+        if folder.name.endswith(".ledger") and folder.with_name(folder.name[:-7]).is_file():
+            raise ScorestateError(f"{option}: '{path}' lies in '{folder}', a store's ledger folder; "
+                                  f"expected a file path outside it, such as '{example.name}'")
     if not os.access(path if path.exists() else path.parent, os.W_OK):
         raise ScorestateError(f"{option}: '{path}' is not writable (permission denied); expected a "
                               "writable file path")
+
+
+def _is_duckdb(path: Path) -> bool:
+    """Whether a file is a DuckDB database (its header says DUCK at byte 8): any store, not only
+    those the command knows of, is kept from being overwritten by a report or a page."""
+    try:
+        with path.open("rb") as f:
+            return f.read(12)[8:12] == b"DUCK"
+    except OSError:
+        return False
 
 
 def _special(mode: int) -> str:

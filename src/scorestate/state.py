@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from scorestate.errors import RebindError
 from scorestate.vocabulary import EVENTS
 
 # One bit per event in the day's masks; the narrowest unsigned type that holds every event.
@@ -93,7 +94,7 @@ class State:
     def __setattr__(self, name: str, value: object) -> None:
         # `state.x |= y` rebinds the same object after writing in place: that is allowed.
         if self._frozen and name in _FIELDS and value is not getattr(self, name):
-            raise AttributeError(
+            raise RebindError(
                 f"State.{name} is a preallocated array; write into it (state.{name}[:] = ...) "
                 "instead of rebinding it, so kernels and views keep seeing the same buffer"
             )

@@ -472,6 +472,9 @@ class Store:
             self._check(self.path)  # read-only first, so a foreign file is never modified
             return self._connect()
         if not create:
+            if not self.path.parent.is_dir():
+                raise StoreError(f"no store at '{self.path}': the folder '{self.path.parent}' does "
+                                 "not exist; expected the path of a store a run was stored in")
             raise StoreError(f"no store at '{self.path}'; a store is made by "
                              f"`scorestate run --store {self.path}`")
         return self._create()

@@ -69,9 +69,9 @@ def compare(
         if "seed" in scen_b.run.model_fields_set and scen_b.run.seed != seed:
             raise ScorestateError(
                 f"B ({scen_b.name}) sets run.seed={scen_b.run.seed}, but compare runs A and B on the "
-                f"same seeds (A's run.seed, here {seed}, or --seed); expected run.seed not to be set "
-                f"for one side only: set it for both (--set run.seed={scen_b.run.seed}), or give "
-                f"--seed {scen_b.run.seed} in its place")
+                f"same seeds (A's run.seed, here {seed}, or --seed); expected one seed for both: "
+                f"set it for both (--set run.seed={scen_b.run.seed}), or give --seed "
+                f"{scen_b.run.seed}, which replaces both sides' run.seed")
         if scen_b.run.seed != seed:
             scen_b = load_scenario(b, sets_b, population=population, days=days, seed=seed)
     else:
