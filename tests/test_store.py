@@ -225,8 +225,8 @@ def test_prefix_unknown_and_ambiguous(tmp_path: Path) -> None:
 
 
 def test_new_run_id_is_sortable_and_unique() -> None:
-    ids = [new_run_id() for _ in range(200)]
-    assert len(set(ids)) == 200
+    ids = [new_run_id() for _ in range(5000)]  # within a second or two: 24 random bits would collide
+    assert len(set(ids)) == 5000
     assert all(len(i) == 22 and i[8] == "-" and i[15] == "-" for i in ids)
     assert sorted(ids)[0][:15] <= sorted(ids)[-1][:15]
 
