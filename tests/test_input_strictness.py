@@ -354,3 +354,19 @@ def test_compare_runs_both_sides_on_the_same_seeds(args, seed, monkeypatch):
                             *args])
     assert r.exit_code == 0, r.output
     assert seen == {"a": seed, "b": seed, "seed": seed}
+
+
+def test_a_containers_memory_limit_bounds_the_memory_available(tmp_path: Path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:   20000000 kB\n")
+    cgroup = tmp_path / "cgroup"
+    cgroup.mkdir()
+    host = 20_000_000 * 1024
+    assert engine.available_memory(str(meminfo), str(cgroup)) == host  # no cgroup files: the host's
+    (cgroup / "memory.max").write_text("max\n")
+    (cgroup / "memory.current").write_text("1000\n")
+    assert engine.available_memory(str(meminfo), str(cgroup)) == host  # no limit
+    (cgroup / "memory.max").write_text(f"{4 * 2**30}\n")
+    (cgroup / "memory.current").write_text(f"{2**30}\n")
+    assert engine.available_memory(str(meminfo), str(cgroup)) == 3 * 2**30  # the limit's room
+    assert engine.available_memory(str(tmp_path / "none"), str(cgroup)) == 3 * 2**30

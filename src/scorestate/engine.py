@@ -29,6 +29,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -388,17 +389,28 @@ class Simulation:
         return [name for name, _ in DAY]
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available to a new run (Linux: /proc/meminfo's MemAvailable), or None
-    where that cannot be read (another system): the memory check is then skipped."""
+def available_memory(meminfo: str = "/proc/meminfo",
+                     cgroup: str = "/sys/fs/cgroup") -> int | None:
+    """Bytes of memory available to a new run, or None where that cannot be read (another
+    system): the memory check is then skipped. On Linux, MemAvailable, and inside a container
+    also what its memory limit leaves (cgroup v2 `memory.max` - `memory.current`): a container
+    sees the host's MemAvailable but is killed at its own limit."""
+    have = None
     try:
-        with open("/proc/meminfo", encoding="ascii") as f:
+        with open(meminfo, encoding="ascii") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024  # kB
+                    have = int(line.split()[1]) * 1024  # kB
     except (OSError, ValueError, IndexError):
         pass
-    return None
+    try:
+        limit = Path(cgroup, "memory.max").read_text().strip()
+        if limit != "max":
+            left = max(int(limit) - int(Path(cgroup, "memory.current").read_text()), 0)
+            have = left if have is None else min(have, left)
+    except (OSError, ValueError):
+        pass
+    return have
 
 
 def memory_needed(n: int, mean_degree: float) -> int:
