@@ -172,6 +172,13 @@ def test_ctrl_c_that_a_kernel_swallowed_still_stops_the_commit(tmp_path: Path, m
     assert interrupts.was_interrupt(SystemError("returned a result with an exception set"))
 
 
+def test_a_command_puts_back_the_ctrl_c_handler_it_found(tmp_path: Path):
+    before = signal.getsignal(signal.SIGINT)
+    r = cli("run", "baseline", "-n", "200", "-d", "2", "--store", str(tmp_path / "s.duckdb"))
+    assert r.exit_code == 0, r.output
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 def test_a_scenario_file_with_nan_or_nothing_is_refused(tmp_path: Path):
     store = tmp_path / "never.duckdb"
     nan = tmp_path / "nan.yaml"

@@ -453,31 +453,29 @@ def metrics_markdown() -> str:
            "without the incentives. A *NaN when* of \"never\" means the column is always a number; "
            "some ratios are 0, not NaN, when their denominator is empty, as their entries say.", "",
            f"Families of columns are written with a placeholder: {placeholders}.", ""]
-    out += ["## Daily metrics: `result.metrics`", "",
-            "One row per day; `StoredRun.metrics` (from `open_run`) is the same frame.", "",
-            "| column | kind | meaning | NaN when |", "|---|---|---|---|"]
-    out += _entry_rows(entries["metrics"], [named, lambda e: e.kind, lambda e: e.meaning,
-                                            lambda e: e.undefined])
-    out += ["", "## Group metrics: `result.group_metrics`", "",
-            "One row per day and group: every grouping (settlement, education, income quintile, "
-            "official rank) and every group of it, each day.", "",
-            "| column | kind | meaning | NaN when |", "|---|---|---|---|"]
-    out += _entry_rows(entries["group_metrics"], [named, lambda e: e.kind, lambda e: e.meaning,
-                                                  lambda e: e.undefined])
-    out += ["", "## Ledger columns: `result.ledger`, `open_run(...).ledger(...)`", "",
-            "One row per recorded event or decision, by day then citizen; which citizens are "
-            "recorded is `ledger.retention` (see the ledger kinds). `result.ledger` is None when "
-            "the run went to a store: read it with `open_run(run_id).ledger()`.", "",
-            "| column | type | meaning | null or -1 when | codes |", "|---|---|---|---|---|"]
-    out += _entry_rows(entries["ledger"], [named, lambda e: e.kind, lambda e: e.meaning,
-                                           lambda e: e.undefined, lambda e: e.codes])
-    out += ["", "## Ledger kinds: the values of `kind`", "",
-            "An *event* row records an act against a citizen (observed, or falsely attributed); a "
-            "*decision* row records what the system decided about a citizen.", "",
-            "| kind | class | meaning | columns |", "|---|---|---|---|"]
-    out += _entry_rows(entries["ledger_kind"], [named, lambda e: e.kind, lambda e: e.meaning,
-                                                codes_and_unused])
-    out += ["", "## Codes by preset", "", _code_tables().rstrip("\n")]
+    kind, meaning, undefined = (lambda e: e.kind), (lambda e: e.meaning), (lambda e: e.undefined)
+    metric_columns = ("| column | kind | meaning | NaN when |", [named, kind, meaning, undefined])
+    sections = [
+        ("Daily metrics: `result.metrics`", "metrics",
+         "One row per day; `StoredRun.metrics` (from `open_run`) is the same frame.", *metric_columns),
+        ("Group metrics: `result.group_metrics`", "group_metrics",
+         "One row per day and group: every grouping (settlement, education, income quintile, "
+         "official rank) and every group of it, each day.", *metric_columns),
+        ("Ledger columns: `result.ledger`, `open_run(...).ledger(...)`", "ledger",
+         "One row per recorded event or decision, by day then citizen; which citizens are "
+         "recorded is `ledger.retention` (see the ledger kinds). `result.ledger` is None when "
+         "the run went to a store: read it with `open_run(run_id).ledger()`.",
+         "| column | type | meaning | null or -1 when | codes |",
+         [named, kind, meaning, undefined, lambda e: e.codes]),
+        ("Ledger kinds: the values of `kind`", "ledger_kind",
+         "An *event* row records an act against a citizen (observed, or falsely attributed); a "
+         "*decision* row records what the system decided about a citizen.",
+         "| kind | class | meaning | columns |", [named, kind, meaning, codes_and_unused]),
+    ]
+    for title, table, intro, header, columns in sections:
+        rule = "|" + "---|" * len(columns)
+        out += [f"## {title}", "", intro, "", header, rule, *_entry_rows(entries[table], columns), ""]
+    out += ["## Codes by preset", "", _code_tables().rstrip("\n")]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -81,19 +81,22 @@ def check_output_file(path: Path, option: str, example: Path,
     if not path.parent.is_dir():
         raise ScorestateError(f"{option}: the folder '{path.parent}' does not exist; expected a "
                               "file path in an existing folder")
-    for store in protect:
-        _check_not_in_store(path, Path(store), option, example)
+    for store in (*map(Path, protect), *_stores_around(path)):
+        _check_not_in_store(path, store, option, example)
     if mode is not None and _is_duckdb(path):
         raise ScorestateError(f"{option}: '{path}' is a DuckDB database (a store's runs, perhaps); "
                               f"writing it would lose them; expected another file path, such as "
                               f"'{example.name}'")
-    for folder in path.parents:
-        if folder.name.endswith(".ledger") and folder.with_name(folder.name[:-7]).is_file():
-            raise ScorestateError(f"{option}: '{path}' lies in '{folder}', a store's ledger folder; "
-                                  f"expected a file path outside it, such as '{example.name}'")
     if not os.access(path if path.exists() else path.parent, os.W_OK):
         raise ScorestateError(f"{option}: '{path}' is not writable (permission denied); expected a "
                               "writable file path")
+
+
+def _stores_around(path: Path) -> list[Path]:
+    """The stores an output path would write into whether or not the command names them (findings
+    has no --store): a `.wal`'s database, and the database beside any `.ledger` folder above it."""
+    stores = [path.with_name(path.name[:-4])] if path.name.endswith(".wal") else []
+    return stores + [f.with_name(f.name[:-7]) for f in path.parents if f.name.endswith(".ledger")]
 
 
 def _is_duckdb(path: Path) -> bool:
@@ -130,9 +133,10 @@ def _check_not_in_store(path: Path, store: Path, option: str, example: Path) -> 
                                   f"the store's runs); expected a file path outside the store, such "
                                   f"as '{example.name}'")
     if where.is_relative_to(_resolved(ledger)):
-        raise ScorestateError(f"{option}: '{path}' lies in '{ledger}', the ledger folder of the "
-                              f"store '{store}' (writing it would damage the store's runs); expected "
-                              f"a file path outside the store, such as '{example.name}'")
+        raise ScorestateError(f"{option}: '{path}' lies in '{ledger}', a store's ledger folder (the "
+                              f"ledger folder of the store '{store}': writing there would damage its "
+                              f"runs); expected a file path outside the store, such as "
+                              f"'{example.name}'")
 
 
 def _resolved(path: Path) -> Path:

@@ -3,13 +3,15 @@
 Python raises KeyboardInterrupt at the next bytecode after SIGINT. A signal that lands inside a
 compiled kernel can instead surface as a SystemError ("returned a result with an exception set")
 or be cleared by C code that swallows errors, and the run would go on to commit. The command
-line calls `watch()`; `api.run` asks `requested()` before it commits.
+line runs inside `watching()`; `api.run` asks `requested()` before it commits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 _requested = False
@@ -21,16 +23,24 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def watch() -> None:
-    """Remember every Ctrl-C from now on (and raise KeyboardInterrupt, as Python does)."""
+@contextlib.contextmanager
+def watching() -> Iterator[None]:
+    """Remember every Ctrl-C while the block runs (raising KeyboardInterrupt, as Python does),
+    then put back the handler that was there: a command run inside a program leaves it as it was."""
     global _requested
     _requested = False
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _on_sigint)
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main one
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def requested() -> bool:
-    """Whether Ctrl-C came since `watch()`."""
+    """Whether Ctrl-C came since `watching()` began."""
     return _requested
 
 

@@ -38,9 +38,9 @@ def friendly(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        interrupts.watch()
         try:
-            return fn(*args, **kwargs)
+            with interrupts.watching():
+                return fn(*args, **kwargs)
         except ScorestateError as e:
             err.print(f"scorestate: error: {e}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None

@@ -11,6 +11,7 @@ and `docs/ODD.md` tabulates the fields with their sources.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any, Literal
@@ -57,12 +58,19 @@ class Strict(BaseModel):
         if not isinstance(data, dict):
             return data
         merged = None
-        for name, info in cls.model_fields.items():
-            given, default = data.get(name), info.default
-            if isinstance(given, dict) and isinstance(default, Strict) and default != type(default)():
+        for name, default in _own_defaults(cls).items():
+            if isinstance(data.get(name), dict):
                 merged = dict(data) if merged is None else merged
-                merged[name] = _overlay(default.model_dump(), given)
+                merged[name] = _overlay(default, data[name])
         return data if merged is None else merged
+
+
+@functools.cache
+def _own_defaults(cls: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """The section fields of a model whose default is an instance of its own (a trait's mean,
+    a camera's coverage), as data: once per class, not at every validation."""
+    return {name: info.default.model_dump() for name, info in cls.model_fields.items()
+            if isinstance(info.default, Strict) and info.default != type(info.default)()}
 
 
 def _overlay(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
