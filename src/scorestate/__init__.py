@@ -14,6 +14,12 @@ one message that says what was wrong and what was expected.
 
 __version__ = "0.1.0"
 
+# Before any module that defines a kernel is imported: numba decides where a kernel is cached
+# when it is decorated (see kernel_cache for why the folder follows the source).
+from scorestate.kernel_cache import use_versioned_cache
+
+use_versioned_cache()
+
 from scorestate import metric_docs
 from scorestate.analysis.compare import Comparison, compare
 from scorestate.analysis.explain import CitizenFile

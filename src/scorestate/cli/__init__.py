@@ -104,14 +104,14 @@ def progress(unit: str, *extra: ProgressColumn) -> Progress:
     """The bar simulating commands show on stderr while they work.
 
     The kernels are made ready first, with a line on stderr if that takes long (compiling them,
-    on a machine's first run, takes about a minute), so a silent wait is explained. The bar is
+    on a version's first run, takes about a minute), so a silent wait is explained. The bar is
     drawn only on a terminal: piped or logged, stderr carries messages alone.
     """
     from scorestate.engine import compile_kernels
 
-    compile_kernels(lambda: err.print("scorestate: compiling the simulation's kernels; a machine's "
-                                      "first run takes about a minute, later runs load them "
-                                      "from numba's cache", markup=False, highlight=False))
+    compile_kernels(lambda: err.print("scorestate: compiling the simulation's kernels; the first "
+                                      "run of a version takes about a minute, later runs load "
+                                      "them from the cache", markup=False, highlight=False))
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn(unit), *extra, TimeElapsedColumn(), console=err, transient=True,
                     disable=not err.is_terminal)

@@ -1,0 +1,95 @@
+"""Compiled kernels are cached per version of the code they are compiled from.
+
+numba keys a cached kernel on its own file only; kernels inline helpers and tables from other
+modules, so without this a change to, say, the random streams' tables would leave stale kernels
+computing with the old code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import scorestate
+from scorestate import kernel_cache
+
+PACKAGE = Path(scorestate.__file__).parent
+
+
+def _copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "scorestate"
+    shutil.copytree(PACKAGE, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def test_a_change_to_any_module_with_kernel_code_changes_the_folder(tmp_path):
+    copy = _copy(tmp_path)
+    before = kernel_cache.digest(copy)
+    assert before == kernel_cache.digest(PACKAGE)
+    rng = copy / "rng.py"
+    rng.write_text(rng.read_text() + "\n# a change to a helper that kernels inline\n")
+    assert kernel_cache.digest(copy) != before
+
+
+def test_a_constant_kernels_freeze_is_in_the_digest(tmp_path):
+    """Event codes live in a module that defines no kernel, but kernels compile them in."""
+    copy = _copy(tmp_path)
+    before = kernel_cache.digest(copy)
+    vocabulary = copy / "vocabulary.py"
+    vocabulary.write_text(vocabulary.read_text() + "\n# the event codes changed\n")
+    assert kernel_cache.digest(copy) != before
+
+
+def test_editing_the_command_line_forces_no_recompile(tmp_path):
+    copy = _copy(tmp_path)
+    before = kernel_cache.digest(copy)
+    cli = copy / "cli" / "__init__.py"
+    cli.write_text(cli.read_text() + "\n# a change to the command line only\n")
+    assert kernel_cache.digest(copy) == before
+
+
+def test_no_module_but_the_entry_point_imports_the_command_line():
+    """Why leaving `cli/` out of the digest is safe: no kernel can read from it."""
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith("cli/") or rel == "__main__.py":
+            continue
+        text = path.read_text()
+        assert "scorestate.cli" not in text and "from scorestate import cli" not in text, rel
+
+
+def test_the_folder_is_under_the_users_numba_cache_dir_and_a_parents_choice_is_kept(tmp_path):
+    name = kernel_cache.PREFIX + kernel_cache.digest(PACKAGE)
+    assert kernel_cache.folder(PACKAGE, {"NUMBA_CACHE_DIR": str(tmp_path)}) == tmp_path / name
+    chosen = tmp_path / name
+    assert kernel_cache.folder(PACKAGE, {"NUMBA_CACHE_DIR": str(chosen)}) == chosen
+    other_version = tmp_path / (kernel_cache.PREFIX + "0" * 16)
+    assert kernel_cache.folder(PACKAGE, {"NUMBA_CACHE_DIR": str(other_version)}) == chosen
+
+
+def test_only_the_newest_versions_are_kept(tmp_path):
+    for k in range(kernel_cache.KEEP + 3):
+        d = tmp_path / f"{kernel_cache.PREFIX}{k:016d}"
+        d.mkdir()
+        os.utime(d, (1_000_000 + k, 1_000_000 + k))
+    (tmp_path / "unrelated").mkdir()
+    kernel_cache.prune(tmp_path)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([f"{kernel_cache.PREFIX}{k:016d}"
+                           for k in range(3, kernel_cache.KEEP + 3)] + ["unrelated"])
+
+
+def test_kernels_compiled_by_a_run_land_in_the_versioned_folder(tmp_path):
+    code = ("import numpy as np, numba, scorestate\n"
+            "from scorestate import rng\n"
+            "rng.uniforms(1, 2, 3, np.arange(5))\n"
+            "print(numba.config.CACHE_DIR)\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    folder = tmp_path / (kernel_cache.PREFIX + kernel_cache.digest(PACKAGE))
+    assert out.stdout.strip() == str(folder)
+    assert any(p.name.startswith("rng.uniforms") and p.suffix == ".nbi" for p in folder.rglob("*"))
