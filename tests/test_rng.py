@@ -266,3 +266,75 @@ def test_the_neighbour_pass_is_bit_identical_on_one_and_two_threads():
     finally:
         numba.set_num_threads(before)
     assert outputs[0] == outputs[1]
+
+
+@njit  # not cached: it must see the rng module as it is now
+def _settled(bits, xs):
+    """For each draw and logit: 1 sure yes, 0 sure no, -1 left open by `logit_bounds`."""
+    out = np.empty((bits.shape[0], xs.shape[0]), np.int8)
+    for a in range(bits.shape[0]):
+        bounds = rng.logit_bounds(bits[a])
+        for b in range(xs.shape[0]):
+            yes, known = rng.settle_below_sigmoid(bounds, xs[b])
+            out[a, b] = (1 if yes else 0) if known else -1
+    return out
+
+
+@njit  # not cached: it must see the rng module as it is now
+def _exact(bits, xs):
+    out = np.empty((bits.shape[0], xs.shape[0]), np.int8)
+    for a in range(bits.shape[0]):
+        u = float(bits[a] >> np.uint64(11)) * 2.0**-53
+        for b in range(xs.shape[0]):
+            out[a, b] = rng.below_sigmoid(u, xs[b])
+    return out
+
+
+def _cell_edges_and_random_bits() -> np.ndarray:
+    """Draws at and next to every cell edge of the logit table, and random ones."""
+    shift = 64 - rng._LOGIT_BITS
+    edges = np.arange(2**rng._LOGIT_BITS, dtype=np.uint64) << np.uint64(shift)
+    near = np.concatenate([edges, edges - np.uint64(1), edges + np.uint64(2048),
+                           edges + (np.uint64(1) << np.uint64(shift)) - np.uint64(2049)])
+    return np.concatenate([near, np.random.default_rng(5).integers(0, 2**64, 20_000, np.uint64,
+                                                                    endpoint=False)])
+
+
+def test_the_logit_table_never_contradicts_the_sigmoid_and_leaves_few_draws_open():
+    """The vectorised behaviour loop decides `u < sigmoid(x)` from a table indexed by the draw;
+    a wrong sure answer would change decisions (and break common random numbers silently)."""
+    bits = _cell_edges_and_random_bits()
+    cells = (np.arange(2**rng._LOGIT_BITS) + 0.5) / 2**rng._LOGIT_BITS
+    xs = np.concatenate([np.log(cells) - np.log1p(-cells),  # logits at the cells' middles
+                         np.random.default_rng(6).normal(0.0, 4.0, 300),
+                         [-1e308, -745.0, -40.0, -36.7, 0.0, 36.7, 40.0, 745.0, 1e308,
+                          -np.inf, np.inf, np.nan, 5e-324, -5e-324]])
+    settled, exact = _settled(bits, xs), _exact(bits, xs)
+    known = settled >= 0
+    assert np.array_equal(settled[known], exact[known])
+    # NaN is always left open and decided by the formula: never below it
+    assert (settled[:, -3] == -1).all() and not exact[:, -3].any()
+    # open: about one draw in 2**LOGIT_BITS for a logit drawn at random
+    random_draws = slice(-20_000, None)
+    open_share = (~known[random_draws, 2**rng._LOGIT_BITS:-14]).mean()
+    assert open_share < 3.0 / 2**rng._LOGIT_BITS
+
+
+def test_below_sigmoid_is_the_plain_formula():
+    """The grid that spares `exp` in the exact decision gives the formula's answer."""
+    g = np.random.default_rng(7)
+    us = np.concatenate([g.random(3000), [0.0, 2.0**-53, 0.5, 1.0 - 2.0**-53]])
+    xs = np.concatenate([g.normal(0.0, 6.0, 400), [-50.0, -40.0, 0.0, 40.0, 50.0]])
+    got = _below_grid(us, xs)
+    with np.errstate(over="ignore"):
+        want = us[:, None] < 1.0 / (1.0 + np.exp(-xs[None, :]))
+    assert np.array_equal(got, want)
+
+
+@njit  # not cached: it must see the rng module as it is now
+def _below_grid(us, xs):
+    out = np.empty((us.shape[0], xs.shape[0]), np.bool_)
+    for a in range(us.shape[0]):
+        for b in range(xs.shape[0]):
+            out[a, b] = rng.below_sigmoid(us[a], xs[b])
+    return out

@@ -128,21 +128,47 @@ def below_sigmoid(u: float, x: float) -> bool:
     return u < 1.0 / (1.0 + np.exp(-x))
 
 
-# The same brackets on a grid four times finer (fewer draws fall inside one), as bounds on a
-# draw's top 32 bits for loops that vectorise: entry k holds a bound under which the draw is
-# below the sigmoid anywhere in [x_k, x_k+1] (low half) and one over which it is above it
-# (high half), both rounded inward, so one gather serves both tests of a draw.
-BRACKET_SCALE = 32.0
-_BRACKET_YES = np.floor(_sigmoid_grid(-1e-6, 1.0 - 1e-9, BRACKET_SCALE)[:-1] * 2.0**32)
-_BRACKET_NO = np.minimum(np.ceil(_sigmoid_grid(1e-6, 1.0 + 1e-9, BRACKET_SCALE)[1:] * 2.0**32),
-                         2.0**32) - 1
-_BRACKET_PAIRS = _BRACKET_YES.astype(np.uint64) | (_BRACKET_NO.astype(np.uint64) << np.uint64(32))
-_BRACKET_LAST = float(_BRACKET_PAIRS.shape[0] - 1)
-_LOW32 = np.uint64(0xFFFFFFFF)
-# The end cells also hold beyond the grid (and for NaN, which the formula decides as False):
-# the first never says yes and says no to any draw from 2**-32, far above sigmoid(-40); the
-# last never says no.
-assert _BRACKET_YES[0] == 0 and _BRACKET_NO[0] == 0 and _BRACKET_NO[-1] == 2**32 - 1
+# The same question asked the other way round, for loops that vectorise: the draw's top
+# _LOGIT_BITS bits place u in one of 2**_LOGIT_BITS equal cells, and the sigmoid is monotone, so
+# a logit at or above the cell's YES bound puts the sigmoid above every u of the cell, one at
+# or below its NO bound puts it at or below every u. Only a draw in the cell where sigmoid(x)
+# falls (one in 2**_LOGIT_BITS) is left open, whatever x is, and one gather serves every logit
+# compared with the same draw. Bounds are nudged outward (as the grid's above) and rounded
+# outward to float32, so the answer is always the plain formula's.
+_LOGIT_BITS = 11
+
+
+def _logit_bounds() -> tuple[np.ndarray, np.ndarray]:
+    cells = 2**_LOGIT_BITS
+    lo = np.arange(cells) / cells * (1.0 - 1e-9)
+    hi = np.minimum(np.arange(1, cells + 1) / cells * (1.0 + 1e-9), 1.0)
+    with np.errstate(divide="ignore"):
+        no = np.log(lo) - np.log1p(-lo) - 1e-6  # -inf in the first cell: never a sure no
+        yes = np.log(hi) - np.log1p(-hi) + 1e-6  # +inf in the last: never a sure yes
+    no32, yes32 = no.astype(np.float32), yes.astype(np.float32)
+    no32 = np.where(no32 > no, np.nextafter(no32, np.float32(-np.inf)), no32)
+    yes32 = np.where(yes32 < yes, np.nextafter(yes32, np.float32(np.inf)), yes32)
+    return yes32, no32
+
+
+_LOGIT_YES, _LOGIT_NO = _logit_bounds()
+_LOGIT_SHIFT = uint64(64 - _LOGIT_BITS)
+
+
+@njit(inline="always")
+def logit_bounds(bits: uint64) -> tuple[float, float]:
+    """(yes, no) for the draw made of `bits`: `below_sigmoid(u, x)` is True where x >= yes,
+    False where x <= no, and open between (see `settle_below_sigmoid`)."""
+    c = bits >> _LOGIT_SHIFT
+    return float(_LOGIT_YES[c]), float(_LOGIT_NO[c])
+
+
+@njit(inline="always")
+def settle_below_sigmoid(bounds: tuple[float, float], x: float) -> tuple[bool, bool]:
+    """`below_sigmoid(u, x)` from the draw's `logit_bounds` alone, without branches: (answer,
+    known). NaN is left open (the formula decides it False)."""
+    yes = x >= bounds[0]
+    return yes, yes | (x <= bounds[1])
 
 
 @njit(inline="always")
@@ -156,18 +182,6 @@ def draw_bound(p: float) -> uint64:
     """The bound under which a draw's top 53 bits (`draw_bits >> 11`) mean `uniform < p`: one
     integer comparison, the same answer as the float one."""
     return uint64(np.ceil((min(p, 1.0) if p > 0.0 else 0.0) * 9007199254740992.0))
-
-
-@njit(inline="always")
-def bracket_below_sigmoid(bits: uint64, x: float) -> tuple[bool, bool]:
-    """`below_sigmoid(u, x)` for the draw u made of `bits`, from the table alone and without
-    branches, so that loops over citizens vectorise: (answer, known)."""
-    h = bits >> uint64(32)
-    t = (x - SIG_MIN) * BRACKET_SCALE
-    t = t if t > 0.0 else 0.0  # NaN too
-    pair = _BRACKET_PAIRS[np.uint64(t if t < _BRACKET_LAST else _BRACKET_LAST)]
-    yes = h < (pair & _LOW32)
-    return yes, yes | (h > (pair >> uint64(32)))
 
 
 @njit(cache=True)

@@ -112,10 +112,10 @@ def _buffers(sim: Simulation) -> np.ndarray:
 
 # Citizens are decided a block at a time. One loop over a block makes every citizen's seven
 # daily logit decisions: the draws, both logits (latent and deterred) and both comparisons,
-# settled from `rng.bracket_below_sigmoid` without branches, so that LLVM vectorises it. What
-# the table leaves open (about 1% of citizens), and the few citizens with a due dose, a listing
-# or a debt that moves today, are then decided one by one with the exact `rng.below_sigmoid`
-# and the same logits. Each draw keeps its key (seed, day, stream, citizen).
+# settled from the draw's `rng.logit_bounds` without branches, so that LLVM vectorises it. What
+# the table leaves open (one decision in 2048, about 0.3% of citizens), and the few citizens
+# with a due dose, a listing or a debt that moves today, are then decided one by one with the
+# exact `rng.below_sigmoid` and the same logits. Each draw keeps its key (seed, day, stream, citizen).
 BLOCK = 2048
 # A citizen's working word: today's acts (bits 0..15), latent acts (LAT + event), what is left
 # to decide one by one (UNK + D_*), and a shut wallet.
@@ -176,8 +176,9 @@ def _pts(r: int, c: tuple[float, ...]) -> float:
 @njit(inline="always")
 def _decide(bits: int, x0: float, x: float, ev: int, d: int) -> int:
     """Word bits of decision d (event ev) from the table; one draw for both logits."""
-    lat, lat_known = rng.bracket_below_sigmoid(bits, x0)
-    act, act_known = rng.bracket_below_sigmoid(bits, x)
+    bounds = rng.logit_bounds(bits)
+    lat, lat_known = rng.settle_below_sigmoid(bounds, x0)
+    act, act_known = rng.settle_below_sigmoid(bounds, x)
     return ((np.int64(act) << ev) | (np.int64(lat) << (ev + LAT))
             | (np.int64(not (lat_known & act_known)) << (UNK + d)))
 
