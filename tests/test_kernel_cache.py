@@ -93,3 +93,16 @@ def test_kernels_compiled_by_a_run_land_in_the_versioned_folder(tmp_path):
     folder = tmp_path / (kernel_cache.PREFIX + kernel_cache.digest(PACKAGE))
     assert out.stdout.strip() == str(folder)
     assert any(p.name.startswith("rng.uniforms") and p.suffix == ".nbi" for p in folder.rglob("*"))
+
+
+def test_an_unwritable_cache_home_leaves_numba_its_own_default(tmp_path):
+    """A home or cache folder that cannot be written (a locked-down account, a read-only
+    container) must not stop scorestate from importing and running."""
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")  # a file where the cache root's parent should be: mkdir fails
+    code = "import numba, scorestate\nprint(repr(numba.config.CACHE_DIR))\n"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(blocked)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "''"

@@ -160,6 +160,42 @@ def test_appeals_return_points_taken_by_false_attributions():
     assert no_appeal.metrics["appeals_upheld"].sum() == 0
 
 
+def test_an_upheld_appeal_takes_a_citizen_off_the_list_only_if_no_entry_reason_stands():
+    """Listed for points a camera pinned on them, cleared when the judge returns them; listed
+    citizens with a true infraction as well stay listed."""
+    listing = {"policy.sharing.camera": True,
+               "policy.surveillance.camera": {"urban": 1.0, "rural": 1.0},
+               "policy.surveillance.camera_false_match": 5e-3, "behaviour.infraction": {"base": -5.0},
+               "policy.scoring.points.infraction": -20, "policy.scoring.initial": 1000.0,
+               "policy.scoring.initial_spread": 0,
+               "policy.blacklist.entry": {"score": "score < 990"},
+               "policy.blacklist.exit": "days_listed >= 1000"}
+    base = scenario(listing)
+    threshold = 990
+    sim = ss.Simulation(scenario({**listing, "policy.blacklist.appeals": {"rate": 0.3, "success": 1.0},
+                                  "ledger.retention": "full"}))
+    cleared = kept = 0
+    while sim.day < base.run.days:
+        listed_before = sim.state.blacklisted.copy()
+        sim.step()
+        upheld = sim.upheld_today
+        was_listed = upheld[listed_before[upheld]]
+        off = was_listed[~sim.state.blacklisted[was_listed]]
+        on = was_listed[sim.state.blacklisted[was_listed]]
+        assert (sim.state.score[off] >= threshold).all()
+        assert (sim.state.score[on] < threshold).all()
+        cleared += off.shape[0]
+        kept += on.shape[0]
+    assert cleared > 0 and kept > 0
+    result = sim.result()
+    assert result.metrics["appeals_delisted"].sum() == cleared
+    exits = result.ledger.filter((pl.col("kind") == "blacklist_exit") & (pl.col("value") == 2))
+    assert exits.height == cleared
+    no_appeal = ss.simulate(base)
+    assert no_appeal.metrics["appeals_delisted"].sum() == 0
+    assert no_appeal.metrics["blacklist_outflow"].sum() == 0
+
+
 @pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 1000, 4097])
 def test_appeals_find_every_carrier_of_false_points_in_id_order(n):
     """The word-at-a-time scan finds exactly the citizens with false points, ragged ends too."""

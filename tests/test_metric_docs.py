@@ -13,7 +13,7 @@ import scorestate as ss
 from conftest import small_run
 from scorestate import docs_gen, metric_docs
 from scorestate.engine import RunResult
-from scorestate.mechanisms.blacklist import EXIT_DISMANTLED, EXIT_SERVED
+from scorestate.mechanisms.blacklist import EXIT_APPEAL, EXIT_DISMANTLED, EXIT_SERVED
 from scorestate.metrics import GROUP_METRICS, RATE_EVENTS
 from scorestate.scenario.load import phase_policies, preset_names
 from scorestate.vocabulary import DECISIONS, EVENTS, LEDGER_KINDS, SERVICES
@@ -21,11 +21,14 @@ from scorestate.vocabulary import DECISIONS, EVENTS, LEDGER_KINDS, SERVICES
 # Every preset, small, with the whole ledger kept. Some columns and kinds appear only in some of
 # them: `dose_refused` rows, `blacklist_exit` with value 0 (served) and `blacklist_inflow_red_code`
 # in health-code; `dissent_home` rows in essay from day 180 (the smart home). The essay run is
-# dismantled on day 190 for `blacklist_exit` with value 1 and `policy_enabled` = 0; health-code
+# dismantled on day 190 for `blacklist_exit` with value 1 and `policy_enabled` = 0; it lists by a
+# higher score and its appeals are frequent and always upheld, for value 2 (cleared on appeal),
+# which a 2,000-citizen essay as shipped does not produce in 200 days; health-code
 # seeds the list on day 0 (the seeds stay at least 28 days) so that the innocent shares have
 # innocents to count.
 RUNS: dict[str, dict[str, object]] = {
-    "essay": {"timeline.dismantle_day": 190},
+    "essay": {"timeline.dismantle_day": 190, "policy.blacklist.entry.score": "score < 900",
+              "policy.blacklist.appeals": {"rate": 0.2, "success": 1.0}},
     "health-code": {"policy.blacklist.seed_share": 0.01},
     "court-blacklist": {},
     "western-soft": {},
@@ -197,14 +200,14 @@ def test_the_ledger_codes_are_the_ones_the_table_decodes(runs: dict[str, RunResu
             elif kind == "blacklist_entry":
                 assert values <= set(range(reasons)), name
             elif kind == "blacklist_exit":
-                assert values <= {EXIT_SERVED, EXIT_DISMANTLED}, name
+                assert values <= {EXIT_SERVED, EXIT_DISMANTLED, EXIT_APPEAL}, name
             elif kind == "denied":
                 assert values <= set(range(len(SERVICES))), name
             elif decision:
                 assert values == {-1}, (name, kind)
             if kind == "appeal_upheld":
                 assert (rows["points"] > 0).all(), name
-    assert seen["blacklist_exit"] == {EXIT_SERVED, EXIT_DISMANTLED}
+    assert seen["blacklist_exit"] == {EXIT_SERVED, EXIT_DISMANTLED, EXIT_APPEAL}
     assert set(seen) == set(LEDGER_KINDS)
     assert set(EVENTS) <= set(seen)
 

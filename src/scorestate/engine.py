@@ -72,6 +72,8 @@ SERIAL_UP_TO = neighbours.CHUNK
 # 120 bytes a citizen plus 8 a directed tie, measured at 87% to 96% of this at 10^6 to 5 x 10^7.
 BYTES_PER_CITIZEN = 120
 BYTES_PER_TIE = 8
+NOBODY = np.empty(0, np.int64)
+NOBODY.flags.writeable = False
 
 
 def timeline_step(sim: Simulation) -> None:
@@ -312,6 +314,7 @@ class Simulation:
         self.recorder = Recorder(self)
         self.day = 0
         self.tally: defaultdict[str, Any] = defaultdict(int)
+        self.upheld_today = NOBODY  # citizens whose appeal was upheld today (appeals -> blacklist)
         self.scratch: dict[str, np.ndarray] = {}  # mechanisms' reusable buffers (not state)
         self.build_s = time.perf_counter() - t0
         self.step_s = 0.0
@@ -348,6 +351,7 @@ class Simulation:
             numba.set_num_threads(1)
         try:
             self.tally = defaultdict(int)
+            self.upheld_today = NOBODY
             if timings is None:
                 for _name, mechanism in DAY:
                     mechanism(self)

@@ -30,7 +30,7 @@ from typing import Literal
 
 import polars as pl
 
-from scorestate.mechanisms.blacklist import EXIT_DISMANTLED, EXIT_SERVED
+from scorestate.mechanisms.blacklist import EXIT_APPEAL, EXIT_DISMANTLED, EXIT_SERVED
 from scorestate.metrics import RATE_EVENTS
 from scorestate.scenario.schema import Surveillance
 from scorestate.vocabulary import EVENTS, KIND_INDEX, SERVICES, SOURCES
@@ -256,6 +256,10 @@ _METRICS: tuple[Entry, ...] = (
     Entry("metrics", "appeals_upheld", CITIZENS,
           "Citizens whose appeal against penalty points from false attributions was upheld "
           "today (the points are returned in today's score).", NEVER),
+    Entry("metrics", "appeals_delisted", CITIZENS,
+          "Listed citizens taken off the blacklist today because their appeal was upheld and, "
+          "with the false points returned, no entry reason held any more (also counted in "
+          "`blacklist_outflow`).", NEVER),
     Entry("metrics", "rewards_received", CITIZENS,
           "Citizens who paid a reward price (a multiplier below 1) for at least one priced "
           "service they used today.", NEVER),
@@ -373,7 +377,8 @@ _LEDGER: tuple[Entry, ...] = (
           f"tier_change: the new tier's rank (0 = lowest; an index into `policy.tiers.names`, "
           f"which every phase shares). blacklist_entry: the reason's index in `policy.blacklist.entry` "
           f"of the phase in force (in the order the scenario lists them). blacklist_exit: "
-          f"{EXIT_SERVED} served (the exit rule held), {EXIT_DISMANTLED} dismantled. denied: the "
+          f"{EXIT_SERVED} served (the exit rule held), {EXIT_DISMANTLED} dismantled, {EXIT_APPEAL} "
+          f"cleared on appeal. denied: the "
           f"service refused, an index into `vocabulary.SERVICES`: {_SERVICE_CODES}."),
 )
 
@@ -444,7 +449,8 @@ _LEDGER_KINDS: tuple[Entry, ...] = (
           f"The citizen was taken off the blacklist today. {_KEPT_DECISIONS}",
           f"{_DECISION_COLUMNS}; points 0",
           f"value: {EXIT_SERVED} served (the exit rule held), {EXIT_DISMANTLED} dismantled "
-          "(everyone is released on the dismantling day)"),
+          f"(everyone is released on the dismantling day), {EXIT_APPEAL} cleared on appeal (an "
+          "upheld appeal left no entry reason standing)"),
     Entry("ledger_kind", "denied", f"decision (kind code {KIND_INDEX['denied']})",
           "The citizen attempted a service today and was refused (its gate was closed for them "
           f"the evening before): one row per service refused. {_KEPT_RECORDED}",

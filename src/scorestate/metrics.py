@@ -435,7 +435,7 @@ class Recorder:
                   "mean_degree", "score_assortativity", "cross_tier_tie_share",
                   "blacklisted_degree_ratio", "blacklisted_isolated_share", "components",
                   "largest_component_share", "ties_dropped", "ties_made", "tier_changes",
-                  "officials_spared", "appeals_upheld", "rewards_received",
+                  "officials_spared", "appeals_upheld", "appeals_delisted", "rewards_received",
                   "disparate_impact_rural_urban", "disparate_impact_q1_q5"]
         names += [f"mean_degree_{t}" for t in self.tier_names]
         names += [f"price_{s}" for s in self.priced]
@@ -517,7 +517,8 @@ class Recorder:
         put["components"], put["largest_component_share"] = self._components
         put.update(ties_dropped=t["ties_dropped"], ties_made=t["ties_made"],
                    tier_changes=t["tier_changes"], officials_spared=t["officials_spared"],
-                   appeals_upheld=t["appeals_upheld"], rewards_received=sc[T_REWARDED])
+                   appeals_upheld=t["appeals_upheld"], appeals_delisted=t["appeals_delisted"],
+                   rewards_received=sc[T_REWARDED])
         for name in self._price_keys:
             put[name] = t.get(name, float("nan"))
         put["disparate_impact_rural_urban"], put["disparate_impact_q1_q5"] = _group_rows(

@@ -60,7 +60,7 @@ SERVICE_INDEX = {name: i for i, name in enumerate(SERVICES)}
 DECISIONS: tuple[str, ...] = (
     "tier_change",  # value = new tier rank
     "blacklist_entry",  # value = reason index
-    "blacklist_exit",  # value = 0 served, 1 dismantled
+    "blacklist_exit",  # value = 0 served, 1 dismantled, 2 cleared on appeal
     "denied",  # value = service index
     "appeal_upheld",  # points reversed; points = the reversal
     "adjustment",  # association penalty, averaging, drift and clipping of the day

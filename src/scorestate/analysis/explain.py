@@ -26,14 +26,15 @@ import numpy as np
 import polars as pl
 
 from scorestate.errors import ScorestateError
-from scorestate.mechanisms.blacklist import EXIT_DISMANTLED, EXIT_SERVED, REASON_SEED
+from scorestate.mechanisms.blacklist import EXIT_APPEAL, EXIT_DISMANTLED, EXIT_SERVED, REASON_SEED
 from scorestate.network import file_sha256
 from scorestate.policy import policy_on
 from scorestate.population import care
 from scorestate.store import NotRecordedWarning, StoredRun
 from scorestate.vocabulary import EVENTS, GROUPINGS, SERVICES
 
-EXITS = {EXIT_SERVED: "term served and correction completed", EXIT_DISMANTLED: "system dismantled"}
+EXITS = {EXIT_SERVED: "term served and correction completed", EXIT_DISMANTLED: "system dismantled",
+         EXIT_APPEAL: "cleared on appeal: no entry reason stood without the false points"}
 TIE_NOTE = ("ties dropped or made during the run are not recorded per citizen; these are the "
             "citizen's ties on day 0, with each neighbour's tier then and the last tier the "
             "ledger shows for them")

@@ -61,7 +61,8 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
 # Daily counts summed over a run are counts of events, not of people.
 TOTAL_LABELS = {"innocent_penalised": "innocent citizen-days penalised",
                 "misattributions": "of which acts pinned on another (once per actor a day)",
-                "officials_spared": "sanctions softened or waived for officials"}
+                "officials_spared": "sanctions softened or waived for officials",
+                "appeals_delisted": "of which took the citizen off the list"}
 GLOSSARY = ("latent: what the same citizens would have done without the incentives · p10: the "
             "score a tenth of citizens are below · assortativity: how alike the scores of tied "
             "citizens are (-1 to 1) · degree: number of ties · components: separate pieces of "
@@ -121,7 +122,7 @@ def print_summary(result: Any, store: Path) -> None:
         if prefix == "blacklist_inflow_":
             totals.add_row("blacklist exits", f"{int(m['blacklist_outflow'].sum()):,}")
     for col in ("false_attributions", "misattributions", "innocent_penalised", "appeals_upheld",
-                "officials_spared", "ties_dropped", "ties_made"):
+                "appeals_delisted", "officials_spared", "ties_dropped", "ties_made"):
         totals.add_row(TOTAL_LABELS.get(col, col.replace("_", " ")), f"{int(m[col].sum()):,}")
     out.print(totals)
 

@@ -2,9 +2,11 @@
 
 "Optional appeals reverse false attributions with some probability (what a judge would
 change)." A citizen carrying penalty points from acts pinned on them falsely appeals with the
-daily appeal rate; an upheld appeal returns those points with today's score.
+daily appeal rate; an upheld appeal returns those points with today's score, and the blacklist
+step then takes the citizen off the list if no entry reason holds without them.
 
-Reads: `false_points`. Writes: `points_today`, `false_points`. Streams: APPEAL, APPEAL_SUCCESS.
+Reads: `false_points`. Writes: `points_today`, `false_points`, `sim.upheld_today`.
+Streams: APPEAL, APPEAL_SUCCESS.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ def step(sim: Simulation) -> None:
         return
     upheld, returned = _kernel(sim.seed, sim.day, ap.rate, ap.success, s.false_points,
                                s.points_today)
+    sim.upheld_today = upheld
     sim.tally["appeals_upheld"] += int(upheld.shape[0])
     sim.ledger.decisions(sim, upheld, "appeal_upheld", points=returned)
 

@@ -7,7 +7,13 @@ public apology and behavioral correction'); senior officials may be exempt."
 Exits are decided before entries, and a citizen who left today is not re-listed the same day.
 Each reason is a condition (see `columns.py`); the first matching reason is recorded.
 
-Reads: the day's columns. Writes: `blacklisted`, `listed_since`, `list_reason`, `corrections`.
+"Optional appeals reverse false attributions ... (what a judge would change)": a listed citizen
+whose appeal was upheld today (`appeals`, before scoring) leaves the list when, with the false
+points returned, no entry reason holds any more; one that still holds (a true offence, an
+unpaid judgment, the neighbours) keeps them listed until the exit rule lets them go.
+
+Reads: the day's columns, the day's upheld appeals. Writes: `blacklisted`, `listed_since`,
+`list_reason`, `corrections`.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ import numpy as np
 from numba import njit
 
 if TYPE_CHECKING:
+    from scorestate.columns import ColumnEnv
     from scorestate.engine import Simulation
 
-EXIT_SERVED, EXIT_DISMANTLED = 0, 1
+EXIT_SERVED, EXIT_DISMANTLED, EXIT_APPEAL = 0, 1, 2
 REASON_SEED = 127  # listed on day 0 by `blacklist.seed_share` (cascade experiments)
 
 
@@ -34,6 +41,9 @@ def step(sim: Simulation) -> None:
     leaving = listed[cond.exit(env.subset(listed), listed.shape[0])]
     candidates = ~s.blacklisted
     release(sim, leaving, EXIT_SERVED)
+    cleared = _cleared_on_appeal(sim, env)
+    release(sim, cleared, EXIT_APPEAL)
+    sim.tally["appeals_delisted"] += int(cleared.shape[0])
     if not cond.entry:
         return
     for k, (reason, rule) in enumerate(cond.entry):
@@ -51,6 +61,18 @@ def step(sim: Simulation) -> None:
         sim.tally["blacklist_inflow"] += int(entering.shape[0])
         sim.tally[f"blacklist_inflow_{reason}"] += int(entering.shape[0])
         sim.ledger.decisions(sim, entering, "blacklist_entry", value=k)
+
+
+def _cleared_on_appeal(sim: Simulation, env: ColumnEnv) -> np.ndarray:
+    """The listed citizens whose appeal was upheld today and whom no entry reason holds now."""
+    upheld = sim.upheld_today
+    upheld = upheld[sim.state.blacklisted[upheld]]
+    standing = np.zeros(upheld.shape[0], bool)
+    if upheld.shape[0]:
+        sub = env.subset(upheld)
+        for _reason, rule in sim.policy.conditions.entry:
+            standing |= rule(sub, upheld.shape[0])
+    return upheld[~standing]
 
 
 def release(sim: Simulation, citizens: np.ndarray, why: int) -> None:

@@ -55,6 +55,7 @@ TOTALS = (
     ("innocent_penalised", "penalties on citizens who had done no act the rules name "
                            "(citizen-days)"),
     ("appeals_upheld", "appeals upheld"),
+    ("appeals_delisted", "of which took the citizen off the list"),
     ("officials_spared", "sanctions softened or waived for officials"),
     ("ties_dropped", "ties dropped"),
 )
