@@ -130,10 +130,11 @@ def show(f: Any) -> None:
             t.add_row(str(e["day"]), e["event"], f"citizen {e['pinned_on']}", _pts(e["points"]))
         out.print(t)
 
-    decisions = ([(x["day"], "tier", f"{x['from']} → {x['to']}") for x in f.tier_changes]
-                 + [(x["day"], f"blacklist {x['what']}", x["reason"]) for x in f.blacklist]
-                 + [(x["day"], "appeal upheld", f"{x['points']:+g} points returned")
-                    for x in f.appeals])
+    # within a day, in the order of the day's steps: appeals, scoring (tiers), blacklist
+    decisions = ([(x["day"], "appeal upheld", f"{x['points']:+g} points returned")
+                  for x in f.appeals]
+                 + [(x["day"], "tier", f"{x['from']} → {x['to']}") for x in f.tier_changes]
+                 + [(x["day"], f"blacklist {x['what']}", x["reason"]) for x in f.blacklist])
     if decisions:
         t = Table(title="decisions", title_justify="left")
         for col in ("day", "decision", "detail"):
