@@ -1,4 +1,4 @@
-"""`python -m benchmarks`: throughput, floor, memory, start-up and the Mesa ratio in one table.
+"""`python -m benchmarks`: throughput, the floor, memory, build time and the Mesa ratio, side by side.
 
     python -m benchmarks                    # 10^4, 10^5, 10^6 citizens x 365 days; Mesa at 2,000
                                             # x 30 and 100,000 x 5
@@ -14,11 +14,15 @@ because other processes on the machine slow every figure down.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import platform
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -50,18 +54,62 @@ def machine() -> dict[str, Any]:
             "numba_threads": numba.config.NUMBA_NUM_THREADS, "load_average": os.getloadavg()}
 
 
+PROG = "python -m benchmarks"
+
+
+class BenchError(Exception):
+    """One line for the user; `code` is the exit status (2: the input, 1: a measurement broke)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what was wrong, what was expected), exit 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise BenchError(f"{message} (see {PROG} --help)")
+
+
 def run_task(task: str, population: int, days: int, seed: int, source: Path | None = None
              ) -> dict[str, Any]:
-    """One measurement in a fresh process; `source`: measure the package under that directory."""
-    cmd = [sys.executable, "-m", "benchmarks.measure", task, "--population", str(population),
-           "--days", str(days), "--seed", str(seed)]
+    """One measurement in a fresh process; `source`: measure the package under that directory.
+    A measurement that fails, is killed or prints no result ends the benchmark with one line
+    naming it and the size, and how to rerun it alone to see more."""
+    args = [task, "--population", str(population), "--days", str(days), "--seed", str(seed)]
+    cmd = [sys.executable, "-m", "benchmarks.measure", *args]
     env = dict(os.environ)
     if source is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(source), str(ROOT), env.get("PYTHONPATH", "")])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(source), str(ROOT), env.get("PYTHONPATH"))
+                                            if p)
+    what = (f"the {task} measurement at {population:,} citizens x {days} days"
+            + (f" of the package under {source}" if source is not None else ""))
+    rerun = ("; rerun it alone to see more: "
+             + (f"PYTHONPATH={source} " if source is not None else "")
+             + "python -m benchmarks.measure " + " ".join(args))
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
+    if done.returncode < 0:
+        try:
+            name = signal.Signals(-done.returncode).name
+        except ValueError:
+            name = f"signal {-done.returncode}"
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        raise BenchError(f"{what} was killed by {name}{hint}{rerun}", code=1)
     if done.returncode != 0:
-        raise SystemExit(f"benchmark '{task}' at {population} citizens failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        last = lines[-1] if lines else f"exit status {done.returncode}, no message"
+        # the measurement reports a refused input (exit 2) as 'error: ...'; anything else broke
+        last = last.removeprefix("error: ")
+        raise BenchError(f"{what} failed: {last}" + ("" if done.returncode == 2 else rerun),
+                         code=2 if done.returncode == 2 else 1)
+    try:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise BenchError(f"{what} printed no result (expected one JSON line){rerun}", code=1) from None
+    if not isinstance(result, dict):
+        raise BenchError(f"{what} printed no result (expected one JSON line){rerun}", code=1)
+    return result
 
 
 def _si(x: float) -> str:
@@ -71,12 +119,35 @@ def _si(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _and(days: list[int]) -> str:
+    """[30, 180] as '30 and 180'."""
+    return " and ".join(filter(None, [", ".join(map(str, days[:-1])), str(days[-1])]))
+
+
+def _phases(days: list[int] | None) -> str:
+    if not days:
+        return "no phases"
+    return f"its phases begin on days {_and(days)}" if len(days) > 1 else f"its phase begins on day {days[0]}"
+
+
+def _unreached(results: list[dict[str, Any]], phase_days: list[int] | None) -> list[str]:
+    """A note when the runs end before a phase begins: their days are lighter than a year's."""
+    days = min((r["days"] for r in results), default=None)
+    missed = [d for d in phase_days or [] if days is not None and d >= days]
+    if not missed:
+        return []
+    which = f"the phase of day {missed[0]} begins" if len(missed) == 1 else \
+        f"the phases of days {_and(missed)} begin"
+    return [f"note: {days} days end before {which}: these days do less than an essay year's, so "
+            "their times are not comparable with a year's (docs/performance.md)"]
+
+
 def table(results: list[dict[str, Any]], mesas: list[dict[str, Any]], info: dict[str, Any]) -> str:
     out = [f"machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']:.1f} GiB RAM, "
            f"Python {info['python']}, numba {info['numba']} with {info['numba_threads']} threads",
            f"load average before: {info['load_average'][0]:.2f}, after: {info['load_after'][0]:.2f}",
-           "", "Throughput (essay preset as shipped: its phases begin on days 30 and 180; "
-           "ledger retention panel)", "",
+           "", f"Throughput (essay preset as shipped: {_phases(info.get('essay_phase_days'))}; "
+           "ledger retention panel)", *_unreached(results, info.get("essay_phase_days")), "",
            "| citizens | days | build s | run s | citizen-days/s | day ms | floor ms | day / floor |",
            "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
@@ -95,7 +166,8 @@ def table(results: list[dict[str, Any]], mesas: list[dict[str, Any]], info: dict
                    f"{f['state_bytes'] / r['population']:.0f} | {f['draws_per_citizen']:.0f} |")
     out += ["", f"Memory (budget: {BUDGET_CITIZEN} bytes per citizen + {BUDGET_TIE} per directed tie)", "",
             "| citizens | directed ties | held bytes / citizen | tie slot bytes / directed tie | "
-            "held / budget | peak RSS over baseline / citizen | peak RSS / budget | of which build |",
+            "held / budget | peak RSS over baseline / citizen | peak RSS / budget | "
+            "RSS after build over baseline / citizen |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         h, n, e = r["held_bytes"], r["population"], max(r["directed_edges"], 1)
@@ -129,47 +201,182 @@ def table(results: list[dict[str, Any]], mesas: list[dict[str, Any]], info: dict
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000",
-                        help="comma-separated populations (default 10000,100000,1000000)")
-    parser.add_argument("--days", type=int, default=None, help="days per run (default 365; 30 with --quick)")
-    parser.add_argument("--mesa", default=None, help="Mesa comparisons as POPULATIONxDAYS[,...] "
-                        "(default 2000x30,100000x5; 1000x20 with --quick; 'none' to skip)")
-    parser.add_argument("--quick", action="store_true", help="short runs: a couple of minutes in all")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="measure each size (and each Mesa comparison) N times, this version and "
-                        "--before's interleaved, and report the fastest run of each (default 1)")
-    parser.add_argument("--before", type=Path, default=None,
-                        help="a directory holding another version of the package (e.g. an export of "
-                        "an earlier commit's src/): its throughput is measured side by side")
-    args = parser.parse_args(argv)
+MAX_POPULATION = 2_000_000_000  # the schema's population.size limit
+MAX_DAYS = 32_767  # the schema's run.days limit: day stamps are 16-bit
+
+
+def _count(text: str) -> int | None:
+    """A whole number written as 100000, 100_000 or 1e5; None for anything else."""
+    text = text.strip()
     try:
-        sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+        return int(text)
     except ValueError:
-        parser.error(f"--sizes must be comma-separated numbers, got '{args.sizes}'")
-    if not sizes or min(sizes) < 100:
-        parser.error(f"--sizes must list populations of at least 100, got '{args.sizes}'")
-    if args.days is not None and args.days < 1:
-        parser.error(f"--days must be at least 1, got {args.days}")
-    days = args.days or (30 if args.quick else 365)
-    mesa_spec = args.mesa or ("1000x20" if args.quick else "2000x30,100000x5")
-    mesa_runs = []
-    for spec in ([] if mesa_spec == "none" else mesa_spec.split(",")):
-        try:
-            mp, md = (int(x) for x in spec.lower().split("x"))
-        except ValueError:
-            parser.error(f"--mesa must be POPULATIONxDAYS[,...] such as 2000x30, got '{mesa_spec}'")
-        if mp < 100 or md < 1:
-            parser.error(f"--mesa needs at least 100 citizens and 1 day per comparison, got '{spec}'")
-        mesa_runs.append((mp, md))
-    if args.before is not None and not (args.before / "scorestate" / "engine.py").is_file():
-        parser.error(f"--before must be a directory holding scorestate/engine.py, got '{args.before}'")
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return int(x) if math.isfinite(x) and x == int(x) else None
+
+
+def _population(text: str, flag: str, whole: str) -> int:
+    n = _count(text)
+    if n is None:
+        raise BenchError(f"{flag} must be whole numbers of citizens such as 10000 or 1e6; got "
+                         f"'{text.strip()}' in '{whole}'")
+    if not 100 <= n <= MAX_POPULATION:
+        raise BenchError(f"{flag} must be populations of 100 to {MAX_POPULATION:,} citizens; got "
+                         f"{text.strip()}")
+    return n
+
+
+def _days(n: int | None, flag: str) -> None:
+    if n is None or not 1 <= n <= MAX_DAYS:
+        raise BenchError(f"{flag} must be 1 to {MAX_DAYS:,} days (day stamps are 16-bit); got {n}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=__doc__.splitlines()[0],
+                epilog="Columns: 'floor ms' is the sum of three bare kernels over the run's own "
+                "arrays (a pass over every state array, a sparse product over the ties, the "
+                "day's draws: benchmarks/floor.py), so 'day / floor' is how far a day is from "
+                "that irreducible work; Mesa's 'ratio (run)' is Mesa's run time over the "
+                "engine's on the reference scenario, builds excluded. Exit status: 0 done, "
+                "2 bad input, 1 a measurement failed. See docs/performance.md.")
+    p.add_argument("--sizes", default="10000,100000,1000000",
+                   help="comma-separated populations, at least 100 each (default 10000,100000,1000000)")
+    p.add_argument("--days", type=int, default=None,
+                   help="days per run, 1 to 32,767 (default 365; 30 with --quick, which end before "
+                   "the essay's phases of days 30 and 180 begin)")
+    p.add_argument("--mesa", default=None, help="Mesa comparisons as POPULATIONxDAYS[,...] "
+                   "(default 2000x30,100000x5; 1000x20 with --quick; 'none' to skip)")
+    p.add_argument("--quick", action="store_true",
+                   help="30 days a size and Mesa at 1000x20 only: a couple of minutes in all")
+    p.add_argument("--seed", type=int, default=1, help="seed of every run, 0 or more (default 1)")
+    p.add_argument("--json", type=Path, default=None,
+                   help="also write the raw results to this file (in an existing folder)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="measure each size (and each Mesa comparison) N times, this version and "
+                   "--before's interleaved, and report the fastest run of each (default 1)")
+    p.add_argument("--before", type=Path, default=None,
+                   help="a directory holding another version of the package (e.g. an export of "
+                   "an earlier commit's src/): its throughput is measured side by side")
+    return p
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options, checked: every mistake is a BenchError naming the option, before any work.
+    Adds `sizes` (a list), `days` (resolved), `mesa_runs` [(population, days)]."""
+    args = parser().parse_args(argv)
+    sizes = [_population(s, "--sizes", args.sizes) for s in args.sizes.split(",") if s.strip()]
+    if not sizes:
+        raise BenchError(f"--sizes lists no population; expected comma-separated numbers of "
+                         f"citizens such as 10000,100000; got '{args.sizes}'")
+    twice = sorted({n for n in sizes if sizes.count(n) > 1})
+    if twice:
+        raise BenchError(f"--sizes lists {', '.join(f'{n:,}' for n in twice)} more than once; "
+                         "expected each population once (use --repeat to measure a size again)")
+    args.sizes = sizes
+    if args.days is not None:
+        _days(args.days, "--days")
+    args.days = args.days if args.days is not None else (30 if args.quick else 365)
+    if not 0 <= args.seed < 2**63:
+        raise BenchError(f"--seed must be 0 to 2^63 - 1; got {args.seed}")
     if args.repeat < 1:
-        parser.error(f"--repeat must be at least 1, got {args.repeat}")
+        raise BenchError(f"--repeat must be at least 1; got {args.repeat}")
+    mesa_spec = args.mesa if args.mesa is not None else ("1000x20" if args.quick else "2000x30,100000x5")
+    args.mesa_runs = []
+    if mesa_spec.strip().lower() != "none":
+        specs = [spec for spec in mesa_spec.split(",") if spec.strip()]
+        if not specs:
+            raise BenchError(f"--mesa lists no comparison; expected POPULATIONxDAYS[,...] such as "
+                             f"2000x30, or 'none'; got '{mesa_spec}'")
+        for spec in specs:
+            parts = spec.strip().lower().split("x")
+            counts = [_count(x) for x in parts] if len(parts) == 2 and all(parts) else [None]
+            if None in counts:
+                raise BenchError(f"--mesa must be POPULATIONxDAYS[,...] such as 2000x30, or 'none'; "
+                                 f"got '{spec.strip()}' in '{mesa_spec}'")
+            mp, md = counts
+            if not 100 <= mp <= MAX_POPULATION or not 1 <= md <= MAX_DAYS:
+                raise BenchError(f"--mesa needs 100 to {MAX_POPULATION:,} citizens and 1 to "
+                                 f"{MAX_DAYS:,} days per comparison; got '{spec.strip()}'")
+            args.mesa_runs.append((mp, md))
+    if args.before is not None:
+        if not args.before.is_dir():
+            raise BenchError(f"--before: '{args.before}' is not a directory; expected one holding "
+                             "scorestate/engine.py (an export of an earlier commit's src/)")
+        if not (args.before / "scorestate" / "engine.py").is_file():
+            raise BenchError(f"--before: '{args.before}' holds no scorestate/engine.py; expected a "
+                             "directory holding the package (an export of an earlier commit's src/)")
+        args.before = args.before.resolve()
+    if args.json is not None:
+        _check_writable(args.json)
+    return args
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before hours of measuring, a --json path that could not be written at the end."""
+    folder = path.parent
+    if path.is_dir():
+        raise BenchError(f"--json: '{path}' is a directory; expected the path of a file to write")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise BenchError(f"--json: '{path}' is not writable; expected a file this user may write")
+    if not folder.is_dir():
+        raise BenchError(f"--json: the folder '{folder}' does not exist; expected a file in an "
+                         "existing folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BenchError(f"--json: cannot write in the folder '{folder}'; expected a folder this "
+                         "user may write in")
+
+
+def _check_memory(sizes: list[int], days: int, seed: int) -> list[int]:
+    """Each size against the memory free now, as the engine's own check does (engine.py,
+    `check_memory`), so that the largest size is refused before the smaller ones are measured.
+    Returns the days on which the essay's phases begin."""
+    from scorestate import engine
+    from scorestate.errors import ScorestateError
+    from scorestate.scenario.load import load_scenario
+
+    phases: list[int] = []
+    for n in sizes:
+        try:
+            sc = load_scenario("essay", {"ledger.retention": "panel"}, population=n, days=days,
+                               seed=seed)
+        except ScorestateError as e:
+            raise BenchError(f"--sizes {n:,}: {e}") from None
+        phases = [p.day for p in sc.timeline.phases]
+        need, have = engine.memory_needed(n, sc.network.mean_degree), engine.available_memory()
+        if have is not None and need > have:
+            per = engine.BYTES_PER_CITIZEN + engine.BYTES_PER_TIE * sc.network.mean_degree
+            raise BenchError(
+                f"--sizes {n:,}: a run of {n:,} citizens needs about {need / 2**30:.1f} GiB of memory "
+                f"at its peak ({engine.BYTES_PER_CITIZEN} bytes a citizen + {engine.BYTES_PER_TIE} a "
+                f"tie at the essay's mean degree {sc.network.mean_degree:g}), but "
+                f"{have / 2**30:.1f} GiB is available; expected at most {int(have // per):,} "
+                "citizens on this machine now")
+    return phases
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark; a mistake or a failed measurement ends it with one line on stderr
+    (exit 2: the input; 1: a measurement broke; 130: Ctrl-C) and nothing written."""
+    try:
+        _main(argv)
+    except BenchError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        raise SystemExit(e.code) from None
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def _main(argv: list[str] | None) -> None:
+    args = parse(argv)
+    sizes, days, mesa_runs = args.sizes, args.days, args.mesa_runs
+    phase_days = _check_memory(sizes, days, args.seed)
     info = machine()
+    info["essay_phase_days"] = phase_days
     t0 = time.perf_counter()
     # Repeats are interleaved, this version then the one under --before for each size, so that
     # both meet the same load; the fastest run of each is reported, the others are kept.
@@ -183,7 +390,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.before is not None:
                 print(f"measuring the package under {args.before} at {n:,} citizens x {days} days"
                       f"{_nth(rep, args.repeat)} ...", file=sys.stderr, flush=True)
-                before_runs[n].append(run_task("throughput", n, days, args.seed, args.before.resolve()))
+                before_runs[n].append(run_task("throughput", n, days, args.seed, args.before))
     results = [_fastest(runs[n]) for n in sizes]
     before = [_fastest(before_runs[n]) for n in sizes] if args.before is not None else []
     mesas = []
@@ -215,12 +422,32 @@ def main(argv: list[str] | None = None) -> None:
         for name, secs in big["profile_s"].items():
             print(f"| {name} | {1000 * secs / big['days']:.2f} |")
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "throughput": results, "mesa": mesas,
-                                         "before": before, "repeat": args.repeat,
-                                         "throughput_runs": [runs[n] for n in sizes],
-                                         "before_runs": [before_runs[n] for n in sizes]
-                                         if before else []},
-                                        indent=1), encoding="utf-8")
+        _write_json(args.json, {"machine": info, "throughput": results, "mesa": mesas,
+                                "before": before, "repeat": args.repeat,
+                                "throughput_runs": [runs[n] for n in sizes],
+                                "before_runs": [before_runs[n] for n in sizes] if before else []})
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Whole or not at all: written beside the target, then renamed over it."""
+    text = json.dumps(data, indent=1)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plainly written file would be, not mkstemp's 0600
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        raise BenchError(f"--json: could not write '{path}' ({e.strerror or e}); the tables above "
+                         "are the results, nothing was written", code=1) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _nth(rep: int, repeat: int) -> str:

@@ -68,7 +68,9 @@ def throughput(population: int, days: int, seed: int) -> dict[str, Any]:
         sim.step(timings)
     wall = time.perf_counter() - t0
     result = sim.result()
-    peak = _rss_peak_bytes()
+    # the kernel's high-water mark and /proc's current count are kept apart and can disagree by
+    # a few pages; a peak below a level the run was seen at would read as a contradiction
+    peak = max(_rss_peak_bytes(), rss_built, _rss_now_bytes())
     g, s, c = sim.graph, sim.state, sim.citizens
     edges = int(g.degree.sum())
     citizen_arrays = [getattr(c, f) for f in c.__dataclass_fields__]
@@ -129,9 +131,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.population < 1 or args.days < 1:
+        parser.error(f"--population and --days must be at least 1; got {args.population} and {args.days}")
     fn = throughput if args.task == "throughput" else mesa
-    print(json.dumps(fn(args.population, args.days, args.seed)))
+    try:
+        result = fn(args.population, args.days, args.seed)
+    except Exception as e:
+        # the engine refusing its input (too large for the memory free, a bad seed) is one line
+        # and exit 2, as on the command line; anything else keeps its traceback for whoever
+        # reruns this alone (`python -m benchmarks` shows its last line)
+        if not isinstance(e, _usage_errors()):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(json.dumps(result))
     sys.stdout.flush()
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """The package's usage error, where the version measured has one (older ones may not)."""
+    try:
+        from scorestate.errors import ScorestateError
+    except ImportError:
+        return ()
+    return (ScorestateError,)
 
 
 if __name__ == "__main__":
