@@ -58,7 +58,7 @@ from scorestate.policy import CompiledPolicy, compile_timeline, policy_on, price
 from scorestate.population import build_citizens, care_weights
 from scorestate.pricebook import PriceBook
 from scorestate.scenario.schema import Scenario
-from scorestate.state import State
+from scorestate.state import Citizens, State
 from scorestate.vocabulary import LEDGER_KINDS, SOURCES
 
 # Kernels run on OpenMP threads. Idle threads that spin (OpenMP's default) stall every parallel
@@ -268,26 +268,19 @@ class Simulation:
             # the record names the citizens the run had and the file it read, not the defaults
             population = scenario.population.model_copy(update={"size": n})
             scenario = scenario.model_copy(update={"network": net, "population": population})
-        self.scenario = scenario
-        self.seed = scenario.run.seed
-        self.citizens, grievance, days_since_dose = build_citizens(
-            scenario.population, scenario.behaviour, scenario.attitudes, self.seed, n=n,
+        seed = scenario.run.seed
+        c, grievance, days_since_dose = build_citizens(
+            scenario.population, scenario.behaviour, scenario.attitudes, seed, n=n,
             keep_order=edges is not None)
-        c = self.citizens
-        self.n = c.n
-        self.care_weights = care_weights(scenario.behaviour)  # see population.care
         if edges is not None:
-            self.graph: Graph = from_edges(self.n, edges, net.slack)
+            graph = from_edges(c.n, edges, net.slack)
         else:
             wide = np.int32 if c.region_start.shape[0] < 2**28 else np.int64  # 4 bytes spared
             stratum = (c.region.astype(wide) * 2 + c.urban) * 4 + c.education
-            self.graph = homophilous(net, c.region_start, stratum, self.seed)
+            graph = homophilous(net, c.region_start, stratum, seed)
             del stratum
-        self.timeline: list[tuple[int, CompiledPolicy]] = compile_timeline(scenario)
-        self.policy = self.timeline[0][1]
-        # the policy whose stakes citizens believe in: the last one enforced (None: never any)
-        self.believed: CompiledPolicy | None = self.policy if self.policy.enabled else None
-        s = State.allocate(self.n, int(np.diff(self.graph.start).max(initial=0)))
+        self._take(scenario, c, graph)
+        s = State.allocate(self.n, graph.widest_row())
         sc = self.policy.spec.scoring
         start = np.random.Generator(np.random.Philox(np.random.SeedSequence([self.seed, 4])))
         s.score[:] = np.clip(sc.initial + sc.initial_spread * start.uniform(-1, 1, self.n),
@@ -301,23 +294,58 @@ class Simulation:
         s.blacklisted[seeds] = True
         s.listed_since[seeds] = 0
         s.list_reason[seeds] = blacklist.REASON_SEED
-        self.state = s
+        self._finish(s, ledger_sink)
+        self.build_s = time.perf_counter() - t0
+
+    def _take(self, scenario: Scenario, citizens: Citizens, graph: Graph) -> None:
+        """The run's inputs and its compiled timeline, as of day 0 (building and resuming)."""
+        self.scenario = scenario
+        self.seed = scenario.run.seed
+        self.citizens = citizens
+        self.n = citizens.n
+        self.care_weights = care_weights(scenario.behaviour)  # see population.care
+        self.graph = graph
+        self.timeline: list[tuple[int, CompiledPolicy]] = compile_timeline(scenario)
+        self.policy = self.timeline[0][1]
+        # the policy whose stakes citizens believe in: the last one enforced (None: never any)
+        self.believed: CompiledPolicy | None = self.policy if self.policy.enabled else None
+
+    def _finish(self, state: State, ledger_sink: Callable[[Batch], None] | None) -> None:
+        """Everything a day reads besides the inputs, empty as on day 0 (building and resuming)."""
+        self.state = state
         self.prices = PriceBook(self.n, price_services(self.timeline),
                                 max(len(p.price_gates) + len(p.rewards) for _, p in self.timeline))
-        self.officials = np.flatnonzero(c.rank > 0)
+        self.officials = np.flatnonzero(self.citizens.rank > 0)
         self.behaviour_params, self.service_params = behaviour.parameters(self)
         self._memory: list[Batch] = []
-        self.ledger = Ledger(self.n, scenario.ledger.retention, scenario.ledger.panel_size,
-                             self.seed, ledger_sink or self._memory.append,
-                             scenario.ledger.flush_rows)
+        retention = self.scenario.ledger
+        self.ledger = Ledger(self.n, retention.retention, retention.panel_size, self.seed,
+                             ledger_sink or self._memory.append, retention.flush_rows)
         self.keeps_ledger = ledger_sink is None
         self.recorder = Recorder(self)
         self.day = 0
         self.tally: defaultdict[str, Any] = defaultdict(int)
         self.upheld_today = NOBODY  # citizens whose appeal was upheld today (appeals -> blacklist)
         self.scratch: dict[str, np.ndarray] = {}  # mechanisms' reusable buffers (not state)
-        self.build_s = time.perf_counter() - t0
+        self.build_s = 0.0
         self.step_s = 0.0
+
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint of the run as it stands between days; `Simulation.resume(path)`
+        goes on from it to the same results, bit for bit (see `scorestate.checkpoint`)."""
+        from scorestate import checkpoint
+
+        return checkpoint.save(self, path)
+
+    @classmethod
+    def resume(cls, path: str | Path, *,
+               ledger_sink: Callable[[Batch], None] | None = None) -> Simulation:
+        """The run a checkpoint holds, ready to step on from its day. The ledger rows it had
+        kept in memory come back with it; with `ledger_sink`, the rows not yet handed on go
+        there instead."""
+        from scorestate import checkpoint
+
+        return checkpoint.load(path, ledger_sink=ledger_sink)
 
     def buffer(self, key: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         """A reusable scratch array (not state: a step overwrites what it uses before reading).

@@ -147,13 +147,25 @@ class Ledger:
     def flush(self) -> None:
         if not self._parts:
             return
-        batch = {name: _concat([p[1][c] for p in self._parts], [p[0] for p in self._parts], dt,
-                               self._pending)
-                 for c, (name, dt) in enumerate(zip(COLUMNS, DTYPES, strict=True))}
+        batch = self.pending()
         self._parts.clear()
         self.rows += self._pending
         self._pending = 0
         self.sink(batch)
+
+    def pending(self) -> Batch:
+        """The rows buffered and not yet handed to the sink, as one batch (they stay buffered)."""
+        return {name: _concat([p[1][c] for p in self._parts], [p[0] for p in self._parts], dt,
+                              self._pending)
+                for c, (name, dt) in enumerate(zip(COLUMNS, DTYPES, strict=True))}
+
+    def restore(self, pending: Batch, rows: int) -> None:
+        """Buffer again the rows a checkpoint held back, and count the `rows` handed on before
+        it, so that batches are flushed on the days, and with the rows, they would have been."""
+        m = len(pending["day"])
+        self._parts = [(m, tuple(pending[name] for name in COLUMNS))] if m else []
+        self._pending = m
+        self.rows = rows
 
 
 _SERVICE_BITS = np.arange(len(SERVICES), dtype=np.uint16)

@@ -42,7 +42,7 @@ class Graph:
     def edges(self) -> np.ndarray:
         """Undirected ties as an (m, 2) array with i < j."""
         src = np.repeat(np.arange(self.n, dtype=np.int64), self.degree)
-        mask = _used_slots(self.start, self.degree, self.nbrs.shape[0])
+        mask = used_slots(self.start, self.degree, self.nbrs.shape[0])
         dst = self.nbrs[mask].astype(np.int64)
         keep = src < dst
         return np.stack([src[keep], dst[keep]], axis=1)
@@ -50,8 +50,13 @@ class Graph:
     def nbytes(self) -> int:
         return self.start.nbytes + self.degree.nbytes + self.nbrs.nbytes
 
+    def widest_row(self) -> int:
+        """Slots in the longest row: the most ties a citizen can hold (sizes neighbour counts)."""
+        return int(np.diff(self.start).max(initial=0))
 
-def _used_slots(start: np.ndarray, degree: np.ndarray, slots: int) -> np.ndarray:
+
+def used_slots(start: np.ndarray, degree: np.ndarray, slots: int) -> np.ndarray:
+    """A mask of the slots that hold ties (the rest are a row's spare room)."""
     mask = np.zeros(slots, np.bool_)
     degree = degree.astype(np.int64)  # unsigned sums would mix with signed ids into floats
     idx = np.repeat(start[:-1].astype(np.int64), degree) + (

@@ -1,0 +1,184 @@
+"""Checkpoints: a run saved between days and resumed goes on to the same results, bit for bit,
+and a file that is not a checkpoint of this code is refused with one message."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from polars.testing import assert_frame_equal
+
+import scorestate as ss
+from scorestate import checkpoint
+
+# phases begin on days 30 and 180 and the system is dismantled on day 200: cuts on either side
+SCENARIO = ss.load_scenario("essay", {"ledger.retention": "full", "timeline.dismantle_day": 200},
+                            population=2500, days=215, seed=5)
+
+
+@pytest.fixture(scope="module")
+def straight() -> ss.RunResult:
+    return ss.simulate(SCENARIO)
+
+
+def _resumed(tmp_path: Path, cut: int, **kwargs) -> ss.Simulation:
+    sim = ss.Simulation(SCENARIO)
+    while sim.day < cut:
+        sim.step()
+    path = sim.save(tmp_path / "run.ckpt.npz")
+    del sim
+    return ss.Simulation.resume(path, **kwargs)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 30, 31, 180, 200, 201, 215])
+def test_a_resumed_run_is_the_run_that_was_not_interrupted(tmp_path, straight, cut):
+    result = _resumed(tmp_path, cut).run()
+    assert_frame_equal(result.metrics, straight.metrics)
+    assert_frame_equal(result.group_metrics, straight.group_metrics)
+    assert_frame_equal(result.ledger, straight.ledger)
+
+
+def test_resuming_in_a_fresh_process_on_one_thread_gives_the_same_state(tmp_path, straight):
+    sim = ss.Simulation(SCENARIO)
+    while sim.day < 120:
+        sim.step()
+    sim.save(tmp_path / "run.ckpt.npz")
+    code = ("import sys, numpy as np, scorestate as ss\n"
+            "sim = ss.Simulation.resume(sys.argv[1])\n"
+            "r = sim.run()\n"
+            "np.savez(sys.argv[2], score=sim.state.score, nbrs=sim.graph.nbrs,\n"
+            "         degree=sim.graph.degree, approval=r.metrics['approval_mean'].to_numpy())\n")
+    out = tmp_path / "out.npz"
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "run.ckpt.npz"), str(out)],
+                   check=True, env={**os.environ, "NUMBA_NUM_THREADS": "1"})
+    again = ss.Simulation(SCENARIO)
+    again.run()
+    with np.load(out) as got:
+        assert np.array_equal(got["score"], again.state.score)
+        assert np.array_equal(got["degree"], again.graph.degree)
+        assert np.array_equal(got["nbrs"], again.graph.nbrs)
+        assert np.array_equal(got["approval"], straight.metrics["approval_mean"].to_numpy())
+
+
+def test_rows_handed_to_a_sink_before_and_after_make_the_whole_ledger(tmp_path):
+    """Rows are handed on in batches: those handed before the checkpoint, and those it held
+    back and hands on after, are the batches of the run that was not interrupted."""
+    often = SCENARIO.model_copy(update={"ledger": SCENARIO.ledger.model_copy(
+        update={"flush_rows": 20_000})})
+    whole: list[dict] = []
+    ss.Simulation(often, ledger_sink=whole.append).run()
+    before: list[dict] = []
+    sim = ss.Simulation(often, ledger_sink=before.append)
+    while sim.day < 90:
+        sim.step()
+    sim.save(tmp_path / "run.ckpt.npz")
+    assert before and sim.ledger._pending > 0  # batches handed on, and rows held back
+    after: list[dict] = []
+    ss.Simulation.resume(tmp_path / "run.ckpt.npz", ledger_sink=after.append).run()
+    assert len(before + after) == len(whole)
+    for got, want in zip(before + after, whole, strict=True):
+        for column in want:
+            assert np.array_equal(got[column], want[column]), column
+
+
+def test_a_save_that_fails_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatch):
+    sim = ss.Simulation(SCENARIO)
+    sim.step()
+    path = sim.save(tmp_path / "run.ckpt.npz")
+    first = path.read_bytes()
+    sim.step()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.np, "savez", full_disk)
+    with pytest.raises(ss.ScorestateError, match="No space left on device"):
+        sim.save(path)
+    assert path.read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt.npz"]
+
+
+def _rewrite(path: Path, change) -> None:
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    change(arrays)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _meta_with(**fields):
+    def change(arrays):
+        meta = json.loads(arrays["meta"].tobytes())
+        meta.update(fields)
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    return change
+
+
+def _set(key, fn):
+    def change(arrays):
+        arrays[key] = fn(arrays[key].copy())
+    return change
+
+
+def _bad_tie(nbrs):
+    nbrs[0] = 10**8
+    return nbrs
+
+
+def _bad_tier(tier):
+    tier[7] = 200
+    return tier
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (_meta_with(code="0" * 16), "written by other code"),
+    (_meta_with(format=99), "format 99"),
+    (_meta_with(day=9999), "outside the run"),
+    (_set("graph.nbrs", _bad_tie), "ties to citizens that do not exist"),
+    (_set("state.tier", _bad_tier), "'state.tier' has values outside"),
+    (_set("state.score", lambda a: a[:-1]), "'state.score' is float32"),
+])
+def test_a_checkpoint_that_is_not_one_of_this_code_is_refused(tmp_path, change, message):
+    sim = ss.Simulation(SCENARIO)
+    sim.step()
+    path = sim.save(tmp_path / "run.ckpt.npz")
+    _rewrite(path, change)
+    with pytest.raises(ss.ScorestateError, match=message):
+        ss.Simulation.resume(path)
+
+
+def test_files_that_are_not_checkpoints_are_named(tmp_path):
+    with pytest.raises(ss.ScorestateError, match="no checkpoint at"):
+        ss.Simulation.resume(tmp_path / "missing.npz")
+    with pytest.raises(ss.ScorestateError, match="is not a file"):
+        ss.Simulation.resume(tmp_path)
+    text = tmp_path / "notes.npz"
+    text.write_text("not a checkpoint")
+    with pytest.raises(ss.ScorestateError, match="not a usable scorestate checkpoint"):
+        ss.Simulation.resume(text)
+    sim = ss.Simulation(SCENARIO)
+    path = sim.save(tmp_path / "run.ckpt.npz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # cut off, as by a full disk
+    with pytest.raises(ss.ScorestateError, match="not a usable scorestate checkpoint"):
+        ss.Simulation.resume(path)
+    with pytest.raises(ss.ScorestateError, match="does not exist"):
+        sim.save(tmp_path / "no" / "such" / "folder.npz")
+    with pytest.raises(ss.ScorestateError, match="it is a folder"):
+        sim.save(tmp_path)
+
+
+def test_a_checkpoint_never_holds_pickled_objects(tmp_path):
+    path = ss.Simulation(SCENARIO).save(tmp_path / "run.ckpt.npz")
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            with z.open(name) as f:
+                np.lib.format.read_magic(f)
+                header = np.lib.format.read_array_header_1_0(f)
+            assert header[2] != np.dtype(object), name
