@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -182,3 +184,96 @@ def test_a_checkpoint_never_holds_pickled_objects(tmp_path):
                 np.lib.format.read_magic(f)
                 header = np.lib.format.read_array_header_1_0(f)
             assert header[2] != np.dtype(object), name
+
+
+# ------------------------------------------------------------------ runs in a store
+
+STORED = ss.load_scenario("essay", {"ledger.retention": "panel"}, population=2000, days=90, seed=2)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_on(day: int):
+    def progress(d: int) -> None:
+        if d == day:
+            raise _Stop
+    return progress
+
+
+def test_a_checkpointed_run_that_stopped_resumes_to_the_run_stored_straight(tmp_path):
+    store = tmp_path / "runs.duckdb"
+    straight = ss.run(STORED, store=store)
+    with pytest.raises(_Stop):
+        ss.run(STORED, store=store, checkpoint_every=20, run_id="stopped", progress=_stop_on(55))
+    assert ss.resumable_runs(store) == ["stopped"]
+    with ss.Store(store) as s:
+        assert "stopped" not in s.list_runs()["run_id"].to_list()
+    ss.resume_run("stopped", store=store)
+    assert ss.resumable_runs(store) == []
+    a, b = ss.open_run(straight.run_id, store=store), ss.open_run("stopped", store=store)
+    assert_frame_equal(a.metrics.drop("run_id", strict=False), b.metrics.drop("run_id", strict=False))
+    assert_frame_equal(a.ledger(), b.ledger())
+    assert sorted(p.name for p in (tmp_path / "runs.duckdb.ledger" / "stopped").iterdir()) == [
+        "part-00000.parquet"]  # the checkpoint is gone with the run stored
+
+
+def test_a_run_stopped_before_its_first_checkpoint_leaves_nothing(tmp_path):
+    store = tmp_path / "runs.duckdb"
+    with pytest.raises(_Stop):
+        ss.run(STORED, store=store, checkpoint_every=60, run_id="early", progress=_stop_on(30))
+    assert ss.resumable_runs(store) == []
+    assert not (tmp_path / "runs.duckdb.ledger" / "early.partial").exists()
+    with pytest.raises(ss.StoreError, match="has no checkpoint"):
+        ss.resume_run("early", store=store)
+
+
+def test_a_resumable_run_is_kept_for_a_week_by_the_cleaner(tmp_path):
+    store = tmp_path / "runs.duckdb"
+    with pytest.raises(_Stop):
+        ss.run(STORED, store=store, checkpoint_every=20, run_id="stopped", progress=_stop_on(25))
+    folder = tmp_path / "runs.duckdb.ledger" / "stopped.partial"
+    two_hours_ago = time.time() - 7200
+    os.utime(folder, (two_hours_ago, two_hours_ago))
+    with ss.Store(store) as s:
+        assert s.clean_partials() == []
+        eight_days_ago = time.time() - 8 * 24 * 3600
+        os.utime(folder, (eight_days_ago, eight_days_ago))
+        assert s.clean_partials() == ["stopped.partial"]
+
+
+def test_checkpoints_need_a_store_and_a_positive_period(tmp_path):
+    with pytest.raises(ss.ScorestateError, match="needs a store"):
+        ss.run(STORED, store=None, checkpoint_every=10)
+    with pytest.raises(ss.ScorestateError, match="expected a whole number of days"):
+        ss.run(STORED, store=tmp_path / "r.duckdb", checkpoint_every=0)
+
+
+def test_ctrl_c_on_a_checkpointed_run_says_how_to_resume_it_and_resuming_stores_it(tmp_path):
+    store = tmp_path / "s.duckdb"
+    proc = subprocess.Popen([sys.executable, "-m", "scorestate", "run", "-n", "20000", "-d", "3000",
+                             "--store", str(store), "--checkpoint-every", "200"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ledger = Path(f"{store}.ledger")
+    deadline = time.time() + 240
+    while not list(ledger.glob("*.partial/checkpoint.npz")) and time.time() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run should still be going when it is interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    run_id = ss.resumable_runs(store)[0]
+    assert f"scorestate run --resume {run_id} --store {store}" in " ".join(stderr.split())
+    listed = subprocess.run([sys.executable, "-m", "scorestate", "runs", "--store", str(store)],
+                            capture_output=True, text=True, check=True)
+    assert f"--resume {run_id}" in listed.stdout
+    refused = subprocess.run([sys.executable, "-m", "scorestate", "run", "baseline", "--resume",
+                              run_id, "--store", str(store)], capture_output=True, text=True)
+    assert refused.returncode == 2 and "SCENARIO cannot change it" in refused.stderr
+    resumed = subprocess.run([sys.executable, "-m", "scorestate", "run", "--resume", run_id,
+                              "--store", str(store), "--json"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["run_id"] == run_id
+    assert ss.open_run(run_id, store=store).metrics.height == 3000

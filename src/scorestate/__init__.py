@@ -23,7 +23,7 @@ use_versioned_cache()
 from scorestate import metric_docs
 from scorestate.analysis.compare import Comparison, compare
 from scorestate.analysis.explain import CitizenFile
-from scorestate.api import explain, list_runs, open_run, run, write_report
+from scorestate.api import explain, list_runs, open_run, resumable_runs, resume_run, run, write_report
 from scorestate.engine import RunResult, Simulation, simulate
 from scorestate.errors import InvariantError, ScenarioError, ScorestateError, StoreError
 from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
@@ -33,5 +33,6 @@ from scorestate.store import NotRecordedWarning, Store, StoredRun, StoreInUseErr
 __all__ = ["CitizenFile", "Comparison", "InvariantError", "NotRecordedWarning", "RunResult", "Scenario",
            "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError",
            "StoreInUseError", "StoredRun", "__version__", "compare", "explain", "list_runs",
-           "load_scenario", "metric_docs", "open_run", "preset_names", "resolved_yaml", "run",
+           "load_scenario", "metric_docs", "open_run", "preset_names", "resolved_yaml",
+           "resumable_runs", "resume_run", "run",
            "simulate", "write_report"]

@@ -9,6 +9,8 @@
     stored = ss.open_run(result.run_id, store="runs.duckdb")
     ss.explain(stored, 17).to_dict()            # scorestate explain RUN 17 --json
     ss.write_report(stored, "report.html")      # scorestate report RUN -o report.html
+    ss.run(scenario, store="runs.duckdb", checkpoint_every=30)  # --checkpoint-every 30
+    ss.resume_run(run_id, store="runs.duckdb")  # scorestate run --resume RUN
 
 `run` opens the store before building any citizen, so a bad store fails fast and is left
 untouched; a run that fails or is interrupted leaves no trace in the catalogue. It holds the
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from scorestate import __version__, interrupts
+from scorestate import __version__, checkpoint, interrupts
 from scorestate.analysis.explain import CitizenFile
 from scorestate.analysis.explain import explain as citizen_file
 from scorestate.engine import RunResult, Simulation
@@ -33,6 +35,7 @@ from scorestate.scenario.schema import Scenario
 from scorestate.store import (
     DEFAULT_STORE,
     READ_WAIT_S,
+    LedgerWriter,
     RunRecord,
     Store,
     StoredRun,
@@ -48,7 +51,8 @@ COMMIT_WAIT_S = 60.0
 
 def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: object | None = None,
         progress: Callable[[int], None] | None = None,
-        commit_wait_s: float = COMMIT_WAIT_S) -> RunResult:
+        commit_wait_s: float = COMMIT_WAIT_S, checkpoint_every: int | None = None,
+        run_id: str | None = None) -> RunResult:
     """Simulate a loaded scenario; with a store, land the run there and set `run_id`.
 
     The stored run keeps its ledger on disk, so `result.ledger` is then None: read it with
@@ -56,17 +60,89 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
     (nothing is lost yet), but at the end the run waits up to `commit_wait_s` for the lock, since
     another process holds it only briefly (listing, opening or committing runs); if it is still
     held, a `StoreInUseError` says so and nothing of the run is kept.
+
+    With `checkpoint_every=D` (days), the run saves a checkpoint in its ledger folder every D
+    days; if it then stops before it is stored (killed, interrupted, an error),
+    `resume_run(run_id)` goes on from the last checkpoint to the same results, bit for bit.
+    `run_id` chooses the id (default: a new one).
     """
     if not isinstance(scenario, Scenario):  # before the store is touched
         raise not_a_scenario(scenario, "ss.run(ss.load_scenario({name!r}), store=...)")
+    every = _check_every(checkpoint_every, scenario.run.days)
     if store is None:
+        if every is not None:
+            raise ScorestateError("checkpoint_every needs a store (the checkpoint is kept with "
+                                  "the run's ledger); expected store=PATH, or Simulation.save")
         return Simulation(scenario, graph=graph).run(progress)
-    run_id = new_run_id()
+    if run_id is None:
+        run_id = new_run_id()
+    check_run_id(run_id)
     with Store(store) as catalogue:
-        writer = catalogue.begin_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
+        try:
+            writer = catalogue.begin_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
+        except ValueError as e:  # an id with characters a folder name should not have
+            raise ScorestateError(str(e)) from None
     try:
         sim = Simulation(scenario, graph=graph, ledger_sink=lambda batch: writer.write(**batch))
-        result = sim.run(progress)
+    except BaseException:
+        writer.abort()
+        raise
+    return _land(sim, writer, store, progress, commit_wait_s, every)
+
+
+def resume_run(run_id: str, *, store: str | Path = DEFAULT_STORE,
+           progress: Callable[[int], None] | None = None,
+           commit_wait_s: float = COMMIT_WAIT_S) -> RunResult:
+    """Go on with a stored-to-be run that stopped after a checkpoint (`run(...,
+    checkpoint_every=D)`), from its last checkpoint, checkpointing as before, and land it in
+    the store: its metrics and ledger are those of the run had it never stopped."""
+    check_run_id(run_id)
+    with Store(store) as catalogue:
+        writer = catalogue.reopen_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
+    try:
+        note = checkpoint.note(writer.checkpoint)
+        writer.truncate(int(note["parts"]), int(note["rows"]))
+        sim = Simulation.resume(writer.checkpoint, ledger_sink=lambda batch: writer.write(**batch))
+    except BaseException:
+        writer.close()  # the checkpoint stays, to try again
+        raise
+    if progress is not None:
+        progress(sim.day)
+    return _land(sim, writer, store, progress, commit_wait_s, int(note["every"]))
+
+
+def resumable_runs(store: str | Path = DEFAULT_STORE) -> list[str]:
+    """The ids of runs that stopped after a checkpoint and can be resumed."""
+    with Store(store, create=False, read_only=True) as catalogue:
+        return catalogue.resumable()
+
+
+def _check_every(every: object, days: int) -> int | None:
+    if every is None:
+        return None
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ScorestateError(f"checkpoint_every is {every!r}; expected a whole number of days, "
+                              "1 or more")
+    return every
+
+
+def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
+          progress: Callable[[int], None] | None, commit_wait_s: float,
+          every: int | None) -> RunResult:
+    """Run the remaining days (checkpointing every `every`), then commit the run. A run that
+    stops on the way leaves nothing in the catalogue; its folder is kept only if it holds a
+    checkpoint to resume from."""
+    scenario, run_id = sim.scenario, writer.run_id
+    try:
+        days = scenario.run.days
+        while sim.day < days:
+            sim.step()
+            if progress is not None:
+                progress(sim.day)
+            if every is not None and sim.day % every == 0 and sim.day < days:
+                checkpoint.save(sim, writer.checkpoint, note={
+                    "run_id": run_id, "parts": writer.parts, "rows": writer.rows, "every": every})
+        result = sim.result()
         record = RunRecord(
             run_id=run_id, scenario_name=scenario.name,
             scenario=sim.scenario.model_dump(mode="json"), seed=scenario.run.seed,
@@ -79,15 +155,21 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
         try:
             catalogue = Store(store, wait_s=commit_wait_s)
         except StoreInUseError as e:
-            raise StoreInUseError(f"run '{run_id}' finished but was not stored, and nothing of "
-                                  f"it was kept: {e}; close that connection (an open Store in a "
-                                  "notebook, say) and run it again") from None
+            kept = (f"; it can be resumed from its last checkpoint: scorestate run --resume "
+                    f"{run_id}" if writer.checkpoint.is_file() else ", and nothing of it was kept")
+            raise StoreInUseError(f"run '{run_id}' finished but was not stored{kept}: {e}; close "
+                                  "that connection (an open Store in a notebook, say) and run it "
+                                  "again") from None
         with catalogue:
             if interrupts.requested():  # Ctrl-C that a compiled kernel swallowed: not committed
                 raise KeyboardInterrupt
+            writer.checkpoint.unlink(missing_ok=True)  # the stored run is whole without it
             catalogue.commit_run(record, result.metrics, result.group_metrics, writer)
     except BaseException:
-        writer.abort()
+        if writer.checkpoint.is_file():
+            writer.close()  # kept for `resume_run`; cleaned after a week
+        else:
+            writer.abort()
         raise
     result.run_id = run_id
     return result

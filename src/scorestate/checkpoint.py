@@ -47,8 +47,9 @@ def code_digest() -> str:
     return kernel_cache.digest(_PACKAGE)
 
 
-def save(sim: Simulation, path: str | Path) -> Path:
-    """Write `sim` as it stands between days to `path` (a `.npz` file); returns the path."""
+def save(sim: Simulation, path: str | Path, note: dict[str, Any] | None = None) -> Path:
+    """Write `sim` as it stands between days to `path` (a `.npz` file); returns the path.
+    `note`: what the caller needs to go on with it (plain JSON values), read by `note()`."""
     path = Path(path)
     arrays: dict[str, np.ndarray] = {}
     for prefix, holder in (("citizens", sim.citizens), ("state", sim.state), ("graph", sim.graph)):
@@ -71,7 +72,7 @@ def save(sim: Simulation, path: str | Path) -> Path:
         "scenario": sim.scenario.model_dump(mode="json"), "day": sim.day,
         "build_s": sim.build_s, "step_s": sim.step_s, "metric_names": names,
         "components": list(rec._components), "ledger_rows": sim.ledger.rows,
-        "memory_batches": [len(b["day"]) for b in kept],
+        "memory_batches": [len(b["day"]) for b in kept], "note": note or {},
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
     _write_whole(path, arrays)
@@ -171,7 +172,14 @@ def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None
     return sim
 
 
-def _read(path: Path) -> Any:
+def note(path: str | Path) -> dict[str, Any]:
+    """The note saved with a checkpoint, read without loading its arrays."""
+    path = Path(path)
+    data = _read(path, only="meta")
+    return dict(_meta(path, data).get("note") or {})
+
+
+def _read(path: Path, only: str | None = None) -> Any:
     if not path.exists():
         raise ScorestateError(f"no checkpoint at '{path}'; expected a file written by "
                               "Simulation.save or `scorestate run --checkpoint-every`")
@@ -179,7 +187,7 @@ def _read(path: Path) -> Any:
         raise ScorestateError(f"'{path}' is not a file; expected a checkpoint (.npz) file")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
+            return {name: npz[name] for name in npz.files if only is None or name == only}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
         raise _bad(path, f"it cannot be read as one ({type(e).__name__}: {e})") from None
 

@@ -134,6 +134,10 @@ def _unlock(fd: int) -> None:
         os.close(fd)
 
 
+CHECKPOINT = "checkpoint.npz"  # a checkpointed run's last checkpoint, in its ledger folder
+RESUMABLE_FOR_S = 7 * 24 * 3600.0  # how long a stopped run with a checkpoint is kept to resume
+
+
 class LedgerWriter:
     """Appends a run's ledger, one Parquet part per batch, into the run's ``.partial`` folder.
 
@@ -180,6 +184,24 @@ class LedgerWriter:
         pq.write_table(table, self.folder / f"part-{self._parts:05d}.parquet", compression="zstd")
         self._parts += 1
         self.rows += n
+
+    @property
+    def parts(self) -> int:
+        """Parts written so far (the next one is part-{parts:05d})."""
+        return self._parts
+
+    @property
+    def checkpoint(self) -> Path:
+        """Where a checkpointed run keeps its last checkpoint, beside the parts it goes with."""
+        return self.folder / CHECKPOINT
+
+    def truncate(self, parts: int, rows: int) -> None:
+        """Go back to `parts` parts and `rows` rows (a checkpoint's): parts written after it are
+        removed, since the resumed run writes them again."""
+        for part in self.folder.glob("part-*.parquet"):
+            if int(part.stem.split("-")[1]) >= parts:
+                part.unlink()
+        self._parts, self.rows = parts, rows
 
     def close(self) -> None:
         """Stop writing and release the folder's lock; safe to call twice."""
@@ -563,7 +585,8 @@ class Store:
 
     @_reads
     def clean_partials(self, max_age_s: float = 3600.0) -> list[str]:
-        """Remove ledger folders of runs that never committed, once older than ``max_age_s``.
+        """Remove ledger folders of runs that never committed, once older than ``max_age_s``
+        (a run that stopped after a checkpoint: once older than a week, RESUMABLE_FOR_S).
 
         A folder whose lock a live writer holds is kept however old: its run is still going
         (perhaps in another process, with no connection to the store open while it simulates).
@@ -573,19 +596,23 @@ class Store:
             return []
         known = {r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()}
         removed, cutoff = [], time.time() - max_age_s
+        resumable_cutoff = time.time() - max(max_age_s, RESUMABLE_FOR_S)
         for d in self.ledger_dir.iterdir():
-            if d.is_dir() and d.name not in known and d.stat().st_mtime < cutoff:
-                try:
-                    fd = _lock(d)
-                except OSError:  # held by a live run, or removed meanwhile
-                    continue
-                try:
-                    with contextlib.suppress(OSError):
-                        shutil.rmtree(d, ignore_errors=True)
-                finally:
-                    _unlock(fd)
-                if not d.exists():
-                    removed.append(d.name)
+            if not d.is_dir() or d.name in known:
+                continue
+            if d.stat().st_mtime >= (resumable_cutoff if (d / CHECKPOINT).is_file() else cutoff):
+                continue
+            try:
+                fd = _lock(d)
+            except OSError:  # held by a live run, or removed meanwhile
+                continue
+            try:
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(d, ignore_errors=True)
+            finally:
+                _unlock(fd)
+            if not d.exists():
+                removed.append(d.name)
         return removed
 
     def begin_run(self, run_id: str, *, kinds: Sequence[str], sources: Sequence[str]
@@ -604,6 +631,31 @@ class Store:
                              f"folder '{folder}' could not be made ({e.strerror}); expected a "
                              f"writable folder '{self.ledger_dir}' (or none)") from None
         return LedgerWriter(run_id, folder, kinds, sources)
+
+    def reopen_run(self, run_id: str, *, kinds: Sequence[str], sources: Sequence[str]
+                   ) -> LedgerWriter:
+        """Take up again a run that stopped after a checkpoint: its folder, locked again."""
+        self._writable(f"resume run '{run_id}'")
+        folder = self.ledger_dir / f"{run_id}.partial"
+        if self._exists(run_id):
+            raise StoreError(f"run '{run_id}' is already complete in the store '{self.path}'; "
+                             "expected a run that stopped before it was stored")
+        if not (folder / CHECKPOINT).is_file():
+            raise StoreError(f"run '{run_id}' has no checkpoint in the store '{self.path}'; "
+                             "expected a run started with --checkpoint-every (checkpoint_every=) "
+                             "that stopped before it was stored")
+        try:
+            return LedgerWriter(run_id, folder, kinds, sources)
+        except BlockingIOError:
+            raise StoreError(f"run '{run_id}' is still going in another process; expected it to "
+                             "have stopped") from None
+
+    def resumable(self) -> list[str]:
+        """Runs that stopped after a checkpoint and can be resumed, oldest first."""
+        if not self.ledger_dir.is_dir():
+            return []
+        return sorted(d.name.removesuffix(".partial") for d in self.ledger_dir.glob("*.partial")
+                      if (d / CHECKPOINT).is_file())
 
     def _writable(self, what: str) -> None:
         if self.read_only:

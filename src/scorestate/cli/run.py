@@ -6,11 +6,13 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import polars as pl
+import typer
 from rich.table import Table
 
+from scorestate import interrupts
 from scorestate.cli import (
     DaysOpt,
     JsonOpt,
@@ -20,6 +22,7 @@ from scorestate.cli import (
     SetOpt,
     StoreOpt,
     app,
+    err,
     friendly,
     out,
     plural,
@@ -27,25 +30,62 @@ from scorestate.cli import (
     warn_late,
     who,
 )
+from scorestate.errors import ScorestateError
 from scorestate.store import DEFAULT_STORE
+
+CheckpointOpt = Annotated[int | None, typer.Option(
+    "--checkpoint-every", metavar="DAYS", min=1,
+    help="Save a checkpoint every DAYS days with the run's ledger, so that a run killed or "
+    "interrupted before it is stored can be resumed (--resume) to the same results.")]
+ResumeOpt = Annotated[str | None, typer.Option(
+    "--resume", metavar="RUN", help="Go on with a checkpointed run that stopped before it was "
+    "stored, from its last checkpoint (its id, as the interruption message gives it).")]
 
 
 @app.command()
 @friendly
 def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days: DaysOpt = None,
         seed: SeedOpt = None, store: StoreOpt = DEFAULT_STORE, set_: SetOpt = None,
-        as_json: JsonOpt = False) -> None:
+        as_json: JsonOpt = False, checkpoint_every: CheckpointOpt = None,
+        resume: ResumeOpt = None) -> None:
     """Simulate a scenario and land the run in the store."""
     from scorestate import api
     from scorestate.scenario.load import load_scenario
-    from scorestate.store import Store
+    from scorestate.store import Store, new_run_id
 
-    resolved = load_scenario(scenario, set_ or [], population=population, days=days, seed=seed)
-    Store(store).close()  # fail fast on a bad store, before any citizen is built
-    with progress("days") as bar:
-        task = bar.add_task(f"{resolved.name}: {who(resolved)}",
-                            total=resolved.run.days)
-        result = api.run(resolved, store=store, progress=lambda d: bar.update(task, completed=d))
+    if resume is not None:
+        given = [name for name, value in (("SCENARIO", scenario != "essay"), ("-n", population),
+                                          ("-d", days), ("-s", seed), ("--set", set_),
+                                          ("--checkpoint-every", checkpoint_every)) if value]
+        if given:
+            raise ScorestateError(f"--resume goes on with the run as it was started; "
+                                  f"{', '.join(given)} cannot change it; expected --resume RUN "
+                                  "with --store alone (and --json)")
+        resolved = None
+        Store(store, create=False).close()
+    else:
+        resolved = load_scenario(scenario, set_ or [], population=population, days=days, seed=seed)
+        Store(store).close()  # fail fast on a bad store, before any citizen is built
+    run_id = resume or new_run_id()
+    try:
+        with progress("days") as bar:
+            task = bar.add_task(f"resuming {run_id}" if resolved is None else
+                                f"{resolved.name}: {who(resolved)}",
+                                total=None if resolved is None else resolved.run.days)
+            if resolved is None:
+                result = api.resume_run(run_id, store=store, progress=lambda d: bar.update(
+                    task, completed=d))
+            else:
+                result = api.run(resolved, store=store, checkpoint_every=checkpoint_every,
+                                 run_id=run_id, progress=lambda d: bar.update(task, completed=d))
+    except (KeyboardInterrupt, SystemError) as e:
+        if not interrupts.was_interrupt(e) or run_id not in _resumable(store):
+            raise
+        err.print(f"scorestate: interrupted; the run was not stored; go on from its last "
+                  f"checkpoint with: scorestate run --resume {run_id} --store {store}",
+                  markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
+    resolved = result.scenario
     warn_late(resolved)  # after the run: an error is then the only message
     if as_json:
         payload = {"run_id": result.run_id, "scenario": resolved.name,
@@ -56,6 +96,16 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
         sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
         return
     print_summary(result, store)
+
+
+def _resumable(store: Path) -> list[str]:
+    """The store's resumable runs, or none if it cannot be read now."""
+    from scorestate import api
+
+    try:
+        return api.resumable_runs(store)
+    except Exception:
+        return []
 
 
 # Daily counts summed over a run are counts of events, not of people.

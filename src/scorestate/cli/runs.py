@@ -37,14 +37,19 @@ def runs(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
 
     with Store(store, create=False, wait_s=READ_WAIT_S) as catalogue:
         frame = catalogue.list_runs()
+        stopped = catalogue.resumable()
     rows = frame.to_dicts()
     if as_json:
         for r in rows:
             r["created_at"] = r["created_at"].isoformat()
             r.update({k: None for k, v in r.items() if isinstance(v, float) and not math.isfinite(v)})
-        sys.stdout.write(json.dumps({"store": str(store), "runs": rows}, allow_nan=False,
-                                    default=str) + "\n")
+        sys.stdout.write(json.dumps({"store": str(store), "runs": rows, "resumable": stopped},
+                                    allow_nan=False, default=str) + "\n")
         return
+    for run_id in stopped:  # checkpointed runs that stopped before they were stored
+        out.print(shown(f"stopped before it was stored: {run_id}; go on with `scorestate run "
+                        f"--resume {run_id} --store {store}`"), markup=False, highlight=False,
+                  soft_wrap=True)
     if not rows:
         out.print(f"no runs in {shown(store)} yet; `scorestate run --store {shown(store)}` makes one",
                   markup=False, highlight=False)
