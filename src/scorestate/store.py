@@ -197,10 +197,13 @@ class LedgerWriter:
 
     def truncate(self, parts: int, rows: int) -> None:
         """Go back to `parts` parts and `rows` rows (a checkpoint's): parts written after it are
-        removed, since the resumed run writes them again."""
+        removed, since the resumed run writes them again, and so is a checkpoint left half
+        written by a run killed while saving it."""
         for part in self.folder.glob("part-*.parquet"):
             if int(part.stem.split("-")[1]) >= parts:
                 part.unlink()
+        for unfinished in self.folder.glob(f".{CHECKPOINT}.*.tmp"):  # a save that was killed
+            unfinished.unlink()
         self._parts, self.rows = parts, rows
 
     def close(self) -> None:
