@@ -20,7 +20,10 @@ and drift; blacklist exits and entries; gates, prices and rewards; tie dropping,
 churn; learning and approval; the day's metrics.
 
 Left out (the reference scenario switches them off and `ReferenceModel` refuses them): appeals,
-debts and court judgments, smart-home sensing, dismantling.
+debts and court judgments, smart-home sensing, dismantling, listings seeded on day 0.
+Done differently on purpose, without changing what is computed: scores are kept in float64 (the
+engine keeps float32), and tie changes are made in a shuffled order of citizens (the engine's in
+id order). Condition columns it does not know raise a KeyError rather than read as zero.
 """
 
 from __future__ import annotations
@@ -428,17 +431,17 @@ class Citizen(mesa.Agent):
                 self.rewarded = True
             self.surcharge += max(0.0, price - 1.0)
         self.benefits += self.rewarded
-        self.denied = set()
-        self.price = {}
-        if not p.enabled:
-            return
-        for rule, services in p.deny:
-            if rule(self):
-                self.denied |= services
-        for rule, services, multiplier in p.prices:
-            if rule(self):
-                for s in services:
-                    self.price[s] = self.price.get(s, 1.0) * multiplier
+        denied: set[str] = set()
+        price: dict[str, float] = {}
+        if p.enabled:  # the rules read yesterday's gates (wallet_frozen), as the engine's do
+            for rule, services in p.deny:
+                if rule(self):
+                    denied |= services
+            for rule, services, multiplier in p.prices:
+                if rule(self):
+                    for s in services:
+                        price[s] = price.get(s, 1.0) * multiplier
+        self.denied, self.price = denied, price
 
     # 8. ties
     def adapt_ties(self) -> None:
@@ -635,6 +638,10 @@ class ReferenceModel(mesa.Model):
             "blacklist_outflow": float(self.outflow),
             "blacklist_inflow": float(sum(self.inflow.values())),
             "misattributions": float(sum(a.misattributed > 0 for a in people)),
+            # acts of a penalised kind seen, and events pinned on citizens who did not do them
+            # (false matches, false positives, misattributions), each counted once a citizen
+            "observed_penalties": float(sum(len(set(a.observed) & self.policy.penal) for a in people)),
+            "false_attributions": float(sum(len(set(a.falsely)) for a in people)),
             "rewards_received": float(sum(a.rewarded for a in people)),
         }
         for event in ("alcohol", "tobacco", "gaming", "infraction", "health_dose", "apology"):

@@ -8,8 +8,17 @@ short run) on the same day-0 society for each seed. Per seed and metric the stat
 metric's mean over the days after a burn-in; the engine-minus-Mesa differences are paired by
 seed and must pass a two-sided paired t-test at a fixed significance.
 
+The compared scenario also raises the surveillance errors (camera misattribution, false matches,
+classifier false positives) above the essay's rates so that they happen often enough in a small
+population to be compared, and the metrics include the rates of every act (with their latent
+rates), observed penalties, false attributions, misattributions, tier shares and denials of the
+gated services one by one, so that a mechanism that only moves one of those is still compared.
+
 The test can fail: `test_comparison_detects_a_different_model` runs the same check against a
-Mesa model with deterrence switched off and requires it to be rejected.
+Mesa model with deterrence switched off and requires it to be rejected, and
+`test_comparison_detects_a_wrong_mechanism` does the same for Mesa models with one mechanism
+wrong (no misattribution, no classifier false positives, a gate that lets the listed travel by
+rail), each required to be rejected on the metric it moves.
 """
 
 from __future__ import annotations
@@ -30,21 +39,31 @@ if str(ROOT) not in sys.path:  # benchmarks/ lives at the repository root, besid
 from benchmarks.mesa_reference import reference_scenario, run_reference  # noqa: E402
 
 POPULATION, DAYS, BURN_IN = 300, 60, 20
-SEEDS = range(20)
+SEEDS = range(40)
 ALPHA = 0.001  # per metric, two-sided
 # Make every compared mechanism busy within 60 days (numbers chosen for the test: assumed).
+# The surveillance errors are raised well above the essay's rates so that misattributions,
+# false matches and false positives happen often enough in 300 citizens to be compared.
 BUSY: dict[str, Any] = {
     "behaviour.dose_interval_days": 30,
     "behaviour.dose_refusal_days": 10,
     "behaviour.dose_grace_days": 5,
     "policy.blacklist.entry.score": "score < 850",
     "policy.blacklist.exit": "days_listed >= 15 and corrections >= 2 and health_compliant and score >= 850",
+    "policy.surveillance.camera_misattribution": 0.2,
+    "policy.surveillance.camera_false_match": 1e-3,
+    "policy.surveillance.platform_false_positive": 1e-3,
 }
 METRICS = ("blacklist_share", "blacklist_inflow", "blacklist_outflow", "wallet_frozen_share",
-           "denied_share", "health_dose_rate", "health_compliance_rate", "alcohol_rate",
-           "alcohol_latent_rate", "dissent_rate", "dissent_latent_rate", "penalised_share",
-           "score_mean", "tier_share_C", "approval_mean", "perceived_mean", "grievance_mean",
-           "mean_degree", "ties_dropped", "ties_made", "rewards_received")
+           "denied_share", "health_dose_rate", "health_dose_latent_rate", "health_compliance_rate",
+           "alcohol_rate", "alcohol_latent_rate", "tobacco_rate", "tobacco_latent_rate",
+           "gaming_rate", "gaming_latent_rate", "infraction_rate", "infraction_latent_rate",
+           "apology_rate", "apology_latent_rate", "dissent_rate", "dissent_latent_rate",
+           "observed_penalties", "false_attributions", "misattributions", "penalised_share",
+           "score_mean", "tier_share_C", "tier_share_B", "tier_share_A", "tier_share_AAA",
+           "approval_mean", "perceived_mean", "grievance_mean", "mean_degree", "ties_dropped",
+           "ties_made", "rewards_received", "denied_essentials", "denied_retail", "denied_rail",
+           "denied_welfare", "denied_pension", "denied_public_services")
 
 
 def summaries(seeds: range, mesa_overrides: dict[str, Any] | None = None
@@ -86,7 +105,8 @@ def test_the_comparison_exercises_every_compared_mechanism(
     busy = {"blacklist_share": 0.02, "blacklist_inflow": 0.05, "blacklist_outflow": 0.05,
             "wallet_frozen_share": 0.001, "denied_share": 0.001, "health_dose_rate": 0.005,
             "penalised_share": 0.01, "tier_share_C": 0.02, "ties_dropped": 0.2, "ties_made": 0.2,
-            "rewards_received": 0.05}
+            "rewards_received": 0.05, "misattributions": 0.05, "false_attributions": 0.2,
+            "denied_rail": 0.2}
     idle = {m: float(engine[m].mean()) for m, floor in busy.items() if engine[m].mean() < floor}
     assert not idle, f"mechanisms barely at work in the comparison scenario: {idle}"
 
@@ -110,3 +130,25 @@ def test_comparison_detects_a_different_model() -> None:
     assert "perceived_mean" in rejected
     # latent (would-have) dissent does not involve deterrence, so it must still agree
     assert "dissent_latent_rate" not in rejected
+
+
+# Wrong mechanisms in the Mesa model, each of which the comparison must see in the metric it
+# moves: the surveillance errors and the gates are compared, not only the headline rates.
+WRONG_MODELS: dict[str, tuple[dict[str, Any], str]] = {
+    "cameras never misattribute": ({"policy.surveillance.camera_misattribution": 0.0},
+                                   "misattributions"),
+    "no classifier false positives": ({"policy.surveillance.platform_false_positive": 0.0},
+                                      "false_attributions"),
+    "rail open to the listed": ({"policy.gates.travel.services": ["flight"]}, "denied_rail"),
+}
+
+
+@pytest.mark.parametrize("wrong", WRONG_MODELS)
+def test_comparison_detects_a_wrong_mechanism(wrong: str) -> None:
+    overrides, metric = WRONG_MODELS[wrong]
+    seeds = range(200, 216)
+    engine, mesa = summaries(seeds, overrides)
+    t = paired_t(engine[metric], mesa[metric])
+    assert abs(t) > critical(len(seeds)), (
+        f"{wrong}: {metric} engine mean {engine[metric].mean():.6g}, Mesa mean "
+        f"{mesa[metric].mean():.6g}, paired t = {t:.2f} (critical {critical(len(seeds)):.2f})")
