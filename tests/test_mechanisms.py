@@ -160,6 +160,26 @@ def test_appeals_return_points_taken_by_false_attributions():
     assert no_appeal.metrics["appeals_upheld"].sum() == 0
 
 
+def test_price_rules_read_yesterdays_gates_as_deny_rules_do():
+    """`wallet_frozen` is yesterday's wallet gate for every rule of a day, whether or not a deny
+    rule read that column first (the new gates are written after every rule is evaluated)."""
+    sim = ss.Simulation(scenario({"behaviour.dose_interval_days": 30, "behaviour.dose_grace_days": 0,
+                                  "policy.gates": {
+                                      "wallet": {"services": ["essentials"],
+                                                 "condition": "not health_compliant"},
+                                      "frozen_pay_more": {"services": ["loan"], "action": "price",
+                                                          "condition": "wallet_frozen",
+                                                          "multiplier": 2.0}}}))
+    changed = 0
+    while sim.day < 40:
+        frozen_yesterday = (sim.state.denied & 1) != 0
+        sim.step()
+        frozen_today = (sim.state.denied & 1) != 0
+        assert np.array_equal((sim.prices.rules & 1) != 0, frozen_yesterday)
+        changed += int((frozen_today != frozen_yesterday).sum())
+    assert changed > 0  # the wallet gate moved, so the two readings could differ
+
+
 def test_an_upheld_appeal_takes_a_citizen_off_the_list_only_if_no_entry_reason_stands():
     """Listed for points a camera pinned on them, cleared when the judge returns them; listed
     citizens with a true infraction as well stay listed."""

@@ -63,19 +63,20 @@ def step(sim: Simulation) -> None:
             seen[condition.text] = np.ascontiguousarray(condition(env, n))
         return seen[condition.text]
 
-    # every deny condition reads yesterday's gates (wallet_frozen): the new mask is written after;
-    # gates that share a condition close their services together
+    # every condition, deny and price alike, reads yesterday's gates (wallet_frozen): the new
+    # masks are written after all are evaluated; gates that share a condition close their
+    # services together
     closed: dict[str, int] = {}
     for k, svc_bits in p.deny_gates:
         who(gates[k][1])
         closed[gates[k][1].text] = closed.get(gates[k][1].text, 0) | svc_bits
+    rules = [gates[k][1] for k, _, _ in p.price_gates] + [p.conditions.rewards[k][1]
+                                                          for k, _, _ in p.rewards] if book else []
+    hits = tuple(who(condition) for condition in rules)
     _set_bits(tuple(seen[text] for text in closed), np.array(list(closed.values()), s.denied.dtype),
               s.denied)
     if book:
         book.set_policy(p)
-        rules = [gates[k][1] for k, _, _ in p.price_gates] + [p.conditions.rewards[k][1]
-                                                              for k, _, _ in p.rewards]
-        hits = tuple(who(condition) for condition in rules)
         _set_bits(hits, np.array([1 << r for r in range(len(rules))], book.rules.dtype), book.rules)
 
 
