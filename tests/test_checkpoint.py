@@ -24,6 +24,10 @@ SCENARIO = ss.load_scenario("essay", {"ledger.retention": "full", "timeline.dism
                             population=2500, days=215, seed=5)
 
 
+CRAFTED = ss.load_scenario("essay", {"ledger.retention": "full", "ledger.flush_rows": 10**7},
+                           population=600, days=40, seed=4)
+
+
 @pytest.fixture(scope="module")
 def straight() -> ss.RunResult:
     return ss.simulate(SCENARIO)
@@ -138,7 +142,73 @@ def _bad_tier(tier):
     return tier
 
 
+def _region_start_past_the_end(starts):
+    starts[-1] = 10**9  # misattribution and new ties would draw citizens far outside the arrays
+    return starts
+
+
+def _region_start_negative(starts):
+    starts[1] = -5000
+    return starts
+
+
+def _bools(a):
+    a = a.astype(np.uint8)
+    a[5] = 200  # a camera's coverage table is indexed by it
+    return a
+
+
+def _negative_degree(degree):
+    degree = degree.astype(np.int32)
+    degree[3] = -1
+    return degree
+
+
+def _every_price_rule(rules):
+    rules[5] = np.iinfo(rules.dtype).max  # rules the factor table has no row for
+    return rules
+
+
+def _unknown_kind(kind):
+    kind[:] = 999
+    return kind
+
+
+def _drop(key):
+    def change(arrays):
+        del arrays[key]
+    return change
+
+
+def _list_reason(reason):
+    reason[7] = 100
+    return reason
+
+
 @pytest.mark.parametrize(("change", "message"), [
+    (_set("citizens.region_start", _region_start_past_the_end), "does not split its"),
+    (_set("citizens.region_start", _region_start_negative), "does not split its"),
+    (_set("citizens.region", lambda r: (r + 1).astype(r.dtype)), "does not match 'citizens.region_start'"),
+    (_set("citizens.urban", _bools), "'citizens.urban' is uint8"),
+    (_set("citizens.rank", lambda r: r.astype(np.float64)), "'citizens.rank' is float64"),
+    (_set("citizens.group", lambda g: g ^ 1), "'citizens.group' does not match"),
+    (_set("citizens.quintile", lambda q: q * 0), "'citizens.quintile' has values outside 1 to 5"),
+    (_set("graph.start", lambda a: a.astype(np.float64)), "'graph.start' is float64"),
+    (_set("graph.nbrs", lambda a: a.astype(np.int64)), "'graph.nbrs' is int64"),
+    (_set("graph.degree", _negative_degree), "rows of ties are out of order"),
+    (_set("state.list_reason", _list_reason), "'state.list_reason' has values outside"),
+    (_set("prices.rules", _every_price_rule), "price rules name rules"),
+    (_set("prices.factors", lambda f: f.astype(np.float64)), "price table does not match"),
+    (_set("pending.kind", _unknown_kind), "'pending.kind' has values outside"),
+    (_set("pending.day", lambda d: d[:-1]), "'pending.citizen' is int32"),
+    (_drop("prices.rules"), "'prices.rules' is missing"),
+    (_drop("metrics"), "'metrics' is missing"),
+    (_meta_with(day="abc"), "its day is 'abc'"),
+    (_meta_with(day=3.5), "its day is 3.5"),
+    (_meta_with(components=["x"]), "network components"),
+    (_meta_with(memory_batches=[10**9]), "does not add up"),
+    (_meta_with(ledger_rows=-5), "its ledger_rows is -5"),
+    (_meta_with(scenario="essay"), "holds no scenario"),
     (_meta_with(code="0" * 16), "written by other code"),
     (_meta_with(format=99), "format 99"),
     (_meta_with(day=9999), "outside the run"),
@@ -147,8 +217,11 @@ def _bad_tier(tier):
     (_set("state.score", lambda a: a[:-1]), "'state.score' is float32"),
 ])
 def test_a_checkpoint_that_is_not_one_of_this_code_is_refused(tmp_path, change, message):
-    sim = ss.Simulation(SCENARIO)
-    sim.step()
+    """Kernels do not check bounds: what a crafted file could make them read or write outside
+    an array is refused on load, with one message, rather than crashing the interpreter."""
+    sim = ss.Simulation(CRAFTED)
+    while sim.day < 35:  # listed citizens, price rules and ledger rows held back
+        sim.step()
     path = sim.save(tmp_path / "run.ckpt.npz")
     _rewrite(path, change)
     with pytest.raises(ss.ScorestateError, match=message):
@@ -174,6 +247,18 @@ def test_files_that_are_not_checkpoints_are_named(tmp_path):
         sim.save(tmp_path / "no" / "such" / "folder.npz")
     with pytest.raises(ss.ScorestateError, match="it is a folder"):
         sim.save(tmp_path)
+    one = tmp_path / "one.npz"
+    with open(one, "wb") as f:
+        np.save(f, np.arange(3))
+    with pytest.raises(ss.ScorestateError, match=r"holds one array \(\.npy\)"):
+        ss.Simulation.resume(one)
+    plain = tmp_path / "plain.npz"
+    with zipfile.ZipFile(plain, "w") as z:
+        z.writestr("meta.npy", "not an array")
+    with pytest.raises(ss.ScorestateError, match="'meta' is not a NumPy array"):
+        ss.Simulation.resume(plain)
+    with pytest.raises(ss.ScorestateError, match="must be a file path"):
+        ss.Simulation.resume(None)
 
 
 def test_a_checkpoint_never_holds_pickled_objects(tmp_path):
@@ -279,3 +364,118 @@ def test_ctrl_c_on_a_checkpointed_run_says_how_to_resume_it_and_resuming_stores_
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["run_id"] == run_id
     assert ss.open_run(run_id, store=store).metrics.height == 3000
+
+
+def _stopped(store: Path, run_id: str = "stopped", day: int = 55) -> Path:
+    """A checkpointed run stopped on `day`; its folder."""
+    with pytest.raises(_Stop):
+        ss.run(STORED, store=store, checkpoint_every=20, run_id=run_id, progress=_stop_on(day))
+    return Path(f"{store}.ledger") / f"{run_id}.partial"
+
+
+def test_a_run_killed_while_committing_stays_resumable_to_the_same_run(tmp_path):
+    """Killed between the rename of its folder and the catalogue's row, a run leaves its folder
+    under its final name with its checkpoint: it is listed, resumed, and stored whole."""
+    store = tmp_path / "runs.duckdb"
+    straight = ss.run(STORED, store=store)
+    folder = _stopped(store)
+    folder.rename(folder.with_name("stopped"))  # what the kill leaves
+    assert ss.resumable_runs(store) == ["stopped"]
+    ss.resume_run("stopped", store=store)
+    assert ss.resumable_runs(store) == []
+    a, b = ss.open_run(straight.run_id, store=store), ss.open_run("stopped", store=store)
+    assert_frame_equal(a.metrics.drop("run_id", strict=False), b.metrics.drop("run_id", strict=False))
+    assert_frame_equal(a.ledger(), b.ledger())
+    assert not (folder.with_name("stopped") / "checkpoint.npz").exists()
+
+
+def test_a_checkpoint_left_in_a_stored_run_is_cleaned_and_not_resumable(tmp_path):
+    """Killed once stored but before its checkpoint was removed: the run is whole."""
+    store = tmp_path / "runs.duckdb"
+    done = ss.run(STORED, store=store, checkpoint_every=20)
+    folder = Path(f"{store}.ledger") / done.run_id
+    ss.Simulation(STORED).save(folder / "checkpoint.npz")
+    with ss.Store(store) as s:
+        assert s.resumable() == []
+    assert not (folder / "checkpoint.npz").exists()
+    with pytest.raises(ss.StoreError, match="already complete"):
+        ss.resume_run(done.run_id, store=store)
+
+
+def test_a_refused_checkpoint_leaves_the_stopped_run_as_it_was(tmp_path):
+    store = tmp_path / "runs.duckdb"
+    folder = _stopped(store)
+    _rewrite(folder / "checkpoint.npz", _meta_with(code="0" * 16))
+    (folder / "part-00009.parquet").write_bytes(b"written after the checkpoint")
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(ss.ScorestateError, match="written by other code"):
+        ss.resume_run("stopped", store=store)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert ss.resumable_runs(store) == ["stopped"]
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    store = tmp_path / "runs.duckdb"
+    folder = _stopped(store)
+    other = _stopped(store, "other", day=25)
+    (other / "checkpoint.npz").replace(folder / "checkpoint.npz")
+    with pytest.raises(ss.ScorestateError, match="is not the checkpoint of run 'stopped'"):
+        ss.resume_run("stopped", store=store)
+
+
+def test_a_stored_runs_checkpoint_resumed_alone_would_lack_its_ledger(tmp_path):
+    often = STORED.model_copy(update={"ledger": STORED.ledger.model_copy(
+        update={"flush_rows": 1000})})  # rows handed to the store before the checkpoint
+    with pytest.raises(_Stop):
+        ss.run(often, store=tmp_path / "runs.duckdb", checkpoint_every=20, run_id="stopped",
+               progress=_stop_on(55))
+    folder = tmp_path / "runs.duckdb.ledger" / "stopped.partial"
+    with pytest.raises(ss.ScorestateError, match="whose ledger went to a store"):
+        ss.Simulation.resume(folder / "checkpoint.npz")
+    ss.Simulation.resume(folder / "checkpoint.npz", ledger_sink=lambda batch: None)
+
+
+def test_a_stopped_run_is_named_as_runs_are(tmp_path):
+    store = tmp_path / "runs.duckdb"
+    _stopped(store, "20260101-000000-aaaaaa")
+    _stopped(store, "20260101-000000-aaaabb")
+    with pytest.raises(ss.ScorestateError, match="could be any of 2 stopped runs"):
+        ss.resume_run("20260101-000000-aaa", store=store)
+    with pytest.raises(ss.StoreError, match="is not one"):
+        ss.resume_run("../elsewhere", store=store)
+    with pytest.raises(ss.StoreError, match="those are: 20260101-000000-aaaaaa"):
+        ss.resume_run("nothing", store=store)
+    assert ss.resume_run("aaaabb", store=store).run_id == "20260101-000000-aaaabb"
+    assert ss.resumable_runs(store) == ["20260101-000000-aaaaaa"]
+
+
+@pytest.mark.parametrize("given", [["essay"], ["-s", "0"], ["-d", "0"], ["-n", "0"]])
+def test_resume_refuses_options_even_when_they_are_the_defaults(tmp_path, given):
+    from typer.testing import CliRunner
+
+    from scorestate.cli import app
+
+    result = CliRunner().invoke(app, ["run", *given, "--resume", "x", "--store",
+                                      str(tmp_path / "s.duckdb")])
+    assert result.exit_code == 2, result.output
+    assert "cannot change it" in result.output and "Traceback" not in result.output
+
+
+def test_a_checkpointed_run_whose_commit_fails_stays_resumable(tmp_path, monkeypatch):
+    """The catalogue refused the run's row (a DuckDB error): the run is not stored, but its
+    folder, checkpoint and all, is given back its `.partial` name to be resumed."""
+    import duckdb
+
+    store = tmp_path / "runs.duckdb"
+    real = ss.Store._insert_metrics
+
+    def refuse(self, *args, **kwargs):
+        raise duckdb.IOException("disk I/O error")
+
+    monkeypatch.setattr(ss.Store, "_insert_metrics", refuse)
+    with pytest.raises(ss.StoreError, match="could not save run"):
+        ss.run(STORED, store=store, checkpoint_every=20, run_id="refused")
+    assert ss.resumable_runs(store) == ["refused"]
+    monkeypatch.setattr(ss.Store, "_insert_metrics", real)
+    ss.resume_run("refused", store=store)
+    assert ss.open_run("refused", store=store).metrics.height == STORED.run.days

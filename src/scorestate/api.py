@@ -20,6 +20,7 @@ processes can list, open and add runs meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from scorestate.scenario.schema import Scenario
 from scorestate.store import (
     DEFAULT_STORE,
     READ_WAIT_S,
+    SUFFIX,
     LedgerWriter,
     RunRecord,
     Store,
@@ -98,17 +100,48 @@ def resume_run(run_id: str, *, store: str | Path = DEFAULT_STORE,
     the store: its metrics and ledger are those of the run had it never stopped."""
     check_run_id(run_id)
     with Store(store) as catalogue:
+        run_id = _resumable_id(catalogue, run_id)
         writer = catalogue.reopen_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
     try:
-        note = checkpoint.note(writer.checkpoint)
-        writer.truncate(int(note["parts"]), int(note["rows"]))
+        note = _resume_note(writer)
+        # read and checked whole before any part is removed: a refused checkpoint changes nothing
         sim = Simulation.resume(writer.checkpoint, ledger_sink=lambda batch: writer.write(**batch))
+        writer.truncate(note["parts"], note["rows"])
     except BaseException:
         writer.close()  # the checkpoint stays, to try again
         raise
     if progress is not None:
         progress(sim.day)
-    return _land(sim, writer, store, progress, commit_wait_s, int(note["every"]))
+    return _land(sim, writer, store, progress, commit_wait_s, note["every"])
+
+
+def _resumable_id(catalogue: Store, given: str) -> str:
+    """The stopped run that `given` names: its id, a unique prefix of it, or its last six
+    characters (as `scorestate runs` names runs); `given` itself if none, for `reopen_run` to
+    say why."""
+    ids = catalogue.resumable()
+    if given in ids or not given:
+        return given
+    found = [i for i in ids if i.startswith(given) or (len(given) >= SUFFIX and i.endswith(given))]
+    if len(found) > 1:
+        raise ScorestateError(f"run '{given}' could be any of {len(found)} stopped runs ("
+                              f"{', '.join(found[:5])}{', ...' if len(found) > 5 else ''}); "
+                              "expected more of its id")
+    return found[0] if found else given
+
+
+def _resume_note(writer: LedgerWriter) -> dict[str, int]:
+    """What the checkpoint says of the run's ledger folder, checked before anything is removed."""
+    note = checkpoint.note(writer.checkpoint)
+    wants = {"parts": 0, "rows": 0, "every": 1}
+    if note.get("run_id") != writer.run_id or not all(
+            isinstance(note.get(k), int) and not isinstance(note.get(k), bool) and note[k] >= lo
+            for k, lo in wants.items()):
+        raise ScorestateError(f"'{writer.checkpoint}' is not the checkpoint of run "
+                              f"'{writer.run_id}' (it says run {note.get('run_id')!r}, parts "
+                              f"{note.get('parts')!r}, rows {note.get('rows')!r}, every "
+                              f"{note.get('every')!r}); expected one written by that run")
+    return {k: int(note[k]) for k in wants}
 
 
 def resumable_runs(store: str | Path = DEFAULT_STORE) -> list[str]:
@@ -156,14 +189,16 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
             catalogue = Store(store, wait_s=commit_wait_s)
         except StoreInUseError as e:
             kept = (f"; it can be resumed from its last checkpoint: scorestate run --resume "
-                    f"{run_id}" if writer.checkpoint.is_file() else ", and nothing of it was kept")
+                    f"{run_id} --store {store}" if writer.checkpoint.is_file()
+                    else ", and nothing of it was kept")
             raise StoreInUseError(f"run '{run_id}' finished but was not stored{kept}: {e}; close "
                                   "that connection (an open Store in a notebook, say) and run it "
                                   "again") from None
         with catalogue:
             if interrupts.requested():  # Ctrl-C that a compiled kernel swallowed: not committed
                 raise KeyboardInterrupt
-            writer.checkpoint.unlink(missing_ok=True)  # the stored run is whole without it
+            # the checkpoint goes with the folder and is removed once the run is stored: a run
+            # killed while committing stays resumable (Store.reopen_run takes up its folder)
             catalogue.commit_run(record, result.metrics, result.group_metrics, writer)
     except BaseException:
         if writer.checkpoint.is_file():
@@ -171,6 +206,8 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
         else:
             writer.abort()
         raise
+    with contextlib.suppress(OSError):  # stored: the run is whole without it (else the cleaner's)
+        writer.checkpoint.unlink(missing_ok=True)
     result.run_id = run_id
     return result
 

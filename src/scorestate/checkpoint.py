@@ -27,10 +27,12 @@ import numpy as np
 from scorestate import __version__, kernel_cache
 from scorestate.errors import ScenarioError, ScorestateError
 from scorestate.ledger import COLUMNS, DTYPES
+from scorestate.mechanisms.blacklist import REASON_SEED
 from scorestate.network import Graph, used_slots
 from scorestate.policy import policy_on
-from scorestate.population import N_GROUPS
+from scorestate.population import build_citizens, group_index
 from scorestate.state import Citizens, State
+from scorestate.vocabulary import LEDGER_KINDS, SOURCES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,7 +52,7 @@ def code_digest() -> str:
 def save(sim: Simulation, path: str | Path, note: dict[str, Any] | None = None) -> Path:
     """Write `sim` as it stands between days to `path` (a `.npz` file); returns the path.
     `note`: what the caller needs to go on with it (plain JSON values), read by `note()`."""
-    path = Path(path)
+    path = _path(path, "the checkpoint's path")
     arrays: dict[str, np.ndarray] = {}
     for prefix, holder in (("citizens", sim.citizens), ("state", sim.state), ("graph", sim.graph)):
         for f in fields(holder):
@@ -72,7 +74,8 @@ def save(sim: Simulation, path: str | Path, note: dict[str, Any] | None = None) 
         "scenario": sim.scenario.model_dump(mode="json"), "day": sim.day,
         "build_s": sim.build_s, "step_s": sim.step_s, "metric_names": names,
         "components": list(rec._components), "ledger_rows": sim.ledger.rows,
-        "memory_batches": [len(b["day"]) for b in kept], "note": note or {},
+        "memory_batches": [len(b["day"]) for b in kept], "keeps_ledger": sim.keeps_ledger,
+        "note": note or {},
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
     _write_whole(path, arrays)
@@ -105,32 +108,33 @@ def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None
     from scorestate.engine import Simulation
     from scorestate.scenario.load import scenario_from_dict
 
-    path = Path(path)
+    path = _path(path, "the checkpoint's path")
     data = _read(path)
     meta = _meta(path, data)
+    if not isinstance(meta.get("scenario"), dict):
+        raise _bad(path, "it holds no scenario")
     try:
         scenario = scenario_from_dict(meta["scenario"], label=f"the scenario in '{path}'")
     except ScenarioError as e:
         raise _bad(path, f"its scenario is not valid here ({e})") from None
+    day = _count(path, meta, "day", scenario.run.days)
+    if not 0 <= day <= scenario.run.days:
+        raise _bad(path, f"its day {day} lies outside the run's 0 to {scenario.run.days}")
     citizens = Citizens(**_group(path, data, "citizens", Citizens))
     graph = Graph(**_group(path, data, "graph", Graph))
     n = citizens.n
+    _check_citizens(path, citizens, scenario)
     _check_graph(path, graph, n)
     reference = State.allocate(0, graph.widest_row())
     state = State.allocate(n, graph.widest_row())
     for name, column in _group(path, data, "state", State).items():
         _like(path, f"state.{name}", column, getattr(reference, name).dtype, (n,))
+        _check_bools(path, f"state.{name}", column)
         getattr(state, name)[:] = column
-    for name, column in citizens.__dict__.items():
-        if name != "region_start":
-            _like(path, f"citizens.{name}", column, column.dtype, (n,))
 
     sim = Simulation.__new__(Simulation)
     sim._take(scenario, citizens, graph)
     sim._finish(state, ledger_sink)
-    day = int(meta["day"])
-    if not 0 <= day <= scenario.run.days:
-        raise _bad(path, f"its day {day} lies outside the run's 0 to {scenario.run.days}")
     sim.day = day
     if day > 0:  # as day 0 left them: the policy in force yesterday, the last one enforced
         sim.policy = policy_on(sim.timeline, day - 1)
@@ -139,34 +143,53 @@ def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None
             if first <= day - 1 and policy.enabled:
                 sim.believed = policy
     _check_domains(path, sim)
-    sim.build_s, sim.step_s = float(meta["build_s"]), float(meta["step_s"])
+    sim.build_s, sim.step_s = _seconds(path, meta, "build_s"), _seconds(path, meta, "step_s")
 
     book = sim.prices
-    _like(path, "prices.rules", data["prices.rules"], book.rules.dtype, book.rules.shape)
-    book.rules[:] = data["prices.rules"]
-    book.factors = np.ascontiguousarray(data["prices.factors"], np.float32)
-    if book.factors.ndim != 2 or book.factors.shape[1] != len(book.services):
+    rules = _array(path, data, "prices.rules")
+    _like(path, "prices.rules", rules, book.rules.dtype, book.rules.shape)
+    factors = _array(path, data, "prices.factors")
+    bits = np.iinfo(book.rules.dtype).bits
+    if (factors.dtype != np.float32 or factors.ndim != 2 or factors.shape[1] != len(book.services)
+            or factors.shape[0] > bits):
         raise _bad(path, "its price table does not match the scenario's priced services")
+    if factors.shape[0] < bits and rules.size and int(rules.max()) >> factors.shape[0]:
+        raise _bad(path, "its price rules name rules its price table does not have")
+    book.rules[:] = rules
+    book.factors = np.ascontiguousarray(factors)
 
     rec = sim.recorder
-    if list(meta["metric_names"]) != list(rec.daily):
+    if meta.get("metric_names") != list(rec.daily):
         raise _bad(path, "its metric columns are not the ones this scenario records")
-    metrics = data["metrics"]
+    metrics = _array(path, data, "metrics")
     _like(path, "metrics", metrics, np.float64, (len(rec.daily), rec.days))
     for k, name in enumerate(rec.daily):
         rec.daily[name][:] = metrics[k]
-    _like(path, "group_metrics", data["group_metrics"], np.float64, rec.group_values.shape)
-    rec.group_values[:] = data["group_metrics"]
-    rec._components = tuple(float(x) for x in meta["components"])
+    groups = _array(path, data, "group_metrics")
+    _like(path, "group_metrics", groups, np.float64, rec.group_values.shape)
+    rec.group_values[:] = groups
+    components = meta.get("components")
+    if (not isinstance(components, list) or len(components) != 2
+            or not all(_number(x) for x in components)):
+        raise _bad(path, "its network components are not two numbers")
+    rec._components = tuple(float(x) for x in components)
 
-    pending = {name: _column(path, data, f"pending.{name}", dt)
-               for name, dt in zip(COLUMNS, DTYPES, strict=True)}
-    sim.ledger.restore(pending, int(meta["ledger_rows"]))
+    rows = _count(path, meta, "ledger_rows")
+    if ledger_sink is None and meta.get("keeps_ledger") is False and rows:
+        raise ScorestateError(
+            f"the checkpoint '{path}' is of a run whose ledger went to a store: {rows:,} of its "
+            "rows are there, not in the checkpoint, so resumed alone its ledger would lack them; "
+            "expected `scorestate run --resume RUN --store PATH` (ss.resume_run), or "
+            "Simulation.resume(path, ledger_sink=...) to take the rows from here on")
+    sim.ledger.restore(_ledger_rows(path, data, "pending", n, day), rows)
     if ledger_sink is None:
-        memory = {name: _column(path, data, f"memory.{name}", dt)
-                  for name, dt in zip(COLUMNS, DTYPES, strict=True)}
+        memory = _ledger_rows(path, data, "memory", n, day)
+        batches = meta.get("memory_batches")
+        if (not isinstance(batches, list) or not all(_whole(m) and m >= 0 for m in batches)
+                or sum(batches) != len(memory["day"])):
+            raise _bad(path, "its ledger kept in memory does not add up to its batches")
         at = 0
-        for m in meta["memory_batches"]:
+        for m in batches:
             sim._memory.append({name: column[at:at + m] for name, column in memory.items()})
             at += m
     return sim
@@ -174,9 +197,16 @@ def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None
 
 def note(path: str | Path) -> dict[str, Any]:
     """The note saved with a checkpoint, read without loading its arrays."""
-    path = Path(path)
+    path = _path(path, "the checkpoint's path")
     data = _read(path, only="meta")
     return dict(_meta(path, data).get("note") or {})
+
+
+def _path(path: object, what: str) -> Path:
+    if not isinstance(path, str | os.PathLike):
+        raise ScorestateError(f"{what} must be a file path, such as 'run.ckpt.npz'; got "
+                              f"{type(path).__name__} {repr(path)[:60]}")
+    return Path(path)
 
 
 def _read(path: Path, only: str | None = None) -> Any:
@@ -186,15 +216,25 @@ def _read(path: Path, only: str | None = None) -> Any:
     if not path.is_file():
         raise ScorestateError(f"'{path}' is not a file; expected a checkpoint (.npz) file")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files if only is None or name == only}
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise _bad(path, "it holds one array (.npy); expected the arrays of a run (.npz)")
+        with loaded as npz:
+            data = {name: npz[name] for name in npz.files if only is None or name == only}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
         raise _bad(path, f"it cannot be read as one ({type(e).__name__}: {e})") from None
+    odd = next((name for name, a in data.items() if not isinstance(a, np.ndarray)), None)
+    if odd is not None:  # a member that is not a NumPy array comes back as its bytes
+        raise _bad(path, f"'{odd}' is not a NumPy array")
+    return data
 
 
 def _meta(path: Path, data: dict[str, np.ndarray]) -> dict[str, Any]:
     try:
-        meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+        raw = data["meta"]
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise TypeError
+        meta = json.loads(raw.tobytes().decode("utf-8"))
         fmt, code = meta["format"], meta["code"]
     except (KeyError, ValueError, TypeError, UnicodeDecodeError):
         raise _bad(path, "it has no readable description") from None
@@ -218,17 +258,91 @@ def _group(path: Path, data: dict[str, np.ndarray], prefix: str, cls: type) -> d
     return out
 
 
-def _column(path: Path, data: dict[str, np.ndarray], key: str, dtype: Any) -> np.ndarray:
+def _array(path: Path, data: dict[str, np.ndarray], key: str) -> np.ndarray:
     if key not in data:
         raise _bad(path, f"'{key}' is missing")
-    column = data[key]
-    _like(path, key, column, dtype, column.shape if column.ndim == 1 else (-1,))
-    return column
+    return data[key]
+
+
+def _ledger_rows(path: Path, data: dict[str, np.ndarray], prefix: str, n: int,
+                 day: int) -> dict[str, np.ndarray]:
+    """Ledger columns of one length, with codes that name kinds, sources and citizens."""
+    columns = {}
+    for name, dt in zip(COLUMNS, DTYPES, strict=True):
+        column = _array(path, data, f"{prefix}.{name}")
+        _like(path, f"{prefix}.{name}", column, dt, (len(data.get(f"{prefix}.day", ())),))
+        _check_bools(path, f"{prefix}.{name}", column)
+        columns[name] = column
+    if columns["day"].size:
+        for name, lo, hi in (("day", 0, day - 1), ("citizen", 0, n - 1), ("actor", -1, n - 1),
+                             ("kind", 0, len(LEDGER_KINDS) - 1), ("source", -1, len(SOURCES) - 1)):
+            column = columns[name]
+            if int(column.min()) < lo or int(column.max()) > hi:
+                raise _bad(path, f"'{prefix}.{name}' has values outside {lo} to {hi}")
+    return columns
+
+
+def _whole(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _count(path: Path, meta: dict[str, Any], key: str, top: int | None = None) -> int:
+    value = meta.get(key)
+    if key not in meta:
+        raise _bad(path, f"its {key} is missing")
+    if not _whole(value) or (top is None and value < 0):
+        raise _bad(path, f"its {key} is {value!r}; expected a whole number"
+                   f"{'' if top is not None else ', 0 or more'}")
+    return int(value)
+
+
+def _seconds(path: Path, meta: dict[str, Any], key: str) -> float:
+    value = meta.get(key)
+    if not _number(value) or not 0 <= value < float("inf"):
+        raise _bad(path, f"its {key} is {value!r}; expected seconds, 0 or more")
+    return float(value)
+
+
+def _check_bools(path: Path, key: str, a: np.ndarray) -> None:
+    """A bool array read from a file may hold any byte: kernels index with it as 0 or 1."""
+    if a.dtype == np.bool_ and a.size and int(a.view(np.uint8).max()) > 1:
+        raise _bad(path, f"'{key}' has values that are neither true nor false")
 
 
 def _like(path: Path, key: str, a: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> None:
     if a.dtype != np.dtype(dtype) or a.shape != shape:
         raise _bad(path, f"'{key}' is {a.dtype}{list(a.shape)}, expected {np.dtype(dtype)}{list(shape)}")
+
+
+def _check_citizens(path: Path, c: Citizens, scenario: Any) -> None:
+    """Citizens as this code builds them: kernels index small tables with their columns, and
+    regions with `region_start`, without checking bounds."""
+    pop = scenario.population
+    ref, _, _ = build_citizens(pop, scenario.behaviour, scenario.attitudes, scenario.run.seed, n=1)
+    n = c.n
+    for f in fields(Citizens):
+        if f.name != "region_start":
+            column = getattr(c, f.name)
+            _like(path, f"citizens.{f.name}", column, getattr(ref, f.name).dtype, (n,))
+            _check_bools(path, f"citizens.{f.name}", column)
+    starts = c.region_start
+    _like(path, "citizens.region_start", starts, np.int64, (pop.regions + 1,))
+    sizes = np.diff(starts)
+    if starts[0] != 0 or starts[-1] != n or (sizes < 0).any():
+        raise _bad(path, f"'citizens.region_start' does not split its {n:,} citizens into regions")
+    if not np.array_equal(c.region, np.repeat(np.arange(pop.regions), sizes)):
+        raise _bad(path, "'citizens.region' does not match 'citizens.region_start'")
+    for what, column, lo, hi in (("rank", c.rank, 0, 2), ("education", c.education, 0, 3),
+                                 ("quintile", c.quintile, 1, 5)):
+        if n and (int(column.min()) < lo or int(column.max()) > hi):
+            raise _bad(path, f"'citizens.{what}' has values outside {lo} to {hi}")
+    if not np.array_equal(c.group, group_index(c.urban, c.education, c.quintile, c.rank)):
+        raise _bad(path, "'citizens.group' does not match the citizens' settlement, education, "
+                   "income quintile and rank")
 
 
 def _check_graph(path: Path, g: Graph, n: int) -> None:
@@ -237,8 +351,15 @@ def _check_graph(path: Path, g: Graph, n: int) -> None:
     start, degree, nbrs = g.start, g.degree, g.nbrs
     if start.shape != (n + 1,) or degree.shape != (n,) or nbrs.ndim != 1:
         raise _bad(path, f"its ties do not fit its {n:,} citizens")
+    for key, a, kinds in (("graph.start", start, (np.int32, np.int64)),
+                          ("graph.degree", degree, (np.uint16, np.int32)),
+                          ("graph.nbrs", nbrs, (np.int32,))):
+        if a.dtype not in [np.dtype(k) for k in kinds]:
+            raise _bad(path, f"'{key}' is {a.dtype}, expected "
+                       f"{' or '.join(str(np.dtype(k)) for k in kinds)}")
     rows = np.diff(start.astype(np.int64))
-    if start[0] != 0 or (rows < 0).any() or start[-1] > nbrs.shape[0] or (degree > rows).any():
+    if (start[0] != 0 or (rows < 0).any() or start[-1] > nbrs.shape[0]
+            or (n and int(degree.min()) < 0) or (degree > rows).any()):
         raise _bad(path, "its rows of ties are out of order")
     used = nbrs[used_slots(start, degree, nbrs.shape[0])]
     if used.size and (used.min() < 0 or used.max() >= n):
@@ -246,16 +367,16 @@ def _check_graph(path: Path, g: Graph, n: int) -> None:
 
 
 def _check_domains(path: Path, sim: Simulation) -> None:
-    """Columns that kernels use as indices into small tables must lie inside them."""
-    c, s = sim.citizens, sim.state
-    tiers = len(sim.policy.spec.tiers.names)
-    regions = c.region_start.shape[0] - 1
-    for what, column, top in (("citizens.rank", c.rank, 2), ("citizens.education", c.education, 3),
-                              ("citizens.quintile", c.quintile, 5), ("state.tier", s.tier, tiers - 1),
-                              ("citizens.region", c.region, regions - 1),
-                              ("citizens.group", c.group, N_GROUPS - 1)):
-        if column.size and (int(column.min()) < 0 or int(column.max()) > top):
-            raise _bad(path, f"'{what}' has values outside 0 to {top}")
+    """State columns that kernels use as indices into small tables must lie inside them."""
+    s = sim.state
+    top = len(sim.policy.spec.tiers.names) - 1
+    if s.tier.size and int(s.tier.max()) > top:
+        raise _bad(path, f"'state.tier' has values outside 0 to {top}")
+    reasons = max(len(p.conditions.entry) for _, p in sim.timeline)
+    reason = s.list_reason.astype(np.int16)
+    if ((reason < -1) | ((reason >= reasons) & (reason != REASON_SEED))).any():
+        raise _bad(path, f"'state.list_reason' has values outside -1 to {reasons - 1} "
+                   f"(or {REASON_SEED}, listed at the start)")
 
 
 def _bad(path: Path, why: str) -> ScorestateError:

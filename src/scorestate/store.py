@@ -601,6 +601,9 @@ class Store:
         removed, cutoff = [], time.time() - max_age_s
         resumable_cutoff = time.time() - max(max_age_s, RESUMABLE_FOR_S)
         for d in self.ledger_dir.iterdir():
+            if d.is_dir() and d.name in known:  # a run killed once stored, before its checkpoint
+                with contextlib.suppress(OSError):  # was removed: the stored run is whole
+                    (d / CHECKPOINT).unlink(missing_ok=True)
             if not d.is_dir() or d.name in known:
                 continue
             if d.stat().st_mtime >= (resumable_cutoff if (d / CHECKPOINT).is_file() else cutoff):
@@ -637,16 +640,31 @@ class Store:
 
     def reopen_run(self, run_id: str, *, kinds: Sequence[str], sources: Sequence[str]
                    ) -> LedgerWriter:
-        """Take up again a run that stopped after a checkpoint: its folder, locked again."""
+        """Take up again a run that stopped after a checkpoint: its folder, locked again (a run
+        killed while committing, whose folder has its final name but no row, gets its
+        ``.partial`` name back)."""
+        if not _RUN_ID.fullmatch(run_id) or run_id.endswith(".partial"):
+            raise StoreError(f"run id {run_id!r} is not one; expected the id of a stopped run, "
+                             "as `scorestate runs` lists them")
         self._writable(f"resume run '{run_id}'")
         folder = self.ledger_dir / f"{run_id}.partial"
         if self._exists(run_id):
             raise StoreError(f"run '{run_id}' is already complete in the store '{self.path}'; "
                              "expected a run that stopped before it was stored")
+        unstored = self.ledger_dir / run_id
+        if not folder.exists() and (unstored / CHECKPOINT).is_file():
+            try:
+                unstored.rename(folder)
+            except OSError as e:
+                raise StoreError(f"cannot resume run '{run_id}': its folder '{unstored}' could "
+                                 f"not be renamed ({e.strerror})") from None
         if not (folder / CHECKPOINT).is_file():
+            stopped = self.resumable()
             raise StoreError(f"run '{run_id}' has no checkpoint in the store '{self.path}'; "
                              "expected a run started with --checkpoint-every (checkpoint_every=) "
-                             "that stopped before it was stored")
+                             "that stopped before it was stored ("
+                             + (f"those are: {', '.join(stopped[:8])}{', ...' * (len(stopped) > 8)})"
+                                if stopped else "the store has none)"))
         try:
             return LedgerWriter(run_id, folder, kinds, sources)
         except BlockingIOError:
@@ -654,11 +672,16 @@ class Store:
                              "have stopped") from None
 
     def resumable(self) -> list[str]:
-        """Runs that stopped after a checkpoint and can be resumed, oldest first."""
+        """Runs that stopped after a checkpoint and can be resumed, oldest first: those whose
+        ``.partial`` folder holds one, and those killed while committing (their folder has its
+        final name and a checkpoint, and the catalogue has no row of them)."""
         if not self.ledger_dir.is_dir():
             return []
-        return sorted(d.name.removesuffix(".partial") for d in self.ledger_dir.glob("*.partial")
-                      if (d / CHECKPOINT).is_file())
+        found = {d.name.removesuffix(".partial") for d in self.ledger_dir.iterdir()
+                 if (d / CHECKPOINT).is_file()}
+        if found:
+            found -= {r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()}
+        return sorted(found)
 
     def _writable(self, what: str) -> None:
         if self.read_only:
@@ -675,7 +698,8 @@ class Store:
         """Publish a run: rename its ledger folder, then insert row and metrics in one transaction.
 
         On any failure the transaction is rolled back and the ledger folder removed, so the run
-        is either wholly in the store or not at all.
+        is either wholly in the store or not at all; a folder holding a checkpoint gets its
+        ``.partial`` name back instead, so that the run can be resumed.
         """
         if writer.closed or writer.run_id != record.run_id:
             raise ValueError(f"writer of run '{writer.run_id}' is closed or not the record's")
@@ -712,7 +736,11 @@ class Store:
         except BaseException as e:
             with contextlib.suppress(duckdb.Error):
                 self.con.rollback()
-            shutil.rmtree(final, ignore_errors=True)
+            if (final / CHECKPOINT).is_file():  # a checkpointed run stays resumable
+                with contextlib.suppress(OSError):
+                    final.rename(final.with_name(f"{record.run_id}.partial"))
+            else:
+                shutil.rmtree(final, ignore_errors=True)
             if isinstance(e, duckdb.Error):
                 raise StoreError(f"could not save run '{record.run_id}' in '{self.path}': {e}"
                                  ) from None

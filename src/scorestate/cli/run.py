@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +19,6 @@ from scorestate.cli import (
     DaysOpt,
     JsonOpt,
     PopulationOpt,
-    ScenarioArg,
     SeedOpt,
     SetOpt,
     StoreOpt,
@@ -39,12 +40,17 @@ CheckpointOpt = Annotated[int | None, typer.Option(
     "interrupted before it is stored can be resumed (--resume) to the same results.")]
 ResumeOpt = Annotated[str | None, typer.Option(
     "--resume", metavar="RUN", help="Go on with a checkpointed run that stopped before it was "
-    "stored, from its last checkpoint (its id, as the interruption message gives it).")]
+    "stored, from its last checkpoint (its id, a unique prefix of it or its last six "
+    "characters, as the interruption message and `scorestate runs` give it).")]
+# no default in the signature, so that --resume can tell an explicit `essay` from none
+OptionalScenarioArg = Annotated[str | None, typer.Argument(
+    metavar="SCENARIO", show_default=False,
+    help="A preset name or a YAML scenario file (default: essay).")]
 
 
 @app.command()
 @friendly
-def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days: DaysOpt = None,
+def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, days: DaysOpt = None,
         seed: SeedOpt = None, store: StoreOpt = DEFAULT_STORE, set_: SetOpt = None,
         as_json: JsonOpt = False, checkpoint_every: CheckpointOpt = None,
         resume: ResumeOpt = None) -> None:
@@ -54,19 +60,22 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
     from scorestate.store import Store, new_run_id
 
     if resume is not None:
-        given = [name for name, value in (("SCENARIO", scenario != "essay"), ("-n", population),
+        given = [name for name, value in (("SCENARIO", scenario), ("-n", population),
                                           ("-d", days), ("-s", seed), ("--set", set_),
-                                          ("--checkpoint-every", checkpoint_every)) if value]
+                                          ("--checkpoint-every", checkpoint_every))
+                 if value is not None]
         if given:
             raise ScorestateError(f"--resume goes on with the run as it was started; "
                                   f"{', '.join(given)} cannot change it; expected --resume RUN "
                                   "with --store alone (and --json)")
         resolved = None
-        Store(store, create=False).close()
+        with Store(store, create=False) as catalogue:  # a prefix or suffix: the id in full
+            run_id = api._resumable_id(catalogue, resume)
     else:
-        resolved = load_scenario(scenario, set_ or [], population=population, days=days, seed=seed)
+        resolved = load_scenario(scenario or "essay", set_ or [], population=population,
+                                 days=days, seed=seed)
         Store(store).close()  # fail fast on a bad store, before any citizen is built
-    run_id = resume or new_run_id()
+        run_id = new_run_id()
     try:
         with progress("days") as bar:
             task = bar.add_task(f"resuming {run_id}" if resolved is None else
@@ -79,7 +88,11 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
                 result = api.run(resolved, store=store, checkpoint_every=checkpoint_every,
                                  run_id=run_id, progress=lambda d: bar.update(task, completed=d))
     except (KeyboardInterrupt, SystemError) as e:
-        if not interrupts.was_interrupt(e) or run_id not in _resumable(store):
+        if not interrupts.was_interrupt(e):
+            raise
+        with contextlib.suppress(ValueError):  # (off the main thread there is no handler)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: the message still comes
+        if not _resumable(store, run_id):
             raise
         err.print(f"scorestate: interrupted; the run was not stored; go on from its last "
                   f"checkpoint with: scorestate run --resume {run_id} --store {store}",
@@ -98,14 +111,16 @@ def run(scenario: ScenarioArg = "essay", population: PopulationOpt = None, days:
     print_summary(result, store)
 
 
-def _resumable(store: Path) -> list[str]:
-    """The store's resumable runs, or none if it cannot be read now."""
-    from scorestate import api
+def _resumable(store: Path, run_id: str) -> bool:
+    """Whether the run stopped after a checkpoint: read from its folder, without opening the
+    store (which another process may hold, and which takes a moment a second Ctrl-C would cut)."""
+    from scorestate.store import CHECKPOINT
 
+    folder = store.with_name(store.name + ".ledger") / f"{run_id}.partial"
     try:
-        return api.resumable_runs(store)
-    except Exception:
-        return []
+        return (folder / CHECKPOINT).is_file()
+    except OSError:
+        return False
 
 
 # Daily counts summed over a run are counts of events, not of people.
