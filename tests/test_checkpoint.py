@@ -479,3 +479,12 @@ def test_a_checkpointed_run_whose_commit_fails_stays_resumable(tmp_path, monkeyp
     monkeypatch.setattr(ss.Store, "_insert_metrics", real)
     ss.resume_run("refused", store=store)
     assert ss.open_run("refused", store=store).metrics.height == STORED.run.days
+
+
+def test_a_checkpoint_period_as_long_as_the_run_is_noted(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "scorestate", "run", "-n", "500", "-d", "5",
+                           "--checkpoint-every", "5", "--store", str(tmp_path / "s.duckdb"),
+                           "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "--checkpoint-every 5: the run's 5 days end before a first checkpoint" in done.stderr
+    assert json.loads(done.stdout)["days"] == 5

@@ -174,7 +174,8 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
                 progress(sim.day)
             if every is not None and sim.day % every == 0 and sim.day < days:
                 checkpoint.save(sim, writer.checkpoint, note={
-                    "run_id": run_id, "parts": writer.parts, "rows": writer.rows, "every": every})
+                    "run_id": run_id, "parts": writer.parts, "rows": writer.rows, "every": every,
+                    "days": days})
         result = sim.result()
         record = RunRecord(
             run_id=run_id, scenario_name=scenario.name,

@@ -57,7 +57,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
     """Simulate a scenario and land the run in the store."""
     from scorestate import api
     from scorestate.scenario.load import load_scenario
-    from scorestate.store import Store, new_run_id
+    from scorestate.store import CHECKPOINT, Store, new_run_id
 
     if resume is not None:
         given = [name for name, value in (("SCENARIO", scenario), ("-n", population),
@@ -71,16 +71,21 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
         resolved = None
         with Store(store, create=False) as catalogue:  # a prefix or suffix: the id in full
             run_id = api._resumable_id(catalogue, resume)
+            total = _days_of(catalogue.ledger_dir / f"{run_id}.partial" / CHECKPOINT)
     else:
         resolved = load_scenario(scenario or "essay", set_ or [], population=population,
                                  days=days, seed=seed)
         Store(store).close()  # fail fast on a bad store, before any citizen is built
         run_id = new_run_id()
+        total = resolved.run.days
+        if checkpoint_every is not None and checkpoint_every >= total:
+            err.print(f"scorestate: note: --checkpoint-every {checkpoint_every}: the run's "
+                      f"{plural(total, 'day')} end before a first checkpoint, so none is written",
+                      markup=False, highlight=False, soft_wrap=True)
     try:
         with progress("days") as bar:
             task = bar.add_task(f"resuming {run_id}" if resolved is None else
-                                f"{resolved.name}: {who(resolved)}",
-                                total=None if resolved is None else resolved.run.days)
+                                f"{resolved.name}: {who(resolved)}", total=total)
             if resolved is None:
                 result = api.resume_run(run_id, store=store, progress=lambda d: bar.update(
                     task, completed=d))
@@ -109,6 +114,18 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
         sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
         return
     print_summary(result, store)
+
+
+def _days_of(path: Path) -> int | None:
+    """The days of the run a checkpoint belongs to, for the progress bar (None if unknown:
+    resuming then says what is wrong with it)."""
+    from scorestate import checkpoint
+
+    try:
+        days = checkpoint.note(path).get("days")
+    except ScorestateError:
+        return None
+    return days if isinstance(days, int) else None
 
 
 def _resumable(store: Path, run_id: str) -> bool:
