@@ -39,6 +39,20 @@ def watching() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@contextlib.contextmanager
+def ignoring() -> Iterator[None]:
+    """Ctrl-C ignored while the block runs: the message about the first one is being written
+    (a second would cut it short and end the process by the signal, not with exit code 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def requested() -> bool:
     """Whether Ctrl-C came since `watching()` began."""
     return _requested

@@ -47,8 +47,9 @@ def friendly(fn: F) -> F:
         except (KeyboardInterrupt, SystemError) as e:
             if not interrupts.was_interrupt(e):  # a SystemError that is not Ctrl-C in disguise
                 raise
-            err.print("scorestate: interrupted; the run was not stored", markup=False)
-            raise typer.Exit(130) from None
+            with interrupts.ignoring():
+                err.print("scorestate: interrupted; the run was not stored", markup=False)
+                raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
 

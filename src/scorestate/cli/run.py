@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,14 +93,13 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
     except (KeyboardInterrupt, SystemError) as e:
         if not interrupts.was_interrupt(e):
             raise
-        with contextlib.suppress(ValueError):  # (off the main thread there is no handler)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: the message still comes
-        if not _resumable(store, run_id):
-            raise
-        err.print(f"scorestate: interrupted; the run was not stored; go on from its last "
-                  f"checkpoint with: scorestate run --resume {run_id} --store {store}",
-                  markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+        with interrupts.ignoring():  # a second Ctrl-C: the message still comes
+            if not _resumable(store, run_id):
+                raise
+            err.print(f"scorestate: interrupted; the run was not stored; go on from its last "
+                      f"checkpoint with: scorestate run --resume {run_id} --store {store}",
+                      markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
     resolved = result.scenario
     warn_late(resolved)  # after the run: an error is then the only message
     if as_json:
