@@ -295,6 +295,9 @@ def test_a_checkpointed_run_that_stopped_resumes_to_the_run_stored_straight(tmp_
     assert ss.resumable_runs(store) == ["stopped"]
     with ss.Store(store) as s:
         assert "stopped" not in s.list_runs()["run_id"].to_list()
+    listed = subprocess.run([sys.executable, "-m", "scorestate", "runs", "--store", str(store),
+                             "--json"], capture_output=True, text=True, check=True)
+    assert json.loads(listed.stdout)["resumable"] == ["stopped"]
     folder = tmp_path / "runs.duckdb.ledger" / "stopped.partial"
     (folder / ".checkpoint.npz.killed.tmp").write_bytes(b"half a checkpoint")  # killed while saving
     ss.resume_run("stopped", store=store)
