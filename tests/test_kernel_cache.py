@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import scorestate
 from scorestate import kernel_cache
 
@@ -25,30 +27,18 @@ def _copy(tmp_path: Path) -> Path:
     return dest
 
 
-def test_a_change_to_any_module_with_kernel_code_changes_the_folder(tmp_path):
+@pytest.mark.parametrize(("module", "changes_digest"), [
+    ("rng.py", True),  # a helper that kernels inline
+    ("vocabulary.py", True),  # event codes: no kernel is defined there, but kernels compile them in
+    ("cli/__init__.py", False),  # the command line only: no recompilation
+])
+def test_the_digest_follows_what_kernels_are_built_from(tmp_path, module, changes_digest):
     copy = _copy(tmp_path)
     before = kernel_cache.digest(copy)
     assert before == kernel_cache.digest(PACKAGE)
-    rng = copy / "rng.py"
-    rng.write_text(rng.read_text() + "\n# a change to a helper that kernels inline\n")
-    assert kernel_cache.digest(copy) != before
-
-
-def test_a_constant_kernels_freeze_is_in_the_digest(tmp_path):
-    """Event codes live in a module that defines no kernel, but kernels compile them in."""
-    copy = _copy(tmp_path)
-    before = kernel_cache.digest(copy)
-    vocabulary = copy / "vocabulary.py"
-    vocabulary.write_text(vocabulary.read_text() + "\n# the event codes changed\n")
-    assert kernel_cache.digest(copy) != before
-
-
-def test_editing_the_command_line_forces_no_recompile(tmp_path):
-    copy = _copy(tmp_path)
-    before = kernel_cache.digest(copy)
-    cli = copy / "cli" / "__init__.py"
-    cli.write_text(cli.read_text() + "\n# a change to the command line only\n")
-    assert kernel_cache.digest(copy) == before
+    path = copy / module
+    path.write_text(path.read_text() + "\n# a change\n")
+    assert (kernel_cache.digest(copy) != before) == changes_digest
 
 
 def test_no_module_but_the_entry_point_imports_the_command_line():
@@ -62,12 +52,13 @@ def test_no_module_but_the_entry_point_imports_the_command_line():
 
 
 def test_the_folder_is_under_the_users_numba_cache_dir_and_a_parents_choice_is_kept(tmp_path):
-    name = kernel_cache.PREFIX + kernel_cache.digest(PACKAGE)
-    assert kernel_cache.folder(PACKAGE, {"NUMBA_CACHE_DIR": str(tmp_path)}) == tmp_path / name
+    code = kernel_cache.digest(PACKAGE)
+    name = kernel_cache.PREFIX + code
+    assert kernel_cache.folder(code, {"NUMBA_CACHE_DIR": str(tmp_path)}) == tmp_path / name
     chosen = tmp_path / name
-    assert kernel_cache.folder(PACKAGE, {"NUMBA_CACHE_DIR": str(chosen)}) == chosen
+    assert kernel_cache.folder(code, {"NUMBA_CACHE_DIR": str(chosen)}) == chosen
     other_version = tmp_path / (kernel_cache.PREFIX + "0" * 16)
-    assert kernel_cache.folder(PACKAGE, {"NUMBA_CACHE_DIR": str(other_version)}) == chosen
+    assert kernel_cache.folder(code, {"NUMBA_CACHE_DIR": str(other_version)}) == chosen
 
 
 def test_only_the_newest_versions_are_kept(tmp_path):

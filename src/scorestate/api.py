@@ -100,7 +100,7 @@ def resume_run(run_id: str, *, store: str | Path = DEFAULT_STORE,
     the store: its metrics and ledger are those of the run had it never stopped."""
     check_run_id(run_id)
     with Store(store) as catalogue:
-        run_id = _resumable_id(catalogue, run_id)
+        run_id = stopped_run_id(catalogue, run_id)
         writer = catalogue.reopen_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
     try:
         note = _resume_note(writer)
@@ -115,7 +115,7 @@ def resume_run(run_id: str, *, store: str | Path = DEFAULT_STORE,
     return _land(sim, writer, store, progress, commit_wait_s, note["every"])
 
 
-def _resumable_id(catalogue: Store, given: str) -> str:
+def stopped_run_id(catalogue: Store, given: str) -> str:
     """The stopped run that `given` names: its id, a unique prefix of it, or its last six
     characters (as `scorestate runs` names runs); `given` itself if none, for `reopen_run` to
     say why."""
@@ -166,17 +166,18 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
     stops on the way leaves nothing in the catalogue; its folder is kept only if it holds a
     checkpoint to resume from."""
     scenario, run_id = sim.scenario, writer.run_id
+    days = scenario.run.days
+
+    def after(day: int) -> None:  # each day's end: the caller's progress, then a checkpoint
+        if progress is not None:
+            progress(day)
+        if every is not None and day % every == 0 and day < days:
+            checkpoint.save(sim, writer.checkpoint, note={
+                "run_id": run_id, "parts": writer.parts, "rows": writer.rows, "every": every,
+                "days": days})
+
     try:
-        days = scenario.run.days
-        while sim.day < days:
-            sim.step()
-            if progress is not None:
-                progress(sim.day)
-            if every is not None and sim.day % every == 0 and sim.day < days:
-                checkpoint.save(sim, writer.checkpoint, note={
-                    "run_id": run_id, "parts": writer.parts, "rows": writer.rows, "every": every,
-                    "days": days})
-        result = sim.result()
+        result = sim.run(after)
         record = RunRecord(
             run_id=run_id, scenario_name=scenario.name,
             scenario=sim.scenario.model_dump(mode="json"), seed=scenario.run.seed,

@@ -41,12 +41,6 @@ if TYPE_CHECKING:
     from scorestate.ledger import Batch
 
 FORMAT = 1
-_PACKAGE = Path(__file__).parent
-
-
-def code_digest() -> str:
-    """The digest of the code a run computes with (the one that names the kernel cache)."""
-    return kernel_cache.digest(_PACKAGE)
 
 
 def save(sim: Simulation, path: str | Path, note: dict[str, Any] | None = None) -> Path:
@@ -70,7 +64,7 @@ def save(sim: Simulation, path: str | Path, note: dict[str, Any] | None = None) 
         arrays[f"memory.{name}"] = (np.concatenate([b[name] for b in kept]) if kept
                                     else np.empty(0, dict(zip(COLUMNS, DTYPES, strict=True))[name]))
     meta = {
-        "format": FORMAT, "version": __version__, "code": code_digest(),
+        "format": FORMAT, "version": __version__, "code": kernel_cache.loaded(),
         "scenario": sim.scenario.model_dump(mode="json"), "day": sim.day,
         "build_s": sim.build_s, "step_s": sim.step_s, "metric_names": names,
         "components": list(rec._components), "ledger_rows": sim.ledger.rows,
@@ -240,22 +234,17 @@ def _meta(path: Path, data: dict[str, np.ndarray]) -> dict[str, Any]:
         raise _bad(path, "it has no readable description") from None
     if fmt != FORMAT:
         raise _bad(path, f"it is in format {fmt}; this version reads format {FORMAT}")
-    if code != code_digest():
+    if code != kernel_cache.loaded():
         raise ScorestateError(
             f"the checkpoint '{path}' was written by other code (scorestate "
-            f"{meta.get('version', '?')}, code {code}; this is code {code_digest()}): resuming "
+            f"{meta.get('version', '?')}, code {code}; this is code {kernel_cache.loaded()}): resuming "
             "would not continue the same run bit for bit; expected the version that wrote it")
     return meta
 
 
 def _group(path: Path, data: dict[str, np.ndarray], prefix: str, cls: type) -> dict[str, np.ndarray]:
-    out = {}
-    for f in fields(cls):
-        key = f"{prefix}.{f.name}"
-        if key not in data:
-            raise _bad(path, f"'{key}' is missing")
-        out[f.name] = np.ascontiguousarray(data[key])
-    return out
+    return {f.name: np.ascontiguousarray(_array(path, data, f"{prefix}.{f.name}"))
+            for f in fields(cls)}
 
 
 def _array(path: Path, data: dict[str, np.ndarray], key: str) -> np.ndarray:
@@ -276,9 +265,7 @@ def _ledger_rows(path: Path, data: dict[str, np.ndarray], prefix: str, n: int,
     if columns["day"].size:
         for name, lo, hi in (("day", 0, day - 1), ("citizen", 0, n - 1), ("actor", -1, n - 1),
                              ("kind", 0, len(LEDGER_KINDS) - 1), ("source", -1, len(SOURCES) - 1)):
-            column = columns[name]
-            if int(column.min()) < lo or int(column.max()) > hi:
-                raise _bad(path, f"'{prefix}.{name}' has values outside {lo} to {hi}")
+            _within(path, f"{prefix}.{name}", columns[name], lo, hi)
     return columns
 
 
@@ -338,8 +325,7 @@ def _check_citizens(path: Path, c: Citizens, scenario: Any) -> None:
         raise _bad(path, "'citizens.region' does not match 'citizens.region_start'")
     for what, column, lo, hi in (("rank", c.rank, 0, 2), ("education", c.education, 0, 3),
                                  ("quintile", c.quintile, 1, 5)):
-        if n and (int(column.min()) < lo or int(column.max()) > hi):
-            raise _bad(path, f"'citizens.{what}' has values outside {lo} to {hi}")
+        _within(path, f"citizens.{what}", column, lo, hi)
     if not np.array_equal(c.group, group_index(c.urban, c.education, c.quintile, c.rank)):
         raise _bad(path, "'citizens.group' does not match the citizens' settlement, education, "
                    "income quintile and rank")
@@ -369,14 +355,18 @@ def _check_graph(path: Path, g: Graph, n: int) -> None:
 def _check_domains(path: Path, sim: Simulation) -> None:
     """State columns that kernels use as indices into small tables must lie inside them."""
     s = sim.state
-    top = len(sim.policy.spec.tiers.names) - 1
-    if s.tier.size and int(s.tier.max()) > top:
-        raise _bad(path, f"'state.tier' has values outside 0 to {top}")
+    _within(path, "state.tier", s.tier, 0, len(sim.policy.spec.tiers.names) - 1)
     reasons = max(len(p.conditions.entry) for _, p in sim.timeline)
     reason = s.list_reason.astype(np.int16)
     if ((reason < -1) | ((reason >= reasons) & (reason != REASON_SEED))).any():
         raise _bad(path, f"'state.list_reason' has values outside -1 to {reasons - 1} "
                    f"(or {REASON_SEED}, listed at the start)")
+
+
+def _within(path: Path, key: str, column: np.ndarray, lo: int, hi: int) -> None:
+    """Refuse a column with a value outside [lo, hi] (one that indexes a table of that size)."""
+    if column.size and (int(column.min()) < lo or int(column.max()) > hi):
+        raise _bad(path, f"'{key}' has values outside {lo} to {hi}")
 
 
 def _bad(path: Path, why: str) -> ScorestateError:

@@ -16,9 +16,11 @@ other.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 PREFIX = "scorestate-kernels-"
@@ -36,14 +38,22 @@ def digest(package: Path) -> str:
     return h.hexdigest()[:16]
 
 
+@functools.cache
+def loaded() -> str:
+    """The digest of this package as it was imported: the code this process runs (files edited
+    since do not change it)."""
+    return digest(Path(__file__).parent)
+
+
 def _default_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "scorestate"
 
 
-def folder(package: Path, environ: dict[str, str] | os._Environ[str]) -> Path:
-    """The cache folder for this version; a parent process's choice is taken as it is."""
-    name = PREFIX + digest(package)
+def folder(code: str, environ: Mapping[str, str]) -> Path:
+    """The cache folder for the code of digest `code`; a parent process's choice is taken as
+    it is."""
+    name = PREFIX + code
     given = environ.get("NUMBA_CACHE_DIR", "")
     if given:
         given_path = Path(given)
@@ -68,7 +78,7 @@ def use_versioned_cache() -> None:
     """Point numba's cache at this version's folder; left as numba has it if none can be made."""
     import numba
 
-    target = folder(Path(__file__).parent, os.environ)
+    target = folder(loaded(), os.environ)
     try:
         target.mkdir(parents=True, exist_ok=True)
         os.utime(target)  # most recently used: the last to be pruned

@@ -101,8 +101,8 @@ def below(key: uint64, citizen: int, n: int) -> int:
 SIG_MIN, SIG_SCALE, SIG_SIZE = -40.0, 8.0, 641
 
 
-def _sigmoid_grid(shift: float, factor: float, scale: float = SIG_SCALE) -> np.ndarray:
-    x = SIG_MIN + np.arange(round(-2 * SIG_MIN * scale) + 1) / scale + shift
+def _sigmoid_grid(shift: float, factor: float) -> np.ndarray:
+    x = SIG_MIN + np.arange(round(-2 * SIG_MIN * SIG_SCALE) + 1) / SIG_SCALE + shift
     return (1.0 / (1.0 + np.exp(-x))) * factor
 
 

@@ -138,6 +138,16 @@ CHECKPOINT = "checkpoint.npz"  # a checkpointed run's last checkpoint, in its le
 RESUMABLE_FOR_S = 7 * 24 * 3600.0  # how long a stopped run with a checkpoint is kept to resume
 
 
+def ledger_dir(store: Path) -> Path:
+    """The folder of a store's ledgers, ``<dbfile>.ledger`` beside it."""
+    return store.with_name(store.name + ".ledger")
+
+
+def unstored_checkpoint(store: Path, run_id: str) -> Path:
+    """Where a run not yet stored keeps its last checkpoint (read without opening the store)."""
+    return ledger_dir(store) / f"{run_id}.partial" / CHECKPOINT
+
+
 class LedgerWriter:
     """Appends a run's ledger, one Parquet part per batch, into the run's ``.partial`` folder.
 
@@ -477,7 +487,7 @@ class Store:
         if not self.path.name:  # "" (which Path reads as "."), ".", "/": no file is named
             given = "is empty" if os.fspath(path) in ("", ".") else f"'{path}' names no file"
             raise StoreError(f"the store path {given}; expected a store path such as runs.duckdb")
-        self.ledger_dir = self.path.with_name(self.path.name + ".ledger")
+        self.ledger_dir = ledger_dir(self.path)
         if self.path.is_dir():
             raise StoreError(f"'{self.path}' is a directory, not a scorestate store; {_EXPECTED}"
                              f", such as '{self.path / DEFAULT_STORE}'")

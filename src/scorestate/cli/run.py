@@ -55,7 +55,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
     """Simulate a scenario and land the run in the store."""
     from scorestate import api
     from scorestate.scenario.load import load_scenario
-    from scorestate.store import CHECKPOINT, Store, new_run_id
+    from scorestate.store import Store, new_run_id, unstored_checkpoint
 
     if resume is not None:
         given = [name for name, value in (("SCENARIO", scenario), ("-n", population),
@@ -68,8 +68,8 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
                                   "with --store alone (and --json)")
         resolved = None
         with Store(store, create=False) as catalogue:  # a prefix or suffix: the id in full
-            run_id = api._resumable_id(catalogue, resume)
-            total = _days_of(catalogue.ledger_dir / f"{run_id}.partial" / CHECKPOINT)
+            run_id = api.stopped_run_id(catalogue, resume)
+            total = _days_of(unstored_checkpoint(store, run_id))
     else:
         resolved = load_scenario(scenario or "essay", set_ or [], population=population,
                                  days=days, seed=seed)
@@ -128,11 +128,10 @@ def _days_of(path: Path) -> int | None:
 def _resumable(store: Path, run_id: str) -> bool:
     """Whether the run stopped after a checkpoint: read from its folder, without opening the
     store (which another process may hold, and which takes a moment a second Ctrl-C would cut)."""
-    from scorestate.store import CHECKPOINT
+    from scorestate.store import unstored_checkpoint
 
-    folder = store.with_name(store.name + ".ledger") / f"{run_id}.partial"
     try:
-        return (folder / CHECKPOINT).is_file()
+        return unstored_checkpoint(store, run_id).is_file()
     except OSError:
         return False
 
