@@ -11,10 +11,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 import scorestate as ss
+from scorestate.analysis.experiments import Arm, resolve
 from scorestate.analysis.explain import explain
 from scorestate.cli import app
 from scorestate.engine import Simulation
@@ -84,11 +86,48 @@ def test_events_sum_exactly_to_the_score_change(full):
         f = explain(full.stored, c)
         assert f.events_recorded and f.decisions_recorded and not f.notes
         assert f.start["score"] == pytest.approx(full.start[c], abs=1e-4)
-        total = f.change["events"] + f.change["appeals"] + f.change["adjustments"]
+        total = sum(f.change[k] for k in ("events", "appeals", "association", "adjustments"))
         assert total == pytest.approx(full.scores[-1, c] - full.start[c], abs=1e-3)
         assert f.end["score"] == pytest.approx(full.scores[-1, c], abs=1e-3)
         # the whole path, not only its end
         np.testing.assert_allclose(f.score_by_day, full.scores[:, c], atol=1e-3)
+
+
+def test_association_is_told_apart_from_drift(store):
+    """A citizen's file splits what guilt by association cost from drift: the ledger's
+    `adjustment` rows are exactly the drift, and the association has rows of its own from the day
+    the essay starts scoring it (here with B as the low tier, so that it bites within weeks)."""
+    arm = Arm("b-is-low", "essay", (("policy.association.low_tier", "B"), ("ledger.retention", "full")))
+    scenario = resolve(arm, population=N, days=60, seed=5)
+    run_id = ss.run(scenario, store=store).run_id
+    stored = ss.open_run(run_id, store=store)
+    sim = Simulation(scenario)
+    scores = [sim.state.score.astype(np.float64).copy()]
+    while sim.day < 60:
+        sim.step()
+        scores.append(sim.state.score.astype(np.float64).copy())
+    sc, a = scenario.policy.scoring, scenario.timeline.phases[0].set["policy"]["association"]
+    assert sc.drift > 0 and a["averaging"] == 0 and a["low_tier"] == "B"
+
+    ledger = stored.ledger()
+    kinds = ledger["kind"].cast(str)
+    assoc = ledger.filter(kinds == "association")
+    assert assoc.height > 100 and assoc["day"].min() >= 30  # the essay's phase turns it on
+    # -penalty x the share of low-tier neighbours (and the new score's float32 rounding)
+    assert ((assoc["points"] < 1e-4) & (assoc["points"] >= -a["penalty"] - 1e-4)).all()
+    adjust = ledger.filter(kinds == "adjustment")
+    day, who = adjust["day"].to_numpy(), adjust["citizen"].to_numpy()
+    before = np.array(scores)[day, who]
+    assert np.all((before > sc.minimum + 50) & (before < sc.maximum - 50))  # no clipping
+    np.testing.assert_allclose(adjust["points"].to_numpy(), sc.drift * (sc.initial - before), atol=1e-4)
+
+    hit = assoc.group_by("citizen").agg(pl.col("points").sum()).sort("points")["citizen"][0]
+    f = explain(stored, int(hit))
+    assert f.change["association"] < 0 and len(f.association) > 0
+    total = sum(f.change[k] for k in ("events", "appeals", "association", "adjustments"))
+    assert total == pytest.approx(scores[-1][hit] - scores[0][hit], abs=1e-3)
+    shown = runner.invoke(app, ["explain", run_id, str(hit), "--store", str(store)])
+    assert shown.exit_code == 0 and f"association {f.change['association']:+.1f}" in shown.output
 
 
 def test_tiers_blacklist_and_gates_follow_the_run(full):

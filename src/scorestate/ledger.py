@@ -8,7 +8,8 @@ Retention decides who is recorded:
 Rows are built with array operations per day and handed to a sink (the store's Parquet
 writer, or memory) once `flush_rows` have accumulated; nothing is appended per event in Python.
 For a recorded citizen, the points of its rows sum exactly to its score change: each day's
-association penalty, averaging, drift and clipping are one `adjustment` row.
+association penalty and averaging are one `association` row, what drift and clipping add one
+`adjustment` row, so that a citizen's file can tell guilt by association from the rest.
 """
 
 from __future__ import annotations
@@ -130,14 +131,34 @@ class Ledger:
         return score[self.index].copy()
 
     def score_adjustments(self, sim: Simulation, before: np.ndarray) -> None:
-        """One row per recorded citizen whose score moved by more than its events' points."""
+        """For each recorded citizen whose score moved by more than its events' points: the
+        association's part of the move and the rest (drift and clipping), each a row when not 0.
+
+        Both parts are computed as scoring computes them, from the same start-of-day neighbour
+        aggregates. The float32 rounding of the new score goes with the association's row where
+        there is one (a day without drift or clipping then has no `adjustment` row), else with
+        the adjustment's."""
         if self.index.size == 0:
             return
-        s = sim.state
-        after = s.score[self.index].astype(np.float64)
-        residual = after - before.astype(np.float64) - s.points_today[self.index].astype(np.float64)
-        moved = residual != 0
-        self._add(sim.day, self.index[moved], KIND_INDEX["adjustment"], points=residual[moved])
+        s, i = sim.state, self.index
+        a, sc = sim.policy.spec.association, sim.policy.spec.scoring
+        old = before.astype(np.float64)
+        points = s.points_today[i].astype(np.float64)
+        residual = s.score[i].astype(np.float64) - old - points
+        rest = residual
+        if a.penalty != 0 or a.averaging != 0:
+            degree = sim.graph.degree[i]
+            share = np.divide(s.nbr_low[i], degree, out=np.zeros(i.size), where=degree > 0)
+            association = (-a.penalty * share.astype(np.float32)
+                           + a.averaging * (s.nbr_score[i].astype(np.float64) - old))
+            drift = sc.drift * (sc.initial - old)
+            x = old + points + association + drift
+            tied = association != 0
+            rest = np.where(tied, drift + (np.clip(x, sc.minimum, sc.maximum) - x), residual)
+            tied &= residual != rest
+            self._add(sim.day, i[tied], KIND_INDEX["association"], points=(residual - rest)[tied])
+        moved = rest != 0
+        self._add(sim.day, i[moved], KIND_INDEX["adjustment"], points=rest[moved])
 
     # ------------------------------------------------------------ batches
     def end_day(self) -> None:

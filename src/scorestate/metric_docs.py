@@ -356,9 +356,9 @@ _LEDGER: tuple[Entry, ...] = (
           "The points this row moved `citizen`'s score by. Event rows: the rule's points for "
           "the event at the citizen's official rank, leniency applied to penalties (0 when the "
           "policy does not score the event: observed events are recorded all the same). "
-          "appeal_upheld: the false penalty points returned (positive). adjustment: the rest of "
-          "the day's score change (association penalty, averaging toward the neighbours, drift "
-          "and clipping). Other decisions: 0. For a citizen the ledger follows (retention `full`, "
+          "appeal_upheld: the false penalty points returned (positive). association: the association "
+          "penalty and averaging toward the neighbours. adjustment: drift and clipping. Other "
+          "decisions: 0. For a citizen the ledger follows (retention `full`, "
           "or in the `panel`) the points of its rows add up to its score change.", NEVER),
     Entry("ledger", "false_attribution", "flag (Boolean)",
           "True on an event row whose act `citizen` did not do: a camera false match (an "
@@ -373,7 +373,7 @@ _LEDGER: tuple[Entry, ...] = (
           "-1 when nobody did the act (false match, false positive) and on every decision row"),
     Entry("ledger", "value", "code (Int32)",
           "The decision's detail, by kind: see `codes`.",
-          "-1 on event rows and on appeal_upheld and adjustment rows",
+          "-1 on event rows and on appeal_upheld, association and adjustment rows",
           f"tier_change: the new tier's rank (0 = lowest; an index into `policy.tiers.names`, "
           f"which every phase shares). blacklist_entry: the reason's index in `policy.blacklist.entry` "
           f"of the phase in force (in the order the scenario lists them). blacklist_exit: "
@@ -462,13 +462,22 @@ _LEDGER_KINDS: tuple[Entry, ...] = (
           f"{_DECISION_COLUMNS}; value -1",
           "points: the points returned (positive: the reversed false penalties)"),
     Entry("ledger_kind", "adjustment", f"decision (kind code {KIND_INDEX['adjustment']})",
-          "The part of the citizen's score change today that its rows' event and appeal points "
-          "do not explain: association penalty, averaging toward the neighbours, drift toward "
-          "the initial score and clipping to the scale. One row per recorded citizen per day "
-          f"when that part is not 0. {_KEPT_RECORDED}",
+          "What drift toward the initial score and clipping to the scale added to the citizen's "
+          "score today. One row per recorded citizen per day when that is not 0 (no row in a "
+          f"scenario without drift, unless a score hits the scale's end). {_KEPT_RECORDED}",
           f"{_DECISION_COLUMNS}; value -1",
-          "points: that residual (score after - score before - the day's event and appeal "
-          "points)"),
+          "points: drift x (initial - score before) + what clipping took off; where "
+          "association is off, the whole residual (score after - score before - the day's "
+          "event and appeal points)"),
+    Entry("ledger_kind", "association", f"decision (kind code {KIND_INDEX['association']})",
+          "What guilt by association did to the citizen's score today: the association penalty "
+          "(penalty x share of low-tier neighbours) and the averaging toward the neighbours' "
+          "mean score, from the start-of-day neighbour aggregates scoring reads. One row per "
+          "recorded citizen per day when that is not 0 and the policy in force scores "
+          f"association. {_KEPT_RECORDED}",
+          f"{_DECISION_COLUMNS}; value -1",
+          "points: the score change less the day's event, appeal and `adjustment` points (it "
+          "takes the float32 rounding of the new score)"),
 )
 
 ENTRIES: tuple[Entry, ...] = _METRICS + _GROUP_METRICS + _LEDGER + _LEDGER_KINDS

@@ -63,7 +63,8 @@ DECISIONS: tuple[str, ...] = (
     "blacklist_exit",  # value = 0 served, 1 dismantled, 2 cleared on appeal
     "denied",  # value = service index
     "appeal_upheld",  # points reversed; points = the reversal
-    "adjustment",  # association penalty, averaging, drift and clipping of the day
+    "adjustment",  # drift and clipping of the day
+    "association",  # association penalty and averaging toward the neighbours of the day
 )
 LEDGER_KINDS: tuple[str, ...] = EVENTS + DECISIONS
 KIND_INDEX = {name: i for i, name in enumerate(LEDGER_KINDS)}

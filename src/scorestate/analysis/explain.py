@@ -9,9 +9,11 @@ happened later comes from the ledger, which keeps what the scenario's `ledger.re
 - `panel`: the same for a fixed sample of citizens (membership is rebuilt too);
 - `sanctions`: decisions only (tier changes, blacklist entries and exits, upheld appeals).
 
-For a citizen whose events were kept, the points of their own rows (events, upheld appeals and
-the daily `adjustment` row for association, drift and clipping) sum exactly to the change of
-their score, so the score over time is a running sum from the rebuilt starting score.
+For a citizen whose events were kept, the points of their own rows (events, upheld appeals, the
+daily `association` row for the association penalty and averaging, and the daily `adjustment`
+row for drift and clipping) sum exactly to the change of their score, so the score over time is
+a running sum from the rebuilt starting score, and guilt by association is told apart from the
+rest.
 """
 
 from __future__ import annotations
@@ -51,18 +53,19 @@ class CitizenFile:
     days: int
     seed: int
     retention: str
-    events_recorded: bool  # observed events, denials and daily adjustments were kept
+    events_recorded: bool  # observed events, denials and daily association/adjustments were kept
     decisions_recorded: bool  # tier changes, blacklist entries and exits, appeals were kept
     notes: list[str]
     demographics: dict[str, Any]
     traits: dict[str, Any]
     start: dict[str, Any]  # score, tier, blacklisted, approval on day 0 (before the first day)
     end: dict[str, Any]  # score, tier, blacklisted after the last day (None where not recorded)
-    change: dict[str, float] | None  # the score change split into events, appeals, adjustments
+    change: dict[str, float] | None  # the change split: events, appeals, association, adjustments
     score_by_day: list[float]  # score at the end of each day; empty when events were not kept
     events: list[dict[str, Any]]  # every observed or attributed act that could move the score
     pinned_on_others: list[dict[str, Any]]  # the citizen's own acts a camera pinned on someone else
-    adjustments: list[dict[str, Any]]  # association penalty, drift and clipping, per day
+    association: list[dict[str, Any]]  # association penalty and averaging, per day
+    adjustments: list[dict[str, Any]]  # drift and clipping, per day
     tier_changes: list[dict[str, Any]]
     blacklist: list[dict[str, Any]]
     appeals: list[dict[str, Any]]
@@ -129,8 +132,9 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
               .iter_rows(named=True)]
     appeals = [{"day": r["day"], "points": r["points"]}
                for r in own.filter(pl.col("kind") == "appeal_upheld").iter_rows(named=True)]
-    adjustments = [{"day": r["day"], "points": r["points"]}
-                   for r in own.filter(pl.col("kind") == "adjustment").iter_rows(named=True)]
+    association, adjustments = ([{"day": r["day"], "points": r["points"]}
+                                 for r in own.filter(pl.col("kind") == kind).iter_rows(named=True)]
+                                for kind in ("association", "adjustment"))
     denials = [{"day": r["day"], "service": _name(SERVICES, r["value"], "service")}
                for r in own.filter(pl.col("kind") == "denied").iter_rows(named=True)]
     pinned = [{"day": r["day"], "event": r["kind"], "pinned_on": r["citizen"],
@@ -169,6 +173,7 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
             return float(points["points"].filter(mask).sum())
 
         change = {"events": part(kinds.is_in(EVENTS)), "appeals": part(kinds == "appeal_upheld"),
+                  "association": part(kinds == "association"),
                   "adjustments": part(kinds == "adjustment"), "total": end_score - start_score}
 
     end_names = _tiers(timeline, max(rec.days - 1, 0))
@@ -185,8 +190,8 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
         decisions_recorded=decisions_kept, notes=notes, demographics=_demographics(c, citizen),
         traits=_traits(c, s, sim.care_weights, citizen), start=start, end=end, change=change,
         score_by_day=score_by_day, events=events if events_kept else [], pinned_on_others=pinned,
-        adjustments=adjustments, tier_changes=tier_changes, blacklist=listings, appeals=appeals,
-        denials=denials, neighbours=neighbours,
+        association=association, adjustments=adjustments, tier_changes=tier_changes,
+        blacklist=listings, appeals=appeals, denials=denials, neighbours=neighbours,
         neighbours_note=TIE_NOTE if network_known else "the run's network is not known here")
 
 

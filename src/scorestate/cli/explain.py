@@ -96,7 +96,8 @@ def show(f: Any) -> None:
     else:
         c = f.change
         line += (f" → {end['score']:.1f}  ({c['total']:+.1f} = events {c['events']:+.1f}, "
-                 f"appeals {c['appeals']:+.1f}, association/drift/clipping {c['adjustments']:+.1f})")
+                 f"appeals {c['appeals']:+.1f}, association {c['association']:+.1f}, "
+                 f"drift/clipping {c['adjustments']:+.1f})")
     out.print(line)
     if f.score_by_day:
         lo, hi = min(f.score_by_day), max(f.score_by_day)
