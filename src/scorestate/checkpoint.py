@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import fields
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scorestate import __version__, kernel_cache
+from scorestate.atomic import replacing
 from scorestate.errors import ScenarioError, ScorestateError
 from scorestate.ledger import COLUMNS, DTYPES
 from scorestate.mechanisms.blacklist import REASON_SEED
@@ -83,18 +83,13 @@ def _write_whole(path: Path, arrays: dict[str, np.ndarray]) -> None:
     if not path.parent.is_dir():
         raise ScorestateError(f"cannot write the checkpoint '{path}': the folder '{path.parent}' "
                               "does not exist; expected a file in an existing folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with replacing(path) as tmp, tmp.open("wb") as f:
             np.savez(f, **arrays)
             f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise ScorestateError(f"cannot write the checkpoint '{path}': {e.strerror or e}") from None
-        raise
+            os.fsync(f.fileno())  # a checkpoint is what survives a crash: on disk before the rename
+    except OSError as e:
+        raise ScorestateError(f"cannot write the checkpoint '{path}': {e.strerror or e}") from None
 
 
 def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None) -> Simulation:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import numpy as np
 import yaml
 
 from scorestate import __version__
+from scorestate.atomic import replacing
 from scorestate.errors import ScorestateError, check_output_file
 from scorestate.report.figures import Panel, all_panels
 from scorestate.report.plotting import COLORS, STYLES, RunData
@@ -280,13 +279,8 @@ def write_report(run: StoredRun, path: str | Path | None = None,
     check_output_file(out, "-o", out / f"report-{run.record.run_id}.html", protect=stores)
     text = render(run, compare)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # an ordinary file, not mkstemp's private one
-        os.replace(tmp, out)
+        with replacing(out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as e:
         raise ScorestateError(f"cannot write the report to '{out}': {e}") from None
     return out
