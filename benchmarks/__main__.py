@@ -14,7 +14,6 @@ because other processes on the machine slow every figure down.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -22,8 +21,8 @@ import platform
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +64,11 @@ class BenchError(Exception):
         self.code = code
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (what was wrong, what was expected), exit 2."""
 
     def error(self, message: str) -> Any:  # type: ignore[override]
-        raise BenchError(f"{message} (see {PROG} --help)")
+        raise BenchError(f"{message} (see {self.prog} --help)")
 
 
 def run_task(task: str, population: int, days: int, seed: int, source: Path | None = None
@@ -112,7 +111,10 @@ def run_task(task: str, population: int, days: int, seed: int, source: Path | No
     return result
 
 
-def _si(x: float) -> str:
+def si(x: float) -> str:
+    """A rate as people read it: 26.1M, 5.1k ('-' when there is none)."""
+    if not math.isfinite(x):
+        return "-"
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(x) >= scale:
             return f"{x / scale:.3g}{unit}"
@@ -154,7 +156,7 @@ def table(results: list[dict[str, Any]], mesas: list[dict[str, Any]], info: dict
         day_ms = 1000 * r["step_s"] / r["days"]
         floor_ms = 1000 * r["floor"]["floor_s"]
         out.append(f"| {r['population']:,} | {r['days']} | {r['build_s']:.2f} | {r['step_s']:.2f} | "
-                   f"{_si(r['citizen_days_per_s'])} | {day_ms:.2f} | {floor_ms:.2f} | "
+                   f"{si(r['citizen_days_per_s'])} | {day_ms:.2f} | {floor_ms:.2f} | "
                    f"{day_ms / floor_ms:.1f} |")
     out += ["", "Floor kernels (best of 5; ms): state pass, sparse product over the ties, draws", "",
             "| citizens | state pass | sparse product | draws | state bytes / citizen | draws / citizen |",
@@ -195,9 +197,9 @@ def table(results: list[dict[str, Any]], mesas: list[dict[str, Any]], info: dict
                 "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for m in mesas:
             out.append(f"| {m['population']:,} x {m['days']} | {m['mesa_build_s']:.2f} | "
-                       f"{m['mesa_step_s']:.2f} | {_si(m['mesa_citizen_days_per_s'])} | "
+                       f"{m['mesa_step_s']:.2f} | {si(m['mesa_citizen_days_per_s'])} | "
                        f"{m['engine_build_s']:.3f} | {m['engine_step_s']:.3f} | "
-                       f"{_si(m['engine_citizen_days_per_s'])} | {m['ratio']:.0f}x |")
+                       f"{si(m['engine_citizen_days_per_s'])} | {m['ratio']:.0f}x |")
     return "\n".join(out)
 
 
@@ -236,7 +238,7 @@ def _days(n: int | None, flag: str) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=__doc__.splitlines()[0],
+    p = Parser(prog=PROG, description=__doc__.splitlines()[0],
                 epilog="Columns: 'floor ms' is the sum of three bare kernels over the run's own "
                 "arrays (a pass over every state array, a sparse product over the ties, the "
                 "day's draws: benchmarks/floor.py), so 'day / floor' is how far a day is from "
@@ -361,13 +363,18 @@ def _check_memory(sizes: list[int], days: int, seed: int) -> list[int]:
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark; a mistake or a failed measurement ends it with one line on stderr
     (exit 2: the input; 1: a measurement broke; 130: Ctrl-C) and nothing written."""
+    one_line_errors(_main, argv, PROG)
+
+
+def one_line_errors(run: Callable[[list[str] | None], None], argv: list[str] | None, prog: str) -> None:
+    """A benchmark's entry point: its errors and Ctrl-C as one line on stderr, with the exit status."""
     try:
-        _main(argv)
+        run(argv)
     except BenchError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(f"{prog}: error: {e}", file=sys.stderr)
         raise SystemExit(e.code) from None
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        print(f"{prog}: interrupted; nothing was written", file=sys.stderr)
         raise SystemExit(130) from None
 
 
@@ -430,24 +437,15 @@ def _main(argv: list[str] | None) -> None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Whole or not at all: written beside the target, then renamed over it."""
+    from scorestate.atomic import replacing  # here: the harness imports no version of its own before
+
     text = json.dumps(data, indent=1)
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plainly written file would be, not mkstemp's 0600
-        os.replace(tmp, path)
-        tmp = None
+        with replacing(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as e:
         raise BenchError(f"--json: could not write '{path}' ({e.strerror or e}); the tables above "
                          "are the results, nothing was written", code=1) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 def _nth(rep: int, repeat: int) -> str:

@@ -31,6 +31,7 @@ def _copy(tmp_path: Path) -> Path:
     ("rng.py", True),  # a helper that kernels inline
     ("vocabulary.py", True),  # event codes: no kernel is defined there, but kernels compile them in
     ("cli/__init__.py", False),  # the command line only: no recompilation
+    ("sweep/__init__.py", False),  # a front end
 ])
 def test_the_digest_follows_what_kernels_are_built_from(tmp_path, module, changes_digest):
     copy = _copy(tmp_path)
@@ -41,14 +42,19 @@ def test_the_digest_follows_what_kernels_are_built_from(tmp_path, module, change
     assert (kernel_cache.digest(copy) != before) == changes_digest
 
 
-def test_no_module_but_the_entry_point_imports_the_command_line():
-    """Why leaving `cli/` out of the digest is safe: no kernel can read from it."""
+PUBLIC_SURFACE = ("__main__.py", "__init__.py", "api.py")  # define no kernel; no kernel module imports them
+
+
+def test_no_module_but_the_front_ends_and_the_entry_point_imports_a_front_end():
+    """Why leaving the front ends out of the digest is safe: no kernel can read from them."""
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE).as_posix()
-        if rel.startswith("cli/") or rel == "__main__.py":
+        if rel.startswith(kernel_cache.FRONT_ENDS) or rel in PUBLIC_SURFACE:
             continue
         text = path.read_text()
-        assert "scorestate.cli" not in text and "from scorestate import cli" not in text, rel
+        for front in kernel_cache.FRONT_ENDS:
+            name = front.rstrip("/")
+            assert f"scorestate.{name}" not in text and f"from scorestate import {name}" not in text, rel
 
 
 def test_the_folder_is_under_the_users_numba_cache_dir_and_a_parents_choice_is_kept(tmp_path):

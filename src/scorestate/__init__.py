@@ -7,6 +7,7 @@
     result.metrics            # Polars frame, one row per day
     result.group_metrics      # by settlement, education, income quintile, official rank
     ss.compare(ss.load_scenario("baseline", population=20_000), scenario, replicates=5)
+    ss.run_sweep(ss.load_sweep("examples/sweeps/alcohol-grid.yaml"), workers=2)   # on Dask
 
 Every error a user can cause is a `ss.ScorestateError` (ScenarioError, StoreError, ...), with
 one message that says what was wrong and what was expected.
@@ -29,10 +30,10 @@ from scorestate.errors import InvariantError, ScenarioError, ScorestateError, St
 from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
 from scorestate.scenario.schema import Scenario
 from scorestate.store import NotRecordedWarning, Store, StoredRun, StoreInUseError
+from scorestate.sweep import Sweep, SweepResult, load_sweep, run_sweep
 
 __all__ = ["CitizenFile", "Comparison", "InvariantError", "NotRecordedWarning", "RunResult", "Scenario",
-           "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError",
-           "StoreInUseError", "StoredRun", "__version__", "compare", "explain", "list_runs",
-           "load_scenario", "metric_docs", "open_run", "preset_names", "resolved_yaml",
-           "resumable_runs", "resume_run", "run",
-           "simulate", "write_report"]
+           "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError", "StoreInUseError",
+           "StoredRun", "Sweep", "SweepResult", "__version__", "compare", "explain", "list_runs",
+           "load_scenario", "load_sweep", "metric_docs", "open_run", "preset_names", "resolved_yaml",
+           "resumable_runs", "resume_run", "run", "run_sweep", "simulate", "write_report"]

@@ -5,8 +5,9 @@ else. Kernels inline helpers and constant tables from other modules (the random 
 `population.care`, `expf`, ...), so a change to one of those would leave every kernel that uses
 it stale in the cache, and runs would silently go on computing with the old code. Caching under
 a digest of the package's source makes any such change a miss instead: the kernels are compiled
-afresh (about 45 s) and the results follow the source. Only the command line (`cli/`, which no
-other module imports) is left out of the digest, so that editing it costs no recompilation.
+afresh (about 45 s) and the results follow the source. Only the front ends (`FRONT_ENDS`: the
+command line, the dashboard and the sweeps, which no other module imports) are left out of the
+digest, so that editing them costs no recompilation.
 
 The folder is `$NUMBA_CACHE_DIR/scorestate-kernels-DIGEST` when the user set that variable,
 else `$XDG_CACHE_HOME/scorestate/` (`~/.cache/scorestate/`). The newest `KEEP` versions are
@@ -25,15 +26,17 @@ from pathlib import Path
 
 PREFIX = "scorestate-kernels-"
 KEEP = 8
+FRONT_ENDS = ("cli/", "dashboard/", "sweep/")
+"""Folders of the package that only drive the engine: no kernel can be built from them."""
 
 
 def digest(package: Path) -> str:
-    """A digest of the package's modules but the command line: what kernels can be built from
+    """A digest of the package's modules but the front ends: what kernels can be built from
     (helpers they inline, constants they freeze, such as the event codes)."""
     h = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         rel = path.relative_to(package).as_posix()
-        if not rel.startswith("cli/"):
+        if not rel.startswith(FRONT_ENDS):
             h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

@@ -51,9 +51,10 @@ ESSAY = Arm("essay")
 BASELINE = Arm("baseline", "baseline")
 
 
-def _leaves(value: Any, prefix: str) -> list[str]:
+def leaves(value: Any, prefix: str = "") -> list[str]:
+    """The dotted paths of a nested mapping's values (`{"a": {"b": 1}}` -> `["a.b"]`)."""
     if isinstance(value, dict) and value:
-        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{prefix}.{k}")]
+        return [leaf for k, v in value.items() for leaf in leaves(v, f"{prefix}.{k}" if prefix else k)]
     return [prefix]
 
 
@@ -86,7 +87,7 @@ def resolve(arm: Arm, population: int, days: int, seed: int) -> Scenario:
         if not path.startswith("policy."):
             continue
         for phase in phases:
-            touched = [leaf for key, v in phase["set"].items() for leaf in _leaves(v, key)]
+            touched = [leaf for key, v in phase["set"].items() for leaf in leaves(v, key)]
             if any(_overlaps(path, leaf) for leaf in touched):
                 _set_in_phase(phase["set"], path, value)
                 changed = True

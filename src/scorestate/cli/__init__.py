@@ -101,6 +101,10 @@ def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+COMPILING = ("scorestate: compiling the simulation's kernels; the first run of a version takes about a "
+             "minute, later runs load them from the cache")
+
+
 def progress(unit: str, *extra: ProgressColumn) -> Progress:
     """The bar simulating commands show on stderr while they work.
 
@@ -110,9 +114,7 @@ def progress(unit: str, *extra: ProgressColumn) -> Progress:
     """
     from scorestate.engine import compile_kernels
 
-    compile_kernels(lambda: err.print("scorestate: compiling the simulation's kernels; the first "
-                                      "run of a version takes about a minute, later runs load "
-                                      "them from the cache", markup=False, highlight=False))
+    compile_kernels(lambda: err.print(COMPILING, markup=False, highlight=False))
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn(unit), *extra, TimeElapsedColumn(), console=err, transient=True,
                     disable=not err.is_terminal)
@@ -130,3 +132,4 @@ from scorestate.cli import report as _report  # noqa: E402, F401
 from scorestate.cli import run as _run  # noqa: E402, F401
 from scorestate.cli import runs as _runs  # noqa: E402, F401
 from scorestate.cli import scenarios as _scenarios  # noqa: E402, F401
+from scorestate.cli import sweep as _sweep  # noqa: E402, F401

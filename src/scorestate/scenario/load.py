@@ -24,7 +24,7 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from scorestate.errors import ConditionError, ScenarioError
+from scorestate.errors import ConditionError, ScenarioError, ScorestateError
 from scorestate.scenario.schema import Policy, Scenario, UnknownName
 
 PRESET_PACKAGE = "scorestate.scenario.presets"
@@ -76,6 +76,21 @@ def _yaml(text: str) -> Any:
         loader.dispose()
 
 
+def read_yaml(text: str, label: str, error: type[ScorestateError] = ScenarioError) -> Any:
+    """`_yaml`, with a key given twice or malformed YAML as one `error` naming the line."""
+    try:
+        return _yaml(text)
+    except DuplicateKey as e:
+        first, again = e.lines
+        raise error(f"{label} gives the key '{e.key}' twice (lines {first} and {again}); "
+                    "expected each key once in a mapping") from None
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise error(f"{label} is not valid YAML{at}: {problem}") from None
+
+
 def preset_names() -> list[str]:
     """Names of the presets shipped inside the package."""
     files = resources.files(PRESET_PACKAGE).iterdir()
@@ -106,17 +121,7 @@ def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
                 f"{', '.join(preset_names())} (`scorestate scenarios` lists them)"
             )
         text = _read_file(path, label)
-    try:
-        raw = _yaml(text)
-    except DuplicateKey as e:
-        first, again = e.lines
-        raise ScenarioError(f"{label} gives the key '{e.key}' twice (lines {first} and {again}); "
-                            "expected each key once in a mapping") from None
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ScenarioError(f"{label} is not valid YAML{at}: {problem}") from None
+    raw = read_yaml(text, label)
     if raw is None:
         raise ScenarioError(f"{label} is empty; expected a YAML mapping of sections, for example "
                             f"{EXAMPLE} (fields left out take the schema's defaults; to run a "
@@ -272,7 +277,7 @@ def _list_item(node: list[Any], key: str, path: str, label: str) -> Any:
     return node[_list_index(node, key, path, label)]
 
 
-def _format_validation(e: ValidationError, label: str, root: type[BaseModel] = Scenario,
+def format_validation(e: ValidationError, label: str, root: type[BaseModel] = Scenario,
                        prefix: str = "") -> str:
     first = e.errors()[0]
     loc = prefix + ".".join(str(p) for p in first["loc"])
@@ -356,7 +361,7 @@ def validate(raw: Mapping[str, Any], label: str) -> Scenario:
     try:
         scenario = Scenario.model_validate(plain(raw))
     except ValidationError as e:
-        raise ScenarioError(_format_validation(e, label)) from None
+        raise ScenarioError(format_validation(e, label)) from None
     for _day, policy, where in phase_policies(scenario, label=label):
         _check_conditions(policy, scenario, where)
     return scenario
@@ -372,7 +377,7 @@ def phase_policies(scenario: Scenario, *, label: str = "scenario") -> list[tuple
         try:
             policy = Policy.model_validate(raw["policy"])
         except ValidationError as e:
-            raise ScenarioError(_format_validation(e, where, Policy, "policy.")) from None
+            raise ScenarioError(format_validation(e, where, Policy, "policy.")) from None
         out.append((phase.day, policy, where))
     return out
 

@@ -1,0 +1,151 @@
+"""Running a sweep's runs on Dask: one task per (point, seed), gathered in (point, seed) order.
+
+A task gets its point's resolved scenario (so a worker needs the package, not the sweep's
+files) and returns the run's outputs, a few floats, never its frames. Kernels run on one thread
+in a task: the workers are the parallelism, and a run's results do not depend on the thread
+count (the engine guarantees it), so the table is the same on 1 worker or 100, whatever the
+order in which runs finish.
+
+By default a `LocalCluster` of processes is started, and shut down whatever happens; given a
+scheduler's address (a cluster, SLURM through dask-jobqueue), its workers are used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from scorestate import interrupts
+from scorestate.errors import ScorestateError
+from scorestate.scenario.schema import Scenario
+
+CONNECT_TIMEOUT_S = 5
+"""How long to wait for a scheduler at an address before saying it cannot be reached."""
+WORKERS_TIMEOUT_S = 30
+"""How long to wait for a reachable scheduler to have a worker."""
+MAX_LOCAL_WORKERS = 256
+
+
+def run_outputs(scenario: Scenario, outputs: list[str], window: int) -> dict[str, float]:
+    """One run (a Dask task): each output's mean over the run's last `window` days, days on which
+    it is undefined (NaN) left out; NaN if it is undefined on all of them."""
+    import numba
+
+    from scorestate.engine import Simulation
+
+    numba.set_num_threads(1)  # thread-local: this task's thread, which runs the kernels
+    metrics = Simulation(scenario, ledger_sink=_discard).run().metrics
+    last = metrics.tail(window)
+    values: dict[str, float] = {}
+    for name in outputs:
+        if name not in metrics.columns:
+            raise ScorestateError(f"'{name}' is not a daily metric of this point's scenario; expected "
+                                  f"one of: {', '.join(c for c in metrics.columns if c != 'day')}")
+        x = last[name].to_numpy().astype(np.float64)
+        x = x[np.isfinite(x)]
+        values[name] = float(x.mean()) if x.size else float("nan")
+    return values
+
+
+def _discard(batch: Any) -> None:
+    """A ledger sink that keeps nothing: a sweep reads the daily metrics only."""
+
+
+@contextlib.contextmanager
+def connect(*, scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
+    """A Dask client: to the scheduler at `scheduler`, or to a local cluster of `workers`
+    processes (one thread each, no dashboard) started here and shut down on the way out."""
+    from distributed import Client
+
+    if scheduler is not None:
+        client = _reach(scheduler)
+        try:
+            _wait_for_workers(client, scheduler)
+            yield client
+        finally:
+            client.close()
+        return
+    with local_cluster(workers) as cluster, Client(cluster) as client:
+        yield client
+
+
+def local_cluster(workers: int) -> Any:
+    """A `LocalCluster` of `workers` processes of one thread each, without a dashboard, quiet.
+
+    Ctrl-C at a terminal reaches every process of its group: the worker processes are started
+    with it ignored (a disposition they keep across exec), so that it stops this process alone,
+    which shuts them down, instead of each printing a traceback. (A Ctrl-C in the second the
+    cluster takes to start is ignored too.) The scheduler's small HTTP server (health checks)
+    takes any free port, not Dask's usual 8787, which another cluster may hold."""
+    from distributed import LocalCluster
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_LOCAL_WORKERS:
+        raise ScorestateError(f"workers is {workers!r}; expected a whole number of local worker "
+                              f"processes from 1 to {MAX_LOCAL_WORKERS}")
+    with interrupts.ignoring():
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                            silence_logs=logging.CRITICAL)
+
+
+def _reach(address: str) -> Any:
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ScorestateError(f"--scheduler: could not reach a Dask scheduler at '{address}' ({why}); "
+                              "expected the address of a running "
+                              "scheduler, such as tcp://127.0.0.1:8786 (or no --scheduler, for a "
+                              "local cluster)") from None
+
+
+def _wait_for_workers(client: Any, address: str) -> None:
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+    except (TimeoutError, OSError):
+        raise ScorestateError(f"--scheduler: the scheduler at '{address}' has had no worker for "
+                              f"{WORKERS_TIMEOUT_S} s; expected one with workers (start some with "
+                              f"`dask worker {address}`)") from None
+
+
+def worker_count(client: Any) -> int:
+    return len(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def gather(client: Any, tasks: list[tuple[int, int, Scenario]], outputs: list[str], window: int,
+           progress: Callable[[int, int], None] | None = None) -> dict[tuple[int, int], dict[str, float]]:
+    """Run every (point, seed, scenario) task and return {(point, seed): outputs}.
+
+    `progress(done, total)` after each finished run. A run that fails cancels the rest and is
+    reported by its point and seed; Ctrl-C cancels them too (the caller shuts the cluster)."""
+    from distributed import as_completed
+
+    tag = uuid.uuid4().hex[:12]  # keys unique to this sweep, on a scheduler other clients share
+    futures = {client.submit(run_outputs, scenario, outputs, window, key=f"scorestate-{tag}-{p}-{s}",
+                             pure=False): (p, s) for p, s, scenario in tasks}
+    done: dict[tuple[int, int], dict[str, float]] = {}
+    try:
+        for future in as_completed(list(futures)):
+            point, seed = futures[future]
+            try:
+                done[(point, seed)] = future.result()
+            except ScorestateError as e:
+                raise ScorestateError(f"the run of point {point}, seed {seed} was refused: {e}") from None
+            except Exception as e:  # a worker's crash, a bug: named, with its type
+                raise ScorestateError(f"the run of point {point}, seed {seed} failed ({type(e).__name__}: "
+                                      f"{e}); rerun that point alone with `scorestate run` to see "
+                                      "more") from e
+            if progress is not None:
+                progress(len(done), len(futures))
+    finally:
+        if len(done) < len(futures):
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures))
+    return done

@@ -1,0 +1,284 @@
+"""Sweeps as a user runs them: a real Dask cluster, real runs, the tables they give back.
+
+Small societies (600-1,500 citizens, 40-60 days) keep each run to a fraction of a second; the
+cost is the clusters' start and stop, so most tests share one cluster of two worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from distributed import Client
+from typer.testing import CliRunner
+
+from scorestate.cli import app
+from scorestate.sweep import MAX_RUNS, load_sweep, run_sweep
+from scorestate.sweep.execute import local_cluster
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples" / "sweeps").glob("*.yaml"))
+runner = CliRunner()
+
+# The essay scores drinking from its day-30 phase on; a policy parameter is carried into it.
+ALCOHOL = "policy.scoring.points.alcohol"
+# Acts only on its day: with runs of 40 days, a dismantling on day 100 or later never happens.
+INERT = "timeline.dismantle_day"
+
+
+def sweep_file(folder: Path, name: str = "sweep.yaml", **fields) -> Path:
+    spec = {"scenario": "essay", "population": 800, "days": 40, "window": 10,
+            "parameters": {ALCOHOL: [0, -30]}, "outputs": ["alcohol_rate"]}
+    spec.update(fields)
+    path = folder / name
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One local cluster of two worker processes, shared by the tests of this file."""
+    with local_cluster(2) as cluster, Client(cluster) as c:
+        yield c
+
+
+# ---------------------------------------------------------------- results
+
+
+def test_the_runs_table_is_the_same_on_one_worker_and_on_two(tmp_path: Path, client):
+    path = sweep_file(tmp_path, design="sobol", samples=4, population=600,
+                      parameters={ALCOHOL: {"low": -40, "high": 0},
+                                  "policy.association.penalty": {"low": 0.0, "high": 20.0}},
+                      outputs=["alcohol_rate", "approval_mean", "score_mean"])
+    one = run_sweep(path, workers=1)
+    two = run_sweep(path, client=client)
+    assert (one.workers, two.workers) == (1, 2)
+    assert one.runs.height == 4 * (2 + 2)
+    assert one.runs.equals(two.runs)  # bit for bit, whatever finished first
+    assert one.sensitivity.equals(two.sensitivity)  # the bootstrap intervals too
+    assert one.runs["point"].to_list() == sorted(one.runs["point"].to_list())
+
+
+def test_a_heavier_penalty_on_drinking_lowers_the_drinking_rate(tmp_path: Path, client):
+    path = sweep_file(tmp_path, seeds=4, population=1500, days=50,
+                      parameters={ALCOHOL: [0, -15, -45]}, outputs=["alcohol_rate", "alcohol_latent_rate"])
+    result = run_sweep(path, client=client)
+    rate = result.points.filter(pl.col("output") == "alcohol_rate").sort("point")
+    assert rate[ALCOHOL].to_list() == [0, -15, -45]
+    assert rate["seeds"].to_list() == [4, 4, 4]
+    highs, lows = rate["ci_high"].to_list(), rate["ci_low"].to_list()
+    # each step up in the penalty: the interval lies wholly below the milder one's
+    assert highs[1] < lows[0] and highs[2] < lows[1]
+    # what citizens would have drunk without the incentive is the same society throughout
+    latent = result.points.filter(pl.col("output") == "alcohol_latent_rate")["mean"].to_list()
+    assert max(latent) - min(latent) < 0.1 * (rate["mean"][0] - rate["mean"][2])
+
+
+def test_sobol_finds_the_parameter_that_matters_and_not_the_inert_one(tmp_path: Path, client):
+    path = sweep_file(tmp_path, design="sobol", samples=8,
+                      parameters={ALCOHOL: {"low": -40, "high": 0}, INERT: {"low": 100, "high": 300}})
+    result = run_sweep(path, client=client)
+    st = {r["parameter"]: r for r in result.sensitivity.iter_rows(named=True)}
+    assert st[INERT]["ST"] < st[ALCOHOL]["ST"] - st[ALCOHOL]["ST_conf"]
+    assert st[INERT]["S1"] < st[ALCOHOL]["S1"]
+    # a whole-number parameter's samples are whole numbers, which the schema requires
+    assert result.runs[INERT].dtype == pl.Int64
+
+
+def test_morris_ranks_the_parameters_by_their_effect(tmp_path: Path, client):
+    path = sweep_file(tmp_path, design="morris", samples=4,
+                      parameters={ALCOHOL: {"low": -40, "high": 0}, INERT: {"low": 100, "high": 300}})
+    result = run_sweep(path, client=client)
+    assert result.runs.height == 4 * (2 + 1)
+    mu = {r["parameter"]: r for r in result.sensitivity.iter_rows(named=True)}
+    assert mu[INERT]["mu_star"] < mu[ALCOHOL]["mu_star"] - mu[ALCOHOL]["mu_star_conf"]
+    assert mu[ALCOHOL]["mu"] > 0  # a penalty nearer 0 (higher) lets citizens drink more
+
+
+def test_the_same_seeds_meet_every_point(tmp_path: Path):
+    sweep = load_sweep(sweep_file(tmp_path, seeds=3, seed=7))
+    assert sweep.seeds == [7, 8, 9]
+    assert [sweep.scenario(1, s).run.seed for s in sweep.seeds] == [7, 8, 9]
+    # the override reaches the essay's day-30 phase, which sets the same parameter
+    late = sweep.scenario(1, 7).timeline.phases[0].set["policy"]["scoring"]["points"]["alcohol"]
+    assert late == -30
+
+
+def test_a_scenario_file_is_found_beside_the_sweep_file(tmp_path: Path, monkeypatch):
+    (tmp_path / "town.yaml").write_text("name: town\npopulation: {size: 700}\nrun: {days: 30}\n",
+                                        encoding="utf-8")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(yaml.safe_dump({"scenario": "town.yaml", "window": 5, "outputs": ["score_mean"],
+                                     "parameters": {"behaviour.deterrence": [0.0, 8.0]}}), encoding="utf-8")
+    monkeypatch.chdir(ROOT)  # elsewhere: the path is the sweep file's, not the working directory's
+    loaded = load_sweep(sweep)
+    assert (loaded.population, loaded.days) == (700, 30)  # the scenario's own, as none is given
+    assert [loaded.scenario(k, 0).behaviour.deterrence for k in range(2)] == [0.0, 8.0]
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_the_command_writes_a_table_that_reads_back_and_prints_json(tmp_path: Path, client):
+    path = sweep_file(tmp_path, seeds=2)
+    out = tmp_path / "runs.parquet"
+    address = client.scheduler.address
+    r = runner.invoke(app, ["sweep", str(path), "--scheduler", address, "-o", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    payload = json.loads(r.stdout)
+    table = pl.read_parquet(out)
+    assert table.columns == ["point", "seed", ALCOHOL, "alcohol_rate"]
+    assert table.height == len(payload["runs"]) == 4
+    assert table.to_dicts() == payload["runs"]
+    assert payload["sensitivity"] is None and payload["design"] == "grid"
+    assert [p["point"] for p in payload["points"]] == [0, 1]
+
+
+def test_the_command_runs_a_local_cluster_and_writes_beside_the_sweep_file(tmp_path: Path):
+    path = sweep_file(tmp_path, seeds=2)
+    r = runner.invoke(app, ["sweep", str(path), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    assert "alcohol_rate" in r.stdout and "95% t-interval over the 2 seeds" in r.stdout
+    assert pl.read_parquet(tmp_path / "sweep.parquet").height == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.parquet", "sweep.yaml"]
+
+
+BAD = [
+    ({"population": -5}, "'population' input should be greater than 0"),
+    ({"population": "500"}, "'population' input should be a valid integer"),
+    ({"colour": "blue"}, "unknown field 'colour'"),
+    ({"parameters": {"policy.scoring.points.alcohl": [0, -30]}}, "unknown act 'alcohl'"),
+    ({"parameters": {"policy.scoring.nope": [1]}}, "unknown field 'policy.scoring.nope'"),
+    ({"parameters": {ALCOHOL: [0, "a lot"]}}, "values of different kinds"),
+    ({"outputs": ["alcohol_rat"]}, "did you mean 'alcohol_rate'?"),
+    ({"parameters": {ALCOHOL: {"low": -30, "high": 0}}}, "a grid runs listed values"),
+    ({"design": "sobol", "samples": 8}, "design sobol samples a range"),
+    ({"design": "sobol", "samples": 8, "parameters": {ALCOHOL: {"low": 0, "high": -30}}},
+     "has low 0 and high -30; expected low < high"),
+    ({"design": "sobol", "samples": 6, "parameters": {ALCOHOL: {"low": -30, "high": 0}}},
+     "expected a power of 2"),
+    ({"design": "sobol", "samples": 4096, "parameters": {ALCOHOL: {"low": -30, "high": 0},
+                                                          INERT: {"low": 100, "high": 300}}},
+     f"= 16,384 runs; expected at most {MAX_RUNS:,} runs"),
+    ({"window": 41}, "'window' is 41 but a run has 40 days"),
+    ({"parameters": {"run.seed": [1, 2]}}, "which the sweep sets with its field 'seed'"),
+    ({"scenario": "nowhere.yaml"}, "'scenario' is 'nowhere.yaml', which is neither a preset nor a file"),
+    ({"design": "sobel"}, "'design' input should be 'grid', 'sobol' or 'morris'"),
+]
+
+
+@pytest.mark.parametrize(("fields", "message"), BAD, ids=[m[:30] for _, m in BAD])
+def test_bad_sweep_files_get_one_message_exit_2_and_no_file(tmp_path: Path, fields, message):
+    path = sweep_file(tmp_path, **fields)
+    r = runner.invoke(app, ["sweep", str(path)])
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+    assert r.stderr.startswith("scorestate: error: sweep file") and r.stderr.count("\n") == 1
+    assert "Traceback" not in r.output
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep.yaml"]
+
+
+@pytest.mark.parametrize(("write", "args", "message"), [
+    (None, [], "does not exist; expected a YAML sweep file"),
+    ("folder", [], "is a directory; expected a YAML sweep file"),
+    ("scenario: [essay\n", [], "is not valid YAML at line 2"),
+    ("window: 3\nwindow: 4\n", [], "gives the key 'window' twice (lines 1 and 2)"),
+    ("ok", ["--scheduler", "tcp://127.0.0.1:9"], "--scheduler: could not reach a Dask scheduler at"),
+    ("ok", ["--scheduler", "tcp://127.0.0.1:9", "--workers", "2"], "expected one of the two"),
+    ("ok", ["--workers", "0"], "--workers is 0; expected 1 to"),
+    ("ok", ["--output", "nowhere/runs.parquet"], "--output: the folder 'nowhere' does not exist"),
+    ("ok", ["--output", "SELF"], "is the input file"),
+], ids=["missing", "folder", "yaml", "duplicate", "scheduler", "both", "workers", "output", "self"])
+def test_bad_files_and_options_get_one_message_exit_2_and_no_file(tmp_path: Path, monkeypatch, write,
+                                                                 args, message):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "sweep.yaml"
+    if write == "folder":
+        path.mkdir()
+    elif write == "ok":
+        sweep_file(tmp_path)
+    elif write is not None:
+        path.write_text(write, encoding="utf-8")
+    args = [str(path) if a == "SELF" else a for a in args]
+    r = runner.invoke(app, ["sweep", str(path), *args])
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and r.stderr.count("\n") == 1
+    assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_ctrl_c_stops_the_sweep_with_one_line_and_writes_nothing(tmp_path: Path):
+    """Ctrl-C at a terminal reaches the command and its workers alike (one process group)."""
+    path = sweep_file(tmp_path, population=20_000, days=200, seeds=6, window=50,
+                      parameters={ALCOHOL: [0, -10, -20, -30]})
+    scorestate = Path(sys.executable).with_name("scorestate")
+    proc = subprocess.Popen([str(scorestate), "sweep", str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:  # the workers are up
+            time.sleep(0.2)
+        time.sleep(2.0)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=8)
+        except subprocess.TimeoutExpired:  # it came while the cluster started, when it is ignored
+            os.killpg(proc.pid, signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert err == "scorestate: interrupted; the sweep was stopped and nothing was written\n"
+    assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*"))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        return []
+    return [int(x) for x in found.split()]
+
+
+# ---------------------------------------------------------------- the examples
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_the_examples_are_valid_sweeps(path: Path):
+    sweep = load_sweep(path)
+    assert 1 <= sweep.runs <= 500  # each runs in minutes on a laptop
+    assert sweep.outputs and sweep.parameters
+
+
+def test_there_are_examples_of_each_design():
+    designs = {yaml.safe_load(p.read_text(encoding="utf-8"))["design"] for p in EXAMPLES}
+    assert designs == {"grid", "sobol", "morris"}
+
+
+# ---------------------------------------------------------------- the scale-out benchmark
+
+
+def test_the_scaleout_benchmark_compares_worker_counts_and_checks_the_tables():
+    run = subprocess.run([sys.executable, "-m", "benchmarks.scaleout", "--population", "600", "--days",
+                          "20", "--points", "2", "--seeds", "2"], cwd=ROOT, text=True,
+                         capture_output=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "| 1 |" in run.stdout and "| 2 |" in run.stdout and "speed-up" in run.stdout
+    assert "runs tables identical on 1, 2 workers: yes" in run.stdout
+
+
+@pytest.mark.parametrize("args", [["--workers", "1,x"], ["--population", "5"], ["--repeat", "0"],
+                                  ["--points", "0"]])
+def test_the_scaleout_benchmark_refuses_bad_options(args):
+    run = subprocess.run([sys.executable, "-m", "benchmarks.scaleout", *args], cwd=ROOT, text=True,
+                         capture_output=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.startswith("python -m benchmarks.scaleout: error: --") and run.stdout == ""
