@@ -31,6 +31,7 @@ def _copy(tmp_path: Path) -> Path:
     ("rng.py", True),  # a helper that kernels inline
     ("vocabulary.py", True),  # event codes: no kernel is defined there, but kernels compile them in
     ("cli/__init__.py", False),  # the command line only: no recompilation
+    ("dashboard/__init__.py", False),  # a front end
     ("sweep/__init__.py", False),  # a front end
 ])
 def test_the_digest_follows_what_kernels_are_built_from(tmp_path, module, changes_digest):

@@ -126,6 +126,7 @@ def main() -> None:
 
 # Each command lives in its own module and registers itself on `app` when imported.
 from scorestate.cli import compare as _compare  # noqa: E402, F401
+from scorestate.cli import dashboard as _dashboard  # noqa: E402, F401
 from scorestate.cli import explain as _explain  # noqa: E402, F401
 from scorestate.cli import findings as _findings  # noqa: E402, F401
 from scorestate.cli import report as _report  # noqa: E402, F401

@@ -1,0 +1,100 @@
+"""What one request may ask of the server, so that a shared classroom server cannot be knocked over.
+
+The command line sets the bounds (`scorestate dashboard --max-population N --max-days D
+--max-runs R`) and hands them to the page through environment variables, which are read and
+checked here when the page's module is imported: the bounds then hold for every session, also
+when the page is served by `solara run scorestate.dashboard.app` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from scorestate.errors import ScorestateError
+from scorestate.scenario.schema import MAX_POPULATION, Run
+
+ENV_MAX_POPULATION = "SCORESTATE_DASHBOARD_MAX_POPULATION"
+ENV_MAX_DAYS = "SCORESTATE_DASHBOARD_MAX_DAYS"
+ENV_MAX_RUNS = "SCORESTATE_DASHBOARD_MAX_RUNS"
+
+DEFAULT_MAX_POPULATION = 100_000  # a few seconds a run on a laptop core
+DEFAULT_MAX_DAYS = 730  # two years: every phase of every preset, and time after them
+DEFAULT_MAX_RUNS = 1  # simulations at once, over all sessions; the others wait their turn
+MIN_POPULATION = 100  # fewer citizens make a network of a dozen ties each meaningless
+MAX_DAYS = int(Run.model_fields["days"].metadata[-1].le)  # the schema's bound (16-bit day stamps)
+MAX_RUNS = 8  # more at once would only share the same cores more thinly
+MAX_SEED = 2**31 - 1  # a seed a person can type; the paired seeds of compare fit above it
+MIN_REPLICATES, MAX_REPLICATES = 2, 10  # seeds per confidence interval on the page
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The server's bounds on one request: citizens, days, and simulations at once."""
+
+    max_population: int = DEFAULT_MAX_POPULATION
+    max_days: int = DEFAULT_MAX_DAYS
+    max_runs: int = DEFAULT_MAX_RUNS
+
+    def __post_init__(self) -> None:
+        check_bound("--max-population", self.max_population, MIN_POPULATION, MAX_POPULATION)
+        check_bound("--max-days", self.max_days, 1, MAX_DAYS)
+        check_bound("--max-runs", self.max_runs, 1, MAX_RUNS)
+
+    def problems(self, population: int | None, days: int | None, seed: int | None) -> list[str]:
+        """What is wrong with a request, one readable sentence each (empty: it may run)."""
+        out = []
+        if population is None or not MIN_POPULATION <= population <= self.max_population:
+            out.append(f"Citizens: {_given(population)}; this server simulates from {MIN_POPULATION:,} "
+                       f"to {self.max_population:,} citizens a run.")
+        if days is None or not 1 <= days <= self.max_days:
+            out.append(f"Days: {_given(days)}; this server simulates from 1 to {self.max_days:,} days a run.")
+        if seed is None or not 0 <= seed <= MAX_SEED:
+            out.append(f"Seed: {_given(seed)}; expected a whole number from 0 to {MAX_SEED:,}.")
+        return out
+
+    def refuse(self, population: int | None, days: int | None, seed: int | None) -> None:
+        """Raise the request's problems as one ScorestateError; the page shows its text."""
+        found = self.problems(population, days, seed)
+        if found:
+            raise ScorestateError(" ".join(found))
+
+    def environ(self) -> dict[str, str]:
+        """The environment variables that hand these bounds to the page's process."""
+        return {ENV_MAX_POPULATION: str(self.max_population), ENV_MAX_DAYS: str(self.max_days),
+                ENV_MAX_RUNS: str(self.max_runs)}
+
+
+def check_bound(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ScorestateError(f"{name} is {value!r}; expected a whole number from {low:,} to {high:,}")
+
+
+def from_environ(env: Mapping[str, str] | None = None) -> Limits:
+    """The bounds the command line set (defaults where a variable is unset), checked."""
+    env = os.environ if env is None else env
+    values = {}
+    for field, name, default in (("max_population", ENV_MAX_POPULATION, DEFAULT_MAX_POPULATION),
+                                 ("max_days", ENV_MAX_DAYS, DEFAULT_MAX_DAYS),
+                                 ("max_runs", ENV_MAX_RUNS, DEFAULT_MAX_RUNS)):
+        text = env.get(name)
+        if text is None:
+            values[field] = default
+            continue
+        try:
+            values[field] = int(text.strip().replace("_", ""))
+        except ValueError:
+            raise ScorestateError(f"{name} is {text!r}; expected a whole number") from None
+    try:
+        return Limits(**values)
+    except ScorestateError as e:  # name the variable, not the option that would have set it
+        for field, name in (("--max-population", ENV_MAX_POPULATION), ("--max-days", ENV_MAX_DAYS),
+                            ("--max-runs", ENV_MAX_RUNS)):
+            if str(e).startswith(field):
+                raise ScorestateError(name + str(e)[len(field):]) from None
+        raise
+
+
+def _given(value: int | None) -> str:
+    return "nothing given" if value is None else f"{value:,} asked"

@@ -1,0 +1,130 @@
+"""The third tab: policy A against policy B on the same citizens and draws (common random numbers).
+
+The differences with confidence intervals and the citizens whose fate differs are those of
+`scorestate compare` (`scorestate.analysis.compare`); the page adds the two runs' series.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import solara
+
+from scorestate.analysis.compare import FATES
+from scorestate.dashboard import knobs, plots, runs, state
+from scorestate.dashboard.limits import MAX_REPLICATES, MIN_REPLICATES
+from scorestate.dashboard.widgets import (
+    ACCENT,
+    Caption,
+    Figure,
+    Heading,
+    Knob,
+    Note,
+    Progress,
+    Table,
+    TaskOutcome,
+    fmt,
+)
+from scorestate.metrics import HEADLINE
+from scorestate.scenario.load import preset_names
+
+
+@solara.component
+def CompareTab() -> None:
+    issues = state.problems()
+    a = runs.Policy.of(state.preset.value, state.knobs_a.value)
+    b = runs.Policy.of(state.preset_b.value, state.knobs_b.value)
+
+    def start() -> None:
+        if not state.problems():
+            state.compare_task(a, b, state.society(), int(state.replicates.value))
+
+    Caption("Policy A is the sidebar's; set policy B here. Both run on the same citizens with the "
+            "same random draws (the same seed), so every difference is the policies' doing.")
+    PolicyB(a)
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.SliderInt(f"Seeds for the confidence intervals: {state.replicates.value}",
+                         value=state.replicates, min=MIN_REPLICATES, max=MAX_REPLICATES,
+                         thumb_label=False)
+        solara.Button("Compare A and B", on_click=start, color=ACCENT, classes=["compare-button"],
+                      disabled=bool(issues) or state.compare_task.pending, icon_name="mdi-scale-balance")
+    Caption(f"Runs A and B once each for the figures and citizens' files, then {state.replicates.value} "
+            f"paired seeds of each (and B on independent seeds) for the confidence intervals: "
+            f"{2 + 3 * state.replicates.value} runs in all.", small=True)
+    Progress(state.compare_task, state.compare_status.value, "the comparison")
+    TaskOutcome(state.compare_task, "comparison")
+    outcome = state.last_compare.value
+    if outcome is not None:
+        CompareView(outcome)
+
+
+@solara.component
+def PolicyB(a: runs.Policy) -> None:
+    values = state.knobs_b.value
+    shipped = knobs.preset_values(state.preset_b.value)
+
+    def copy_a() -> None:
+        state.preset_b.set(a.preset)
+        state.knobs_b.set(dict(a.values))
+
+    with solara.Card("Policy B", classes=["policy-b"]):
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Select("Preset of B", preset_names(), value=state.preset_b.value,
+                          on_value=state.choose_preset_b, style={"max-width": "16em"})
+            solara.Button("Same as A", on_click=copy_a, text=True, classes=["b-same-as-a"])
+            solara.Button(f"Reset to {state.preset_b.value}", text=True,
+                          on_click=lambda: state.choose_preset_b(state.preset_b.value))
+        with solara.Columns([1, 1]):
+            for column in (knobs.KNOBS[::2], knobs.KNOBS[1::2]):
+                with solara.Column():
+                    for knob in column:
+                        Knob(knob, values[knob.key], shipped[knob.key],
+                             lambda v, k=knob.key: state.set_knob(state.knobs_b, k, v))
+
+
+@solara.component
+def CompareView(outcome: runs.CompareOutcome) -> None:
+    c = outcome.comparison
+    Heading(f"A: {outcome.a.policy.describe()}", 4, classes=["compare-a"])
+    Heading(f"B: {outcome.b.policy.describe()}", 4, classes=["compare-b"])
+    Caption(f"{outcome.society.describe()} · runs {outcome.a.run_id} (A) and {outcome.b.run_id} (B) · "
+            f"confidence intervals over seeds {c.seed} to {c.seed + c.replicates - 1}")
+    if outcome.identical:
+        Note("A and B are the same policy: the same scenario with the same seed gives the same "
+                    "run, bit for bit, so every difference below is exactly 0.", classes=["identical"])
+    for note in c.notes:
+        Note(kind="warning", text=note)
+    _difference_table(outcome)
+    _fates(c.fates)
+    for panel in outcome.panels:
+        Figure(panel)
+
+
+def _difference_table(outcome: runs.CompareOutcome) -> None:
+    c, seed = outcome.comparison, outcome.society.seed
+    a, b = outcome.a.metrics, outcome.b.metrics
+    rows, classes = [], []
+    for metric in HEADLINE:
+        va, vb = plots.last(a, metric), plots.last(b, metric)
+        diff = None if va is None or vb is None else vb - va
+        row = c.metric(metric)
+        ci = "-" if row["ci_low"] is None else f"{fmt(row['ci_low'])} to {fmt(row['ci_high'])}"
+        rows.append((metric, fmt(va), fmt(vb), fmt(diff), fmt(row["difference"]), ci))
+        classes.append(f"compare-{metric}")
+    Heading("The last day, A and B", 4)
+    Table(("metric", f"A (seed {seed})", f"B (seed {seed})", "B - A", f"B - A, mean of {c.replicates} seeds",
+           "95% confidence interval"), rows, row_classes=classes,
+          cell_classes=("metric", "a", "b", "diff", "mean-diff", "ci"), max_height="none")
+    Caption("B - A is the paired difference on the same citizens and draws; the mean and its 95% "
+            "interval are over the paired seeds (t interval). What each metric means: docs/metrics.md.",
+            small=True)
+
+
+def _fates(fates: pl.DataFrame) -> None:
+    changed = fates.filter((pl.col("grouping") == "all") | (pl.col("a_only") > 0) | (pl.col("b_only") > 0))
+    Heading("Citizens whose fate differs (first seed, last day)", 4)
+    rows = [(r["fate"].replace("_", " "), "everyone" if r["grouping"] == "all" else
+             f"{r['grouping'].replace('_', ' ')}: {r['group'].replace('_', ' ')}", f"{r['population']:,}",
+             f"{r['a_only']:,}", f"{r['b_only']:,}", f"{r['both']:,}") for r in changed.iter_rows(named=True)]
+    Table(("fate", "group", "citizens", "only under A", "only under B", "under both"), rows,
+          classes=["fates"])
+    Caption("; ".join(f"{name.replace('_', ' ')}: {what}" for name, what in FATES.items()) + ".", small=True)

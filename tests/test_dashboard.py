@@ -1,0 +1,387 @@
+"""The dashboard: the real `scorestate dashboard` server, driven by Chromium, offline.
+
+One server (small bounds) serves every browser test; each test opens a fresh page, which Solara
+gives a session of its own. Numbers on the page are checked against the same run made directly
+in Python, so the page is known to show the model's result and not something else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import scorestate as ss
+from scorestate.analysis.experiments import Arm, resolve
+from scorestate.cli import app
+from scorestate.cli import dashboard as cli_dashboard
+from scorestate.dashboard import knobs, limits, runs
+from scorestate.errors import ScorestateError
+from scorestate.vocabulary import EVENTS
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+MAX_POPULATION, MAX_DAYS = 2_000, 100
+N, DAYS, SEED = 1_000, 40, 3
+NO_DISSENT_PENALTY = tuple((f"policy.scoring.points.{e}", 0.0)
+                           for e in ("dissent_online", "dissent_public", "dissent_home"))
+START_S = 240  # a first start after a change to the engine compiles its kernels (about a minute)
+WAIT_MS = 120_000
+needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None,
+                                    reason="Debian's chromium is not on the PATH (apt-get install chromium)")
+
+
+def reference(overrides: tuple[tuple[str, object], ...] = ()) -> ss.RunResult:
+    """The page's run made directly: the essay at this size and seed, overrides held in every phase."""
+    return ss.simulate(resolve(Arm("essay", "essay", overrides), N, DAYS, SEED))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------ the server and the browser
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[dict]:
+    tmp = tmp_path_factory.mktemp("dashboard-tmp")
+    port = free_port()
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "scorestate", "dashboard", "--port", str(port),
+           "--max-population", str(MAX_POPULATION), "--max-days", str(MAX_DAYS)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(proc, url)
+        yield {"url": url, "port": port, "proc": proc, "tmp": tmp}
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_until_up(proc: subprocess.Popen, url: str) -> None:
+    import time
+
+    deadline = time.monotonic() + START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the dashboard exited with {proc.returncode}: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+    pytest.fail(f"the dashboard did not answer at {url} within {START_S} s")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page (a session of its own) that records every request it makes."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    p = context.new_page()
+    p.requests = []  # type: ignore[attr-defined]
+    p.on("request", lambda r: p.requests.append(r.url))
+    p.on("websocket", lambda ws: p.requests.append(ws.url))
+    p.goto(server["url"])
+    p.wait_for_selector(".run-button", timeout=WAIT_MS)
+    yield p
+    context.close()
+
+
+def set_society(page, population: int = N, days: int = DAYS, seed: int = SEED) -> None:
+    for label, value in (("Citizens", population), ("Days", days), ("Seed", seed)):
+        field = page.get_by_label(label, exact=True)
+        field.fill(str(value))
+        field.press("Enter")
+
+
+def run(page) -> None:
+    page.locator(".run-button").click()
+    page.wait_for_selector(".headline-approval_mean .headline-value", timeout=WAIT_MS)
+
+
+def headline(page, column: str) -> str:
+    return page.locator(f".headline-{column} .headline-value").inner_text()
+
+
+def percent(text: str) -> float:
+    return float(text.rstrip("%")) / 100
+
+
+def slide_to_max(page, scope: str, knob: str) -> None:
+    thumb = page.locator(f"{scope} .knob-{knob} [role=slider]").first
+    thumb.focus()
+    thumb.press("End")
+    page.wait_for_selector(f"{scope} .knob-{knob} .moved", timeout=WAIT_MS)
+
+
+# ------------------------------------------------------------------ the page
+@needs_chromium
+def test_the_page_renders_offline(page, server):
+    """Every request the page makes (files, websocket) goes to the server itself."""
+    page.wait_for_selector(".preset-description", timeout=WAIT_MS)
+    assert "vaccine passport" in page.locator(".preset-description").inner_text()
+    assert page.locator(".controls .knob").count() == len(knobs.KNOBS)
+    assert f"up to {MAX_POPULATION:,} citizens" in page.inner_text(".controls")
+    fetched = [u for u in page.requests if not u.startswith("data:")]  # type: ignore[attr-defined]
+    assert fetched  # the page's files and its websocket: a data: URL carries its content
+    assert {urlparse(u.removeprefix("blob:")).netloc for u in fetched} == {f"127.0.0.1:{server['port']}"}
+
+
+@needs_chromium
+def test_a_run_shows_the_models_numbers(page):
+    set_society(page)
+    run(page)
+    expected = reference().metrics
+    assert percent(headline(page, "approval_mean")) == pytest.approx(expected["approval_mean"][-1], abs=5e-5)
+    assert float(headline(page, "score_mean").replace(",", "")) == pytest.approx(
+        expected["score_mean"][-1], abs=0.05)
+    assert page.locator(".figure-scores img").count() == 1  # the report's figures, drawn
+    assert f"{N:,} citizens, {DAYS} days, seed {SEED}" in page.inner_text(".main")
+
+
+@needs_chromium
+def test_removing_the_dissent_penalty_ends_the_chilling(page):
+    """Chilling is would-be dissent held back by the penalty: with no penalty there is none."""
+    before, after = reference().metrics["chilling"][-1], reference(NO_DISSENT_PENALTY).metrics["chilling"][-1]
+    assert before > 0 and after == 0  # the model's own direction, at this size and seed
+    set_society(page)
+    slide_to_max(page, ".controls", "dissent")  # the slider runs from -200 to 0
+    run(page)
+    assert "penalty for dissent (points): 0 (preset -50)" in page.locator(".run-title").inner_text()
+    assert percent(headline(page, "chilling")) == 0
+
+
+@needs_chromium
+def test_compare_is_zero_for_one_policy_and_not_for_two(page):
+    set_society(page)
+    page.get_by_role("button", name="Compare two policies").click()
+    page.locator(".compare-button").click()
+    page.wait_for_selector(".compare-dissent_rate", timeout=WAIT_MS)
+    assert page.locator(".identical").count() == 1
+    diffs = page.locator(".diff").all_inner_texts()
+    assert diffs and set(diffs) <= {"0", "-"}
+
+    slide_to_max(page, ".policy-b", "dissent")
+    page.locator(".compare-button").click()
+    page.wait_for_selector(".compare-b:has-text('penalty for dissent')", timeout=WAIT_MS)
+    a, b = reference(), reference(NO_DISSENT_PENALTY)
+    expected = b.final["dissent_rate"] - a.final["dissent_rate"]
+    assert expected > 0  # without the penalty, more citizens speak out
+    shown = float(page.locator(".compare-dissent_rate .diff").inner_text())
+    assert shown == pytest.approx(expected, rel=1e-3)
+    assert page.locator(".identical").count() == 0
+    assert page.locator(".figure-difference img").count() == 1
+
+
+@needs_chromium
+def test_a_citizens_file_lists_their_events(page):
+    ledger = reference().ledger.with_columns(pl.col("kind").cast(pl.String))
+    events = ledger.filter(pl.col("kind").is_in(EVENTS)).group_by("citizen").len().sort(
+        ["len", "citizen"], descending=[True, False])
+    citizen, count = events.row(0)
+    assert count > 0
+    set_society(page)
+    run(page)
+    page.get_by_role("button", name="A citizen").click()
+    field = page.get_by_label("Citizen id", exact=False)
+    field.fill(str(citizen))
+    field.press("Enter")
+    page.locator(".open-citizen").click()
+    page.wait_for_selector(f".citizen-title:has-text('Citizen {citizen}')", timeout=WAIT_MS)
+    assert page.locator(".citizen-events").inner_text().startswith(f"{count:,} events")
+    assert page.locator(".event-row").count() == count
+    assert page.locator(".notable").count() > 0  # citizens worth a look, from the ledger
+
+
+@needs_chromium
+def test_a_request_above_the_bounds_is_refused(page):
+    set_society(page, population=MAX_POPULATION + 1, days=MAX_DAYS + 1)
+    for what in ("citizens a run", "days a run"):  # each field's message, once the page has it
+        page.wait_for_selector(f".bound-refused:has-text('{what}')", timeout=WAIT_MS)
+    refusals = " ".join(page.locator(".bound-refused").all_inner_texts())
+    assert f"to {MAX_POPULATION:,} citizens" in refusals and f"to {MAX_DAYS:,} days" in refusals
+    assert page.locator(".run-button").is_disabled()
+    page.get_by_role("button", name="Compare two policies").click()
+    assert page.locator(".compare-button").is_disabled()
+    assert page.locator(".progress").count() == 0 and page.locator(".headline").count() == 0
+
+
+@needs_chromium
+def test_ctrl_c_stops_the_server_and_removes_its_stores(server, page):
+    set_society(page)
+    run(page)  # a run lands in a store in the server's temporary folder
+    assert list(server["tmp"].glob("scorestate-dashboard-*"))
+    proc = server["proc"]
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "dashboard stopped" in err and "Traceback" not in err
+    assert f"127.0.0.1:{server['port']}" in out
+    assert not list(server["tmp"].glob("scorestate-dashboard-*"))
+
+
+# ------------------------------------------------------------------ the command line
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--port", "0"], "--port is 0; expected a port number from 1 to 65,535"),
+    (["--port", "70000"], "--port is 70000"),
+    (["--max-population", "0"], "--max-population is 0; expected a whole number from 100"),
+    (["--max-population", "-5"], "--max-population is -5"),
+    (["--max-days", "0"], "--max-days is 0; expected a whole number from 1 to 32,767"),
+    (["--max-runs", "9"], "--max-runs is 9; expected a whole number from 1 to 8"),
+    (["--host", "192.0.2.1"], "--host 192.0.2.1 --port"),  # TEST-NET: no address of this machine
+])
+def test_bad_options_are_one_message(args, message):
+    r = runner.invoke(app, ["dashboard", *args])
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "Traceback" not in r.output
+    assert r.output.count("scorestate: error:") == 1
+
+
+def test_a_port_in_use_is_one_message():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = runner.invoke(app, ["dashboard", "--port", str(port)])
+    assert r.exit_code == 2, r.output
+    assert f"--port {port}: the port is in use" in r.output and "Traceback" not in r.output
+
+
+def test_the_commands_defaults_are_the_pages():
+    assert cli_dashboard.DEFAULT_MAX_POPULATION == limits.DEFAULT_MAX_POPULATION
+    assert cli_dashboard.DEFAULT_MAX_DAYS == limits.DEFAULT_MAX_DAYS
+    assert cli_dashboard.DEFAULT_MAX_RUNS == limits.DEFAULT_MAX_RUNS
+
+
+# ------------------------------------------------------------------ bounds, knobs, turns
+def test_bounds_from_the_environment_are_checked():
+    got = limits.from_environ({limits.ENV_MAX_POPULATION: "5_000", limits.ENV_MAX_DAYS: "60"})
+    assert (got.max_population, got.max_days, got.max_runs) == (5_000, 60, limits.DEFAULT_MAX_RUNS)
+    with pytest.raises(ScorestateError, match=f"{limits.ENV_MAX_DAYS} is 0; expected"):
+        limits.from_environ({limits.ENV_MAX_DAYS: "0"})
+    with pytest.raises(ScorestateError, match=f"{limits.ENV_MAX_RUNS} is 'two'; expected a whole number"):
+        limits.from_environ({limits.ENV_MAX_RUNS: "two"})
+    assert got.problems(5_000, 60, 0) == []
+    assert len(got.problems(5_001, 61, -1)) == 3
+
+
+def test_a_run_past_the_bounds_is_refused_before_anything_is_built(monkeypatch):
+    monkeypatch.setenv(limits.ENV_MAX_POPULATION, "1000")
+    runs.limits.cache_clear()
+    try:
+        with pytest.raises(ScorestateError, match="Citizens: 1,001 asked"):
+            runs.scenario_for(runs.Policy.of("essay", knobs.preset_values("essay")),
+                              runs.Society(1_001, 10, 0))
+    finally:
+        runs.limits.cache_clear()
+
+
+def test_untouched_knobs_leave_every_preset_as_shipped():
+    from scorestate.scenario.load import preset_names
+
+    for preset in preset_names():
+        assert knobs.overrides(preset, knobs.preset_values(preset)) == ()
+    moved = {**knobs.preset_values("baseline"), "appeals": True}
+    assert knobs.overrides("baseline", moved) == (("policy.blacklist.appeals.rate", knobs.ESSAY_APPEAL_RATE),)
+
+
+def test_a_moved_knob_holds_through_the_phases():
+    """The essay sets the alcohol penalty on day 30; a moved knob holds from day 0, after it too."""
+    from scorestate.scenario.load import phase_policies
+
+    values = {**knobs.preset_values("essay"), "alcohol": -12.0, "threshold": 800, "leniency": False}
+    policy = runs.Policy.of("essay", values)
+    scenario = resolve(Arm("essay", "essay", policy.overrides()), 200, 60, 0)
+    for _, p, _ in phase_policies(scenario):
+        assert p.scoring.points["alcohol"] == -12.0
+        assert p.blacklist.entry["score"] == "score < 800" and "score >= 800" in p.blacklist.exit
+        assert p.leniency.penalty_multiplier == [1.0, 1.0, 1.0] and p.blacklist.exempt == "false"
+
+
+def test_a_waiting_request_is_told_and_can_be_called_off():
+    gate = runs.Gate(1)
+    said: list[str] = []
+    with (gate.turn(lambda text, _: said.append(text), lambda: True), pytest.raises(runs.Stopped),
+          gate.turn(lambda text, _: said.append(text), lambda: False)):
+        pass
+    assert said == ["waiting for another run to finish (this server runs 1 at a time)"]
+    with gate.turn(lambda text, _: said.append(text), lambda: True):  # the slot was given back
+        pass
+
+
+def test_notable_citizens_come_from_the_ledger(tmp_path):
+    scenario = resolve(Arm("essay", "essay", (("policy.blacklist.entry.score", "score < 990"),)), 300, 45, 1)
+    store = tmp_path / "runs.duckdb"
+    stored = ss.open_run(ss.run(scenario, store=store).run_id, store=store)
+    notable = runs.notable_citizens(stored)
+    entries = stored.ledger(kinds="blacklist_entry")
+    assert entries.height > 0  # a score of 990 lists someone in 45 days
+    listed = [(c, why) for c, why in notable if why.startswith("listed on day")]
+    assert listed
+    for citizen, why in listed:
+        assert int(why.rsplit(" ", 1)[1]) == entries.filter(pl.col("citizen") == citizen)["day"].min()
+
+
+def test_what_a_forged_message_could_send_is_refused_or_held_to_range():
+    """The page's widgets offer only presets and in-range values; the server holds to that too."""
+    with pytest.raises(ScorestateError, match="not one of the shipped presets"):
+        runs.Policy.of("/etc/passwd", knobs.preset_values("essay"))
+    with pytest.raises(ScorestateError, match="knob 'dissent' is 'lots'; expected a number from -200 to 0"):
+        knobs.checked({"dissent": "lots"})
+    with pytest.raises(ScorestateError, match="unknown knob"):
+        knobs.checked({"policy.enabled": False})
+    assert knobs.checked({"association": 1e9, "threshold": 612.4, "appeals": 0}) == {
+        "association": 20.0, "threshold": 612, "appeals": False}
+
+
+def test_a_failed_request_is_one_readable_message():
+    import solara
+
+    from scorestate.dashboard import state
+
+    status = solara.reactive("day 3 of 40")
+
+    message = "citizen 5,000 is out of range; expected an id from 0 to 999"
+
+    def refused() -> None:
+        raise ScorestateError(message)
+
+    def bug() -> None:
+        raise KeyError("tier_share_Z")
+
+    assert state._guarded(refused, status).error == message
+    assert state._guarded(bug, status).error == ("the request failed unexpectedly (KeyError); the "
+                                                 "server's log has the details")
+    assert status.value == ""  # the status line is cleared whatever happened
