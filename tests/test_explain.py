@@ -285,3 +285,19 @@ def test_an_officials_file_says_how_the_rules_treated_their_rank(full):
         assert f"as a {title} this citizen's penalties were multiplied by {multiplier:g}" in notes
     ordinary = int(np.flatnonzero(rank == 0)[0])
     assert not any("leniency" in n for n in explain(full.stored, ordinary).notes)
+
+
+def test_a_large_runs_file_says_first_that_it_rebuilds_the_society(full, store, monkeypatch):
+    """At country scale a file takes minutes to rebuild: the command says so before it starts,
+    on stderr, and the file itself is unchanged on stdout."""
+    from scorestate.cli import explain as explain_command
+
+    quiet = cli("explain", full.run_id, "0", "--store", str(store), "--json")
+    assert quiet.exit_code == 0 and "rebuilding" not in quiet.stderr
+    monkeypatch.setattr(explain_command, "SLOW_REBUILD_FROM", N)
+    r = cli("explain", full.run_id, "0", "--store", str(store), "--json")
+    assert r.exit_code == 0
+    assert f"rebuilding the {N} citizens of run {full.run_id}" in r.stderr
+    assert json.loads(r.stdout) == json.loads(quiet.stdout)
+    out_of_range = cli("explain", full.run_id, str(N), "--store", str(store))
+    assert "rebuilding" not in out_of_range.stderr  # refused at once, with one message
