@@ -400,15 +400,20 @@ class Citizen(mesa.Agent):
         self.score = min(max(new, p.minimum), p.maximum)
         self.tier = p.tier_of(self.score)
 
-    # 6. blacklist: exits first; who left today is not listed again today
+    # 6. blacklist: exits first; who left today is not listed again today; a term served while
+    # an entry reason still holds starts again instead
     def review_listing(self) -> None:
         m, p = self.model, self.model.policy
         if not p.enabled:
             return
         if self.listed:
             if p.exit(self):
-                self.listed, self.listed_since = False, -1
-                m.outflow += 1
+                if any(rule(self) for _reason, rule in p.entry) and not p.exempt(self):
+                    self.listed_since, self.corrections = m.day, 0
+                    m.extended += 1
+                else:
+                    self.listed, self.listed_since = False, -1
+                    m.outflow += 1
             return
         for reason, rule in p.entry:
             if rule(self):
@@ -596,7 +601,7 @@ class ReferenceModel(mesa.Model):
             if first <= self.day:
                 self.policy = policy
         self.spared = 0
-        self.outflow = 0
+        self.outflow = self.extended = 0
         self.inflow: dict[str, int] = {}
         self.dropped = self.made = 0
         self.paid: dict[str, list[float]] = {}
@@ -635,7 +640,7 @@ class ReferenceModel(mesa.Model):
             "penalised_share": sum(a.penalised for a in people) / n,
             "mean_degree": sum(len(a.ties) for a in people) / n,
             "ties_dropped": float(self.dropped), "ties_made": float(self.made),
-            "blacklist_outflow": float(self.outflow),
+            "blacklist_outflow": float(self.outflow), "blacklist_extended": float(self.extended),
             "blacklist_inflow": float(sum(self.inflow.values())),
             "misattributions": float(sum(a.misattributed > 0 for a in people)),
             # acts of a penalised kind seen, and events pinned on citizens who did not do them

@@ -197,7 +197,7 @@ def test_the_ledger_codes_are_the_ones_the_table_decodes(runs: dict[str, RunResu
                 assert set(false["source"].cast(pl.String)) <= {"camera", "platform"}, (name, kind)
             if kind == "tier_change":
                 assert values <= set(range(tiers)), name
-            elif kind == "blacklist_entry":
+            elif kind in ("blacklist_entry", "blacklist_extension"):
                 assert values <= set(range(reasons)), name
             elif kind == "blacklist_exit":
                 assert values <= {EXIT_SERVED, EXIT_DISMANTLED, EXIT_APPEAL}, name

@@ -134,26 +134,29 @@ def test_court_blacklist_lists_only_unpaid_judgments_and_blocks_travel():
     assert sim.citizens.age.min() >= 18, "minors cannot be listed: none is modelled"
 
 
-def test_court_blacklist_term_is_two_years_for_a_debtor_who_never_pays():
+def test_court_blacklist_term_is_two_years_and_extended_for_a_debtor_who_never_pays():
     sim = sim_of("court-blacklist", {"behaviour.debt_default": 0.05, "behaviour.debt_repay": 0.0,
                                      "policy.surveillance.court_delay_days": 1},
                  population=60, days=745)
     listings: dict[int, list[int]] = defaultdict(list)
-    releases: dict[int, list[int]] = defaultdict(list)
+    terms: dict[int, list[int]] = defaultdict(list)  # the days each term started
     for _ in range(745):
         before = sim.state.blacklisted.copy()
         sim.step()
         today, now = sim.day - 1, sim.state.blacklisted
+        assert not (before & ~now).any(), "a debtor who never pays is never let go, not for a day"
         for i in np.flatnonzero(now & ~before):
             listings[int(i)].append(today)
-        for i in np.flatnonzero(before & ~now):
-            releases[int(i)].append(today)
-    assert releases, "someone listed in the first days must reach the end of the term"
-    for i, days in releases.items():
-        assert days[0] - listings[i][0] == 730, "the standard term is two years"
-        if days[0] < 744:
-            assert listings[i][1] == days[0] + 1, "still unpaid: listed again the next day"
-    assert len(listings) > len(releases), "debtors listed later are still within their term"
+        for i in np.flatnonzero(now):
+            if not terms[int(i)] or terms[int(i)][-1] != sim.state.listed_since[i]:
+                terms[int(i)].append(int(sim.state.listed_since[i]))
+    extended = {i: t for i, t in terms.items() if len(t) > 1}
+    assert extended, "someone listed in the first days must reach the end of the term"
+    for i, starts in extended.items():
+        assert starts[1] - starts[0] == 730, "the standard term is two years, then a new one"
+        assert listings[i] == [starts[0]], "listed once: the extension is not a new entry"
+    assert sim.result().metrics["blacklist_extended"].sum() == len(extended)
+    assert len(terms) > len(extended), "debtors listed later are still within their term"
 
 
 # ------------------------------------------------------------------ health-code

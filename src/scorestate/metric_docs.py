@@ -124,6 +124,11 @@ _METRICS: tuple[Entry, ...] = (
           "Citizens taken off the blacklist today: those whose exit rule held (served), plus "
           "everyone released on the dismantling day. Writes made between days by hand are not "
           "counted.", NEVER),
+    Entry("metrics", "blacklist_extended", CITIZENS,
+          "Listed citizens whose exit rule held today while an entry reason still held for them "
+          "(a term served with the judgment still unpaid): they stay listed, the term starting "
+          "again from today with that reason. Counted neither in `blacklist_outflow` nor in "
+          "`blacklist_inflow`.", NEVER),
     Entry("metrics", "blacklist_inflow_<reason>", CITIZENS,
           "Citizens put on the blacklist today for reason <reason> (the first rule of "
           "`policy.blacklist.entry` that they met). One column per reason that any phase names, "
@@ -451,6 +456,13 @@ _LEDGER_KINDS: tuple[Entry, ...] = (
           f"value: {EXIT_SERVED} served (the exit rule held), {EXIT_DISMANTLED} dismantled "
           f"(everyone is released on the dismantling day), {EXIT_APPEAL} cleared on appeal (an "
           "upheld appeal left no entry reason standing)"),
+    Entry("ledger_kind", "blacklist_extension",
+          f"decision (kind code {KIND_INDEX['blacklist_extension']})",
+          "The citizen's exit rule held today while an entry reason still held: the citizen stays "
+          f"listed and the term starts again from today. {_KEPT_DECISIONS}",
+          f"{_DECISION_COLUMNS}; points 0",
+          "value: the index of the reason that still held in `policy.blacklist.entry` of the phase "
+          "in force (as for blacklist_entry)"),
     Entry("ledger_kind", "denied", f"decision (kind code {KIND_INDEX['denied']})",
           "The citizen attempted a service today and was refused (its gate was closed for them "
           f"the evening before): one row per service refused. {_KEPT_RECORDED}",

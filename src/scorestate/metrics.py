@@ -421,7 +421,7 @@ class Recorder:
         names = ["policy_enabled", "score_mean", "score_p10", "score_p50", "score_p90",
                  "score_gini"]
         names += [f"tier_share_{t}" for t in self.tier_names]
-        names += ["blacklist_share", "blacklist_inflow", "blacklist_outflow"]
+        names += ["blacklist_share", "blacklist_inflow", "blacklist_outflow", "blacklist_extended"]
         names += [f"blacklist_inflow_{r}" for r in reasons]
         names += ["wallet_frozen_share", "denied_share"] + [f"denied_{s}" for s in SERVICES]
         names += ["health_compliance_rate"]
@@ -482,7 +482,7 @@ class Recorder:
             put[degree_name] = _safe(tiers[1][k], tiers[0][k])
         listed = sc[T_LISTED]
         put.update(blacklist_share=listed / n, blacklist_inflow=t["blacklist_inflow"],
-                   blacklist_outflow=t["blacklist_outflow"])
+                   blacklist_outflow=t["blacklist_outflow"], blacklist_extended=t["blacklist_extended"])
         for name in self._inflow_keys:
             put[name] = t[name]
         put.update(wallet_frozen_share=sc[T_FROZEN] / n, denied_share=sc[T_DENIED_ANY] / n)

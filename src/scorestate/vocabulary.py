@@ -65,6 +65,7 @@ DECISIONS: tuple[str, ...] = (
     "appeal_upheld",  # points reversed; points = the reversal
     "adjustment",  # drift and clipping of the day
     "association",  # association penalty and averaging toward the neighbours of the day
+    "blacklist_extension",  # value = reason index: a term served while that reason still held
 )
 LEDGER_KINDS: tuple[str, ...] = EVENTS + DECISIONS
 KIND_INDEX = {name: i for i, name in enumerate(LEDGER_KINDS)}

@@ -35,6 +35,7 @@ from scorestate.population import care
 from scorestate.store import NotRecordedWarning, StoredRun
 from scorestate.vocabulary import EVENTS, GROUPINGS, SERVICES
 
+LISTINGS = {"blacklist_entry": "entry", "blacklist_extension": "extension", "blacklist_exit": "exit"}
 EXITS = {EXIT_SERVED: "term served and correction completed", EXIT_DISMANTLED: "system dismantled",
          EXIT_APPEAL: "cleared on appeal: no entry reason stood without the false points"}
 TIE_NOTE = ("ties dropped or made during the run are not recorded per citizen; these are the "
@@ -150,13 +151,12 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
     listings, listed = [], start_listed
     if start_listed:
         listings.append({"day": 0, "what": "entry", "reason": "seed (listed at the start)"})
-    for r in own.filter(pl.col("kind").is_in(["blacklist_entry", "blacklist_exit"])).iter_rows(
-            named=True):
-        entry = r["kind"] == "blacklist_entry"
-        reason = _reason(timeline, r["day"], r["value"]) if entry else EXITS.get(
-            r["value"], f"exit code {r['value']}")
-        listings.append({"day": r["day"], "what": "entry" if entry else "exit", "reason": reason})
-        listed = entry
+    for r in own.filter(pl.col("kind").is_in(list(LISTINGS))).iter_rows(named=True):
+        what = LISTINGS[r["kind"]]
+        reason = EXITS.get(r["value"], f"exit code {r['value']}") if what == "exit" else _reason(
+            timeline, r["day"], r["value"])
+        listings.append({"day": r["day"], "what": what, "reason": reason})
+        listed = what != "exit"
 
     points = own.select("day", pl.col("points").cast(pl.Float64), "kind")
     score_by_day: list[float] = []

@@ -199,6 +199,8 @@ def print_summary(result: Any, store: Path) -> None:
                 totals.add_row(label, f"{int(total):,}")
         if prefix == "blacklist_inflow_":
             totals.add_row("blacklist exits", f"{int(m['blacklist_outflow'].sum()):,}")
+            totals.add_row("blacklist terms extended (a reason still held)",
+                           f"{int(m['blacklist_extended'].sum()):,}")
     for col in ("false_attributions", "misattributions", "innocent_penalised", "appeals_upheld",
                 "appeals_delisted", "officials_spared", "ties_dropped", "ties_made"):
         totals.add_row(TOTAL_LABELS.get(col, col.replace("_", " ")), f"{int(m[col].sum()):,}")

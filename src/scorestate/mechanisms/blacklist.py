@@ -5,7 +5,10 @@ dose, ...) with a reason; exit after a minimum term and completed correction (th
 public apology and behavioral correction'); senior officials may be exempt."
 
 Exits are decided before entries, and a citizen who left today is not re-listed the same day.
-Each reason is a condition (see `columns.py`); the first matching reason is recorded.
+Each reason is a condition (see `columns.py`); the first matching reason is recorded. A citizen
+whose exit rule holds while an entry reason still holds (a term served with the judgment still
+unpaid) is not let go for a day to be listed again the next: the term is extended, starting
+again from today with that reason, and counted as an extension, not as an exit and an entry.
 
 "Optional appeals reverse false attributions ... (what a judge would change)": a listed citizen
 whose appeal was upheld today (`appeals`, before scoring) leaves the list when, with the false
@@ -40,7 +43,9 @@ def step(sim: Simulation) -> None:
     listed = np.flatnonzero(s.blacklisted)  # the exit rule is read for the listed only
     leaving = listed[cond.exit(env.subset(listed), listed.shape[0])]
     candidates = ~s.blacklisted
-    release(sim, leaving, EXIT_SERVED)
+    due = _standing_reason(sim, env, leaving, exempt=True)
+    _extend(sim, leaving[due >= 0], due[due >= 0])
+    release(sim, leaving[due < 0], EXIT_SERVED)
     cleared = _cleared_on_appeal(sim, env)
     release(sim, cleared, EXIT_APPEAL)
     sim.tally["appeals_delisted"] += int(cleared.shape[0])
@@ -67,12 +72,33 @@ def _cleared_on_appeal(sim: Simulation, env: ColumnEnv) -> np.ndarray:
     """The listed citizens whose appeal was upheld today and whom no entry reason holds now."""
     upheld = sim.upheld_today
     upheld = upheld[sim.state.blacklisted[upheld]]
-    standing = np.zeros(upheld.shape[0], bool)
-    if upheld.shape[0]:
-        sub = env.subset(upheld)
-        for _reason, rule in sim.policy.conditions.entry:
-            standing |= rule(sub, upheld.shape[0])
-    return upheld[~standing]
+    return upheld[_standing_reason(sim, env, upheld) < 0]
+
+
+def _standing_reason(sim: Simulation, env: ColumnEnv, citizens: np.ndarray, *,
+                     exempt: bool = False) -> np.ndarray:
+    """For each of `citizens`, the first entry reason that holds for them now (its index), or
+    -1; with `exempt`, -1 also for those the exemption rule spares (as it would at entry)."""
+    cond, m = sim.policy.conditions, citizens.shape[0]
+    reason = np.full(m, -1, np.int64)
+    if m == 0 or not cond.entry:
+        return reason
+    sub = env.subset(citizens)
+    for k, (_name, rule) in reversed(list(enumerate(cond.entry))):  # the first one wins
+        reason[rule(sub, m)] = k
+    if exempt:
+        reason[cond.exempt(sub, m) & (reason >= 0)] = -1
+    return reason
+
+
+def _extend(sim: Simulation, citizens: np.ndarray, reasons: np.ndarray) -> None:
+    """A new term from today for citizens whose exit came while an entry reason still held."""
+    s = sim.state
+    s.listed_since[citizens] = sim.day
+    s.list_reason[citizens] = reasons
+    s.corrections[citizens] = 0
+    sim.tally["blacklist_extended"] += int(citizens.shape[0])
+    sim.ledger.decisions(sim, citizens, "blacklist_extension", value=reasons)
 
 
 def release(sim: Simulation, citizens: np.ndarray, why: int) -> None:

@@ -48,6 +48,7 @@ HEADLINE = (
 TOTALS = (
     ("blacklist_inflow", "blacklist entries"),
     ("blacklist_outflow", "blacklist exits"),
+    ("blacklist_extended", "blacklist terms extended (an entry reason still held at the term's end)"),
     ("observed_penalties", "penalties recorded"),
     ("false_attributions", "false attributions"),
     ("misattributions", "of which pinned on another citizen's act (counted above)"),
