@@ -8,6 +8,7 @@ in Python, so the page is known to show the model's result and not something els
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -219,6 +220,13 @@ def test_a_citizens_file_lists_their_events(page):
     page.wait_for_selector(f".citizen-title:has-text('Citizen {citizen}')", timeout=WAIT_MS)
     assert page.locator(".citizen-events").inner_text().startswith(f"{count:,} events")
     assert page.locator(".event-row").count() == count
+    # the score's change, split as explain splits it: its parts add up to the whole
+    line = page.locator(".citizen-score").inner_text()
+    parts = re.search(r"\(([-+][\d.]+): events ([-+][\d.]+), appeals ([-+][\d.]+), guilt by association "
+                      r"([-+][\d.]+), drift and clipping ([-+][\d.]+)\)", line)
+    assert parts, line
+    total, *split = (float(x) for x in parts.groups())
+    assert sum(split) == pytest.approx(total, abs=0.25)
     assert page.locator(".notable").count() > 0  # citizens worth a look, from the ledger
 
 

@@ -104,8 +104,9 @@ def _score_lines(f: CitizenFile) -> None:
     else:
         c = f.change
         solara.Text(f"Score {start['score']:.1f} → {end['score']:.1f} ({c['total']:+.1f}: events "
-                    f"{c['events']:+.1f}, appeals {c['appeals']:+.1f}, association, drift and clipping "
-                    f"{c['adjustments']:+.1f}).", classes=["citizen-score"])
+                    f"{c['events']:+.1f}, appeals {c['appeals']:+.1f}, guilt by association "
+                    f"{c['association']:+.1f}, drift and clipping {c['adjustments']:+.1f}).",
+                    classes=["citizen-score"])
     tiers = f"Tier {start['tier']}" + "".join(f" → {t['to']} (day {t['day']})" for t in f.tier_changes)
     listed = "" if end["blacklisted"] is None else (
         "; on the blacklist at the end" if end["blacklisted"] else "; not on the blacklist at the end")
