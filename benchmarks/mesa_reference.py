@@ -285,12 +285,17 @@ class Citizen(mesa.Agent):
             self.latent.add(event)
         return u < sigmoid(x)
 
+    def logit_of(self, logit: Any, trait: float) -> float:
+        """A decision's logit before incentives: traits and demographics."""
+        return (logit.base + logit.weight * (trait - 0.5) + logit.urban * self.urban
+                + logit.income * (self.quintile - 3) + logit.age * (self.age - 40) / 10)
+
     def behave(self) -> None:
         m, b = self.model, self.model.scenario.behaviour
         self.new_day()
         stake = b.deterrence * self.perceived * self.care / b.points_unit if m.policy.enabled else 0.0
         if self.days_since_dose >= m.interval:
-            x0 = b.health_dose.base + b.health_dose.weight * (self.health - 0.5)
+            x0 = self.logit_of(b.health_dose, self.health)
             push = b.wallet_pressure if "essentials" in self.denied else 0.0
             if self.choose("health_dose", x0, stake, push):
                 self.acts.add("health_dose")
@@ -302,20 +307,20 @@ class Citizen(mesa.Agent):
                 self.acts.add("dose_refused")
         for event, service, trait in PURCHASES:
             logit = getattr(b, event)
-            if self.choose(event, logit.base + logit.weight * (getattr(self, trait) - 0.5), stake):
+            if self.choose(event, self.logit_of(logit, getattr(self, trait)), stake):
                 self.attempt(service, act=event)
         for event, trait in UNGATED:
             logit = getattr(b, event)
-            if self.choose(event, logit.base + logit.weight * (getattr(self, trait) - 0.5), stake):
+            if self.choose(event, self.logit_of(logit, getattr(self, trait)), stake):
                 self.acts.add(event)
         shares = b.dissent_channels
         v = self.random.random()
         channel = DISSENT[0] if v < shares[0] else DISSENT[1] if v < shares[0] + shares[1] else DISSENT[2]
-        x0 = b.dissent.base + b.dissent.weight * (self.grievance - 0.5)
+        x0 = self.logit_of(b.dissent, self.grievance)
         if self.choose(channel, x0, stake, visible=channel != "dissent_home" or self.smart_home):
             self.acts.add(channel)
         if self.listed:
-            x0 = b.apology.base + b.apology.weight * (self.conformity - 0.5)
+            x0 = self.logit_of(b.apology, self.conformity)
             if self.choose("apology", x0, stake):
                 self.acts.add("apology")
         for service in PLAIN_SERVICES:

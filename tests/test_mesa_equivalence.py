@@ -53,6 +53,11 @@ BUSY: dict[str, Any] = {
     "policy.surveillance.camera_misattribution": 0.2,
     "policy.surveillance.camera_false_match": 1e-3,
     "policy.surveillance.platform_false_positive": 1e-3,
+    # demographic terms in the logits, which every preset leaves at 0
+    "behaviour.infraction.urban": 1.0,
+    "behaviour.alcohol.income": 0.4,
+    "behaviour.dissent.age": -0.3,
+    "behaviour.health_dose.age": 0.3,
 }
 METRICS = ("blacklist_share", "blacklist_inflow", "blacklist_outflow", "wallet_frozen_share",
            "denied_share", "health_dose_rate", "health_dose_latent_rate", "health_compliance_rate",
@@ -140,6 +145,7 @@ WRONG_MODELS: dict[str, tuple[dict[str, Any], str]] = {
     "no classifier false positives": ({"policy.surveillance.platform_false_positive": 0.0},
                                       "false_attributions"),
     "rail open to the listed": ({"policy.gates.travel.services": ["flight"]}, "denied_rail"),
+    "city dwellers infringe no more": ({"behaviour.infraction.urban": 0.0}, "infraction_rate"),
 }
 
 

@@ -54,7 +54,10 @@ if TYPE_CHECKING:
 (DOSE_B, DOSE_W, HP_B, HP_W, ALC_B, ALC_W, TOB_B, TOB_W, GAM_B, GAM_W, INF_B, INF_W, DIS_B,
  DIS_W, CH_ONLINE, CH_PUBLIC, VOL_B, VOL_W, APO_B, APO_W, DEBT_P, DEBT_F, REPAY_P, DETER,
  UNIT, WALLET_P, INTERVAL, REFUSAL, CLAIM_EVERY, WELFARE_Q, RETIRE, COURT_DELAY) = range(32)
-N_PARAMS = 32
+# Then, for each logit decision d (D_DOSE .. D_APOLOGY, below), its demographic terms at
+# DEMO + 3 d: per city dweller, per income quintile above the middle, per decade of age above 40.
+DEMO = 32
+N_PARAMS = DEMO + 3 * 9
 
 # Services attempted by plain daily chance (the others come with an act or a claim day). Each
 # draws from its own stream, SERVICE_ATTEMPT + the service's index, whatever its place here.
@@ -67,12 +70,15 @@ def parameters(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     set each morning from the policy in force (`step`)."""
     b = sim.scenario.behaviour
     bp = np.zeros(N_PARAMS)
-    for (bi, wi), logit in {(DOSE_B, DOSE_W): b.health_dose, (HP_B, HP_W): b.health_purchase,
-                            (ALC_B, ALC_W): b.alcohol, (TOB_B, TOB_W): b.tobacco,
-                            (GAM_B, GAM_W): b.gaming, (INF_B, INF_W): b.infraction,
-                            (DIS_B, DIS_W): b.dissent, (VOL_B, VOL_W): b.volunteer,
-                            (APO_B, APO_W): b.apology}.items():
+    for d, (bi, wi), logit in ((D_DOSE, (DOSE_B, DOSE_W), b.health_dose),
+                               (D_HP, (HP_B, HP_W), b.health_purchase),
+                               (D_ALC, (ALC_B, ALC_W), b.alcohol), (D_TOB, (TOB_B, TOB_W), b.tobacco),
+                               (D_GAM, (GAM_B, GAM_W), b.gaming), (D_INF, (INF_B, INF_W), b.infraction),
+                               (D_DISSENT, (DIS_B, DIS_W), b.dissent),
+                               (D_VOL, (VOL_B, VOL_W), b.volunteer),
+                               (D_APOLOGY, (APO_B, APO_W), b.apology)):
         bp[bi], bp[wi] = logit.base, logit.weight
+        bp[DEMO + 3 * d: DEMO + 3 * d + 3] = logit.urban, logit.income, logit.age
     bp[CH_ONLINE], bp[CH_PUBLIC] = b.dissent_channels[0], b.dissent_channels[1]
     bp[DEBT_P], bp[DEBT_F], bp[REPAY_P] = b.debt_default, b.debt_default_income_factor, b.debt_repay
     bp[DETER], bp[UNIT], bp[WALLET_P] = b.deterrence, b.points_unit, b.wallet_pressure
@@ -160,11 +166,19 @@ def _channel(bits: int, online: int, online_public: int) -> int:
 
 @njit(inline="always")
 def _params(bp: np.ndarray, points: np.ndarray, vis: np.ndarray, base: int, weight: int,
-            ev: int) -> tuple[float, ...]:
-    """A decision's logit parameters, its event's points by rank and visibility by settlement:
-    scalars the vectorised loop selects from, where array reads would be gathers."""
+            ev: int, d: int) -> tuple[float, ...]:
+    """A decision's logit parameters, its event's points by rank and visibility by settlement,
+    its demographic terms: scalars the vectorised loop selects from, where array reads would be
+    gathers."""
     return (bp[base], bp[weight], points[0, ev], points[1, ev], points[2, ev], vis[ev, 0],
-            vis[ev, 1])
+            vis[ev, 1], bp[DEMO + 3 * d], bp[DEMO + 3 * d + 1], bp[DEMO + 3 * d + 2])
+
+
+@njit(inline="always")
+def _base(b0: float, cu: float, ci: float, ca: float, urban: bool, quintile: int, age: int) -> float:
+    """The intercept with the citizen's demographic terms: per city dweller, per income quintile
+    above the middle one, per decade of age above 40."""
+    return b0 + cu * urban + ci * (np.float64(quintile) - 3.0) + ca * (np.float64(age) - 40.0) * 0.1
 
 
 @njit(inline="always")
@@ -184,10 +198,11 @@ def _decide(bits: int, x0: float, x: float, ev: int, d: int) -> int:
 
 
 @njit(inline="always")
-def _act(key: int, i: int, trait: float, stake: float, r: int, urban: bool, c: tuple[float, ...],
-         ev: int, d: int) -> int:
+def _act(key: int, i: int, trait: float, stake: float, r: int, urban: bool, q: int, a: int,
+         c: tuple[float, ...], ev: int, d: int) -> int:
     """An act without a gate or condition (a purchase meets its gate later)."""
-    x0, x = _logits(c[0], c[1], trait, stake, _pts(r, c), c[6] if urban else c[5])
+    x0, x = _logits(_base(c[0], c[7], c[8], c[9], urban, q, a), c[1], trait, stake, _pts(r, c),
+                    c[6] if urban else c[5])
     return _decide(rng.draw_bits(key, i), x0, x, ev, d)
 
 
@@ -237,15 +252,15 @@ def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, 
     kh, ka, kt = keys[rng.HEALTH_PURCHASE], keys[rng.ALCOHOL], keys[rng.TOBACCO]
     kg, ki, kv = keys[rng.GAMING], keys[rng.INFRACTION], keys[rng.VOLUNTEER]
     kc, kd, kdebt = keys[rng.DISSENT_CHANNEL], keys[rng.DISSENT], keys[rng.DEBT_DEFAULT]
-    c_hp = _params(bp, points, vis, HP_B, HP_W, EV_HEALTH_PURCHASE)
-    c_alc = _params(bp, points, vis, ALC_B, ALC_W, EV_ALCOHOL)
-    c_tob = _params(bp, points, vis, TOB_B, TOB_W, EV_TOBACCO)
-    c_gam = _params(bp, points, vis, GAM_B, GAM_W, EV_GAMING)
-    c_inf = _params(bp, points, vis, INF_B, INF_W, EV_INFRACTION)
-    c_vol = _params(bp, points, vis, VOL_B, VOL_W, EV_VOLUNTEER)
-    c_on = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_ONLINE)
-    c_pub = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_PUBLIC)
-    c_home = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_HOME)
+    c_hp = _params(bp, points, vis, HP_B, HP_W, EV_HEALTH_PURCHASE, D_HP)
+    c_alc = _params(bp, points, vis, ALC_B, ALC_W, EV_ALCOHOL, D_ALC)
+    c_tob = _params(bp, points, vis, TOB_B, TOB_W, EV_TOBACCO, D_TOB)
+    c_gam = _params(bp, points, vis, GAM_B, GAM_W, EV_GAMING, D_GAM)
+    c_inf = _params(bp, points, vis, INF_B, INF_W, EV_INFRACTION, D_INF)
+    c_vol = _params(bp, points, vis, VOL_B, VOL_W, EV_VOLUNTEER, D_VOL)
+    c_on = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_ONLINE, D_DISSENT)
+    c_pub = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_PUBLIC, D_DISSENT)
+    c_home = _params(bp, points, vis, DIS_B, DIS_W, EV_DISSENT_HOME, D_DISSENT)
     deter, unit, wallet = bp[DETER], bp[UNIT], bp[WALLET_P]
     online = rng.draw_bound(bp[CH_ONLINE])
     online_public = rng.draw_bound(bp[CH_ONLINE] + bp[CH_PUBLIC])
@@ -260,6 +275,7 @@ def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, 
                        care(care_w, conformity[j], risk_aversion[j]))
         r = rank[j]
         ub = urban[j]
+        q, a = quintile[j], age[j]
         ev = _channel(rng.draw_bits(kc, i), online, online_public)
         if ev == EV_DISSENT_ONLINE:
             pts, v = _pts(r, c_on), c_on[6] if ub else c_on[5]
@@ -267,13 +283,14 @@ def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, 
             pts, v = _pts(r, c_pub), c_pub[6] if ub else c_pub[5]
         else:
             pts, v = _pts(r, c_home), (c_home[6] if ub else c_home[5]) if smart_home[j] else 0.0
-        x0, x = _logits(c_on[0], c_on[1], grievance[j], stake, pts, v)
-        wd[k] = (_act(kh, i, health[j], stake, r, ub, c_hp, EV_HEALTH_PURCHASE, D_HP)
-                 | _act(ka, i, alcohol[j], stake, r, ub, c_alc, EV_ALCOHOL, D_ALC)
-                 | _act(kt, i, tobacco[j], stake, r, ub, c_tob, EV_TOBACCO, D_TOB)
-                 | _act(kg, i, gaming[j], stake, r, ub, c_gam, EV_GAMING, D_GAM)
-                 | _act(ki, i, conformity[j], stake, r, ub, c_inf, EV_INFRACTION, D_INF)
-                 | _act(kv, i, conformity[j], stake, r, ub, c_vol, EV_VOLUNTEER, D_VOL)
+        x0, x = _logits(_base(c_on[0], c_on[7], c_on[8], c_on[9], ub, q, a), c_on[1], grievance[j],
+                        stake, pts, v)
+        wd[k] = (_act(kh, i, health[j], stake, r, ub, q, a, c_hp, EV_HEALTH_PURCHASE, D_HP)
+                 | _act(ka, i, alcohol[j], stake, r, ub, q, a, c_alc, EV_ALCOHOL, D_ALC)
+                 | _act(kt, i, tobacco[j], stake, r, ub, q, a, c_tob, EV_TOBACCO, D_TOB)
+                 | _act(kg, i, gaming[j], stake, r, ub, q, a, c_gam, EV_GAMING, D_GAM)
+                 | _act(ki, i, conformity[j], stake, r, ub, q, a, c_inf, EV_INFRACTION, D_INF)
+                 | _act(kv, i, conformity[j], stake, r, ub, q, a, c_vol, EV_VOLUNTEER, D_VOL)
                  | _decide(rng.draw_bits(kd, i), x0, x, ev, D_DISSENT))
     # left to decide one by one: a due dose, an apology while listed, a debt that moves today
     for k in range(m):
@@ -309,8 +326,9 @@ def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, 
                 if d == D_DISSENT:
                     ev = _channel(rng.draw_bits(kc, i), online, online_public)
                 v = vis[ev, ub] if ev != EV_DISSENT_HOME or smart_home[i] else 0.0
-                x0, x = _logits(bp[D_BASE[d]], bp[D_WEIGHT[d]], traits[d][i], stake,
-                                points[r, ev], v)
+                b0 = _base(bp[D_BASE[d]], bp[DEMO + 3 * d], bp[DEMO + 3 * d + 1],
+                           bp[DEMO + 3 * d + 2], urban[i], quintile[i], age[i])
+                x0, x = _logits(b0, bp[D_WEIGHT[d]], traits[d][i], stake, points[r, ev], v)
                 if d == D_DOSE and wd[k] >> WALLET & 1:
                     x += wallet
                 wd[k] = _settle(wd[k], rng.uniform(keys[D_STREAM[d]], i), x0, x, ev)

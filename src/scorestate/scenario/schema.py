@@ -27,6 +27,7 @@ MAX_NAME = 200  # characters of a scenario's or a phase's name
 MAX_DESCRIPTION = 500  # characters of a scenario's description
 # Bounds that keep the kernels' arithmetic finite (a 1e308 overflows them), far beyond any study:
 MAX_LOGIT = 1e3  # a term on the logit scale (sigmoid(1e3) is 1 to the last bit)
+MAX_DEMOGRAPHIC = 1e2  # a demographic term per unit (a quintile step, a decade): a few units apart
 MAX_POINTS = 1e6  # points: a score is a few thousand at most in every preset
 MAX_LOG_INCOME = 5.0  # a log-income term (e^5: 148 times the income)
 MAX_MULTIPLIER = 1e3  # a penalty multiplier
@@ -190,10 +191,15 @@ class Network(Strict):
 
 
 class Logit(Strict):
-    """Daily probability sigmoid(base + weight * (trait - 0.5)) before incentives."""
+    """Daily probability sigmoid(base + weight * (trait - 0.5) + the demographic terms) before
+    incentives. The demographic terms are 0 in every preset: no source gives them for these acts,
+    and a researcher who has one sets them."""
 
     base: float = P(0.0, "intercept on the logit scale", ge=-MAX_LOGIT, le=MAX_LOGIT)
     weight: float = P(4.0, "weight of the citizen's own trait, centred at 0.5", ge=-MAX_LOGIT, le=MAX_LOGIT)
+    urban: float = P(0.0, "added to the logit of a city dweller", ge=-MAX_DEMOGRAPHIC, le=MAX_DEMOGRAPHIC)
+    income: float = P(0.0, "added per income quintile above the middle one (q3; q1 gets -2x, q5 +2x)", ge=-MAX_DEMOGRAPHIC, le=MAX_DEMOGRAPHIC)
+    age: float = P(0.0, "added per decade of age above 40 (below 40, subtracted)", ge=-MAX_DEMOGRAPHIC, le=MAX_DEMOGRAPHIC)
 
 
 class Services(Strict):
