@@ -239,12 +239,12 @@ def _days(n: int | None, flag: str) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description=__doc__.splitlines()[0],
-                epilog="Columns: 'floor ms' is the sum of three bare kernels over the run's own "
-                "arrays (a pass over every state array, a sparse product over the ties, the "
-                "day's draws: benchmarks/floor.py), so 'day / floor' is how far a day is from "
-                "that irreducible work; Mesa's 'ratio (run)' is Mesa's run time over the "
-                "engine's on the reference scenario, builds excluded. Exit status: 0 done, "
-                "2 bad input, 1 a measurement failed. See docs/performance.md.")
+               epilog="Columns: 'floor ms' is the sum of three bare kernels over the run's own "
+               "arrays (a pass over every state array, a sparse product over the ties, the "
+               "day's draws: benchmarks/floor.py), so 'day / floor' is how far a day is from "
+               "that irreducible work; Mesa's 'ratio (run)' is Mesa's run time over the "
+               "engine's on the reference scenario, builds excluded. Exit status: 0 done, "
+               "2 bad input, 1 a measurement failed. See docs/performance.md.")
     p.add_argument("--sizes", default="10000,100000,1000000",
                    help="comma-separated populations, at least 100 each (default 10000,100000,1000000)")
     p.add_argument("--days", type=int, default=None,

@@ -29,12 +29,12 @@ OUTPUTS = ["alcohol_rate", "approval_mean", "blacklist_share", "score_assortativ
 def parse(argv: list[str] | None) -> argparse.Namespace:
     """The options, each checked with a message naming it, before any cluster starts."""
     p = Parser(prog=PROG, description=__doc__.splitlines()[0],
-                epilog="Columns: 'start s' starts the cluster and loads the kernels in its workers; "
-                "'runs s' runs every (point, seed) of the sweep; 'speed-up' is the first count's "
-                "'runs s' over this one's (with --repeat: the fastest of each, every time in brackets); "
-                "'machine ceiling' is the same ratio for a pure CPU loop in as many processes, "
-                "measured after the sweeps: what the machine allows now (shared cores, other "
-                "load). Exit status: 0 done, 2 bad input, 1 the tables differ.")
+               epilog="Columns: 'start s' starts the cluster and loads the kernels in its workers; "
+               "'runs s' runs every (point, seed) of the sweep; 'speed-up' is the first count's "
+               "'runs s' over this one's (with --repeat: the fastest of each, every time in brackets); "
+               "'machine ceiling' is the same ratio for a pure CPU loop in as many processes, "
+               "measured after the sweeps: what the machine allows now (shared cores, other "
+               "load). Exit status: 0 done, 2 bad input, 1 the tables differ.")
     p.add_argument("--population", type=int, default=50_000, help="citizens per run (default 50000)")
     p.add_argument("--days", type=int, default=365, help="days per run (default 365)")
     p.add_argument("--points", type=int, default=8,

@@ -192,6 +192,11 @@ class Ledger:
 _SERVICE_BITS = np.arange(len(SERVICES), dtype=np.uint16)
 
 
+def discard(batch: Batch) -> None:
+    """A ledger sink that keeps nothing, for runs read through their daily metrics only (a
+    comparison's replicates, a sweep's runs)."""
+
+
 def _concat(values: list[np.ndarray | float], lengths: list[int], dtype: type, total: int) -> np.ndarray:
     """One column of the buffered parts: each an array of its rows or one value for all."""
     out = np.empty(total, dtype)

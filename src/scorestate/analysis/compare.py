@@ -31,6 +31,7 @@ from scipy import stats
 
 from scorestate.engine import Simulation
 from scorestate.errors import ScorestateError, not_a_scenario
+from scorestate.ledger import discard
 from scorestate.metrics import HEADLINE
 from scorestate.scenario.schema import Scenario
 from scorestate.vocabulary import GROUPINGS, SV_ESSENTIALS, SV_FLIGHT, SV_RAIL
@@ -137,7 +138,7 @@ def _with_seed(scenario: Scenario, seed: int) -> Scenario:
 
 def _run(scenario: Scenario, seed: int, graph: object | None) -> Simulation:
     """Run to the last day, keeping the final state; the ledger is not kept (not needed)."""
-    sim = Simulation(_with_seed(scenario, seed), graph=graph, ledger_sink=lambda batch: None)
+    sim = Simulation(_with_seed(scenario, seed), graph=graph, ledger_sink=discard)
     sim.run()
     return sim
 

@@ -115,6 +115,15 @@ def _keep(folder: Path, closed: threading.Event) -> None:
     raise runs.Stopped
 
 
+def _replace(held: Any, outcome: Any, closed: threading.Event) -> Any:
+    """Show a new result in place of the one `held` has, whose folder then goes."""
+    _keep(outcome.folder, closed)
+    previous = held.value
+    held.set(outcome)
+    _retire(previous.folder if previous else None)
+    return outcome
+
+
 def _retire(folder: Path | None) -> None:
     if folder is None:
         return
@@ -186,12 +195,8 @@ def run_task(policy: runs.Policy, who: runs.Society) -> Done:
         return run_task.is_current() and not closed.is_set()
 
     def work() -> runs.RunOutcome:
-        outcome = runs.simulate(policy, who, _reporter(run_task, run_status), keep_going)
-        _keep(outcome.folder, closed)
-        previous = last_run.value
-        last_run.set(outcome)
-        _retire(previous.folder if previous else None)
-        return outcome
+        return _replace(last_run, runs.simulate(policy, who, _reporter(run_task, run_status),
+                                                keep_going), closed)
 
     return _guarded(work, run_status)
 
@@ -204,12 +209,8 @@ def compare_task(a: runs.Policy, b: runs.Policy, who: runs.Society, seeds: int) 
         return compare_task.is_current() and not closed.is_set()
 
     def work() -> runs.CompareOutcome:
-        outcome = runs.compare(a, b, who, seeds, _reporter(compare_task, compare_status), keep_going)
-        _keep(outcome.folder, closed)
-        previous = last_compare.value
-        last_compare.set(outcome)
-        _retire(previous.folder if previous else None)
-        return outcome
+        return _replace(last_compare, runs.compare(a, b, who, seeds, _reporter(compare_task, compare_status),
+                                                   keep_going), closed)
 
     return _guarded(work, compare_status)
 

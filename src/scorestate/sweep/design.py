@@ -480,6 +480,7 @@ def metric_columns(scenario: Scenario, when_slow: Callable[[], None] | None = No
     """The columns of a run's daily metrics under this scenario (they depend on its tiers, its
     blacklist reasons and the services it prices), read from one day of a few citizens."""
     from scorestate.engine import Simulation, compile_kernels
+    from scorestate.ledger import discard
 
     compile_kernels(when_slow)
     update: dict[str, Any] = {"run": scenario.run.model_copy(update={"days": 1})}
@@ -487,11 +488,10 @@ def metric_columns(scenario: Scenario, when_slow: Callable[[], None] | None = No
         update["population"] = scenario.population.model_copy(
             update={"size": min(scenario.population.size, 64)})
     tiny = scenario.model_copy(update=update)
-    return Simulation(tiny, ledger_sink=_discard).run().metrics.columns
+    return Simulation(tiny, ledger_sink=discard).run().metrics.columns
 
 
-def _discard(batch: Any) -> None:
-    """A ledger sink that keeps nothing: a sweep reads the daily metrics only."""
+
 
 
 _KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a real number"), (str, "a string"),

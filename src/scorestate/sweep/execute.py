@@ -37,9 +37,10 @@ def run_outputs(scenario: Scenario, outputs: list[str], window: int) -> dict[str
     import numba
 
     from scorestate.engine import Simulation
+    from scorestate.ledger import discard
 
     numba.set_num_threads(1)  # thread-local: this task's thread, which runs the kernels
-    metrics = Simulation(scenario, ledger_sink=_discard).run().metrics
+    metrics = Simulation(scenario, ledger_sink=discard).run().metrics
     last = metrics.tail(window)
     values: dict[str, float] = {}
     for name in outputs:
@@ -52,8 +53,7 @@ def run_outputs(scenario: Scenario, outputs: list[str], window: int) -> dict[str
     return values
 
 
-def _discard(batch: Any) -> None:
-    """A ledger sink that keeps nothing: a sweep reads the daily metrics only."""
+
 
 
 @contextlib.contextmanager
