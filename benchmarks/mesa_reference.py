@@ -324,13 +324,22 @@ class Citizen(mesa.Agent):
             if self.choose("apology", x0, stake):
                 self.acts.add("apology")
         for service in PLAIN_SERVICES:
-            if self.random.random() < getattr(b.services, service):
+            if self.random.random() < self.chance_of(service):
                 self.attempt(service)
         if (m.day + self.index) % b.services.claim_every_days == 0:
             if self.quintile <= b.services.welfare_max_quintile:
                 self.attempt("welfare")
             if self.age >= m.scenario.population.retirement_age:
                 self.attempt("pension")
+
+    def chance_of(self, service: str) -> float:
+        """The daily chance of attempting a service: the average citizen's, times the rate ratios
+        of this citizen's settlement, income quintile and age, and of a known block."""
+        services = self.model.scenario.behaviour.services
+        d = getattr(services.demand, service)
+        return (getattr(services, service) * (d.urban if self.urban else 1.0)
+                * d.income ** (self.quintile - 3) * d.age ** ((self.age - 40) / 10)
+                * (d.while_shut if service in self.denied else 1.0))
 
     def attempt(self, service: str, act: str | None = None) -> None:
         if service in self.denied:

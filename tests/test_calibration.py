@@ -8,6 +8,12 @@ about 15 listings, so Poisson noise (about 26%) is well inside that band. The so
 behaviour (defaults and repayment, assumed) sets the order of these flows and of the list's
 size at one time; the list fills over years, so the fourth year is measured.
 
+court-blacklist, blocked tickets: flight and rail purchases blocked per listing, cumulative
+since the list began, against the published cumulative counts of end 2018 (about 4 years into
+the list, as the run's end is). Listed debtors, who know their tickets are blocked, try rail a
+tenth as often as others (the society's `demand.rail.while_shut`, calibrated here): at the full
+rate the run blocks about 4.3 rail purchases per listing, ten times the published 0.42.
+
 rongcheng: every event the model records is worth exactly the preset's points (the published
 table's, and an assumed +5 for routine volunteering), and a citizen's score is 1000 plus those
 points, to the last point.
@@ -29,6 +35,9 @@ ADULTS = 1.1e9
 LISTED_2024 = 2.457e6 / ADULTS  # newly listed in the year: 0.223% of adults
 REMOVED_2024 = 2.821e6 / ADULTS  # removed via credit repair in the year: 0.256%
 LISTED_AT_ONCE = 8.3e6 / ADULTS  # on the list at one time (WSJ, secondary): 0.755%
+# end 2018: ~13 M listed since the list began, ~17.5 M flight and 5.47 M rail purchases blocked
+FLIGHTS_PER_LISTING = 17.5 / 13
+RAIL_PER_LISTING = 5.47 / 13
 FACTOR = 3.0
 # measure the fourth year: listings last years, so the list takes years to fill
 POPULATION, DAYS, WINDOW = 5000, 1460, (1095, 1460)
@@ -45,6 +54,14 @@ def fourth_year() -> pl.DataFrame:
 
 def within(simulated: float, published: float) -> bool:
     return published / FACTOR <= simulated <= published * FACTOR
+
+
+def test_court_blacklist_blocks_tickets_per_listing_of_the_published_order():
+    m = court_run().metrics
+    listings = m["blacklist_inflow"].sum()
+    flights, rail = m["denied_flight"].sum() / listings, m["denied_rail"].sum() / listings
+    assert within(flights, FLIGHTS_PER_LISTING), f"{flights:.2f} flights blocked per listing"
+    assert within(rail, RAIL_PER_LISTING), f"{rail:.2f} rail purchases blocked per listing"
 
 
 def test_court_blacklist_listing_and_removal_flows_are_of_the_published_order():

@@ -18,7 +18,8 @@ The test can fail: `test_comparison_detects_a_different_model` runs the same che
 Mesa model with deterrence switched off and requires it to be rejected, and
 `test_comparison_detects_a_wrong_mechanism` does the same for Mesa models with one mechanism
 wrong (no misattribution, no classifier false positives, a gate that lets the listed travel by
-rail), each required to be rejected on the metric it moves.
+rail, a known block that does not deter, rail taken alike in town and country), each
+required to be rejected on the metric it moves.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ BUSY: dict[str, Any] = {
     "behaviour.alcohol.income": 0.4,
     "behaviour.dissent.age": -0.3,
     "behaviour.health_dose.age": 0.3,
+    # services by demographic group (1 in every preset) and a known block that deters
+    "behaviour.services.demand.rail.urban": 2.0,
+    "behaviour.services.demand.rail.while_shut": 0.5,
+    "behaviour.services.demand.public_services.income": 1.5,
+    "behaviour.services.demand.retail.age": 0.8,
 }
 METRICS = ("blacklist_share", "blacklist_inflow", "blacklist_outflow", "wallet_frozen_share",
            "denied_share", "health_dose_rate", "health_dose_latent_rate", "health_compliance_rate",
@@ -146,6 +152,8 @@ WRONG_MODELS: dict[str, tuple[dict[str, Any], str]] = {
                                       "false_attributions"),
     "rail open to the listed": ({"policy.gates.travel.services": ["flight"]}, "denied_rail"),
     "city dwellers infringe no more": ({"behaviour.infraction.urban": 0.0}, "infraction_rate"),
+    "a known block does not deter": ({"behaviour.services.demand.rail.while_shut": 1.0}, "denied_rail"),
+    "rail alike in town and country": ({"behaviour.services.demand.rail.urban": 1.0}, "denied_rail"),
 }
 
 

@@ -142,19 +142,23 @@ def _section(path: str) -> str:
 
 
 def walk(model: type[BaseModel] = Scenario, instance: BaseModel | None = None,
-         prefix: str = "") -> Iterator[Parameter]:
+         prefix: str = "", source: str = "") -> Iterator[Parameter]:
     """Every parameter of `model`, depth first in declaration order, with the defaults of
-    `instance` (sub-models such as `traits.conformity` carry their own defaults)."""
+    `instance` (sub-models such as `traits.conformity` carry their own defaults). `source` is
+    the source of the values in which `instance` differs from the class's own defaults, given
+    on the field that holds it (a sub-model's fields cite only what holds for every instance)."""
     instance = instance if instance is not None else model()
+    plain = model()
     for name, field in model.model_fields.items():
         path = prefix + name
         value = getattr(instance, name)
         if _is_model(field.annotation):
-            yield from walk(field.annotation, value, path + ".")
+            yield from walk(field.annotation, value, path + ".", _source(field))
             continue
+        own = source if source and value != getattr(plain, name) else _source(field)
         yield Parameter(path=path, type=type_name(field.annotation), default=_value(value),
                         allowed=allowed(field), description=field.description or "",
-                        source=_source(field), section=_section(path))
+                        source=own, section=_section(path))
         item = _item_model(field.annotation)
         if item is not None:
             key, sub = item

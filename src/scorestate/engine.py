@@ -316,7 +316,7 @@ class Simulation:
         self.prices = PriceBook(self.n, price_services(self.timeline),
                                 max(len(p.price_gates) + len(p.rewards) for _, p in self.timeline))
         self.officials = np.flatnonzero(self.citizens.rank > 0)
-        self.behaviour_params, self.service_params = behaviour.parameters(self)
+        self.behaviour_params, self.service_demand = behaviour.parameters(self)
         self._memory: list[Batch] = []
         retention = self.scenario.ledger
         self.ledger = Ledger(self.n, retention.retention, retention.panel_size, self.seed,

@@ -5,8 +5,13 @@
 about its score ... The same logit without the deterrence term gives each citizen's latent
 ('would have') probability."
 
-Reads: traits, perceived detection, yesterday's gates (`state.denied`), health and debt state,
-the court's delay in the policy in force.
+Services (travel, a loan, a flat, a car, ...) are attempted by a daily chance varied by rate
+ratios by demographic group, and cut where the citizen knows the service is shut to it: a
+known block deters (the court list's blocked rail purchases are a tenth of what attempts at
+the full rate would give).
+
+Reads: traits, demographics, perceived detection, yesterday's gates (`state.denied`), health
+and debt state, the court's delay in the policy in force.
 Writes: `acts`, `latent` (same draw, no incentive: chilling is measured per citizen),
 `used` and `denied_today` service masks, days since dose, debts and court judgments.
 Streams: DOSE, HEALTH_PURCHASE, ALCOHOL, TOBACCO, GAMING, INFRACTION, DISSENT,
@@ -49,6 +54,7 @@ from scorestate.vocabulary import SERVICE_INDEX as S
 
 if TYPE_CHECKING:
     from scorestate.engine import Simulation
+    from scorestate.scenario.schema import Services
 
 # Indices into the parameter vector `bp`.
 (DOSE_B, DOSE_W, HP_B, HP_W, ALC_B, ALC_W, TOB_B, TOB_W, GAM_B, GAM_W, INF_B, INF_W, DIS_B,
@@ -63,6 +69,11 @@ N_PARAMS = DEMO + 3 * 9
 # draws from its own stream, SERVICE_ATTEMPT + the service's index, whatever its place here.
 PLAIN_SERVICES = np.array([S[s] for s in ("essentials", "retail", "rail", "flight", "loan",
                                           "flat", "car", "public_services", "pharmacy")], np.int64)
+# Columns of the demand table, a row per service: the daily chance, the rate ratio while shut,
+# whether demographic ratios vary it (else it is the same for all), and those ratios as tables
+# by settlement (rural, urban), by income quintile (0 to 5; no citizen has 0) and by age in years.
+CHANCE, SHUT, GRADED, BY_URBAN, BY_QUINTILE, BY_AGE = 0, 1, 2, 3, 5, 11
+DEMAND_COLUMNS = BY_AGE + 256
 
 
 def parameters(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
@@ -85,10 +96,21 @@ def parameters(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
     bp[INTERVAL], bp[REFUSAL] = b.dose_interval_days, b.dose_refusal_days
     bp[CLAIM_EVERY], bp[WELFARE_Q] = b.services.claim_every_days, b.services.welfare_max_quintile
     bp[RETIRE], bp[COURT_DELAY] = sim.scenario.population.retirement_age, court_delay(sim)
-    service_p = np.zeros(len(SERVICES))
-    for name in SERVICES:
-        service_p[S[name]] = getattr(b.services, name, 0.0)
-    return bp, service_p
+    return bp, demand_table(b.services)
+
+
+def demand_table(services: Services) -> np.ndarray:
+    """Each plain service's daily chance and how it varies (the `demand` columns above); the
+    other services' rows stay 0, as nobody attempts them by chance."""
+    table = np.zeros((len(SERVICES), DEMAND_COLUMNS))
+    for name, demand in services.demand:
+        row = table[S[name]]
+        row[CHANCE], row[SHUT] = getattr(services, name), demand.while_shut
+        row[GRADED] = (demand.urban, demand.income, demand.age) != (1.0, 1.0, 1.0)
+        row[BY_URBAN:BY_URBAN + 2] = 1.0, demand.urban
+        row[BY_QUINTILE:BY_AGE] = demand.income ** (np.arange(6.0) - 3.0)
+        row[BY_AGE:] = demand.age ** ((np.arange(256.0) - 40.0) / 10.0)
+    return table
 
 
 def court_delay(sim: Simulation) -> int:
@@ -102,7 +124,7 @@ def step(sim: Simulation) -> None:
     # Stakes are what citizens believe: after a dismantling they still fear the last rules in
     # force, weighted by a perceived detection that only decays slowly (hysteresis can emerge).
     p = sim.believed
-    _kernel(sim.seed, sim.day, p is not None, sim.behaviour_params, sim.service_params,
+    _kernel(sim.seed, sim.day, p is not None, sim.behaviour_params, sim.service_demand,
             sim.policy.points if p is None else p.points,
             sim.policy.visibility if p is None else p.visibility, c.urban, c.rank, c.quintile,
             c.age, c.conformity, c.health, c.alcohol, c.tobacco, c.gaming, c.risk_aversion,
@@ -215,7 +237,7 @@ def _settle(wd: int, u: float, x0: float, x: float, ev: int) -> int:
 
 
 @njit(parallel=True, cache=True)
-def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintile, age,
+def _kernel(seed, day, enabled, bp, demand, points, vis, urban, rank, quintile, age,
             conformity, health, alcohol, tobacco, gaming, risk_aversion, care_w, smart_home, grievance,
             perceived, denied, blacklisted, days_since_dose, debt_since, judgment, acts_out, latent_out,
             used_out, denied_out, words):
@@ -231,7 +253,7 @@ def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintil
         default_p[q] = bp[DEBT_P] * bp[DEBT_F] ** max(q - 1, 0)
     for blk in prange((n + BLOCK - 1) // BLOCK):
         first = blk * BLOCK
-        _block(first, min(n, first + BLOCK) - first, day, enabled, keys, bp, service_p, default_p,
+        _block(first, min(n, first + BLOCK) - first, day, enabled, keys, bp, demand, default_p,
                points, vis, urban, rank, quintile, age, conformity, health, alcohol, tobacco,
                gaming, risk_aversion, care_w, smart_home, grievance, perceived, denied, blacklisted,
                days_since_dose, debt_since, judgment, acts_out, latent_out, used_out, denied_out,
@@ -243,7 +265,7 @@ def _kernel(seed, day, enabled, bp, service_p, points, vis, urban, rank, quintil
 # vectorises the loops (checking that arrays do not overlap). error_model="numpy": no check
 # for a zero points unit (validated positive) inside the loops.
 @njit(error_model="numpy")
-def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, urban, rank,
+def _block(first, m, day, enabled, keys, bp, demand, default_p, points, vis, urban, rank,
            quintile, age, conformity, health, alcohol, tobacco, gaming, risk_aversion, care_w,
            smart_home, grievance, perceived, denied, blacklisted, days_since_dose, debt_since, judgment,
            acts_out, latent_out, used_out, denied_out, words):
@@ -300,14 +322,30 @@ def _block(first, m, day, enabled, keys, bp, service_p, default_p, points, vis, 
         wd[k] |= ((np.int64(days_since_dose[j] >= interval) << (UNK + D_DOSE))
                   | (np.int64(blacklisted[j]) << (UNK + D_APOLOGY))
                   | (np.int64(debt) << (UNK + D_DEBT)) | (np.int64(denied[j] & 1) << WALLET))
-    # services attempted by plain daily chance (gates are met below)
+    # services attempted by daily chance (gates are met below), less often where the citizen
+    # knows the service is shut to it, and by demographic group where rate ratios are set
     hits[:m] = 0
     for s in range(PLAIN_SERVICES.shape[0]):
         svc = PLAIN_SERVICES[s]
         key = keys[rng.SERVICE_ATTEMPT + svc]
-        bound = rng.draw_bound(service_p[svc])
+        row = demand[svc]
+        if row[GRADED]:
+            for k in range(m):
+                j = np.uint64(first + k)
+                p = (row[CHANCE] * row[BY_URBAN + np.int64(urban[j])] * row[BY_QUINTILE + quintile[j]]
+                     * row[BY_AGE + age[j]] * (row[SHUT] if denied[j] >> svc & 1 else 1.0))
+                hits[k] |= (np.int64(rng.draw_bits(key, first + k) >> np.uint64(11) < rng.draw_bound(p))
+                            << svc)
+            continue
+        bound = rng.draw_bound(row[CHANCE])
+        shut = rng.draw_bound(row[CHANCE] * row[SHUT])
+        if shut == bound:
+            for k in range(m):
+                hits[k] |= np.int64(rng.draw_bits(key, first + k) >> np.uint64(11) < bound) << svc
+            continue
         for k in range(m):
-            hits[k] |= np.int64(rng.draw_bits(key, first + k) >> np.uint64(11) < bound) << svc
+            b = shut if denied[np.uint64(first + k)] >> svc & 1 else bound
+            hits[k] |= np.int64(rng.draw_bits(key, first + k) >> np.uint64(11) < b) << svc
     # one by one: the scheduled dose ("if ... a body has not received its scheduled preparation
     # ..."), the ritual of apology and correction while listed, what the table left open; debts:
     # income shocks, repayment, and the court's judgment after a delay

@@ -31,6 +31,7 @@ MAX_DEMOGRAPHIC = 1e2  # a demographic term per unit (a quintile step, a decade)
 MAX_POINTS = 1e6  # points: a score is a few thousand at most in every preset
 MAX_LOG_INCOME = 5.0  # a log-income term (e^5: 148 times the income)
 MAX_MULTIPLIER = 1e3  # a penalty multiplier
+MAX_RATIO = 1e2  # a rate ratio per unit (a quintile step, a decade)
 
 
 def P(default: Any, doc: str, source: str = ASSUMED, **constraints: Any) -> Any:
@@ -202,8 +203,37 @@ class Logit(Strict):
     age: float = P(0.0, "added per decade of age above 40 (below 40, subtracted)", ge=-MAX_DEMOGRAPHIC, le=MAX_DEMOGRAPHIC)
 
 
+class Demand(Strict):
+    """How one service's daily chance of an attempt varies between citizens: rate ratios by
+    demographic group (1 everywhere in the presets: no source gives them), and what is left of
+    the attempts while the citizen knows the service is shut to it (it was shut yesterday)."""
+
+    urban: float = P(1.0, "rate ratio of a city dweller to a rural one", ge=0, le=MAX_RATIO)
+    income: float = P(1.0, "rate ratio per income quintile above the middle one (q1: x^-2, q5: x^2)", gt=0, le=MAX_RATIO)
+    age: float = P(1.0, "rate ratio per decade of age above 40 (below 40, divided)", gt=0, le=MAX_RATIO)
+    while_shut: float = P(1.0, "rate ratio while the service is shut to the citizen (a known block deters)", ge=0, le=1)
+
+
+class Demands(Strict):
+    """A `Demand` for each service attempted by daily chance."""
+
+    essentials: Demand = Demand()
+    pharmacy: Demand = Demand()
+    retail: Demand = Demand()
+    rail: Demand = P(Demand(while_shut=0.1), "rail tickets", source=(
+        "calibrated: 0.33-0.42 blocked rail purchases per listing on the court list, 2017-2019 "
+        "(REFERENCES.md; tests/test_calibration.py), which attempts at the full rate overstate "
+        "tenfold"))
+    flight: Demand = Demand()
+    loan: Demand = Demand()
+    flat: Demand = Demand()
+    car: Demand = Demand()
+    public_services: Demand = Demand()
+
+
 class Services(Strict):
-    """Daily chance that a citizen attempts each service (welfare/pension: on claim days)."""
+    """Daily chance that a citizen attempts each service (welfare/pension: on claim days); the
+    chance is the average citizen's, varied by `demand`."""
 
     essentials: float = P(0.9, "buying essentials", ge=0, le=1)
     pharmacy: float = P(0.03, "buying at a pharmacy (other than health products)", ge=0, le=1)
@@ -216,6 +246,7 @@ class Services(Strict):
     public_services: float = P(0.03, "a public service", ge=0, le=1)
     claim_every_days: int = P(30, "welfare and pensions are claimed every this many days", gt=0)
     welfare_max_quintile: int = P(1, "welfare is claimed by income quintiles up to this one", ge=0, le=5)
+    demand: Demands = P(Demands(), "rate ratios of the attempts by demographic group and while shut")
 
 
 class Behaviour(Strict):
