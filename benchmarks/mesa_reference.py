@@ -670,6 +670,7 @@ class ReferenceModel(mesa.Model):
             out[f"tier_share_{name}"] = sum(a.tier == k for a in people) / n
         for service in SERVICES:
             out[f"denied_{service}"] = float(sum(service in a.denied_today for a in people))
+            out[f"used_{service}"] = float(sum(service in a.used for a in people))
         return out
 
     def run(self) -> list[dict[str, float]]:

@@ -11,15 +11,17 @@ seed and must pass a two-sided paired t-test at a fixed significance.
 The compared scenario also raises the surveillance errors (camera misattribution, false matches,
 classifier false positives) above the essay's rates so that they happen often enough in a small
 population to be compared, and the metrics include the rates of every act (with their latent
-rates), observed penalties, false attributions, misattributions, tier shares and denials of the
-gated services one by one, so that a mechanism that only moves one of those is still compared.
+rates), observed penalties, false attributions, misattributions, tier shares, and the uses and
+denials of the gated services one by one, so that a mechanism that only moves one of those is
+still compared.
 
 The test can fail: `test_comparison_detects_a_different_model` runs the same check against a
 Mesa model with deterrence switched off and requires it to be rejected, and
 `test_comparison_detects_a_wrong_mechanism` does the same for Mesa models with one mechanism
 wrong (no misattribution, no classifier false positives, a gate that lets the listed travel by
-rail, a known block that does not deter, rail taken alike in town and country), each
-required to be rejected on the metric it moves.
+rail, a known block that does not deter, rail taken alike in town and country, public services
+alike by income, shopping alike at every age), each required to be rejected on the metric it
+moves.
 """
 
 from __future__ import annotations
@@ -74,7 +76,9 @@ METRICS = ("blacklist_share", "blacklist_inflow", "blacklist_outflow", "wallet_f
            "score_mean", "tier_share_C", "tier_share_B", "tier_share_A", "tier_share_AAA",
            "approval_mean", "perceived_mean", "grievance_mean", "mean_degree", "ties_dropped",
            "ties_made", "rewards_received", "denied_essentials", "denied_retail", "denied_rail",
-           "denied_welfare", "denied_pension", "denied_public_services")
+           "denied_welfare", "denied_pension", "denied_public_services", "used_essentials",
+           "used_alcohol", "used_retail", "used_rail", "used_flight", "used_public_services",
+           "used_welfare", "used_pension")
 
 
 def summaries(seeds: range, mesa_overrides: dict[str, Any] | None = None
@@ -154,6 +158,9 @@ WRONG_MODELS: dict[str, tuple[dict[str, Any], str]] = {
     "city dwellers infringe no more": ({"behaviour.infraction.urban": 0.0}, "infraction_rate"),
     "a known block does not deter": ({"behaviour.services.demand.rail.while_shut": 1.0}, "denied_rail"),
     "rail alike in town and country": ({"behaviour.services.demand.rail.urban": 1.0}, "denied_rail"),
+    "public services alike by income": ({"behaviour.services.demand.public_services.income": 1.0},
+                                        "used_public_services"),
+    "shopping alike at every age": ({"behaviour.services.demand.retail.age": 1.0}, "used_retail"),
 }
 
 

@@ -87,6 +87,10 @@ def test_a_known_block_deters_attempts():
     # the attempts made while shut are the ones denied
     rail = np.uint16(1 << SERVICE_INDEX["rail"])
     assert np.array_equal((sim.state.denied_today & rail) != 0, _attempted(sim, "rail") & shut)
+    # the day's metrics count the uses and the refusals apart
+    daily = sim.recorder.daily
+    assert daily["used_rail"][0] == (_attempted(sim, "rail") & ~shut).sum() > 0
+    assert daily["denied_rail"][0] == (_attempted(sim, "rail") & shut).sum() > 0
 
 
 def test_services_left_at_their_defaults_keep_one_rate_for_all():

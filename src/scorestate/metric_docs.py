@@ -146,6 +146,13 @@ _METRICS: tuple[Entry, ...] = (
           "population for a share. A citizen attempts a service at most once a day, so this is "
           "also the number of refusals. `denied_essentials` is the shut wallet ('unable to buy "
           "bread').", NEVER),
+    Entry("metrics", "used_<service>", CITIZENS,
+          "Citizens who attempted <service> today and were served: its gate was open to them "
+          "(at a price where a price rule applies). Attempts are `used_<service>` + "
+          "`denied_<service>`; a share of refusals divides the second by their sum. Plain "
+          "services are attempted by their daily chance and rate ratios "
+          "(`behaviour.services`), purchases with their acts, welfare and pensions on claim "
+          "days.", NEVER),
     Entry("metrics", "health_compliance_rate", SHARE,
           "Despite its name a share, not a rate: citizens not overdue for their scheduled dose "
           "beyond the grace days at the end of the day (days since the last dose <= "

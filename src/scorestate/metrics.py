@@ -424,6 +424,7 @@ class Recorder:
         names += ["blacklist_share", "blacklist_inflow", "blacklist_outflow", "blacklist_extended"]
         names += [f"blacklist_inflow_{r}" for r in reasons]
         names += ["wallet_frozen_share", "denied_share"] + [f"denied_{s}" for s in SERVICES]
+        names += [f"used_{s}" for s in SERVICES]
         names += ["health_compliance_rate"]
         for e in RATE_EVENTS:
             names += [f"{e}_rate", f"{e}_latent_rate"]
@@ -448,6 +449,7 @@ class Recorder:
         self._tier_keys = [(f"tier_share_{t}", f"mean_degree_{t}") for t in self.tier_names]
         self._inflow_keys = [f"blacklist_inflow_{r}" for r in reasons]
         self._denied_keys = [f"denied_{s}" for s in SERVICES]
+        self._used_keys = [f"used_{s}" for s in SERVICES]
         self._rate_keys = [(f"{e}_rate", f"{e}_latent_rate", EVENT_INDEX[e]) for e in RATE_EVENTS]
         self._price_keys = [f"price_{s}" for s in self.priced]
         # the buffers of `_tally`'s per-chunk partial sums, kept between days
@@ -488,6 +490,8 @@ class Recorder:
         put.update(wallet_frozen_share=sc[T_FROZEN] / n, denied_share=sc[T_DENIED_ANY] / n)
         for k, name in enumerate(self._denied_keys):
             put[name] = svc[0][k]
+        for k, name in enumerate(self._used_keys):
+            put[name] = svc[1][k]
         put["health_compliance_rate"] = sc[T_COMPLIANT] / n
         for rate, latent_rate, k in self._rate_keys:
             put[rate] = ev[0][k] / n
