@@ -167,6 +167,10 @@ def test_a_run_shows_the_models_numbers(page):
         expected["score_mean"][-1], abs=0.05)
     assert page.locator(".figure-scores img").count() == 1  # the report's figures, drawn
     assert f"{N:,} citizens, {DAYS} days, seed {SEED}" in page.inner_text(".main")
+    # and the tables under them: the denials' attempts and share refused, as the report has them
+    tried = expected["denied_essentials"].sum() + expected["used_essentials"].sum()
+    row = page.locator(".table-denials tbody tr").first.locator("td").all_inner_texts()
+    assert row == ["essentials", f"{tried:,.0f}", f"{expected['denied_essentials'].sum() / tried:.2%}"]
 
 
 @needs_chromium

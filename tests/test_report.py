@@ -35,6 +35,7 @@ from scorestate.report.plotting import (
     new_figure,
     smooth,
 )
+from scorestate.vocabulary import SERVICES
 
 runner = CliRunner()
 N, DAYS, DISMANTLE, LATE_PHASE = 800, 60, 45, 55
@@ -164,7 +165,7 @@ def test_report_renders_offline_in_chromium(compared):
 
 
 def _section(text: str, panel: str) -> str:
-    """One panel of a report page: its heading, figure and caption."""
+    """One panel of a report page: its heading, figure and caption (its table: `_table`)."""
     start = text.index(f'<h2 id="{panel}">')
     return text[start:text.index("</figure>", start)]
 
@@ -233,6 +234,28 @@ def test_flat_zero_panels_say_so(runs, monkeypatch):
     fig = _drawn(monkeypatch, figures.network, _run_data(store, b))
     isolated = next(ax for ax in fig.axes if _title(ax).startswith("blacklisted with no tie"))
     assert isolated.get_ylim() == (0, 1)  # not matplotlib's 0-to-0.05% hairline
+
+
+def test_the_denials_table_gives_each_denied_service_its_attempts_and_share_refused(runs):
+    store, a, b = runs
+    run = ss.open_run(a, store=store)
+    m = run.metrics
+    head, *rows = _table(render(run, ss.open_run(b, store=store)), "denials")
+    denied = [s for s in SERVICES if m[f"denied_{s}"].sum() > 0]
+    assert denied, "the fixture's essay run shuts someone out"
+    assert head == ["service", "attempts (A)", "refused (A)", "attempts (B)", "refused (B)"]
+    assert [row[0] for row in rows] == [s.replace("_", " ") for s in denied]
+    for s, row in zip(denied, rows, strict=True):
+        tried = m[f"denied_{s}"].sum() + m[f"used_{s}"].sum()
+        assert row[1:3] == [f"{tried:,.0f}", f"{m[f'denied_{s}'].sum() / tried:.2%}"]
+        assert row[4] == "0.00%"  # the baseline refuses nobody
+
+
+def test_a_run_stored_before_uses_were_counted_has_no_denials_table(runs):
+    store, a, _ = runs
+    data = _run_data(store, a)[0]
+    data.metrics = data.metrics.select([c for c in data.metrics.columns if not c.startswith("used_")])
+    assert figures.denials([data]).table is None
 
 
 def test_group_bars_show_how_many_people_they_rest_on(runs):

@@ -72,7 +72,8 @@ def Table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
 
 @solara.component
 def Figure(panel: Panel, caption: bool = True) -> None:
-    """One of the report's figures: its title, the SVG as an image, and how to read it."""
+    """One of the report's figures: its title, the SVG as an image, how to read it, and the
+    small table the report prints under it."""
     with solara.Div(classes=[f"figure-{panel.id}"], style={"margin-bottom": "1.2em"}):
         if panel.title:
             Heading(panel.title, 4)
@@ -80,6 +81,8 @@ def Figure(panel: Panel, caption: bool = True) -> None:
             solara.Image(panel.svg.encode("utf-8"), format="svg+xml", width="100%")
         if caption and panel.caption:
             Caption(panel.caption)
+        if panel.svg and panel.table:
+            Table(panel.table[0], panel.table[1:], classes=[f"table-{panel.id}"])
 
 
 @solara.component

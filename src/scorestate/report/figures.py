@@ -47,6 +47,7 @@ class Panel:
     caption: str
     svg: str = ""
     table: list[list[str]] | None = None  # optional small table under the figure
+    label_columns: int = 1  # the table's first columns that name a row; the rest are numbers
 
 
 def _day_axis(axes: np.ndarray) -> None:
@@ -261,11 +262,33 @@ def denials(runs: list[RunData]) -> Panel:
     mark_timeline(daily, runs, label=False)
     daily.set_xlabel("day")
     legend_below(daily)
+    table = _refusals(runs, used)
     return Panel("denials", "Gates that closed",
                  "Left: how many service attempts the gates denied over the whole run, by "
                  "service (\"unable to buy bread\" is essentials). Right: the share of citizens "
                  "denied at least one service that day, and the share whose wallet was frozen "
-                 f"(essential purchases shut); both smoothed. {SMOOTHED}", to_svg(fig, "f-denials"))
+                 f"(essential purchases shut); both smoothed. {SMOOTHED}"
+                 + (" The table: each denied service's attempts over the run and the share refused "
+                    "(a citizen who knows a service is shut to it tries it less often, so the "
+                    "refused are fewer than the shut out would suggest)." if table else ""),
+                 to_svg(fig, "f-denials"), table=table)
+
+
+def _refusals(runs: list[RunData], services: list[str]) -> list[list[str]] | None:
+    """Attempts and the share refused, by denied service and run (None for runs stored before
+    uses were counted, which have no `used_<service>` columns)."""
+    if not services or not all(r.has(f"used_{s}") for r in runs for s in services):
+        return None
+    head = ["service"] + [f"{label} ({r.key})" for r in runs for label in ("attempts", "refused")]
+    rows = [head]
+    for s in services:
+        row = [s.replace("_", " ")]
+        for r in runs:
+            denied = float(np.nansum(r.col(f"denied_{s}")))
+            tried = denied + float(np.nansum(r.col(f"used_{s}")))
+            row += [f"{tried:,.0f}", f"{denied / tried:.2%}" if tried else "-"]
+        rows.append(row)
+    return rows
 
 
 def _expressed_latent(ax: Axes, runs: list[RunData], act: str, what: str) -> None:
@@ -574,7 +597,7 @@ def hysteresis(runs: list[RunData]) -> Panel:
                  f"{100 * MIN_GAP:g} percentage points). Each panel spans at least "
                  f"{MIN_PCT_SPAN:g} percentage points, so a small dip does not look like a "
                  f"collapse. Chilling is smoothed. {SMOOTHED}",
-                 to_svg(fig, "f-hysteresis"), table)
+                 to_svg(fig, "f-hysteresis"), table, label_columns=2)
 
 
 def _pct(x: float) -> str:

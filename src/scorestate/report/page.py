@@ -224,8 +224,8 @@ def _figure(p: Panel) -> str:
         head, *rows = p.table
         table = ("<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"
                  + "".join("<tr>" + "".join(
-                     f'<td class="{"num" if k > 1 else ""}">{_e(c)}</td>' for k, c in enumerate(row))
-                     + "</tr>" for row in rows) + "</table>")
+                     f'<td class="{"num" if k >= p.label_columns else ""}">{_e(c)}</td>'
+                     for k, c in enumerate(row)) + "</tr>" for row in rows) + "</table>")
     return (f'<h2 id="{p.id}">{_e(p.title)}</h2><figure>{p.svg}'
             f"<figcaption><b>{_e(p.title.rstrip('?.!'))}.</b> {_prose(p.caption)}</figcaption>"
             f"</figure>{table}")
