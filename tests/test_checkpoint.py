@@ -306,7 +306,11 @@ def test_a_checkpointed_run_that_stopped_resumes_to_the_run_stored_straight(tmp_
     assert_frame_equal(a.metrics.drop("run_id", strict=False), b.metrics.drop("run_id", strict=False))
     assert_frame_equal(a.ledger(), b.ledger())
     assert sorted(p.name for p in (tmp_path / "runs.duckdb.ledger" / "stopped").iterdir()) == [
-        "part-00000.parquet"]  # the checkpoint is gone with the run stored
+        "panel-day0.parquet", "part-00000.parquet"]  # the checkpoint is gone with the run stored
+    # the panel's day-0 records are those its day 0 wrote, not the resumed day's state
+    kept_a, kept_b = a.panel_day0(), b.panel_day0()
+    assert kept_a.ids.tolist() == kept_b.ids.tolist()
+    assert all(kept_a[c] == kept_b[c] for c in kept_a.ids.tolist())
 
 
 def test_a_run_stopped_before_its_first_checkpoint_leaves_nothing(tmp_path):

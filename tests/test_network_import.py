@@ -24,7 +24,7 @@ from scorestate.analysis.explain import explain
 from scorestate.cli import app
 from scorestate.engine import Simulation, simulate
 from scorestate.scenario.load import scenario_from_dict
-from scorestate.store import Store
+from scorestate.store import PANEL_DAY0, Store
 
 runner = CliRunner()
 DAYS = 60
@@ -324,6 +324,8 @@ def test_an_edge_list_run_without_a_fingerprint_explains_without_neighbours(tmp_
     store = tmp_path / "runs.duckdb"
     run_id = ss.run(edge_scenario(tmp_path / "ties.csv"), store=store).run_id
     monkeypatch.undo()
+    # nor did they keep their panel's day-0 records, which would name the neighbours
+    (tmp_path / "runs.duckdb.ledger" / run_id / PANEL_DAY0).unlink()
     f = explain(ss.open_run(run_id, store=store), 2)
     assert f.neighbours == [] and "older scorestate, which kept no fingerprint" in " ".join(f.notes)
     assert f.demographics  # the citizens themselves are still rebuilt

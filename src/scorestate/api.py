@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from scorestate import __version__, checkpoint, interrupts
-from scorestate.analysis.explain import CitizenFile
+from scorestate.analysis.explain import CitizenFile, panel_day0
 from scorestate.analysis.explain import explain as citizen_file
 from scorestate.engine import RunResult, Simulation
 from scorestate.errors import ScorestateError, not_a_scenario
@@ -86,6 +86,9 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
             raise ScorestateError(str(e)) from None
     try:
         sim = Simulation(scenario, graph=graph, ledger_sink=lambda batch: writer.write(**batch))
+        kept = panel_day0(sim)
+        if kept is not None:
+            writer.write_panel_day0(kept)
     except BaseException:
         writer.abort()
         raise

@@ -135,6 +135,7 @@ def _unlock(fd: int) -> None:
 
 
 CHECKPOINT = "checkpoint.npz"  # a checkpointed run's last checkpoint, in its ledger folder
+PANEL_DAY0 = "panel-day0.parquet"  # the day-0 part of each panel citizen's file, in the same folder
 RESUMABLE_FOR_S = 7 * 24 * 3600.0  # how long a stopped run with a checkpoint is kept to resume
 
 
@@ -195,6 +196,13 @@ class LedgerWriter:
         self._parts += 1
         self.rows += n
 
+    def write_panel_day0(self, table: pl.DataFrame) -> None:
+        """Keep the day-0 part of the panel citizens' files (`explain.panel_day0`) with the run;
+        written as the run starts, so a resumed run keeps the one its day 0 made."""
+        if self.closed:
+            raise StoreError(f"the ledger writer of run '{self.run_id}' is already closed")
+        table.write_parquet(self.folder / PANEL_DAY0, compression="zstd")
+
     @property
     def parts(self) -> int:
         """Parts written so far (the next one is part-{parts:05d})."""
@@ -227,6 +235,23 @@ class LedgerWriter:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class PanelDay0:
+    """Panel citizens' day-0 records by id, each read from its JSON when asked for."""
+
+    def __init__(self, kept: dict[int, str]) -> None:
+        self._kept = kept
+
+    def __contains__(self, citizen: object) -> bool:
+        return citizen in self._kept
+
+    def __getitem__(self, citizen: int) -> dict[str, Any]:
+        return json.loads(self._kept[citizen])
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.array(sorted(self._kept), np.int64)
+
+
 @dataclass
 class StoredRun:
     """A complete run read back: its record, its metric frames and a lazy handle on its ledger."""
@@ -237,6 +262,21 @@ class StoredRun:
     ledger_path: Path
     kinds: tuple[str, ...] = field(default=())
     sources: tuple[str, ...] = field(default=())
+
+    def panel_day0(self) -> PanelDay0 | None:
+        """The day-0 part of each panel citizen's file, as the run kept it (None for a run
+        without a panel, or stored before scorestate kept it)."""
+        path = self.ledger_path / PANEL_DAY0
+        if not path.is_file():
+            return None
+        try:
+            table = pl.read_parquet(path)
+            return PanelDay0(dict(zip(table["citizen"].to_list(), table["day0"].to_list(), strict=True)))
+        except Exception as e:  # whatever the damage: one message naming the file
+            why = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+            raise StoreError(f"'{path}' of run '{self.record.run_id}' is damaged ({why}); expected "
+                             "the Parquet file scorestate writes as a run starts (remove it to "
+                             "rebuild the citizens' files from the scenario instead)") from None
 
     @property
     def store_path(self) -> Path | None:
@@ -306,24 +346,32 @@ class StoredRun:
                                       f"an id from 0 to {n - 1} (the run has {n:,} citizens)")
         if rec.ledger_retention != "panel" or not ids:
             return
-        from scorestate.ledger import Ledger
-
-        spec = rec.scenario
-        panel = Ledger(n, "panel", spec["ledger"]["panel_size"], spec["run"]["seed"],
-                       sink=lambda batch: None, flush_rows=1)
-        missing = [int(c) for c, kept in zip(ids, panel.records(np.asarray(ids)), strict=True)
-                   if not kept]
+        panel = self._panel()
+        followed = set(panel.tolist())
+        missing = [int(c) for c in ids if int(c) not in followed]
         if missing:
             some = ", ".join(map(str, missing[:8])) + (", ..." if len(missing) > 8 else "")
             one = len(missing) == 1
             warnings.warn(
                 f"citizen{'' if one else 's'} {some} {'is' if one else 'are'} not in the ledger of "
                 f"run '{rec.run_id}': the run kept a panel (ledger retention 'panel') of "
-                f"{panel.index.size:,} of {n:,} citizens, so their own events and decisions were "
+                f"{panel.size:,} of {n:,} citizens, so their own events and decisions were "
                 "not kept (only acts of theirs pinned on a panel citizen were); to keep every "
                 "citizen's file, rerun with `--set ledger.retention=full` (in Python, "
                 "`ss.load_scenario(..., {\"ledger.retention\": \"full\"})`)",
                 NotRecordedWarning, stacklevel=3)
+
+    def _panel(self) -> np.ndarray:
+        """The ids a panel ledger followed: as the run kept them, or drawn again as it drew them
+        (for a run stored before they were kept; at 50 million citizens, a second and 400 MB)."""
+        kept = self.panel_day0()
+        if kept is not None:
+            return kept.ids
+        from scorestate.ledger import Ledger
+
+        spec = self.record.scenario
+        return Ledger(int(self.record.population), "panel", spec["ledger"]["panel_size"],
+                      spec["run"]["seed"], sink=lambda batch: None, flush_rows=1).index
 
     def _damaged(self, parts: list[Path], e: Exception) -> StoreError:
         """Name the ledger part that cannot be read, or the folder if every footer is sound."""

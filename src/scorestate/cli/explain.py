@@ -17,8 +17,9 @@ from typer.core import TyperCommand
 from scorestate.cli import COMPILING, JsonOpt, RunArg, StoreOpt, app, err, friendly, out, plural
 from scorestate.store import DEFAULT_STORE
 
-# A citizen's file rebuilds the run's whole society (its demographics and day-0 ties are not
-# stored): about 2 s per million citizens here (a 50-million-citizen run: 1 min 54 s, 8.4 GB).
+# A citizen's file outside the run's ledger panel (or of a run stored before the panel's day-0
+# records were kept) rebuilds the run's whole society: about 2 s per million citizens here (a
+# 50-million-citizen run: 1 min 54 s, 8.4 GB).
 SLOW_REBUILD_FROM = 2_000_000
 REBUILD_S_PER_MILLION = 2.0
 
@@ -47,16 +48,19 @@ def explain(run_id: RunArg,
     """One citizen's file: who they are, every event that moved their score, the gates that
     closed, the blacklist, and their neighbours' tiers."""
     from scorestate.analysis.explain import explain as explain_citizen
+    from scorestate.analysis.explain import needs_rebuild
     from scorestate.api import open_run
     from scorestate.engine import compile_kernels
 
     stored = open_run(run_id, store=store)
     n = int(stored.record.population)
-    if n >= SLOW_REBUILD_FROM and 0 <= citizen < n:
-        err.print(f"scorestate: rebuilding the {plural(n, 'citizen')} of run {stored.record.run_id} and "
-                  f"their ties to read one file; at this size that takes about {_rebuild_s(n)}",
-                  markup=False, highlight=False, soft_wrap=True)
-    compile_kernels(lambda: err.print(COMPILING, markup=False, highlight=False))
+    if 0 <= citizen < n and needs_rebuild(stored, citizen):
+        if n >= SLOW_REBUILD_FROM:
+            err.print(f"scorestate: rebuilding the {plural(n, 'citizen')} of run {stored.record.run_id} "
+                      f"and their ties to read one file; at this size that takes about "
+                      f"{_rebuild_s(n)} (a citizen of the ledger's panel opens at once)",
+                      markup=False, highlight=False, soft_wrap=True)
+        compile_kernels(lambda: err.print(COMPILING, markup=False, highlight=False))
     file = explain_citizen(stored, citizen)
     if as_json:
         sys.stdout.write(json.dumps(file.to_dict(), allow_nan=False) + "\n")
