@@ -21,6 +21,7 @@ from distributed import Client
 from typer.testing import CliRunner
 
 from scorestate.cli import app
+from scorestate.errors import ScorestateError
 from scorestate.sweep import MAX_RUNS, load_sweep, run_sweep
 from scorestate.sweep.execute import local_cluster
 
@@ -140,6 +141,47 @@ def test_the_command_writes_a_table_that_reads_back_and_prints_json(tmp_path: Pa
     assert table.to_dicts() == payload["runs"]
     assert payload["sensitivity"] is None and payload["design"] == "grid"
     assert [p["point"] for p in payload["points"]] == [0, 1]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ("engine.py", "runs other model code"),
+    ("__init__.py", "cannot run scorestate (Exception: ImportError('not this one'))"),
+], ids=["edited", "broken"])
+def test_a_scheduler_whose_worker_runs_other_model_code_is_refused(tmp_path: Path, edit: str,
+                                                                    message: str):
+    """A worker that imports an edited copy of the package (one changed comment in the engine)
+    would compute another model, and one that cannot import it none: the sweep is refused
+    before any run, with one message."""
+    import shutil
+
+    from distributed import LocalCluster
+
+    copy = tmp_path / "src"
+    shutil.copytree(ROOT / "src" / "scorestate", copy / "scorestate",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    changed = copy / "scorestate" / edit
+    text = changed.read_text(encoding="utf-8")
+    changed.write_text(text + "\n# another version\n" if edit == "engine.py"
+                       else 'raise ImportError("not this one")\n', encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
+                                   cluster.scheduler_address, "--nthreads", "1", "--no-dashboard"],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            out = tmp_path / "runs.parquet"
+            r = runner.invoke(app, ["sweep", str(sweep_file(tmp_path)), "--scheduler",
+                                    cluster.scheduler_address, "-o", str(out)])
+            with Client(cluster.scheduler_address) as own, pytest.raises(ScorestateError) as refused:
+                run_sweep(load_sweep(sweep_file(tmp_path)), client=own)  # a client of one's own
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and "install the same version" in r.stderr
+    assert not out.exists()
+    assert message in str(refused.value) and "the client's scheduler" in str(refused.value)
 
 
 def test_the_command_runs_a_local_cluster_and_writes_beside_the_sweep_file(tmp_path: Path):

@@ -66,6 +66,7 @@ def connect(*, scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
         client = _reach(scheduler)
         try:
             _wait_for_workers(client, scheduler)
+            same_model(client, f"--scheduler: '{scheduler}'")
             yield client
         finally:
             client.close()
@@ -113,6 +114,32 @@ def _wait_for_workers(client: Any, address: str) -> None:
         raise ScorestateError(f"--scheduler: the scheduler at '{address}' has had no worker for "
                               f"{WORKERS_TIMEOUT_S} s; expected one with workers (start some with "
                               f"`dask worker {address}`)") from None
+
+
+def worker_model() -> str:
+    """The digest of the model code a process runs (on a worker: the scorestate it imports)."""
+    from scorestate import kernel_cache
+
+    return kernel_cache.loaded()
+
+
+def same_model(client: Any, where: str) -> None:
+    """Refuse a scheduler whose workers run other model code, or none: a sweep whose runs came
+    from two versions of the model would mix them in one table without a word. (Checked on the
+    workers there at the start; a worker that joins later is not.)"""
+    here = worker_model()
+    found = client.run(worker_model, on_error="return")
+    for worker, code in found.items():
+        if isinstance(code, BaseException):
+            why = str(code).splitlines()[0] if str(code) else ""
+            what = f"cannot run scorestate ({type(code).__name__}: {why})"
+        elif code != here:
+            what = f"runs other model code (source digest {code}; here {here})"
+        else:
+            continue
+        raise ScorestateError(f"{where}: its worker {worker} {what}; expected "
+                              "every worker to run this scorestate (install the same version, "
+                              "from the same source, where the workers run)")
 
 
 def worker_count(client: Any) -> int:

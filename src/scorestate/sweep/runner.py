@@ -42,6 +42,7 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str] | Mapping[str, Any], *, clie
     t0 = time.perf_counter()
     tasks = [(k, seed, sweep.scenario(k, seed)) for k in range(len(sweep.points)) for seed in sweep.seeds]
     if client is not None:
+        execute.same_model(client, "the client's scheduler")
         done = execute.gather(client, tasks, sweep.outputs, sweep.window, progress)
         count = execute.worker_count(client)
     else:
