@@ -9,6 +9,7 @@ Each experiment configures the engine's own mechanisms through a scenario file i
 - `granovetter` - Granovetter (1978) riot thresholds 0..99
 - `rngcheck`    - statistics of the counter-based random streams
 - `crn`         - the variance that common random numbers save in a comparison
+- `calibration` - the court list preset against its published flows, size and blocked tickets
 
 `python -m validation` runs them at full size (minutes); `python -m validation --plots` also
 writes the figures of docs/validation.md to docs/img/. Small versions run in CI

@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from validation import IMG, crn, degroot, granovetter, one_thread, rngcheck, theory, watts
+from validation import IMG, calibration, crn, degroot, granovetter, one_thread, rngcheck, theory, watts
 
 
 @dataclass
@@ -156,9 +156,18 @@ def run_crn(s: Settings) -> None:
         print(f"  wrote {plots.crn(frame.filter(pl.col('a_varies')), s.out / 'crn.png')}")
 
 
+def run_calibration(s: Settings) -> None:
+    n = 20_000 if s.quick else 200_000
+    print(f"court-blacklist against REFERENCES.md, {n:,} adults, {calibration.YEARS} years, seed 0 "
+          f"(flows and size: the last year; blocked purchases: the whole run). 'rail ratio 1': "
+          f"the same run with {', '.join(f'{k}={v}' for k, v in calibration.RAIL_AT_FULL_RATE.items())}")
+    with pl.Config(tbl_rows=10, tbl_cols=10, tbl_width_chars=250, fmt_str_lengths=70, float_precision=4):
+        print(calibration.table(n))
+
+
 EXPERIMENTS: dict[str, Callable[[Settings], None]] = {
     "watts": run_watts, "degroot": run_degroot, "granovetter": run_granovetter,
-    "rng": run_rng, "crn": run_crn,
+    "rng": run_rng, "crn": run_crn, "calibration": run_calibration,
 }
 
 
