@@ -106,6 +106,20 @@ def test_a_run_given_a_graph_keeps_its_panels_neighbours(tmp_path, monkeypatch):
     assert rebuilt(stored, citizen, monkeypatch)["neighbours"] == []  # without the record
 
 
+def test_a_panel_too_large_to_keep_is_rebuilt(tmp_path, monkeypatch):
+    from scorestate.analysis import explain as module
+
+    monkeypatch.setattr(module, "MAX_PANEL_DAY0", 99)
+    scenario = ss.load_scenario("essay", {"ledger.retention": "panel", "ledger.panel_size": 100},
+                                population=300, days=3, seed=1)
+    store = tmp_path / "runs.duckdb"
+    stored = ss.open_run(ss.run(scenario, store=store).run_id, store=store)
+    assert stored.panel_day0() is None and not (stored.ledger_path / PANEL_DAY0).exists()
+    panel = ss.Simulation(scenario).ledger.index
+    f = explain(stored, int(panel[0]))  # rebuilt, as for a run stored before the records
+    assert f.events_recorded and f.neighbours
+
+
 def test_a_damaged_record_is_one_message(stored, tmp_path):
     copy = tmp_path / "copy.ledger" / stored.record.run_id
     shutil.copytree(stored.ledger_path, copy)

@@ -529,7 +529,7 @@ class Timeline(Strict):
 class Ledger(Strict):
     retention: Literal["full", "sanctions", "panel"] = P(
         "panel", "full: every event; sanctions: tier and blacklist decisions for all; panel: every event of a sample")
-    panel_size: int = P(1000, "citizens followed in full when retention is panel", ge=0)
+    panel_size: int = P(1000, "citizens followed in full when retention is panel (a panel of up to 20,000 also keeps their day-0 records, so that explain opens their files without rebuilding the society)", ge=0)
     flush_rows: int = P(2_000_000, "rows buffered before a Parquet part is written", gt=0)
 
 
