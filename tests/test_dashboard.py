@@ -353,19 +353,6 @@ def test_a_waiting_request_is_told_and_can_be_called_off():
         pass
 
 
-def test_notable_citizens_come_from_the_ledger(tmp_path):
-    scenario = resolve(Arm("essay", "essay", (("policy.blacklist.entry.score", "score < 990"),)), 300, 45, 1)
-    store = tmp_path / "runs.duckdb"
-    stored = ss.open_run(ss.run(scenario, store=store).run_id, store=store)
-    notable = runs.notable_citizens(stored)
-    entries = stored.ledger(kinds="blacklist_entry")
-    assert entries.height > 0  # a score of 990 lists someone in 45 days
-    listed = [(c, why) for c, why in notable if why.startswith("listed on day")]
-    assert listed
-    for citizen, why in listed:
-        assert int(why.rsplit(" ", 1)[1]) == entries.filter(pl.col("citizen") == citizen)["day"].min()
-
-
 def test_what_a_forged_message_could_send_is_refused_or_held_to_range():
     """The page's widgets offer only presets and in-range values; the server holds to that too."""
     with pytest.raises(ScorestateError, match="not one of the shipped presets"):

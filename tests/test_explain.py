@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import scorestate as ss
 from scorestate.analysis.experiments import Arm, resolve
-from scorestate.analysis.explain import explain
+from scorestate.analysis.explain import explain, notable
 from scorestate.cli import app
 from scorestate.engine import Simulation
 from scorestate.errors import ScorestateError
@@ -301,3 +301,38 @@ def test_a_large_runs_file_says_first_that_it_rebuilds_the_society(full, store, 
     assert json.loads(r.stdout) == json.loads(quiet.stdout)
     out_of_range = cli("explain", full.run_id, str(N), "--store", str(store))
     assert "rebuilding" not in out_of_range.stderr  # refused at once, with one message
+
+
+def test_notable_citizens_come_from_the_ledger(tmp_path):
+    """`scorestate explain RUN` without a citizen, and the dashboard, offer these files to open."""
+    scenario = resolve(Arm("essay", "essay", (("policy.blacklist.entry.score", "score < 990"),)), 300, 45, 1)
+    store = tmp_path / "runs.duckdb"
+    stored = ss.open_run(ss.run(scenario, store=store).run_id, store=store)
+    found = notable(stored)
+    entries = stored.ledger(kinds="blacklist_entry")
+    assert entries.height > 0  # a score of 990 lists someone in 45 days
+    listed = [(c, why) for c, why in found if why.startswith("listed on day")]
+    assert listed
+    for citizen, why in listed:
+        assert int(why.rsplit(" ", 1)[1]) == entries.filter(pl.col("citizen") == citizen)["day"].min()
+    framed = [c for c, why in found if "acts they did not do" in why]
+    falsely = stored.ledger(kinds=list(EVENTS)).filter(pl.col("false_attribution") & (pl.col("points") < 0))
+    assert set(framed) <= set(falsely["citizen"].to_list())
+
+    r = cli("explain", stored.record.run_id, "--store", str(store), "--json")
+    assert r.exit_code == 0, r.output
+    assert [(x["citizen"], x["why"]) for x in json.loads(r.stdout)["notable"]] == found
+    text = cli("explain", stored.record.run_id, "--store", str(store))
+    assert text.exit_code == 0
+    assert f"open one with: scorestate explain {stored.record.run_id} CITIZEN --store {store}" in " ".join(
+        text.stdout.split())
+    for citizen, why in found:
+        assert any(line.split()[:1] == [str(citizen)] and why in line for line in text.stdout.splitlines())
+
+
+def test_a_run_with_nothing_notable_says_so(tmp_path):
+    store = tmp_path / "runs.duckdb"
+    run_id = ss.run(ss.load_scenario("baseline", population=300, days=10, seed=1), store=store).run_id
+    r = cli("explain", run_id, "--store", str(store))
+    said = " ".join(r.stdout.split())  # as the terminal wrapped it
+    assert r.exit_code == 0 and "nobody in its ledger was listed, falsely accused or penalised" in said

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,6 +250,29 @@ def needs_rebuild(stored: StoredRun, citizen: int) -> bool:
     return kept is None or citizen not in kept
 
 
+def notable(stored: StoredRun, each: int = 2) -> list[tuple[int, str]]:
+    """A few citizens worth opening, from what the ledger kept: the first listed, the most often
+    penalised for acts they did not do, and the ones who lost most points (`each` of each kind;
+    a citizen once, with the first reason found). For `scorestate explain RUN` and the dashboard."""
+    rows = stored.ledger(kinds=[*EVENTS, "blacklist_entry"]).with_columns(pl.col("kind").cast(pl.String))
+    out: dict[int, str] = {}
+
+    def add(frame: pl.DataFrame, say: Callable[[dict[str, Any]], str]) -> None:
+        for row in frame.head(each).iter_rows(named=True):
+            out.setdefault(int(row["citizen"]), say(row))
+
+    listed = rows.filter(pl.col("kind") == "blacklist_entry").group_by("citizen").agg(
+        pl.col("day").min()).sort("day", "citizen")
+    add(listed, lambda r: f"listed on day {r['day']}")
+    framed = rows.filter(pl.col("false_attribution") & (pl.col("points") < 0)).group_by("citizen").agg(
+        pl.len().alias("n")).sort(["n", "citizen"], descending=[True, False])
+    add(framed, lambda r: f"penalised {r['n']} time{'s' * (r['n'] != 1)} for acts they did not do")
+    lost = rows.filter(pl.col("kind").is_in(EVENTS) & (pl.col("points") < 0)).group_by("citizen").agg(
+        pl.col("points").sum().alias("lost")).sort(["lost", "citizen"])
+    add(lost, lambda r: f"lost {-r['lost']:,.0f} points to penalties")
+    return list(out.items())
+
+
 # ------------------------------------------------------------------ rebuilding the society
 def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, str | None]:
     """The run's society on day 0, and why its network is not the one the run used (None: it is).
@@ -443,4 +467,4 @@ def _decisions_of(stored: StoredRun, ids: list[int]) -> pl.DataFrame:
             .select("day", "citizen", "kind", "value").sort("day", maintain_order=True))
 
 
-__all__ = ["CitizenFile", "day0", "explain", "needs_rebuild", "panel_day0"]
+__all__ = ["CitizenFile", "day0", "explain", "needs_rebuild", "notable", "panel_day0"]

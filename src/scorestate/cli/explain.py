@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 from collections import defaultdict
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -42,17 +44,21 @@ class NegativeCitizen(TyperCommand):
 @app.command(cls=NegativeCitizen)
 @friendly
 def explain(run_id: RunArg,
-            citizen: Annotated[int, typer.Argument(metavar="CITIZEN", help="The citizen's id, "
-                                                   "from 0 to the population minus one.")],
+            citizen: Annotated[int | None, typer.Argument(
+                metavar="CITIZEN", help="The citizen's id, from 0 to the population minus one; "
+                "without it, a few citizens worth opening.")] = None,
             store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
     """One citizen's file: who they are, every event that moved their score, the gates that
-    closed, the blacklist, and their neighbours' tiers."""
+    closed, the blacklist, and their neighbours' tiers. Without CITIZEN: whose file to open."""
     from scorestate.analysis.explain import explain as explain_citizen
     from scorestate.analysis.explain import needs_rebuild
     from scorestate.api import open_run
     from scorestate.engine import compile_kernels
 
     stored = open_run(run_id, store=store)
+    if citizen is None:
+        worth_opening(stored, store, as_json)
+        return
     n = int(stored.record.population)
     if 0 <= citizen < n and needs_rebuild(stored, citizen):
         if n >= SLOW_REBUILD_FROM:
@@ -66,6 +72,34 @@ def explain(run_id: RunArg,
         sys.stdout.write(json.dumps(file.to_dict(), allow_nan=False) + "\n")
         return
     show(file)
+
+
+def worth_opening(stored: Any, store: Any, as_json: bool) -> None:
+    """The citizens the ledger shows something of (`analysis.explain.notable`), each with the
+    command that opens their file."""
+    from scorestate.analysis.explain import notable
+
+    rec = stored.record
+    found = notable(stored)
+    if as_json:
+        sys.stdout.write(json.dumps({"run_id": rec.run_id, "notable": [
+            {"citizen": c, "why": why} for c, why in found]}) + "\n")
+        return
+    if not found:
+        out.print(f"run {rec.run_id}: nobody in its ledger was listed, falsely accused or penalised "
+                  f"(ledger: {rec.ledger_retention}); give a citizen's id to open their file",
+                  markup=False, highlight=False)
+        return
+    suffix = "" if Path(store) == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
+    out.print(f"citizens worth opening in run {rec.run_id} (from its ledger: {rec.ledger_retention}); "
+              f"open one with: scorestate explain {rec.run_id} CITIZEN{suffix}",
+              markup=False, highlight=False)
+    table = Table(box=None, padding=(0, 2))
+    table.add_column("citizen", justify="right")
+    table.add_column("why")
+    for c, why in found:
+        table.add_row(str(c), why)
+    out.print(table)
 
 
 def _rebuild_s(n: int) -> str:

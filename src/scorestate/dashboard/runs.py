@@ -31,14 +31,13 @@ import polars as pl
 from scorestate import api
 from scorestate.analysis import compare as paired
 from scorestate.analysis.experiments import Arm, resolve
-from scorestate.analysis.explain import CitizenFile
+from scorestate.analysis.explain import CitizenFile, notable
 from scorestate.dashboard import knobs, plots
 from scorestate.dashboard.limits import MAX_REPLICATES, MIN_REPLICATES, Limits, check_bound, from_environ
 from scorestate.report.figures import Panel
 from scorestate.scenario.load import after_the_end
 from scorestate.scenario.schema import Scenario
 from scorestate.store import StoredRun
-from scorestate.vocabulary import EVENTS
 
 REPORT_EVERY_S = 0.25  # progress messages at most this often: the page need not redraw every day
 STOP = threading.Event()  # set when the server stops: runs under way end at their next day
@@ -226,7 +225,7 @@ def _land(label: str, policy: Policy, scenario: Scenario, store: Path,
           on_day: Callable[[int], None]) -> Landed:
     result = api.run(scenario, store=store, progress=on_day)
     stored = api.open_run(str(result.run_id), store=store)
-    return Landed(label, policy, scenario, stored, notable_citizens(stored))
+    return Landed(label, policy, scenario, stored, notable(stored))
 
 
 def simulate(policy: Policy, society: Society, report: Report, keep_going: KeepGoing) -> RunOutcome:
@@ -285,25 +284,3 @@ def citizen_file(run: Landed, citizen: int, report: Report, keep_going: KeepGoin
     """One citizen's file, as `scorestate explain` reads it (rebuilding the society: a turn)."""
     with gate().turn(report, keep_going):
         return api.explain(run.stored, citizen)
-
-
-def notable_citizens(stored: StoredRun, each: int = 2) -> list[tuple[int, str]]:
-    """A few citizens worth opening, from what the ledger kept: listed ones, ones penalised for
-    acts they did not do, and the ones who lost most points."""
-    rows = stored.ledger(kinds=[*EVENTS, "blacklist_entry"]).with_columns(pl.col("kind").cast(pl.String))
-    out: dict[int, str] = {}
-
-    def add(frame: pl.DataFrame, say: Callable[[dict[str, Any]], str]) -> None:
-        for row in frame.head(each).iter_rows(named=True):
-            out.setdefault(int(row["citizen"]), say(row))
-
-    listed = rows.filter(pl.col("kind") == "blacklist_entry").group_by("citizen").agg(
-        pl.col("day").min()).sort("day", "citizen")
-    add(listed, lambda r: f"listed on day {r['day']}")
-    framed = rows.filter(pl.col("false_attribution") & (pl.col("points") < 0)).group_by("citizen").agg(
-        pl.len().alias("n")).sort(["n", "citizen"], descending=[True, False])
-    add(framed, lambda r: f"penalised {r['n']} time{'s' * (r['n'] != 1)} for acts they did not do")
-    lost = rows.filter(pl.col("kind").is_in(EVENTS) & (pl.col("points") < 0)).group_by("citizen").agg(
-        pl.col("points").sum().alias("lost")).sort(["lost", "citizen"])
-    add(lost, lambda r: f"lost {-r['lost']:,.0f} points to penalties")
-    return list(out.items())
