@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.columns import Columns
@@ -18,6 +18,9 @@ from typer.core import TyperCommand
 
 from scorestate.cli import COMPILING, JsonOpt, RunArg, StoreOpt, app, err, friendly, out, plural
 from scorestate.store import DEFAULT_STORE
+
+if TYPE_CHECKING:
+    from scorestate.store import StoredRun
 
 # A citizen's file outside the run's ledger panel (or of a run stored before the panel's day-0
 # records were kept) rebuilds the run's whole society: about 2 s per million citizens here (a
@@ -74,7 +77,7 @@ def explain(run_id: RunArg,
     show(file)
 
 
-def worth_opening(stored: Any, store: Any, as_json: bool) -> None:
+def worth_opening(stored: StoredRun, store: Path, as_json: bool) -> None:
     """The citizens the ledger shows something of (`analysis.explain.notable`), each with the
     command that opens their file."""
     from scorestate.analysis.explain import notable
@@ -90,7 +93,7 @@ def worth_opening(stored: Any, store: Any, as_json: bool) -> None:
                   f"(ledger: {rec.ledger_retention}); give a citizen's id to open their file",
                   markup=False, highlight=False)
         return
-    suffix = "" if Path(store) == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
+    suffix = "" if store == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
     out.print(f"citizens worth opening in run {rec.run_id} (from its ledger: {rec.ledger_retention}); "
               f"open one with: scorestate explain {rec.run_id} CITIZEN{suffix}",
               markup=False, highlight=False)
