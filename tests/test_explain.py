@@ -319,6 +319,7 @@ def test_notable_citizens_come_from_the_ledger(tmp_path):
     falsely = stored.ledger(kinds=list(EVENTS)).filter(pl.col("false_attribution") & (pl.col("points") < 0))
     assert set(framed) <= set(falsely["citizen"].to_list())
 
+    assert ss.notable_citizens(stored.record.run_id, store=store) == found  # the Python API's
     r = cli("explain", stored.record.run_id, "--store", str(store), "--json")
     assert r.exit_code == 0, r.output
     assert [(x["citizen"], x["why"]) for x in json.loads(r.stdout)["notable"]] == found

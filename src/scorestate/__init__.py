@@ -24,7 +24,16 @@ use_versioned_cache()
 from scorestate import metric_docs
 from scorestate.analysis.compare import Comparison, compare
 from scorestate.analysis.explain import CitizenFile
-from scorestate.api import explain, list_runs, open_run, resumable_runs, resume_run, run, write_report
+from scorestate.api import (
+    explain,
+    list_runs,
+    notable_citizens,
+    open_run,
+    resumable_runs,
+    resume_run,
+    run,
+    write_report,
+)
 from scorestate.engine import RunResult, Simulation, simulate
 from scorestate.errors import InvariantError, ScenarioError, ScorestateError, StoreError
 from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
@@ -35,5 +44,5 @@ from scorestate.sweep import Sweep, SweepResult, load_sweep, run_sweep
 __all__ = ["CitizenFile", "Comparison", "InvariantError", "NotRecordedWarning", "RunResult", "Scenario",
            "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError", "StoreInUseError",
            "StoredRun", "Sweep", "SweepResult", "__version__", "compare", "explain", "list_runs",
-           "load_scenario", "load_sweep", "metric_docs", "open_run", "preset_names", "resolved_yaml",
-           "resumable_runs", "resume_run", "run", "run_sweep", "simulate", "write_report"]
+           "load_scenario", "load_sweep", "metric_docs", "notable_citizens", "open_run", "preset_names",
+           "resolved_yaml", "resumable_runs", "resume_run", "run", "run_sweep", "simulate", "write_report"]

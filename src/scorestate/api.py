@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from scorestate import __version__, checkpoint, interrupts
-from scorestate.analysis.explain import CitizenFile, panel_day0
+from scorestate.analysis.explain import CitizenFile, notable, panel_day0
 from scorestate.analysis.explain import explain as citizen_file
 from scorestate.engine import RunResult, Simulation
 from scorestate.errors import ScorestateError, not_a_scenario
@@ -244,6 +244,14 @@ def explain(run: str | StoredRun, citizen: int, *, store: str | Path = DEFAULT_S
     `graph`: the networkx graph a run was given, to rebuild its citizens' neighbours.
     """
     return citizen_file(_stored(run, store, "run"), citizen, graph=graph)
+
+
+def notable_citizens(run: str | StoredRun, *, store: str | Path = DEFAULT_STORE,
+                     each: int = 2) -> list[tuple[int, str]]:
+    """A few citizens whose files are worth opening with `explain`, as (id, why): the first
+    listed, the most often penalised for acts they did not do, the ones who lost most points
+    (`each` of each kind), from what the run's ledger kept; what `scorestate explain RUN` lists."""
+    return notable(_stored(run, store, "run"), each)
 
 
 def write_report(run: str | StoredRun, path: str | Path | None = None,
