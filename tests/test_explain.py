@@ -331,6 +331,15 @@ def test_notable_citizens_come_from_the_ledger(tmp_path):
         assert any(line.split()[:1] == [str(citizen)] and why in line for line in text.stdout.splitlines())
 
 
+def test_the_listing_names_the_store_only_where_it_is_not_the_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default store, ./scorestate.duckdb
+    scenario = ss.load_scenario("essay", {"policy.blacklist.entry.score": "score < 990"},
+                                population=300, days=45, seed=1)
+    run_id = ss.run(scenario, store="scorestate.duckdb").run_id
+    said = " ".join(cli("explain", run_id).stdout.split())
+    assert f"open one with: scorestate explain {run_id} CITIZEN " in said and "--store" not in said
+
+
 def test_a_run_with_nothing_notable_says_so(tmp_path):
     store = tmp_path / "runs.duckdb"
     run_id = ss.run(ss.load_scenario("baseline", population=300, days=10, seed=1), store=store).run_id
