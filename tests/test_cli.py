@@ -50,6 +50,14 @@ def test_run_prints_a_readable_summary(tmp_path: Path):
     for text in ("blacklisted", "wallets frozen", "dissent expressed / latent", "by group",
                  "approval", "false attributions", "stored in"):
         assert text in r.stdout
+    # and what to do next, with commands that work as printed
+    run_id = ss.list_runs(store=tmp_path / "s.duckdb")["run_id"][0]
+    said = " ".join(r.stdout.split())
+    store = f"--store {tmp_path / 's.duckdb'}"
+    assert f"next: scorestate report {run_id} {store}" in said
+    assert f"scorestate explain {run_id} {store} (whose files to open)" in said
+    listing = cli("explain", run_id, "--store", str(tmp_path / "s.duckdb"))
+    assert listing.exit_code == 0 and "citizen" in listing.stdout
 
 
 def test_scenarios_lists_and_shows(tmp_path: Path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -218,3 +219,7 @@ def print_summary(result: Any, store: Path) -> None:
     out.print(by)
     out.print(f"run [bold]{result.run_id}[/bold] stored in {store} "
               f"({result.elapsed_s:.1f} s, {result.citizen_days_per_s:,.0f} citizen-days/s)")
+    where = "" if store == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
+    out.print(f"next: scorestate report {result.run_id}{where} (the figures, as HTML) · "
+              f"scorestate explain {result.run_id}{where} (whose files to open)",
+              markup=False, highlight=False)

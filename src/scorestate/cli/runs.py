@@ -57,7 +57,7 @@ def runs(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
     table = Table(title=f"runs in {escape(shown(store))}, oldest first", box=box.SIMPLE_HEAD, pad_edge=False,
                   caption="changes: the --set overrides a run was made with, listed below "
                           "(- : not recorded); --json adds the ledger's rows and timings\n"
-                          "scorestate explain RUN CITIZEN · scorestate report RUN")
+                          "scorestate explain RUN [CITIZEN] · scorestate report RUN")
     # the run id starts with its start time (UTC), so no time column is needed; the list is in
     # the order runs were stored, which for runs that overlapped differs from their ids' order
     for col in ("run", "scenario", "citizens", "days", "seed", "ledger", "changes"):
