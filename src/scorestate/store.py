@@ -235,6 +235,9 @@ class LedgerWriter:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+_UNREAD = object()  # StoredRun's panel record before it is first asked for
+
+
 class PanelDay0:
     """Panel citizens' day-0 records by id, each read from its JSON when asked for."""
 
@@ -262,10 +265,17 @@ class StoredRun:
     ledger_path: Path
     kinds: tuple[str, ...] = field(default=())
     sources: tuple[str, ...] = field(default=())
+    _day0: Any = field(default=_UNREAD, init=False, repr=False, compare=False)
 
     def panel_day0(self) -> PanelDay0 | None:
         """The day-0 part of each panel citizen's file, as the run kept it (None for a run
-        without a panel, or stored before scorestate kept it)."""
+        without a panel, or stored before scorestate kept it); read once, as a stored run does
+        not change."""
+        if self._day0 is _UNREAD:
+            self._day0 = self._read_panel_day0()
+        return self._day0
+
+    def _read_panel_day0(self) -> PanelDay0 | None:
         path = self.ledger_path / PANEL_DAY0
         if not path.is_file():
             return None

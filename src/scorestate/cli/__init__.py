@@ -96,6 +96,16 @@ def who(scenario: Any) -> str:
     return plural(scenario.population.size, "citizen")
 
 
+def store_flag(store: Path) -> str:
+    """` --store PATH` for a command printed for the user to run next, quoted for the shell;
+    nothing for the default store."""
+    import shlex
+
+    from scorestate.store import DEFAULT_STORE
+
+    return "" if Path(store) == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
+
+
 def plural(n: int, noun: str) -> str:
     """`1 citizen`, `1,000 citizens`: a summary must read right at any size."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"

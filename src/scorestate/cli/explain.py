@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -16,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand
 
-from scorestate.cli import COMPILING, JsonOpt, RunArg, StoreOpt, app, err, friendly, out, plural
+from scorestate.cli import COMPILING, JsonOpt, RunArg, StoreOpt, app, err, friendly, out, plural, store_flag
 from scorestate.store import DEFAULT_STORE
 
 if TYPE_CHECKING:
@@ -93,7 +92,7 @@ def worth_opening(stored: StoredRun, store: Path, as_json: bool) -> None:
                   f"(ledger: {rec.ledger_retention}); give a citizen's id to open their file",
                   markup=False, highlight=False)
         return
-    suffix = "" if store == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
+    suffix = store_flag(store)
     out.print(f"citizens worth opening in run {rec.run_id} (from its ledger: {rec.ledger_retention}); "
               f"open one with: scorestate explain {rec.run_id} CITIZEN{suffix}",
               markup=False, highlight=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +26,7 @@ from scorestate.cli import (
     out,
     plural,
     progress,
+    store_flag,
     warn_late,
     who,
 )
@@ -219,7 +219,7 @@ def print_summary(result: Any, store: Path) -> None:
     out.print(by)
     out.print(f"run [bold]{result.run_id}[/bold] stored in {store} "
               f"({result.elapsed_s:.1f} s, {result.citizen_days_per_s:,.0f} citizen-days/s)")
-    where = "" if store == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
+    where = store_flag(store)
     out.print(f"next: scorestate report {result.run_id}{where} (the figures, as HTML) · "
               f"scorestate explain {result.run_id}{where} (whose files to open)",
               markup=False, highlight=False)

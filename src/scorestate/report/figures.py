@@ -262,7 +262,7 @@ def denials(runs: list[RunData]) -> Panel:
     mark_timeline(daily, runs, label=False)
     daily.set_xlabel("day")
     legend_below(daily)
-    table = _refusals(runs, used)
+    table = _refusals(runs, used, totals)
     return Panel("denials", "Gates that closed",
                  "Left: how many service attempts the gates denied over the whole run, by "
                  "service (\"unable to buy bread\" is essentials). Right: the share of citizens "
@@ -274,9 +274,11 @@ def denials(runs: list[RunData]) -> Panel:
                  to_svg(fig, "f-denials"), table=table)
 
 
-def _refusals(runs: list[RunData], services: list[str]) -> list[list[str]] | None:
-    """Attempts and the share refused, by denied service and run (None for runs stored before
-    uses were counted, which have no `used_<service>` columns)."""
+def _refusals(runs: list[RunData], services: list[str],
+              denials: dict[str, dict[str, float]]) -> list[list[str]] | None:
+    """Attempts and the share refused, by denied service and run, from the run's denials by
+    service (`denials[run key][service]`) and its uses (None for runs stored before uses were
+    counted, which have no `used_<service>` columns)."""
     if not services or not all(r.has(f"used_{s}") for r in runs for s in services):
         return None
     head = ["service"] + [f"{label} ({r.key})" for r in runs for label in ("attempts", "refused")]
@@ -284,7 +286,7 @@ def _refusals(runs: list[RunData], services: list[str]) -> list[list[str]] | Non
     for s in services:
         row = [s.replace("_", " ")]
         for r in runs:
-            denied = float(np.nansum(r.col(f"denied_{s}")))
+            denied = denials[r.key].get(s, 0.0)
             tried = denied + float(np.nansum(r.col(f"used_{s}")))
             row += [f"{tried:,.0f}", f"{denied / tried:.2%}" if tried else "-"]
         rows.append(row)
