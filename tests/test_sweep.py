@@ -143,6 +143,24 @@ def test_the_command_writes_a_table_that_reads_back_and_prints_json(tmp_path: Pa
     assert [p["point"] for p in payload["points"]] == [0, 1]
 
 
+def edited_worker(folder: Path, scheduler: str, edit: str) -> subprocess.Popen:
+    """A `dask worker` process importing a copy of the package with `edit` changed: the engine
+    with one comment more (other model code), or `__init__.py` raising (no model at all)."""
+    import shutil
+
+    copy = folder / "src"
+    shutil.copytree(ROOT / "src" / "scorestate", copy / "scorestate",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    changed = copy / "scorestate" / edit
+    text = changed.read_text(encoding="utf-8")
+    changed.write_text(text + "\n# another version\n" if edit == "engine.py"
+                       else 'raise ImportError("not this one")\n', encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    return subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", scheduler,
+                             "--nthreads", "1", "--no-dashboard"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     ("engine.py", "runs other model code"),
     ("__init__.py", "cannot run scorestate (Exception: ImportError('not this one'))"),
@@ -152,23 +170,11 @@ def test_a_scheduler_whose_worker_runs_other_model_code_is_refused(tmp_path: Pat
     """A worker that imports an edited copy of the package (one changed comment in the engine)
     would compute another model, and one that cannot import it none: the sweep is refused
     before any run, with one message."""
-    import shutil
-
     from distributed import LocalCluster
 
-    copy = tmp_path / "src"
-    shutil.copytree(ROOT / "src" / "scorestate", copy / "scorestate",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    changed = copy / "scorestate" / edit
-    text = changed.read_text(encoding="utf-8")
-    changed.write_text(text + "\n# another version\n" if edit == "engine.py"
-                       else 'raise ImportError("not this one")\n', encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(copy)}
     with LocalCluster(n_workers=0, processes=True, dashboard_address=None,
                       scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
-        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
-                                   cluster.scheduler_address, "--nthreads", "1", "--no-dashboard"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = edited_worker(tmp_path, cluster.scheduler_address, edit)
         try:
             out = tmp_path / "runs.parquet"
             r = runner.invoke(app, ["sweep", str(sweep_file(tmp_path)), "--scheduler",
@@ -182,6 +188,36 @@ def test_a_scheduler_whose_worker_runs_other_model_code_is_refused(tmp_path: Pat
     assert message in r.stderr and "install the same version" in r.stderr
     assert not out.exists()
     assert message in str(refused.value) and "the client's scheduler" in str(refused.value)
+
+
+def test_a_worker_that_joins_after_the_check_with_other_model_code_refuses_its_runs(tmp_path: Path):
+    """The model check at the start sees only the workers there then. A worker running an edited
+    copy that joins afterwards, and takes the runs, refuses each of them: the sweep stops with
+    one message naming it, instead of mixing two models in one table."""
+    from distributed import LocalCluster
+
+    from scorestate.sweep import execute
+
+    sweep = load_sweep(sweep_file(tmp_path))
+    tasks = [(0, 0, sweep.scenario(0, sweep.seeds[0]))]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
+            Client(cluster) as own:
+        execute.same_model(own, "the client's scheduler")  # the worker there now passes
+        first = set(own.scheduler_info()["workers"])
+        worker = edited_worker(tmp_path, cluster.scheduler_address, "engine.py")
+        try:
+            own.wait_for_workers(2, timeout=60)
+            late = (set(own.scheduler_info()["workers"]) - first).pop()
+            own.retire_workers(list(first))  # the runs can go only to the late worker
+            with pytest.raises(ScorestateError) as refused:
+                execute.gather(own, tasks, ["alcohol_rate"], 10)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    message = str(refused.value)
+    assert message.startswith("the run of point 0, seed 0 was refused: ")
+    assert f"worker {late} runs other model code" in message and "install the same version" in message
 
 
 def test_the_command_runs_a_local_cluster_and_writes_beside_the_sweep_file(tmp_path: Path):

@@ -31,14 +31,23 @@ WORKERS_TIMEOUT_S = 30
 MAX_LOCAL_WORKERS = 256
 
 
-def run_outputs(scenario: Scenario, outputs: list[str], window: int) -> dict[str, float]:
+def run_outputs(scenario: Scenario, outputs: list[str], window: int,
+                model: str | None = None) -> dict[str, float]:
     """One run (a Dask task): each output's mean over the run's last `window` days, days on which
-    it is undefined (NaN) left out; NaN if it is undefined on all of them."""
+    it is undefined (NaN) left out; NaN if it is undefined on all of them.
+
+    With `model`, the digest of the model code the sweep was started with, a worker that runs
+    other code refuses the run: the check at the start cannot see a worker that joins later."""
     import numba
 
     from scorestate.engine import Simulation
     from scorestate.ledger import discard
 
+    if model is not None and (code := worker_model()) != model:
+        raise ScorestateError(f"{_this_worker()} runs other model code (source digest {code}; the "
+                              f"sweep's {model}); expected every worker to run the sweep's "
+                              "scorestate (install the same version, from the same source, where "
+                              "the workers run)")
     numba.set_num_threads(1)  # thread-local: this task's thread, which runs the kernels
     metrics = Simulation(scenario, ledger_sink=discard).run().metrics
     last = metrics.tail(window)
@@ -51,9 +60,6 @@ def run_outputs(scenario: Scenario, outputs: list[str], window: int) -> dict[str
         x = x[np.isfinite(x)]
         values[name] = float(x.mean()) if x.size else float("nan")
     return values
-
-
-
 
 
 @contextlib.contextmanager
@@ -123,10 +129,20 @@ def worker_model() -> str:
     return kernel_cache.loaded()
 
 
+def _this_worker() -> str:
+    """The worker running this task, by address (in a task; 'a worker' outside one)."""
+    from distributed import get_worker
+
+    try:
+        return f"worker {get_worker().address}"
+    except ValueError:
+        return "a worker"
+
+
 def same_model(client: Any, where: str) -> None:
     """Refuse a scheduler whose workers run other model code, or none: a sweep whose runs came
     from two versions of the model would mix them in one table without a word. (Checked on the
-    workers there at the start; a worker that joins later is not.)"""
+    workers there at the start; each run checks its worker again, for workers that join later.)"""
     here = worker_model()
     found = client.run(worker_model, on_error="return")
     for worker, code in found.items():
@@ -155,8 +171,10 @@ def gather(client: Any, tasks: list[tuple[int, int, Scenario]], outputs: list[st
     from distributed import as_completed
 
     tag = uuid.uuid4().hex[:12]  # keys unique to this sweep, on a scheduler other clients share
-    futures = {client.submit(run_outputs, scenario, outputs, window, key=f"scorestate-{tag}-{p}-{s}",
-                             pure=False): (p, s) for p, s, scenario in tasks}
+    model = worker_model()
+    futures = {client.submit(run_outputs, scenario, outputs, window, model,
+                             key=f"scorestate-{tag}-{p}-{s}", pure=False): (p, s)
+               for p, s, scenario in tasks}
     done: dict[tuple[int, int], dict[str, float]] = {}
     try:
         for future in as_completed(list(futures)):
