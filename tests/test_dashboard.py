@@ -1,7 +1,8 @@
 """The dashboard: the real `scorestate dashboard` server, driven by Chromium, offline.
 
-One server (small bounds) serves every browser test; each test opens a fresh page, which Solara
-gives a session of its own. Numbers on the page are checked against the same run made directly
+One server (small bounds) serves the browser tests of the page, and a second one (bounds that allow
+runs of minutes) those of Stop, the queue and a closed tab; each test opens fresh pages, to which
+Solara gives a session each. Numbers on the page are checked against the same run made directly
 in Python, so the page is known to show the model's result and not something else.
 """
 
@@ -37,6 +38,13 @@ MAX_POPULATION, MAX_DAYS = 2_000, 100
 N, DAYS, SEED = 1_000, 40, 3
 NO_DISSENT_PENALTY = tuple((f"policy.scoring.points.{e}", 0.0)
                            for e in ("dissent_online", "dissent_public", "dissent_home"))
+# Long runs, for Stop, the queue and a closed tab: a run that is called off ends at its next day (a few
+# milliseconds); LONG left going takes minutes, far past CALLED_OFF_MS, so a test that waits for a run
+# to end only passes if it was called off. QUEUED and SHORT run to their end in seconds.
+LONG_POPULATION, LONG_DAYS = 100_000, limits.MAX_DAYS
+QUEUED_POPULATION, QUEUED_DAYS = 50_000, 1_000
+SHORT_POPULATION, SHORT_DAYS = 2_000, 100
+CALLED_OFF_MS = 60_000
 START_S = 240  # a first start after a change to the engine compiles its kernels (about a minute)
 WAIT_MS = 120_000
 needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None,
@@ -55,26 +63,41 @@ def free_port() -> int:
 
 
 # ------------------------------------------------------------------ the server and the browser
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[dict]:
-    tmp = tmp_path_factory.mktemp("dashboard-tmp")
+def start_dashboard(tmp, max_population: int, max_days: int, **output) -> tuple[subprocess.Popen, str, int]:
+    """`scorestate dashboard` on a free port with these bounds, its stores under `tmp`; up and answering."""
     port = free_port()
     env = {**os.environ, "TMPDIR": str(tmp), "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "scorestate", "dashboard", "--port", str(port),
-           "--max-population", str(MAX_POPULATION), "--max-days", str(MAX_DAYS)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           "--max-population", str(max_population), "--max-days", str(max_days)]
+    proc = subprocess.Popen(cmd, env=env, text=True, **output)
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait_until_up(proc, url)
+    except BaseException:
+        stop_dashboard(proc)
+        raise
+    return proc, url, port
+
+
+def stop_dashboard(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[dict]:
+    tmp = tmp_path_factory.mktemp("dashboard-tmp")
+    proc, url, port = start_dashboard(tmp, MAX_POPULATION, MAX_DAYS,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
         yield {"url": url, "port": port, "proc": proc, "tmp": tmp}
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_dashboard(proc)
 
 
 def _wait_until_up(proc: subprocess.Popen, url: str) -> None:
@@ -83,7 +106,8 @@ def _wait_until_up(proc: subprocess.Popen, url: str) -> None:
     deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"the dashboard exited with {proc.returncode}: {proc.stderr.read()}")
+            said = proc.stderr.read() if proc.stderr else "(see its log)"
+            pytest.fail(f"the dashboard exited with {proc.returncode}: {said}")
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
                 if r.status == 200:
@@ -131,6 +155,13 @@ def run(page) -> None:
 
 def headline(page, column: str) -> str:
     return page.locator(f".headline-{column} .headline-value").inner_text()
+
+
+def expect(locator):
+    """Playwright's assertions, which wait for the page to get there (imported when first used)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
 
 
 def percent(text: str) -> float:
@@ -198,6 +229,8 @@ def test_compare_is_zero_for_one_policy_and_not_for_two(page):
     slide_to_max(page, ".policy-b", "dissent")
     page.locator(".compare-button").click()
     page.wait_for_selector(".compare-b:has-text('penalty for dissent')", timeout=WAIT_MS)
+    # the browser gets the new result's parts one by one: the heading can come before the table
+    expect(page.locator(".compare-dissent_rate .diff")).not_to_have_text("0", timeout=WAIT_MS)
     a, b = reference(), reference(NO_DISSENT_PENALTY)
     expected = b.final["dissent_rate"] - a.final["dissent_rate"]
     assert expected > 0  # without the penalty, more citizens speak out
@@ -259,6 +292,155 @@ def test_ctrl_c_stops_the_server_and_removes_its_stores(server, page):
     assert "dashboard stopped" in err and "Traceback" not in err
     assert f"127.0.0.1:{server['port']}" in out
     assert not list(server["tmp"].glob("scorestate-dashboard-*"))
+
+
+# ------------------------------------------------------------------ long runs: Stop, the queue, a closed tab
+@pytest.fixture(scope="module")
+def busy_server(tmp_path_factory) -> Iterator[dict]:
+    """A server of its own (one run at a time) that allows runs long enough to be caught mid-way;
+    its log goes to a file, so that a test can read it (a pipe nobody reads would fill up)."""
+    tmp = tmp_path_factory.mktemp("dashboard-busy-tmp")
+    log = tmp.parent / f"{tmp.name}.log"
+    with log.open("w") as sink:
+        proc, url, port = start_dashboard(tmp, LONG_POPULATION, LONG_DAYS,
+                                          stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            yield {"url": url, "port": port, "proc": proc, "tmp": tmp, "log": log}
+        finally:
+            stop_dashboard(proc)
+
+
+@pytest.fixture
+def open_page(browser, busy_server):
+    """Pages on the busy server, each in a context of its own (a browser of its own: its own session).
+    Left open at the end, a page is closed as a tab is, so that its session and its runs end
+    there and do not hold the next test's turn."""
+    opened = []
+
+    def new_page():
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        p = context.new_page()
+        opened.append((context, p))
+        p.goto(busy_server["url"])
+        p.wait_for_selector(".run-button", timeout=WAIT_MS)
+        return p
+
+    yield new_page
+    for context, p in opened:
+        if not p.is_closed():
+            with p.expect_event("close"):
+                p.close(run_before_unload=True)
+        context.close()
+
+
+def stores(server: dict) -> set:
+    """The run folders on the server's disk, over all sessions (each holds one run's store)."""
+    return {f for root in server["tmp"].glob("scorestate-dashboard-*") for f in root.iterdir()}
+
+
+def wait_until(condition, what: str, timeout_ms: int = CALLED_OFF_MS) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not so after {timeout_ms / 1000:.0f} s")
+        time.sleep(0.1)
+
+
+def start_long_run(page, server: dict):
+    """Start a LONG run and wait until it is under way; its folder, with the store it is writing."""
+    before = stores(server)
+    set_society(page, LONG_POPULATION, LONG_DAYS)
+    page.locator(".run-button").click()
+    page.wait_for_selector(f".progress .status:has-text('of {LONG_DAYS:,}')", timeout=WAIT_MS)
+    (folder,) = stores(server) - before
+    assert (folder / "runs.duckdb").exists()
+    return folder
+
+
+WAITING = ".progress .status:has-text('waiting for another run to finish (this server runs 1 at a time)')"
+
+
+@needs_chromium
+def test_stop_ends_a_run_and_leaves_no_store(open_page, busy_server):
+    page = open_page()
+    before = stores(busy_server)
+    folder = start_long_run(page, busy_server)
+    page.locator(".progress").get_by_role("button", name="Stop").click()
+    page.wait_for_selector(".note:has-text('The run was stopped.')", timeout=CALLED_OFF_MS)
+    page.wait_for_selector(".progress", state="detached", timeout=CALLED_OFF_MS)
+    assert page.locator(".headline").count() == 0
+    wait_until(lambda: not folder.exists(), "the stopped run's folder is removed")
+    assert not stores(busy_server) - before  # nothing half-written is left
+    # the page is usable again and the server's turn was given back: the next run lands
+    assert page.locator(".run-button").is_enabled()
+    set_society(page, SHORT_POPULATION, SHORT_DAYS)
+    run(page)
+    expect(page.locator(".main")).to_contain_text(f"{SHORT_POPULATION:,} citizens, {SHORT_DAYS} days")
+    expect(page.locator(".note", has_text="was stopped")).to_have_count(0)
+    assert len(stores(busy_server) - before) == 1
+
+
+@needs_chromium
+def test_stop_while_the_figures_are_drawn_keeps_no_result(open_page, busy_server):
+    """The last day is past, but the run is not on the page yet: Stop still calls it off."""
+    page = open_page()
+    before = stores(busy_server)
+    set_society(page, SHORT_POPULATION, SHORT_DAYS)
+    page.locator(".run-button").click()
+    page.wait_for_selector(".progress .status:has-text('drawing the figures')", timeout=WAIT_MS)
+    page.locator(".progress").get_by_role("button", name="Stop").click()
+    page.wait_for_selector(".note:has-text('The run was stopped.')", timeout=CALLED_OFF_MS)
+    page.wait_for_selector(".progress", state="detached", timeout=CALLED_OFF_MS)
+    assert page.locator(".headline").count() == 0  # no result under "The run was stopped."
+    wait_until(lambda: not stores(busy_server) - before, "the stopped run's folder is removed")
+
+
+@needs_chromium
+def test_a_second_browser_waits_its_turn_and_both_get_their_run(open_page, busy_server):
+    first, second = open_page(), open_page()
+    set_society(first, QUEUED_POPULATION, QUEUED_DAYS, seed=5)
+    set_society(second, SHORT_POPULATION, SHORT_DAYS, seed=6)
+    first.locator(".run-button").click()
+    first.wait_for_selector(f".progress .status:has-text('of {QUEUED_DAYS:,}')", timeout=WAIT_MS)
+    second.locator(".run-button").click()
+    second.wait_for_selector(f"{WAITING}, .headline-approval_mean", timeout=WAIT_MS)  # whichever comes
+    assert second.locator(WAITING).count() == 1, "the second run did not wait for the first"
+    assert first.locator(".progress").count() == 1  # the first run is still going meanwhile
+    for p in (first, second):
+        p.wait_for_selector(".headline-approval_mean .headline-value", timeout=WAIT_MS)
+        p.wait_for_selector(".progress", state="detached", timeout=WAIT_MS)
+    # each page shows its own run, not the other's
+    for p, society in ((first, f"{QUEUED_POPULATION:,} citizens, {QUEUED_DAYS:,} days, seed 5"),
+                       (second, f"{SHORT_POPULATION:,} citizens, {SHORT_DAYS} days, seed 6")):
+        expect(p.locator(".main")).to_contain_text(society)
+    assert "seed 6" not in first.inner_text(".main") and "seed 5" not in second.inner_text(".main")
+    for p in (first, second):
+        assert p.locator(".note", has_text="stopped").count() == 0
+
+
+@needs_chromium
+def test_closing_a_tab_calls_its_run_off_and_removes_its_stores(open_page, busy_server):
+    before = stores(busy_server)
+    closing, staying = open_page(), open_page()
+    set_society(closing, SHORT_POPULATION, SHORT_DAYS)
+    run(closing)
+    (finished,) = stores(busy_server) - before  # a run the closing page made and still shows
+    running = start_long_run(closing, busy_server)
+    set_society(staying, SHORT_POPULATION, SHORT_DAYS)
+    staying.locator(".run-button").click()
+    staying.wait_for_selector(WAITING, timeout=WAIT_MS)  # the long run holds the turn
+
+    closing.close(run_before_unload=True)  # as a tab is closed
+    # the long run is called off (left going, it would hold the turn for minutes), so the other
+    # page's run gets the turn and lands
+    staying.wait_for_selector(".headline-approval_mean .headline-value", timeout=CALLED_OFF_MS)
+    wait_until(lambda: not finished.exists() and not running.exists(), "the closed page's stores are removed")
+    (kept,) = stores(busy_server) - before  # the page still open keeps its run
+    assert kept not in (finished, running)
+    staying.wait_for_selector(".figure-scores img", timeout=WAIT_MS)
+    assert "Traceback" not in busy_server["log"].read_text()  # the calling off was no failure
 
 
 # ------------------------------------------------------------------ the command line

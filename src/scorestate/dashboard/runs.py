@@ -205,14 +205,19 @@ class CompareOutcome:
             self.b.scenario.model_dump(exclude={"name", "description", "overrides"})
 
 
+def _go_on(keep_going: KeepGoing) -> None:
+    """Raise Stopped if the request was called off meanwhile or the server is stopping."""
+    if not keep_going() or STOP.is_set():
+        raise Stopped
+
+
 def _days(report: Report, keep_going: KeepGoing, days: int, what: str,
           start: float, span: float) -> Callable[[int], None]:
     """A run's day-by-day progress as page messages, at most every REPORT_EVERY_S."""
     last = [0.0]
 
     def on_day(day: int) -> None:
-        if not keep_going() or STOP.is_set():
-            raise Stopped
+        _go_on(keep_going)
         now = time.monotonic()
         if now - last[0] >= REPORT_EVERY_S or day == days:
             last[0] = now
@@ -238,6 +243,7 @@ def simulate(policy: Policy, society: Society, report: Report, keep_going: KeepG
             landed = _land("the run", policy, scenario, folder / "runs.duckdb", on_day)
             report("drawing the figures", 1.0)
             panels = plots.run_panels(landed.stored)
+            _go_on(keep_going)  # Stop pressed while the figures were drawn: the run is not shown
         except BaseException:
             discard(folder)
             raise
@@ -263,8 +269,7 @@ def compare(a: Policy, b: Policy, society: Society, replicates: int, report: Rep
                            _days(report, keep_going, society.days, "policy B: ", 1 / runs, 1 / runs))
 
             def replicate(done: int, total: int) -> None:
-                if not keep_going() or STOP.is_set():
-                    raise Stopped
+                _go_on(keep_going)
                 report(f"confidence intervals: run {done} of {total} (seeds {society.seed} to "
                        f"{society.seed + replicates - 1}, and independent ones)", (2 + done) / runs)
 
@@ -274,6 +279,7 @@ def compare(a: Policy, b: Policy, society: Society, replicates: int, report: Rep
             report("drawing the figures", 1.0)
             panels = [plots.difference_panel(land_a.metrics, land_b.metrics),
                       *plots.run_panels(land_a.stored, land_b.stored)]
+            _go_on(keep_going)
         except BaseException:
             discard(folder)
             raise
