@@ -544,9 +544,11 @@ class ReferenceModel(mesa.Model):
         self.policy = self.phases[0][1]
         b = scenario.behaviour
         self.interval, self.grace, self.refusal = b.dose_interval_days, b.dose_grace_days, b.dose_refusal_days
-        self.day = 0
+        self.day = -scenario.run.warm_up_days  # the warm-up's days, before day 0, are not measured
         self._populate()
         self.metrics: list[dict[str, float]] = []
+        while self.day < 0:
+            self.step()
 
     def _populate(self) -> None:
         """Day 0: the same synthetic citizens and ties as the engine builds for this seed."""
@@ -632,7 +634,8 @@ class ReferenceModel(mesa.Model):
         self.leniency_signal = (at.approval_leniency * at.leniency_visibility * self.spared
                                 / max(1, self.officials))
         self.agents.do("learn")
-        self.metrics.append(self.measure())
+        if self.day >= 0:
+            self.metrics.append(self.measure())
         self.day += 1
 
     def measure(self) -> dict[str, float]:

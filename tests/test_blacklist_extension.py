@@ -12,11 +12,12 @@ import polars as pl
 
 import scorestate as ss
 from scorestate.engine import Simulation
+from scorestate.state import NEVER
 
 DAYS = 150
 # The court list with a short term and a short court delay, and debts that default often, so
-# that terms end with judgments unpaid (and some paid) within a short run.
-OVERRIDES = {"ledger.retention": "full", "behaviour.debt_default": 0.003,
+# that terms end with judgments unpaid (and some paid) within a short run, from an empty list.
+OVERRIDES = {"ledger.retention": "full", "behaviour.debt_default": 0.003, "run.warm_up_days": 0,
              "policy.surveillance.court_delay_days": 20,
              "policy.blacklist.exit": "days_listed >= 40 or not court_judgment_unpaid"}
 
@@ -30,7 +31,7 @@ def test_a_term_that_ends_unpaid_is_extended_without_a_day_off_the_list():
         sim.step()
         s = sim.state
         # extended today: still listed, with a term that starts today though it started earlier
-        again = np.flatnonzero(s.blacklisted & (s.listed_since == sim.day - 1) & (before >= 0)
+        again = np.flatnonzero(s.blacklisted & (s.listed_since == sim.day - 1) & (before != NEVER)
                                & (before < sim.day - 1))
         assert s.judgment[again].all(), "only a reason that still holds extends a term"
         assert (sim.day - 1 - before[again] >= 40).all(), "only a term served is extended"

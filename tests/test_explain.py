@@ -294,7 +294,7 @@ def test_a_large_runs_file_says_first_that_it_rebuilds_the_society(full, store, 
 
     quiet = cli("explain", full.run_id, "0", "--store", str(store), "--json")
     assert quiet.exit_code == 0 and "rebuilding" not in quiet.stderr
-    monkeypatch.setattr(explain_command, "SLOW_REBUILD_FROM", N)
+    monkeypatch.setattr(explain_command, "SLOW_REBUILD_S", 0.0)
     r = cli("explain", full.run_id, "0", "--store", str(store), "--json")
     assert r.exit_code == 0
     assert f"rebuilding the {N} citizens of run {full.run_id}" in r.stderr

@@ -80,7 +80,7 @@ def test_outside_the_panel_the_society_is_rebuilt(stored, monkeypatch):
 def test_the_command_warns_of_a_rebuild_only_where_there_is_one(stored, store, monkeypatch):
     from scorestate.cli import explain as explain_command
 
-    monkeypatch.setattr(explain_command, "SLOW_REBUILD_FROM", N)
+    monkeypatch.setattr(explain_command, "SLOW_REBUILD_S", 0.0)
     kept = stored.panel_day0()
     inside, outside = int(kept.ids[0]), next(c for c in range(N) if c not in kept)
     run_id = stored.record.run_id

@@ -31,6 +31,7 @@ from scorestate.scenario.load import (
     set_path,
 )
 from scorestate.scenario.schema import MAX_DESCRIPTION, MAX_NAME, Population, Scenario
+from scorestate.state import NEVER
 
 runner = CliRunner()
 DATA = Path(__file__).parent / "data"
@@ -137,7 +138,7 @@ def test_a_debt_income_factor_of_0_leaves_defaults_to_the_lowest_quintile():
                       population=400, days=4)
     sim = engine.Simulation(s)
     sim.run()
-    debtors = sim.state.debt_since >= 0
+    debtors = sim.state.debt_since != NEVER
     assert debtors.any()
     assert set(np.unique(sim.citizens.quintile[debtors]).tolist()) == {1}
 

@@ -292,7 +292,8 @@ def test_dissent_is_deterred_only_where_a_channel_is_watched():
 
 def test_acts_a_listing_rule_reads_count_as_offences():
     """A debtor listed for an unpaid judgment did something the rules name: not innocent."""
-    r = ss.simulate(ss.load_scenario("court-blacklist", {"behaviour.debt_default": 2e-3},
+    r = ss.simulate(ss.load_scenario("court-blacklist", {"behaviour.debt_default": 2e-3,
+                                                         "run.warm_up_days": 0},  # from empty
                                      population=2000, days=200, seed=2))
     assert r.metrics["blacklist_share"].max() > 0
     assert r.metrics["innocent_blacklisted_share"].max() == 0
@@ -338,6 +339,7 @@ def test_the_weights_of_sanctions_are_the_scenarios():
 def test_a_phase_that_shortens_the_court_delay_is_in_force():
     def first_listing(phases: list[dict]) -> tuple[int, pl.Series]:
         r = ss.simulate(ss.load_scenario("court-blacklist", {"behaviour.debt_default": 2e-3,
+                                                             "run.warm_up_days": 0,  # from empty
                                                              "timeline.phases": phases},
                                          population=2000, days=130, seed=2))
         inflow = r.metrics["blacklist_inflow"]

@@ -12,6 +12,7 @@ import pytest
 import scorestate as ss
 from scorestate.engine import DAY, Simulation
 from scorestate.scenario.load import preset_names
+from scorestate.state import NEVER
 from scorestate.vocabulary import EVENT_INDEX, SERVICE_INDEX, SERVICES
 
 NEW_PRESETS = ("western-soft", "rongcheng", "court-blacklist", "health-code")
@@ -93,7 +94,7 @@ def test_western_soft_refuses_flagged_alcohol_and_doubles_interest_for_low_tiers
         refused = (s.denied_today & np.uint16(bits("alcohol"))) != 0
         refused_acts += int(refused.sum())
         assert not np.any(refused & ((s.acts >> EVENT_INDEX["alcohol"]) & 1).astype(bool))
-        flagged = (s.alcohol_flagged >= 0) & (today - s.alcohol_flagged <= 7)
+        flagged = (s.alcohol_flagged != NEVER) & (today - s.alcohol_flagged <= 7)
         closed = (s.denied & np.uint16(bits("alcohol"))) != 0
         np.testing.assert_array_equal(closed, flagged)
         low = s.tier <= sim.policy.spec.tiers.names.index("C")
@@ -115,8 +116,9 @@ def test_western_soft_refuses_flagged_alcohol_and_doubles_interest_for_low_tiers
 
 
 def test_court_blacklist_lists_only_unpaid_judgments_and_blocks_travel():
-    # more defaults and a short court delay than the preset's, so judgments come within the test
-    sim = sim_of("court-blacklist", {"behaviour.debt_default": 0.003,
+    # more defaults and a short court delay than the preset's, so judgments come within the
+    # test, from an empty list
+    sim = sim_of("court-blacklist", {"behaviour.debt_default": 0.003, "run.warm_up_days": 0,
                                      "policy.surveillance.court_delay_days": 5},
                  population=1000, days=60)
     listed_ever = 0
@@ -136,6 +138,7 @@ def test_court_blacklist_lists_only_unpaid_judgments_and_blocks_travel():
 
 def test_court_blacklist_term_is_two_years_and_extended_for_a_debtor_who_never_pays():
     sim = sim_of("court-blacklist", {"behaviour.debt_default": 0.05, "behaviour.debt_repay": 0.0,
+                                     "run.warm_up_days": 0,  # from an empty list
                                      "policy.surveillance.court_delay_days": 1},
                  population=60, days=745)
     listings: dict[int, list[int]] = defaultdict(list)

@@ -56,6 +56,7 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
         commit_wait_s: float = COMMIT_WAIT_S, checkpoint_every: int | None = None,
         run_id: str | None = None) -> RunResult:
     """Simulate a loaded scenario; with a store, land the run there and set `run_id`.
+    `progress(day)` is called after each day, and after each day of a warm-up (days up to 0).
 
     The stored run keeps its ledger on disk, so `result.ledger` is then None: read it with
     `open_run(result.run_id, store=...).ledger(...)`. A store in use fails at once at the start
@@ -75,7 +76,7 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
         if every is not None:
             raise ScorestateError("checkpoint_every needs a store (the checkpoint is kept with "
                                   "the run's ledger); expected store=PATH, or Simulation.save")
-        return Simulation(scenario, graph=graph).run(progress)
+        return Simulation(scenario, graph=graph, progress=progress).run(progress)
     if run_id is None:
         run_id = new_run_id()
     check_run_id(run_id)
@@ -85,7 +86,8 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
         except ValueError as e:  # an id with characters a folder name should not have
             raise ScorestateError(str(e)) from None
     try:
-        sim = Simulation(scenario, graph=graph, ledger_sink=lambda batch: writer.write(**batch))
+        sim = Simulation(scenario, graph=graph, ledger_sink=lambda batch: writer.write(**batch),
+                         progress=progress)
         kept = panel_day0(sim)
         if kept is not None:
             writer.write_panel_day0(kept)

@@ -15,6 +15,7 @@ import numpy as np
 
 from scorestate.conditions import ColumnKind, Condition, compile_condition
 from scorestate.mechanisms.neighbours import share
+from scorestate.state import NEVER
 
 if TYPE_CHECKING:
     from scorestate.scenario.schema import Behaviour, Policy
@@ -114,10 +115,10 @@ class ColumnEnv(Mapping[str, np.ndarray]):
                 return since >= b.dose_interval_days + b.dose_refusal_days
             return np.maximum(since.astype(np.int32) - b.dose_interval_days, 0)
         if name == "debt_unpaid":
-            return take(s.debt_since) >= 0
+            return take(s.debt_since) != NEVER
         if name == "days_since_flagged_alcohol":
             flagged = take(s.alcohol_flagged)
-            return np.where(flagged >= 0, self.day - flagged.astype(np.int32), 99999)
+            return np.where(flagged != NEVER, self.day - flagged.astype(np.int32), 99999)
         if name == "wallet_frozen":
             return (take(s.denied) & 1) != 0
         if name == "approval":

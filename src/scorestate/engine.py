@@ -39,7 +39,7 @@ import polars as pl
 from scorestate import __version__
 from scorestate.columns import ColumnEnv
 from scorestate.errors import InvariantError, ScorestateError, not_a_scenario
-from scorestate.ledger import Batch, Ledger
+from scorestate.ledger import Batch, Ledger, discard
 from scorestate.mechanisms import (
     appeals,
     attitudes,
@@ -58,7 +58,7 @@ from scorestate.policy import CompiledPolicy, compile_timeline, policy_on, price
 from scorestate.population import build_citizens, care_weights
 from scorestate.pricebook import PriceBook
 from scorestate.scenario.schema import Scenario
-from scorestate.state import Citizens, State
+from scorestate.state import NEVER, Citizens, State
 from scorestate.vocabulary import LEDGER_KINDS, SOURCES
 
 # Kernels run on OpenMP threads. Idle threads that spin (OpenMP's default) stall every parallel
@@ -118,6 +118,8 @@ DAY: tuple[tuple[str, Callable[[Simulation], None]], ...] = (
     ("attitudes", attitudes.step),
     ("measurement", measurement_step),
 )
+WARM_UP = tuple((name, mechanism) for name, mechanism in DAY if name != "measurement")
+"""The days of `run.warm_up_days`: every mechanism, nothing measured."""
 
 
 @dataclass
@@ -234,10 +236,13 @@ class Simulation:
     `graph=` runs on a networkx graph instead of the scenario's network; it sets the number of
     citizens, and a population size the scenario sets explicitly must agree with it, as with an
     edge list. `ledger_sink` receives each ledger batch instead of keeping it in memory.
+    With `run.warm_up_days`, the society lives those days as it is built, and `progress(day)`
+    follows them (days up to 0).
     """
 
     def __init__(self, scenario: Scenario, *, graph: object | None = None,
-                 ledger_sink: Callable[[Batch], None] | None = None) -> None:
+                 ledger_sink: Callable[[Batch], None] | None = None,
+                 progress: Callable[[int], None] | None = None) -> None:
         t0 = time.perf_counter()
         if not isinstance(scenario, Scenario):  # a preset's name, say: fail here, not deep inside
             raise not_a_scenario(scenario, "ss.simulate(ss.load_scenario({name!r}))")
@@ -291,10 +296,11 @@ class Simulation:
         s.grievance[:] = grievance
         s.days_since_dose[:] = days_since_dose
         seeds = start.random(self.n) < self.policy.spec.blacklist.seed_share
-        s.blacklisted[seeds] = True
+        self._finish(s, ledger_sink)
+        self._warm_up(scenario.run.warm_up_days, progress)
+        s.blacklisted[seeds] = True  # on day 0, after any warm-up
         s.listed_since[seeds] = 0
         s.list_reason[seeds] = blacklist.REASON_SEED
-        self._finish(s, ledger_sink)
         self.build_s = time.perf_counter() - t0
 
     def _take(self, scenario: Scenario, citizens: Citizens, graph: Graph) -> None:
@@ -373,6 +379,29 @@ class Simulation:
         if self.day >= self.scenario.run.days:
             raise ScorestateError(f"the run has reached its last day ({self.scenario.run.days}); "
                                   "set run.days higher to go on")
+        self._advance(DAY, timings)
+
+    def _warm_up(self, days: int, progress: Callable[[int], None] | None) -> None:
+        """Live `days` days before day 0 (numbered -days to -1) under day 0's policy, recording
+        nothing: no metrics, no ledger row. A regime that has stood for years (a court list whose
+        debtors come and go) then starts the run at its own level instead of empty, and the
+        day stamps it leaves (listed since, unpaid since) are negative days. `progress(day)`
+        follows it, from -days + 1 to 0."""
+        if days == 0:
+            return
+        kept = self.ledger
+        self.ledger = Ledger(self.n, "panel", 0, self.seed, discard, 1)  # follows nobody
+        self.day = -days
+        while self.day < 0:
+            self._advance(WARM_UP)
+            if progress is not None:
+                progress(self.day)
+        self.ledger = kept
+        self.step_s = 0.0
+
+    def _advance(self, steps: tuple[tuple[str, Callable[[Simulation], None]], ...],
+                 timings: dict[str, float] | None = None) -> None:
+        """Run `steps` for today and move to the next day."""
         t0 = time.perf_counter()
         threads = numba.get_num_threads()
         if self.n <= SERIAL_UP_TO and threads > 1:  # results do not depend on the thread count
@@ -381,10 +410,10 @@ class Simulation:
             self.tally = defaultdict(int)
             self.upheld_today = NOBODY
             if timings is None:
-                for _name, mechanism in DAY:
+                for _name, mechanism in steps:
                     mechanism(self)
             else:
-                for name, mechanism in DAY:
+                for name, mechanism in steps:
                     t1 = time.perf_counter()
                     mechanism(self)
                     timings[name] = timings.get(name, 0.0) + time.perf_counter() - t1
@@ -520,7 +549,7 @@ def check_invariants(sim: Simulation) -> None:
         raise InvariantError(f"day {sim.day}: a score left [{sc.minimum}, {sc.maximum}]")
     if p.enabled and not np.array_equal(s.tier, scoring.initial_tiers(s.score, p.tier_bounds)):
         raise InvariantError(f"day {sim.day}: a tier disagrees with its score")
-    if not np.array_equal(s.blacklisted, s.listed_since >= 0):
+    if not np.array_equal(s.blacklisted, s.listed_since != NEVER):
         raise InvariantError(f"day {sim.day}: blacklisted and listed_since disagree")
     g = sim.graph
     if np.any(g.start[:-1] + g.degree > g.start[1:]):
@@ -536,8 +565,9 @@ def simulate(scenario: Scenario, *, graph: object | None = None,
              progress: Callable[[int], None] | None = None) -> RunResult:
     """Run a loaded scenario to its last day, keeping the ledger in memory: a pure function of
     (scenario, its seed). `graph=`: a networkx graph as the citizens' ties (it sets their number);
-    `progress(day)` is called after each day. To keep the run, use `ss.run(..., store=...)`."""
-    return Simulation(scenario, graph=graph).run(progress)
+    `progress(day)` is called after each day (with days up to 0 in a warm-up). To keep the run,
+    use `ss.run(..., store=...)`."""
+    return Simulation(scenario, graph=graph, progress=progress).run(progress)
 
 
 __all__ = ["DAY", "RunResult", "Simulation", "simulate"]

@@ -50,7 +50,7 @@ class Ledger:
         recorded = np.zeros(n, np.bool_)
         if retention == "full":
             recorded[:] = True
-        elif retention == "panel":
+        elif retention == "panel" and panel_size > 0:
             rng = np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, 3])))
             recorded[rng.permutation(n)[: min(panel_size, n)]] = True
         self.index = np.flatnonzero(recorded)  # the recorded citizens, in id order

@@ -20,10 +20,12 @@ from scorestate.vocabulary import EVENTS
 
 # One bit per event in the day's masks; the narrowest unsigned type that holds every event.
 MASK = np.uint16 if len(EVENTS) <= 16 else np.uint32
-# Day stamps (`listed_since`, `debt_since`, `alcohol_flagged`) are int16: `run.days` is capped
-# at DAY_MAX so that a stamp and -1 ("never") always fit.
+# Day stamps (`listed_since`, `debt_since`, `alcohol_flagged`) are int16: `run.days` and
+# `run.warm_up_days` are capped at DAY_MAX, so that every stamp (negative for the warm-up's days,
+# before day 0) and NEVER fit.
 DAY = np.int16
 DAY_MAX = int(np.iinfo(DAY).max)
+NEVER = int(np.iinfo(DAY).min)
 
 
 @dataclass
@@ -57,11 +59,11 @@ class State:
     score: np.ndarray  # float32
     tier: np.ndarray  # uint8 rank, 0 = lowest tier
     blacklisted: np.ndarray  # bool
-    listed_since: np.ndarray  # int16 day, -1 when not listed
+    listed_since: np.ndarray  # int16 day (negative: in the warm-up), NEVER (-32768) when not listed
     list_reason: np.ndarray  # int8 index into policy.blacklist.entry, -1 when not listed
     corrections: np.ndarray  # uint8 apologies recognised while listed (saturates at 255)
     days_since_dose: np.ndarray  # int16
-    debt_since: np.ndarray  # int16 day of an unpaid default, -1 none
+    debt_since: np.ndarray  # int16 day of an unpaid default (negative: in the warm-up), NEVER none
     judgment: np.ndarray  # bool: a court judgment for an unpaid debt stands
     perceived: np.ndarray  # float32 perceived detection risk
     approval: np.ndarray  # float32 approval logit
@@ -71,7 +73,7 @@ class State:
     offences: np.ndarray  # uint16, saturating: true acts that the rules in force name
     sanctions: np.ndarray  # uint16 sanctions suffered (penalties, denials, listing, prices above normal)
     benefits: np.ndarray  # uint16 rewards received
-    alcohol_flagged: np.ndarray  # int16 last day an alcohol purchase was observed, -1 never
+    alcohol_flagged: np.ndarray  # int16 last day an alcohol purchase was observed, NEVER none
     # the day's scratch, written in full each day by the step that makes it
     acts: np.ndarray  # bit per event: what the citizen really did today
     latent: np.ndarray  # bit per event: what the citizen would have done without incentives
@@ -113,12 +115,12 @@ class State:
 
         s = cls(
             score=z(np.float32), tier=z(np.uint8), blacklisted=z(np.bool_),
-            listed_since=np.full(n, -1, DAY), list_reason=np.full(n, -1, np.int8),
+            listed_since=np.full(n, NEVER, DAY), list_reason=np.full(n, -1, np.int8),
             corrections=z(np.uint8), days_since_dose=z(np.int16),
-            debt_since=np.full(n, -1, DAY), judgment=z(np.bool_), perceived=z(np.float32),
+            debt_since=np.full(n, NEVER, DAY), judgment=z(np.bool_), perceived=z(np.float32),
             approval=z(np.float32), grievance=z(np.float32), denied=z(np.uint16),
             false_points=z(np.float32), offences=z(np.uint16), sanctions=z(np.uint16),
-            benefits=z(np.uint16), alcohol_flagged=np.full(n, -1, DAY),
+            benefits=z(np.uint16), alcohol_flagged=np.full(n, NEVER, DAY),
             acts=z(MASK), latent=z(MASK), observed=z(MASK), falsely=z(MASK), misattributed=z(MASK),
             points_today=z(np.float32), used=z(np.uint16), denied_today=z(np.uint16),
             rewarded=z(np.bool_),

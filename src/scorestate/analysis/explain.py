@@ -4,7 +4,8 @@ A stored run keeps metrics and a ledger, not the citizens themselves. Demographi
 starting state and the day-0 network are a pure function of the resolved scenario and its seed.
 A run with a ledger panel keeps them for its panel's citizens (`panel_day0`, written as the run
 starts), so their files open at once at any population; for anyone else they are rebuilt here
-(`Simulation(scenario)` without running a day: about 2 s per million citizens). Everything
+(`Simulation(scenario)` without running a day: about 2 s per million citizens, plus the days
+of a warm-up, which it lives again). Everything
 that happened later comes from the ledger, which keeps what the scenario's `ledger.retention`
 chose:
 
@@ -164,7 +165,7 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
         tier = r["value"]
     listings, listed = [], start_listed
     if start_listed:
-        listings.append({"day": 0, "what": "entry", "reason": "seed (listed at the start)"})
+        listings.append(_listed_at_start(timeline, head["start"]))
     for r in own.filter(pl.col("kind").is_in(list(LISTINGS))).iter_rows(named=True):
         what = LISTINGS[r["kind"]]
         reason = EXITS.get(r["value"], f"exit code {r['value']}") if what == "exit" else _reason(
@@ -210,6 +211,16 @@ def explain(stored: StoredRun, citizen: int, *, graph: object | None = None) -> 
         neighbours_note=TIE_NOTE if network_known else "the run's network is not known here")
 
 
+def _listed_at_start(timeline: list[tuple[int, Any]], start: dict[str, Any]) -> dict[str, Any]:
+    """The listing a citizen starts the run with: a seed's on day 0, or one the warm-up made
+    (on a day before 0, for the reason it gave). Records kept before warm-ups name neither."""
+    since = start.get("listed_since")
+    if since is None or start.get("list_reason") == REASON_SEED:
+        return {"day": 0, "what": "entry", "reason": "seed (listed at the start)"}
+    return {"day": since, "what": "entry",
+            "reason": f"{_reason(timeline, 0, start['list_reason'])} (before day 0, in the warm-up)"}
+
+
 def day0(sim: Any, citizen: int, *, network: bool = True) -> dict[str, Any]:
     """What a citizen's file takes from the society on day 0, as JSON-able data: who they are,
     their starting state, how leniency treats their rank, and their ties with each neighbour's
@@ -223,6 +234,8 @@ def day0(sim: Any, citizen: int, *, network: bool = True) -> dict[str, Any]:
     return {"demographics": _demographics(c, citizen), "traits": _traits(c, s, sim.care_weights, citizen),
             "start": {"score": float(s.score[citizen]), "tier": int(s.tier[citizen]),
                       "blacklisted": bool(s.blacklisted[citizen]),
+                      "listed_since": int(s.listed_since[citizen]) if s.blacklisted[citizen] else None,
+                      "list_reason": int(s.list_reason[citizen]) if s.blacklisted[citizen] else None,
                       "approval": _sigmoid(float(s.approval[citizen]))},
             "leniency": _leniency(sim, citizen), "neighbours": ties}
 

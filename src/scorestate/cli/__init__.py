@@ -90,10 +90,18 @@ def who(scenario: Any) -> str:
     only once it is read."""
     net = scenario.network
     if net.kind == "edgelist":
-        return f"the citizens of {Path(net.edgelist).name}"
-    if net.kind == "graph":
-        return "the citizens of the graph"
-    return plural(scenario.population.size, "citizen")
+        citizens = f"the citizens of {Path(net.edgelist).name}"
+    elif net.kind == "graph":
+        citizens = "the citizens of the graph"
+    else:
+        citizens = plural(scenario.population.size, "citizen")
+    return citizens + warm_up(scenario)
+
+
+def warm_up(scenario: Any) -> str:
+    """The warm-up a scenario lives before day 0, for a title ('' without one)."""
+    days = scenario.run.warm_up_days
+    return f" (after {plural(days, 'day')} of warm-up before day 0)" if days else ""
 
 
 def store_flag(store: Path) -> str:

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
 # A citizen's file outside the run's ledger panel (or of a run stored before the panel's day-0
 # records were kept) rebuilds the run's whole society: about 2 s per million citizens here (a
-# 50-million-citizen run: 1 min 54 s, 8.4 GB).
-SLOW_REBUILD_FROM = 2_000_000
+# 50-million-citizen run: 1 min 54 s, 8.4 GB), and lives its warm-up's days again (a day of a
+# million citizens: about 40 ms; docs/performance.md). A rebuild this long is announced.
+SLOW_REBUILD_S = 4.0
 REBUILD_S_PER_MILLION = 2.0
+WARM_UP_S_PER_MILLION_DAYS = 0.04
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
@@ -63,10 +65,13 @@ def explain(run_id: RunArg,
         return
     n = int(stored.record.population)
     if 0 <= citizen < n and needs_rebuild(stored, citizen):
-        if n >= SLOW_REBUILD_FROM:
+        warm = int(stored.record.scenario.get("run", {}).get("warm_up_days", 0))
+        seconds = (REBUILD_S_PER_MILLION + WARM_UP_S_PER_MILLION_DAYS * warm) * n / 1e6
+        if seconds >= SLOW_REBUILD_S:
+            lived = f", with their {plural(warm, 'day')} of warm-up," if warm else ""
             err.print(f"scorestate: rebuilding the {plural(n, 'citizen')} of run {stored.record.run_id} "
-                      f"and their ties to read one file; at this size that takes about "
-                      f"{_rebuild_s(n)} (a citizen of the ledger's panel opens at once)",
+                      f"and their ties{lived} to read one file; at this size that takes about "
+                      f"{_rebuild_s(seconds)} (a citizen of the ledger's panel opens at once)",
                       markup=False, highlight=False, soft_wrap=True)
         compile_kernels(lambda: err.print(COMPILING, markup=False, highlight=False))
     file = explain_citizen(stored, citizen)
@@ -104,8 +109,7 @@ def worth_opening(stored: StoredRun, store: Path, as_json: bool) -> None:
     out.print(table)
 
 
-def _rebuild_s(n: int) -> str:
-    seconds = REBUILD_S_PER_MILLION * n / 1e6
+def _rebuild_s(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} minutes"
 
 

@@ -27,6 +27,7 @@ from scorestate.cli import (
     plural,
     progress,
     store_flag,
+    warm_up,
     warn_late,
     who,
 )
@@ -77,6 +78,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
         Store(store).close()  # fail fast on a bad store, before any citizen is built
         run_id = new_run_id()
         total = resolved.run.days
+        warm = resolved.run.warm_up_days  # the bar runs through the warm-up's days first
         if checkpoint_every is not None and checkpoint_every >= total:
             err.print(f"scorestate: note: --checkpoint-every {checkpoint_every}: the run's "
                       f"{plural(total, 'day')} end before a first checkpoint, so none is written",
@@ -89,8 +91,9 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
                 result = api.resume_run(run_id, store=store, progress=lambda d: bar.update(
                     task, completed=d))
             else:
+                bar.update(task, total=warm + total)
                 result = api.run(resolved, store=store, checkpoint_every=checkpoint_every,
-                                 run_id=run_id, progress=lambda d: bar.update(task, completed=d))
+                                 run_id=run_id, progress=lambda d: bar.update(task, completed=warm + d))
     except (KeyboardInterrupt, SystemError) as e:
         if not interrupts.was_interrupt(e):
             raise
@@ -164,7 +167,8 @@ def print_summary(result: Any, store: Path) -> None:
     f = result.final
     last = m.row(-1, named=True)
     head = Table(title=f"{result.scenario.name}: {plural(result.population, 'citizen')}, "
-                       f"{plural(result.days, 'day')}, seed {result.seed}", show_header=True,
+                       f"{plural(result.days, 'day')}{warm_up(result.scenario)}, seed {result.seed}",
+                 show_header=True,
                  caption=GLOSSARY, caption_justify="left")
     head.add_column("on the last day")
     head.add_column("value", justify="right")

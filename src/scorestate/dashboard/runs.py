@@ -221,7 +221,10 @@ def _days(report: Report, keep_going: KeepGoing, days: int, what: str,
         now = time.monotonic()
         if now - last[0] >= REPORT_EVERY_S or day == days:
             last[0] = now
-            report(f"{what}day {day:,} of {days:,}", start + span * day / days)
+            if day <= 0:  # a warm-up's days, before day 0 (court-blacklist lives eight years)
+                report(f"{what}warming up: {-day:,} days before day 0", start)
+            else:
+                report(f"{what}day {day:,} of {days:,}", start + span * day / days)
 
     return on_day
 

@@ -28,6 +28,7 @@ from numba import njit, prange
 
 from scorestate import rng
 from scorestate.population import care
+from scorestate.state import NEVER
 from scorestate.vocabulary import (
     EV_ALCOHOL,
     EV_APOLOGY,
@@ -318,7 +319,7 @@ def _block(first, m, day, enabled, keys, bp, demand, default_p, points, vis, urb
     for k in range(m):
         i = first + k
         j = np.uint64(i)
-        debt = (debt_since[j] >= 0) | (rng.draw_bits(kdebt, i) >> np.uint64(11) < may_default)
+        debt = (debt_since[j] != NEVER) | (rng.draw_bits(kdebt, i) >> np.uint64(11) < may_default)
         wd[k] |= ((np.int64(days_since_dose[j] >= interval) << (UNK + D_DOSE))
                   | (np.int64(blacklisted[j]) << (UNK + D_APOLOGY))
                   | (np.int64(debt) << (UNK + D_DEBT)) | (np.int64(denied[j] & 1) << WALLET))
@@ -371,11 +372,11 @@ def _block(first, m, day, enabled, keys, bp, demand, default_p, points, vis, urb
                     x += wallet
                 wd[k] = _settle(wd[k], rng.uniform(keys[D_STREAM[d]], i), x0, x, ev)
         if wd[k] >> (UNK + D_DEBT) & 1:
-            if debt_since[i] < 0:
+            if debt_since[i] == NEVER:
                 if rng.uniform(kdebt, i) < default_p[quintile[i]]:
                     debt_since[i] = day
             elif rng.uniform(keys[rng.DEBT_REPAY], i) < bp[REPAY_P]:
-                debt_since[i] = -1
+                debt_since[i] = NEVER
                 judgment[i] = False
             elif not judgment[i] and day - debt_since[i] >= int(bp[COURT_DELAY]):
                 # `>=`: a phase that shortens the delay judges the debts already older than it

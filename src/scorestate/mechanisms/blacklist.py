@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from scorestate.state import NEVER
+
 if TYPE_CHECKING:
     from scorestate.columns import ColumnEnv
     from scorestate.engine import Simulation
@@ -105,7 +107,7 @@ def release(sim: Simulation, citizens: np.ndarray, why: int) -> None:
     """Take citizens off the list (served their term, or the system was dismantled)."""
     s = sim.state
     s.blacklisted[citizens] = False
-    s.listed_since[citizens] = -1
+    s.listed_since[citizens] = NEVER
     s.list_reason[citizens] = -1
     sim.tally["blacklist_outflow"] += int(citizens.shape[0])
     sim.ledger.decisions(sim, citizens, "blacklist_exit", value=why)

@@ -535,6 +535,7 @@ class Ledger(Strict):
 
 class Run(Strict):
     days: int = P(365, "days simulated (day stamps are 16-bit: at most 32,767, about 89 years)", gt=0, le=32_767)
+    warm_up_days: int = P(0, "days the society lives under day 0's policy before day 0, unrecorded, so that a standing regime's list, debts and scores start at their own level instead of empty (the timeline's phases start at day 0; at most 32,767)", ge=0, le=32_767)
     seed: int = P(0, "seed of all random streams", ge=0, lt=2**63)
     network_metrics_every: int = P(7, "days between the costlier network metrics (components)", gt=0)
     check_invariants: bool = P(False, "check state invariants every day (slower; for tests and debugging)")
