@@ -7,8 +7,8 @@ about its score ... The same logit without the deterrence term gives each citize
 
 Services (travel, a loan, a flat, a car, ...) are attempted by a daily chance varied by rate
 ratios by demographic group, and cut where the citizen knows the service is shut to it: a
-known block deters (the court list's blocked rail purchases are a tenth of what attempts at
-the full rate would give).
+known block deters (the court list's blocked rail purchases are a twentieth of what attempts
+at the full rate would give).
 
 Reads: traits, demographics, perceived detection, yesterday's gates (`state.denied`), health
 and debt state, the court's delay in the policy in force.

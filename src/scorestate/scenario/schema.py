@@ -220,10 +220,10 @@ class Demands(Strict):
     essentials: Demand = Demand()
     pharmacy: Demand = Demand()
     retail: Demand = Demand()
-    rail: Demand = P(Demand(while_shut=0.1), "rail tickets", source=(
-        "calibrated: 0.33-0.42 blocked rail purchases per listing on the court list, 2017-2019 "
-        "(REFERENCES.md; tests/test_calibration.py), which attempts at the full rate overstate "
-        "tenfold"))
+    rail: Demand = P(Demand(while_shut=0.05), "rail tickets", source=(
+        "calibrated: 0.52 blocked rail purchases per listing on the court list, February 2017 to "
+        "end 2018 (REFERENCES.md; tests/test_calibration.py), which attempts at the full rate "
+        "overstate about twentyfold"))
     flight: Demand = Demand()
     loan: Demand = Demand()
     flat: Demand = Demand()
