@@ -192,4 +192,4 @@ def test_the_run_summary_says_the_warm_up_was_lived(tmp_path):
     r = runner.invoke(app, ["run", "court-blacklist", "-n", "2000", "-d", "5", "--set",
                             "run.warm_up_days=30", "--store", str(tmp_path / "runs.duckdb")])
     assert r.exit_code == 0, r.output
-    assert "5 days (after 30 days of warm-up before day 0)" in " ".join(r.stdout.split())
+    assert "5 days (with 30 days of warm-up before day 0)" in " ".join(r.stdout.split())

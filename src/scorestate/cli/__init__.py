@@ -101,7 +101,7 @@ def who(scenario: Any) -> str:
 def warm_up(scenario: Any) -> str:
     """The warm-up a scenario lives before day 0, for a title ('' without one)."""
     days = scenario.run.warm_up_days
-    return f" (after {plural(days, 'day')} of warm-up before day 0)" if days else ""
+    return f" (with {plural(days, 'day')} of warm-up before day 0)" if days else ""
 
 
 def store_flag(store: Path) -> str:
