@@ -45,6 +45,10 @@ LONG_POPULATION, LONG_DAYS = 100_000, limits.MAX_DAYS
 QUEUED_POPULATION, QUEUED_DAYS = 50_000, 1_000
 SHORT_POPULATION, SHORT_DAYS = 2_000, 100
 CALLED_OFF_MS = 60_000
+# court-blacklist's eight years of warm-up count against the busy server's budget of citizen-days
+# (LONG_POPULATION x LONG_DAYS): at WARM_DAYS days it allows WARM_MOST citizens, fewer than LONG_POPULATION
+WARM_PRESET, WARM_UP_DAYS, WARM_DAYS = "court-blacklist", 2_920, 30_000
+WARM_MOST = LONG_POPULATION * LONG_DAYS // (WARM_DAYS + WARM_UP_DAYS)
 START_S = 240  # a first start after a change to the engine compiles its kernels (about a minute)
 WAIT_MS = 120_000
 needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None,
@@ -166,6 +170,13 @@ def expect(locator):
 
 def percent(text: str) -> float:
     return float(text.rstrip("%")) / 100
+
+
+def pick_preset(page, name: str) -> None:
+    """Policy A's preset, from the sidebar's list (a menu the page opens over everything)."""
+    page.locator(".controls .preset .v-field").click()
+    page.locator(".v-select__content .v-list-item", has_text=name).click()
+    expect(page.locator(".controls .preset .v-select__selection-text")).to_have_text(name, timeout=WAIT_MS)
 
 
 def slide_to_max(page, scope: str, knob: str) -> None:
@@ -443,6 +454,32 @@ def test_closing_a_tab_calls_its_run_off_and_removes_its_stores(open_page, busy_
     assert "Traceback" not in busy_server["log"].read_text()  # the calling off was no failure
 
 
+@needs_chromium
+def test_a_presets_warm_up_counts_against_the_bounds(open_page, busy_server):
+    """court-blacklist lives eight years before day 0: with them, citizens x days past the server's
+    budget are refused with one sentence that says how many citizens fit, and nothing runs."""
+    assert WARM_MOST < LONG_POPULATION  # without the warm-up, LONG_POPULATION x WARM_DAYS would run
+    page = open_page()
+    before = stores(busy_server)
+    pick_preset(page, WARM_PRESET)
+    set_society(page, LONG_POPULATION, WARM_DAYS)
+    sentence = (f"{WARM_PRESET} lives {WARM_UP_DAYS:,} days of warm-up before day 0: with {WARM_DAYS:,} "
+                f"days, this server simulates at most {WARM_MOST:,} of its citizens a run.")
+    expect(page.locator(".bound-refused")).to_have_text([sentence], timeout=WAIT_MS)  # that one alone
+    expect(page.locator(".bounds")).to_contain_text(  # the sidebar's caption says so too
+        f"up to {WARM_MOST:,} of its citizens for {WARM_DAYS:,} days")
+    assert page.locator(".run-button").is_disabled()
+    page.get_by_role("button", name="Compare two policies").click()
+    assert page.locator(".compare-button").is_disabled()
+    assert page.locator(".progress").count() == 0 and page.locator(".headline").count() == 0
+    assert not stores(busy_server) - before  # nothing ran
+    # exactly the budget may run: the refusal goes and the button comes on (it is not pressed)
+    page.get_by_role("button", name="The society").click()
+    set_society(page, WARM_MOST, WARM_DAYS)
+    expect(page.locator(".bound-refused")).to_have_count(0, timeout=WAIT_MS)
+    assert page.locator(".run-button").is_enabled()
+
+
 # ------------------------------------------------------------------ the command line
 runner = CliRunner()
 
@@ -489,6 +526,80 @@ def test_bounds_from_the_environment_are_checked():
         limits.from_environ({limits.ENV_MAX_RUNS: "two"})
     assert got.problems(5_000, 60, 0) == []
     assert len(got.problems(5_001, 61, -1)) == 3
+
+
+def test_a_warm_up_counts_against_a_budget_of_citizen_days():
+    """citizens x (days + warm-up days) at most max_population x max_days: exactly the budget runs,
+    one citizen more is refused with one sentence; the number of citizens is rounded down."""
+    bounds = limits.Limits()  # 100,000 citizens x 730 days: 73,000,000 citizen-days
+    court = {"preset": "court-blacklist", "warm_up_days": 2_920}
+    assert bounds.problems(20_000, 730, 0, **court) == []  # 20,000 x 3,650 = the budget
+    assert bounds.problems(20_001, 730, 0, **court) == [
+        "court-blacklist lives 2,920 days of warm-up before day 0: with 730 days, this server simulates "
+        "at most 20,000 of its citizens a run."]
+    assert bounds.problems(100_000, 730, 0) == []  # the same request without a warm-up
+    with pytest.raises(ScorestateError, match="at most 20,000 of its citizens"):
+        bounds.refuse(20_001, 730, 0, **court)
+    uneven = limits.Limits(2_000, 100)  # 200,000 citizen-days; 130 days a run: 1,538.46 citizens
+    assert uneven.problems(1_538, 100, 0, preset="p", warm_up_days=30) == []
+    assert uneven.problems(1_539, 100, 0, preset="p", warm_up_days=30) == [
+        "p lives 30 days of warm-up before day 0: with 100 days, this server simulates at most 1,538 of "
+        "its citizens a run."]
+    assert uneven.most_population(100, 30) == 1_538 and uneven.most_population(100) == 2_000
+
+
+def test_without_a_warm_up_the_bounds_are_as_they_were():
+    """No warm-up: the two bounds alone, each with its own message, as before there were warm-ups."""
+    bounds = limits.Limits(2_000, 100)
+    assert bounds.problems(2_000, 100, 0, preset="essay", warm_up_days=0) == []
+    assert bounds.problems(2_000, 100, 0) == []
+    assert bounds.problems(2_001, 100, 0, preset="essay", warm_up_days=0) == [
+        "Citizens: 2,001 asked; this server simulates from 100 to 2,000 citizens a run."]
+    assert bounds.problems(2_000, 101, 0, preset="essay", warm_up_days=0) == [
+        "Days: 101 asked; this server simulates from 1 to 100 days a run."]
+
+
+def test_a_warm_up_no_request_fits_says_so():
+    court = {"preset": "court-blacklist", "warm_up_days": 2_920}
+    # 300,000 citizen-days: 100 citizens fit 80 days after the warm-up, not 100
+    assert limits.Limits(3_000, 100).problems(100, 100, 0, **court) == [
+        "court-blacklist lives 2,920 days of warm-up before day 0: with 100 days, this server cannot "
+        "simulate even 100 of its citizens; ask for at most 80 days."]
+    assert limits.Limits(3_000, 100).problems(100, 80, 0, **court) == []
+    # 200,000 citizen-days: not even the warm-up of 100 citizens fits
+    assert limits.Limits(2_000, 100).problems(100, 1, 0, **court) == [
+        "court-blacklist lives 2,920 days of warm-up before day 0: this server cannot simulate even 100 "
+        "of its citizens for a day (at most 200,000 citizen-days a run, the warm-up's included)."]
+
+
+def test_the_server_counts_a_presets_warm_up_in_run_and_compare(monkeypatch):
+    """The warm-up is the preset's own; a run or either policy of a comparison past the budget is
+    refused before anything is built, whatever the page sent."""
+    from scorestate.scenario.load import load_scenario
+
+    assert runs.warm_up_days("court-blacklist") == load_scenario("court-blacklist").run.warm_up_days == 2_920
+    assert runs.warm_up_days("essay") == 0
+    monkeypatch.setenv(limits.ENV_MAX_POPULATION, "100000")
+    monkeypatch.setenv(limits.ENV_MAX_DAYS, "730")
+    runs.limits.cache_clear()
+    essay = runs.Policy.of("essay", knobs.preset_values("essay"))
+    court = runs.Policy.of("court-blacklist", knobs.preset_values("court-blacklist"))
+    too_many = runs.Society(20_001, 730, 0)
+    try:
+        runs.scenario_for(essay, too_many)  # no warm-up: far within the bounds
+        assert runs.scenario_for(court, runs.Society(20_000, 730, 0)).run.warm_up_days == 2_920
+        with pytest.raises(ScorestateError, match="court-blacklist lives 2,920 days of warm-up before day 0: "
+                                                  "with 730 days, this server simulates at most 20,000"):
+            runs.scenario_for(court, too_many)
+
+        def never(*_):
+            raise AssertionError("a refused request reached the gate")
+
+        for a, b in ((court, essay), (essay, court)):
+            with pytest.raises(ScorestateError, match="at most 20,000 of its citizens"):
+                runs.compare(a, b, too_many, 2, never, never)
+    finally:
+        runs.limits.cache_clear()
 
 
 def test_a_run_past_the_bounds_is_refused_before_anything_is_built(monkeypatch):

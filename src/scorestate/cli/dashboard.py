@@ -23,7 +23,8 @@ def dashboard(
         "0.0.0.0 for every network it is on (a classroom).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", metavar="PORT", help="Port to listen on.")] = 8765,
     max_population: Annotated[int, typer.Option(
-        "--max-population", metavar="N", help="The most citizens one request may simulate.")
+        "--max-population", metavar="N", help="The most citizens one request may simulate; fewer for a "
+        "preset with a warm-up, whose days count too: citizens x (days + warm-up days) <= N x DAYS.")
     ] = DEFAULT_MAX_POPULATION,
     max_days: Annotated[int, typer.Option(
         "--max-days", metavar="DAYS", help="The most days one request may simulate.")] = DEFAULT_MAX_DAYS,

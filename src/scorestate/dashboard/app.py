@@ -12,7 +12,8 @@ import functools
 
 import solara
 
-from scorestate.dashboard import knobs, state
+from scorestate.dashboard import knobs, runs, state
+from scorestate.dashboard.limits import MIN_POPULATION
 from scorestate.dashboard.tab_citizen import CitizenTab
 from scorestate.dashboard.tab_compare import CompareTab
 from scorestate.dashboard.tab_society import SocietyTab
@@ -36,17 +37,30 @@ def description(preset: str) -> str:
     return load_scenario(preset).description
 
 
+def warm_up(preset: str) -> str:
+    """What a preset's warm-up leaves of the bounds, for the sidebar's caption ('' without one)."""
+    warm = runs.warm_up_days(preset)
+    if not warm:
+        return ""
+    days, most = state.warm_up_room(preset)
+    room = (f"up to {most:,} of its citizens for {days:,} days" if most >= MIN_POPULATION
+            else f"not even {MIN_POPULATION:,} of its citizens for {days:,} days")
+    return f" {preset} lives {warm:,} days of warm-up before day 0, which count too: {room}."
+
+
 @solara.component
 def Sidebar() -> None:
     limits = state.LIMITS
     Heading("The society", 3)
-    solara.Select("Preset", preset_names(), value=state.preset.value, on_value=state.choose_preset)
+    solara.Select("Preset", preset_names(), value=state.preset.value, on_value=state.choose_preset,
+                  classes=["preset"])
     Caption(description(state.preset.value), classes=["preset-description"])
     solara.InputInt("Citizens", value=state.population)
     solara.InputInt("Days", value=state.days)
     solara.InputInt("Seed", value=state.seed)
     Caption(f"This server runs up to {limits.max_population:,} citizens for up to {limits.max_days:,} "
-            f"days, {limits.max_runs} simulation{'s' * (limits.max_runs > 1)} at a time.", small=True)
+            f"days, {limits.max_runs} simulation{'s' * (limits.max_runs > 1)} at a time."
+            + warm_up(state.preset.value), small=True, classes=["bounds"])
     for problem in state.problems():
         Note(kind="error", text=problem, classes=["bound-refused"])
     shipped = knobs.preset_values(state.preset.value)

@@ -4,6 +4,11 @@ The command line sets the bounds (`scorestate dashboard --max-population N --max
 --max-runs R`) and hands them to the page through environment variables, which are read and
 checked here when the page's module is imported: the bounds then hold for every session, also
 when the page is served by `solara run scorestate.dashboard.app` directly.
+
+A preset's warm-up (`run.warm_up_days`: court-blacklist lives eight years before day 0) costs its
+days like any others, so a request is also held to a budget of citizen-days: citizens x (days +
+warm-up days) at most max_population x max_days. Without a warm-up the budget follows from the
+two bounds; with one, it lowers the citizens a run may have.
 """
 
 from __future__ import annotations
@@ -42,21 +47,51 @@ class Limits:
         check_bound("--max-days", self.max_days, 1, MAX_DAYS)
         check_bound("--max-runs", self.max_runs, 1, MAX_RUNS)
 
-    def problems(self, population: int | None, days: int | None, seed: int | None) -> list[str]:
-        """What is wrong with a request, one readable sentence each (empty: it may run)."""
+    @property
+    def budget(self) -> int:
+        """The citizen-days one run may cost, its warm-up's days included."""
+        return self.max_population * self.max_days
+
+    def most_population(self, days: int, warm_up_days: int = 0) -> int:
+        """The most citizens a run of `days` days after `warm_up_days` days of warm-up may have
+        (below MIN_POPULATION: none fits)."""
+        return min(self.max_population, self.budget // (days + warm_up_days))
+
+    def problems(self, population: int | None, days: int | None, seed: int | None, *,
+                 preset: str = "this scenario", warm_up_days: int = 0) -> list[str]:
+        """What is wrong with a request, one readable sentence each (empty: it may run).
+        `warm_up_days` are the days `preset` lives before day 0, which cost like the others."""
+        check_bound("warm_up_days", warm_up_days, 0, MAX_DAYS)
         out = []
         if population is None or not MIN_POPULATION <= population <= self.max_population:
             out.append(f"Citizens: {_given(population)}; this server simulates from {MIN_POPULATION:,} "
                        f"to {self.max_population:,} citizens a run.")
         if days is None or not 1 <= days <= self.max_days:
             out.append(f"Days: {_given(days)}; this server simulates from 1 to {self.max_days:,} days a run.")
+        elif (warm_up_days and population is not None
+              and population * (days + warm_up_days) > self.budget):  # without a warm-up: the bounds above
+            out.append(self._warm_up_problem(preset, days, warm_up_days))
         if seed is None or not 0 <= seed <= MAX_SEED:
             out.append(f"Seed: {_given(seed)}; expected a whole number from 0 to {MAX_SEED:,}.")
         return out
 
-    def refuse(self, population: int | None, days: int | None, seed: int | None) -> None:
+    def _warm_up_problem(self, preset: str, days: int, warm_up_days: int) -> str:
+        lives = f"{preset} lives {warm_up_days:,} days of warm-up before day 0"
+        most = self.most_population(days, warm_up_days)
+        if most >= MIN_POPULATION:
+            return (f"{lives}: with {days:,} days, this server simulates at most {most:,} of its citizens "
+                    "a run.")
+        longest = self.budget // MIN_POPULATION - warm_up_days  # the most days that fit MIN_POPULATION
+        if longest >= 1:
+            return (f"{lives}: with {days:,} days, this server cannot simulate even {MIN_POPULATION:,} of "
+                    f"its citizens; ask for at most {longest:,} days.")
+        return (f"{lives}: this server cannot simulate even {MIN_POPULATION:,} of its citizens for a day "
+                f"(at most {self.budget:,} citizen-days a run, the warm-up's included).")
+
+    def refuse(self, population: int | None, days: int | None, seed: int | None, *,
+               preset: str = "this scenario", warm_up_days: int = 0) -> None:
         """Raise the request's problems as one ScorestateError; the page shows its text."""
-        found = self.problems(population, days, seed)
+        found = self.problems(population, days, seed, preset=preset, warm_up_days=warm_up_days)
         if found:
             raise ScorestateError(" ".join(found))
 

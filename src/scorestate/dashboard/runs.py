@@ -35,7 +35,7 @@ from scorestate.analysis.explain import CitizenFile, notable
 from scorestate.dashboard import knobs, plots
 from scorestate.dashboard.limits import MAX_REPLICATES, MIN_REPLICATES, Limits, check_bound, from_environ
 from scorestate.report.figures import Panel
-from scorestate.scenario.load import after_the_end
+from scorestate.scenario.load import after_the_end, load_scenario
 from scorestate.scenario.schema import Scenario
 from scorestate.store import StoredRun
 
@@ -121,9 +121,21 @@ class Policy:
         return f"{self.preset} with {changes}"
 
 
+@functools.cache
+def warm_up_days(preset: str) -> int:
+    """The days a shipped preset lives before day 0 (`run.warm_up_days`; the knobs leave them)."""
+    return load_scenario(knobs.check_preset(preset)).run.warm_up_days
+
+
+def refuse(preset: str, society: Society) -> None:
+    """Refuse a society the server's bounds do not allow under this preset, its warm-up counted."""
+    limits().refuse(society.population, society.days, society.seed, preset=preset,
+                    warm_up_days=warm_up_days(preset))
+
+
 def scenario_for(policy: Policy, society: Society) -> Scenario:
     """The resolved scenario: the preset at this size and seed, moved knobs held in every phase."""
-    limits().refuse(society.population, society.days, society.seed)
+    refuse(policy.preset, society)
     return resolve(Arm(policy.preset, policy.preset, policy.overrides()), society.population,
                    society.days, society.seed)
 

@@ -57,9 +57,23 @@ class Done:
     error: str | None = None
 
 
-def problems() -> list[str]:
-    """Why the society asked for cannot run on this server (empty: it can)."""
-    return LIMITS.problems(population.value, days.value, seed.value)
+def problems(*presets: str) -> list[str]:
+    """Why the society asked for cannot run on this server under these presets (by default policy
+    A's), each preset's warm-up counted (empty: it can)."""
+    out: list[str] = []
+    for name in presets or (preset.value,):
+        for problem in LIMITS.problems(population.value, days.value, seed.value, preset=name,
+                                       warm_up_days=runs.warm_up_days(name)):
+            if problem not in out:  # the citizens', days' and seed's are the same for every preset
+                out.append(problem)
+    return out
+
+
+def warm_up_room(name: str) -> tuple[int, int]:
+    """(days, citizens): the most citizens a run of preset `name` may have on this server for the
+    days asked (the most days where those are out of bounds), its warm-up counted."""
+    asked = days.value if days.value is not None and 1 <= days.value <= LIMITS.max_days else LIMITS.max_days
+    return asked, LIMITS.most_population(asked, runs.warm_up_days(name))
 
 
 def society() -> runs.Society:

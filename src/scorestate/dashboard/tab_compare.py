@@ -30,17 +30,21 @@ from scorestate.scenario.load import preset_names
 
 @solara.component
 def CompareTab() -> None:
-    issues = state.problems()
+    issues = state.problems(state.preset.value, state.preset_b.value)  # each run bounded, its warm-up too
     a = runs.Policy.of(state.preset.value, state.knobs_a.value)
     b = runs.Policy.of(state.preset_b.value, state.knobs_b.value)
 
     def start() -> None:
-        if not state.problems():
+        if not state.problems(a.preset, b.preset):
             state.compare_task(a, b, state.society(), int(state.replicates.value))
 
     Caption("Policy A is the sidebar's; set policy B here. Both run on the same citizens with the "
             "same random draws (the same seed), so every difference is the policies' doing.")
     PolicyB(a)
+    shown = state.problems()  # the sidebar shows policy A's
+    for problem in issues:
+        if problem not in shown:  # B's warm-up
+            Note(kind="error", text=problem, classes=["bound-refused"])
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
         solara.SliderInt(f"Seeds for the confidence intervals: {state.replicates.value}",
                          value=state.replicates, min=MIN_REPLICATES, max=MAX_REPLICATES,
