@@ -346,3 +346,23 @@ def test_a_run_with_nothing_notable_says_so(tmp_path):
     r = cli("explain", run_id, "--store", str(store))
     said = " ".join(r.stdout.split())  # as the terminal wrapped it
     assert r.exit_code == 0 and "nobody in its ledger was listed, falsely accused or penalised" in said
+
+
+def test_a_run_stored_with_control_characters_in_its_name_still_opens(tmp_path):
+    """Scenario names were not always held to one printable line: a store kept from then (here
+    edited to hold one) still gives its citizens' files, rebuilt, and its listing."""
+    import duckdb
+
+    store = tmp_path / "runs.duckdb"
+    scenario = ss.load_scenario("essay", {"ledger.panel_size": 5}, population=300, days=5, seed=1)
+    run_id = ss.run(scenario, store=store).run_id
+    with duckdb.connect(str(store)) as con:
+        raw = json.loads(con.execute("SELECT scenario FROM runs WHERE run_id = ?", [run_id]).fetchone()[0])
+        raw["name"], raw["description"] = "town\x1b[31m\nred", "x" * 600
+        con.execute("UPDATE runs SET scenario = ?, scenario_name = ? WHERE run_id = ?",
+                    [json.dumps(raw), raw["name"], run_id])
+    stored = ss.open_run(run_id, store=store)
+    outside = next(c for c in range(300) if c not in stored.panel_day0())
+    assert explain(stored, outside).citizen == outside
+    r = cli("explain", run_id, str(outside), "--store", str(store))
+    assert r.exit_code == 0, r.output

@@ -324,9 +324,16 @@ def _rebuild(stored: StoredRun, graph: object | None) -> tuple[Any, str | None]:
 
 def _scenario(stored: StoredRun) -> Any:
     from scorestate.scenario.load import scenario_from_dict
+    from scorestate.scenario.schema import MAX_DESCRIPTION, MAX_NAME
 
     rec = stored.record
-    return scenario_from_dict(rec.scenario, label=f"the scenario of run '{rec.run_id}'")
+    raw = dict(rec.scenario)
+    # Runs stored before names had to be one printable line may hold control characters or be
+    # longer; the words label the run and change nothing it computes, so they are read as such.
+    for key, limit in (("name", MAX_NAME), ("description", MAX_DESCRIPTION)):
+        if isinstance(raw.get(key), str):
+            raw[key] = "".join(c if c.isprintable() else " " for c in raw[key])[:limit]
+    return scenario_from_dict(raw, label=f"the scenario of run '{rec.run_id}'")
 
 
 def _panel_of(sim: Any) -> Any:
