@@ -480,3 +480,17 @@ def test_innocent_bars_are_the_share_of_the_group_never_listed_for_an_act(tmp_pa
     expected = (rows["innocent_blacklisted_share"].fill_nan(0) * 100).to_list()
     assert max(expected) > 0
     assert hatched == pytest.approx(expected)
+
+
+def test_the_report_says_a_run_lived_a_warm_up(tmp_path):
+    """A run that starts after a warm-up says so beside its days: its figures begin at day 0,
+    with the list already standing."""
+    store = tmp_path / "runs.duckdb"
+    warm = ss.run(ss.load_scenario("court-blacklist", {"run.warm_up_days": 30}, population=N, days=10,
+                                   seed=1), store=store).run_id
+    cold = ss.run(ss.load_scenario("court-blacklist", {"run.warm_up_days": 0}, population=N, days=10,
+                                   seed=1), store=store).run_id
+    days = re.search(r"<tr><th>days</th>.*?</tr>",
+                     render(ss.open_run(warm, store=store), ss.open_run(cold, store=store))).group(0)
+    assert days == ("<tr><th>days</th><td>10 (with 30 days of warm-up before day 0, not recorded)</td>"
+                    "<td>10</td></tr>")

@@ -123,12 +123,19 @@ def _total(r: RunData, metric: str) -> float | None:
     return None if y is None else float(np.nansum(y))
 
 
+def _days(r: RunData) -> str:
+    """The run's days, and the warm-up it lived before day 0 (not drawn: nothing was recorded)."""
+    warm = r.stored.record.scenario.get("run", {}).get("warm_up_days", 0)
+    lived = f" (with {warm:,} days of warm-up before day 0, not recorded)" if warm else ""
+    return f"{r.stored.record.days:,}{lived}"
+
+
 def _meta_table(runs: list[RunData]) -> str:
     rows = [("run", lambda r: f'<span class="key-{r.key}">{r.key}</span> {_e(r.stored.record.run_id)}'),
             ("scenario", lambda r: _e(r.stored.record.scenario_name)),
             ("description", lambda r: _e(r.stored.record.scenario.get("description", "")) or "-"),
             ("citizens", lambda r: f"{r.stored.record.population:,}"),
-            ("days", lambda r: f"{r.stored.record.days:,}"),
+            ("days", _days),
             ("seed", lambda r: str(r.stored.record.seed)),
             ("created (UTC)", lambda r: f"{r.stored.record.created_at:%Y-%m-%d %H:%M:%S}"),
             ("ledger", lambda r: f"{_e(r.stored.record.ledger_retention)} "
