@@ -323,6 +323,28 @@ def test_a_run_stopped_before_its_first_checkpoint_leaves_nothing(tmp_path):
         ss.resume_run("early", store=store)
 
 
+def test_a_run_with_a_warm_up_keeps_it_in_a_checkpoint_at_day_0(tmp_path):
+    """The warm-up can be the longest part of a run (eight years for the court list): a
+    checkpointed run saves one as soon as it is lived, so a run stopped before its first
+    periodic checkpoint resumes from day 0 without living it again, to the same run."""
+    store = tmp_path / "runs.duckdb"
+    scenario = ss.load_scenario("court-blacklist", {"run.warm_up_days": 400}, population=3000,
+                                days=30, seed=2)
+    straight = ss.run(scenario, store=store)
+    with pytest.raises(_Stop):
+        ss.run(scenario, store=store, checkpoint_every=20, run_id="stopped", progress=_stop_on(5))
+    assert ss.resumable_runs(store) == ["stopped"]
+    lived = []
+    original = ss.Simulation._warm_up
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(ss.Simulation, "_warm_up", lambda self, *a: lived.append(a) or original(self, *a))
+        ss.resume_run("stopped", store=store)
+    assert lived == []  # resumed from day 0's checkpoint, not rebuilt
+    a, b = ss.open_run(straight.run_id, store=store), ss.open_run("stopped", store=store)
+    assert_frame_equal(a.metrics.drop("run_id", strict=False), b.metrics.drop("run_id", strict=False))
+    assert a.metrics["blacklist_share"][0] > 0
+
+
 def test_a_resumable_run_is_kept_for_a_week_by_the_cleaner(tmp_path):
     store = tmp_path / "runs.duckdb"
     with pytest.raises(_Stop):

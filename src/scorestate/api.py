@@ -173,15 +173,20 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
     scenario, run_id = sim.scenario, writer.run_id
     days = scenario.run.days
 
+    def keep() -> None:
+        checkpoint.save(sim, writer.checkpoint, note={
+            "run_id": run_id, "parts": writer.parts, "rows": writer.rows, "every": every,
+            "days": days})
+
     def after(day: int) -> None:  # each day's end: the caller's progress, then a checkpoint
         if progress is not None:
             progress(day)
         if every is not None and day % every == 0 and day < days:
-            checkpoint.save(sim, writer.checkpoint, note={
-                "run_id": run_id, "parts": writer.parts, "rows": writer.rows, "every": every,
-                "days": days})
+            keep()
 
     try:
+        if every is not None and sim.day == 0 and scenario.run.warm_up_days:
+            keep()  # the warm-up, lived once: a run stopped from here on does not live it again
         result = sim.run(after)
         record = RunRecord(
             run_id=run_id, scenario_name=scenario.name,
