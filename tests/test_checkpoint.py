@@ -515,5 +515,11 @@ def test_a_checkpoint_period_as_long_as_the_run_is_noted(tmp_path):
                            "--checkpoint-every", "5", "--store", str(tmp_path / "s.duckdb"),
                            "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "--checkpoint-every 5: the run's 5 days end before a first checkpoint" in done.stderr
+    assert "--checkpoint-every 5: the run's 5 days end before a first checkpoint, so none is " \
+           "written" in " ".join(done.stderr.split())
     assert json.loads(done.stdout)["days"] == 5
+    warm = subprocess.run([sys.executable, "-m", "scorestate", "run", "court-blacklist", "-n", "500",
+                           "-d", "5", "--set", "run.warm_up_days=10", "--checkpoint-every", "5",
+                           "--store", str(tmp_path / "s.duckdb"), "--json"], capture_output=True, text=True)
+    assert warm.returncode == 0, warm.stderr
+    assert "so only the one on day 0, after the warm-up, is written" in " ".join(warm.stderr.split())

@@ -80,8 +80,10 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
         total = resolved.run.days
         warm = resolved.run.warm_up_days  # the bar runs through the warm-up's days first
         if checkpoint_every is not None and checkpoint_every >= total:
+            only = ("only the one on day 0, after the warm-up, is written" if warm
+                    else "none is written")
             err.print(f"scorestate: note: --checkpoint-every {checkpoint_every}: the run's "
-                      f"{plural(total, 'day')} end before a first checkpoint, so none is written",
+                      f"{plural(total, 'day')} end before a first checkpoint, so {only}",
                       markup=False, highlight=False, soft_wrap=True)
     try:
         with progress("days") as bar:
