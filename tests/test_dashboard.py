@@ -480,6 +480,21 @@ def test_a_presets_warm_up_counts_against_the_bounds(open_page, busy_server):
     assert page.locator(".run-button").is_enabled()
 
 
+
+@needs_chromium
+def test_a_preset_with_a_warm_up_runs_it_before_day_0(open_page):
+    """court-blacklist on the page lives its eight years first: ten days later the list stands as
+    a run made directly gives it (a list started empty would have nobody on it before the courts'
+    delay of 120 days)."""
+    page = open_page()
+    pick_preset(page, WARM_PRESET)
+    set_society(page, 2_000, 10)
+    run(page)
+    expected = ss.simulate(resolve(Arm(WARM_PRESET, WARM_PRESET, ()), 2_000, 10, SEED)).final
+    assert expected["blacklist_share"] > 0
+    assert percent(headline(page, "blacklist_share")) == pytest.approx(expected["blacklist_share"], abs=5e-5)
+
+
 # ------------------------------------------------------------------ the command line
 runner = CliRunner()
 
