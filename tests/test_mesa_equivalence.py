@@ -81,18 +81,20 @@ METRICS = ("blacklist_share", "blacklist_inflow", "blacklist_outflow", "wallet_f
            "used_welfare", "used_pension")
 
 
-def summaries(seeds: range, mesa_overrides: dict[str, Any] | None = None
-              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def summaries(seeds: range, mesa_overrides: dict[str, Any] | None = None, *,
+              metrics: tuple[str, ...] = METRICS, scenario: dict[str, Any] = BUSY, days: int = DAYS,
+              burn_in: int = BURN_IN) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per metric, one value per seed (mean over the days after burn-in) for each implementation."""
-    engine: dict[str, list[float]] = {m: [] for m in METRICS}
-    mesa: dict[str, list[float]] = {m: [] for m in METRICS}
+    engine: dict[str, list[float]] = {m: [] for m in metrics}
+    mesa: dict[str, list[float]] = {m: [] for m in metrics}
     for seed in seeds:
-        metrics = simulate(reference_scenario(POPULATION, DAYS, seed, BUSY)).metrics
-        reference = run_reference(reference_scenario(POPULATION, DAYS, seed,
-                                                     {**BUSY, **(mesa_overrides or {})}))
-        for m in METRICS:
-            engine[m].append(float(metrics[m][BURN_IN:].mean()))
-            mesa[m].append(float(np.mean([day[m] for day in reference[BURN_IN:]])))
+        ours = simulate(reference_scenario(POPULATION, days, seed, scenario)).metrics
+        reference = run_reference(reference_scenario(POPULATION, days, seed,
+                                                     {**scenario, **(mesa_overrides or {})}))
+        assert [day["day"] for day in reference] == list(range(days))  # day 0 on, after any warm-up
+        for m in metrics:
+            engine[m].append(float(ours[m][burn_in:].mean()))
+            mesa[m].append(float(np.mean([day[m] for day in reference[burn_in:]])))
     return ({m: np.array(v) for m, v in engine.items()}, {m: np.array(v) for m, v in mesa.items()})
 
 
@@ -186,17 +188,8 @@ WARM_METRICS = ("blacklist_share", "score_mean", "tier_share_C", "tier_share_B",
 def warm_summaries(seeds: range, mesa_overrides: dict[str, Any] | None = None
                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per metric, each implementation's mean over the run's days (all after the warm-up)."""
-    engine: dict[str, list[float]] = {m: [] for m in WARM_METRICS}
-    mesa: dict[str, list[float]] = {m: [] for m in WARM_METRICS}
-    for seed in seeds:
-        metrics = simulate(reference_scenario(POPULATION, WARM_DAYS, seed, WARM)).metrics
-        reference = run_reference(reference_scenario(POPULATION, WARM_DAYS, seed,
-                                                     {**WARM, **(mesa_overrides or {})}))
-        assert [day["day"] for day in reference] == list(range(WARM_DAYS))
-        for m in WARM_METRICS:
-            engine[m].append(float(metrics[m].mean()))
-            mesa[m].append(float(np.mean([day[m] for day in reference])))
-    return ({m: np.array(v) for m, v in engine.items()}, {m: np.array(v) for m, v in mesa.items()})
+    return summaries(seeds, mesa_overrides, metrics=WARM_METRICS, scenario=WARM, days=WARM_DAYS,
+                     burn_in=0)
 
 
 def test_engine_and_mesa_agree_after_a_warm_up() -> None:

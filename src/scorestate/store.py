@@ -97,6 +97,11 @@ class RunRecord:
     ledger_retention: str  # "full" | "sanctions" | "panel"
     ledger_rows: int = 0  # filled in by commit_run from the writer
 
+    @property
+    def warm_up_days(self) -> int:
+        """The days the run lived before day 0, unrecorded (0 for runs stored before warm-ups)."""
+        return int(self.scenario.get("run", {}).get("warm_up_days", 0))
+
 
 _ISSUED: set[str] = set()  # this process's ids: 24 random bits collide within a second (~1 in
 # 1,000 among 200 ids), so a process never hands out one twice

@@ -65,7 +65,7 @@ def explain(run_id: RunArg,
         return
     n = int(stored.record.population)
     if 0 <= citizen < n and needs_rebuild(stored, citizen):
-        warm = int(stored.record.scenario.get("run", {}).get("warm_up_days", 0))
+        warm = stored.record.warm_up_days
         seconds = (REBUILD_S_PER_MILLION + WARM_UP_S_PER_MILLION_DAYS * warm) * n / 1e6
         if seconds >= SLOW_REBUILD_S:
             lived = f", with their {plural(warm, 'day')} of warm-up," if warm else ""

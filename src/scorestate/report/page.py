@@ -125,7 +125,7 @@ def _total(r: RunData, metric: str) -> float | None:
 
 def _days(r: RunData) -> str:
     """The run's days, and the warm-up it lived before day 0 (not drawn: nothing was recorded)."""
-    warm = r.stored.record.scenario.get("run", {}).get("warm_up_days", 0)
+    warm = r.stored.record.warm_up_days
     lived = f" (with {warm:,} days of warm-up before day 0, not recorded)" if warm else ""
     return f"{r.stored.record.days:,}{lived}"
 

@@ -29,6 +29,7 @@ CONNECT_TIMEOUT_S = 5
 WORKERS_TIMEOUT_S = 30
 """How long to wait for a reachable scheduler to have a worker."""
 MAX_LOCAL_WORKERS = 256
+SAME_CODE = "install the same version, from the same source, where the workers run"
 
 
 def run_outputs(scenario: Scenario, outputs: list[str], window: int,
@@ -46,8 +47,7 @@ def run_outputs(scenario: Scenario, outputs: list[str], window: int,
     if model is not None and (code := worker_model()) != model:
         raise ScorestateError(f"{_this_worker()} runs other model code (source digest {code}; the "
                               f"sweep's {model}); expected every worker to run the sweep's "
-                              "scorestate (install the same version, from the same source, where "
-                              "the workers run)")
+                              f"scorestate ({SAME_CODE})")
     numba.set_num_threads(1)  # thread-local: this task's thread, which runs the kernels
     metrics = Simulation(scenario, ledger_sink=discard).run().metrics
     last = metrics.tail(window)
@@ -153,9 +153,8 @@ def same_model(client: Any, where: str) -> None:
             what = f"runs other model code (source digest {code}; here {here})"
         else:
             continue
-        raise ScorestateError(f"{where}: its worker {worker} {what}; expected "
-                              "every worker to run this scorestate (install the same version, "
-                              "from the same source, where the workers run)")
+        raise ScorestateError(f"{where}: its worker {worker} {what}; expected every worker to run "
+                              f"this scorestate ({SAME_CODE})")
 
 
 def worker_count(client: Any) -> int:
