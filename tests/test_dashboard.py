@@ -495,6 +495,26 @@ def test_a_preset_with_a_warm_up_runs_it_before_day_0(open_page):
     assert percent(headline(page, "blacklist_share")) == pytest.approx(expected["blacklist_share"], abs=5e-5)
 
 
+@needs_chromium
+def test_stop_during_the_warm_up_ends_the_run_and_leaves_no_store(open_page, busy_server):
+    """The warm-up's days are days of the run for Stop: pressed before day 0, it calls the run
+    off at once (eight years of 100,000 citizens would hold the server's turn for a while)."""
+    page = open_page()
+    before = stores(busy_server)
+    pick_preset(page, WARM_PRESET)
+    set_society(page, LONG_POPULATION, 10)
+    page.locator(".run-button").click()
+    page.wait_for_selector(".progress .status:has-text('warming up')", timeout=WAIT_MS)
+    assert "days before day 0" in page.inner_text(".progress .status")
+    page.locator(".progress").get_by_role("button", name="Stop").click()
+    page.wait_for_selector(".note:has-text('The run was stopped.')", timeout=CALLED_OFF_MS)
+    page.wait_for_selector(".progress", state="detached", timeout=CALLED_OFF_MS)
+    assert page.locator(".headline").count() == 0
+    wait_until(lambda: not stores(busy_server) - before, "the stopped run's folder is removed")
+    assert page.locator(".run-button").is_enabled()
+    assert "Traceback" not in busy_server["log"].read_text()
+
+
 # ------------------------------------------------------------------ the command line
 runner = CliRunner()
 
