@@ -208,6 +208,36 @@ def test_yaml_merge_keys_may_still_be_overridden(tmp_path: Path):
     assert gates["b"].condition == "blacklisted"
 
 
+def laughs(levels: int) -> str:
+    """A few hundred bytes of nested aliases that stand for 10^levels values once expanded."""
+    rows = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    rows += [f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 10)}]" for k in range(1, levels + 1)]
+    return "\n".join([*rows, "name: x"]) + "\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: &a [*a]\n", "an alias \\(\\*name\\) stands for a value that contains it"),
+    ("policy: &p {gates: {a: *p}}\n", "an alias .* stands for a value that contains it"),
+    (laughs(9), "its aliases \\(\\*name\\) expand to more than 100,000 values"),
+])
+def test_aliases_that_never_end_or_explode_are_one_message(tmp_path: Path, text: str, message: str):
+    """Read on, a list that holds itself would exhaust the stack, and 10^9 values the memory."""
+    f = tmp_path / "aliases.yaml"
+    f.write_text(text)
+    assert len(f.read_bytes()) < 1000
+    with pytest.raises(ScenarioError, match=f"is not valid YAML: {message}"):
+        load_scenario(str(f))
+
+
+def test_a_sweep_file_with_endless_aliases_is_one_message(tmp_path: Path):
+    from scorestate.sweep.design import load_sweep
+
+    f = tmp_path / "sweep.yaml"
+    f.write_text("scenario: essay\nparameters: &p [*p]\n")
+    with pytest.raises(ss.ScorestateError, match="not valid YAML: an alias"):
+        load_sweep(str(f))
+
+
 @pytest.mark.parametrize("overrides", [["population.size=500"], {"population": {"size": 5}}])
 def test_an_override_and_a_setting_of_one_field_conflict(overrides):
     with pytest.raises(ScenarioError, match=r"'population\.size' is given twice: by the override "

@@ -66,12 +66,51 @@ UniqueKeyLoader.add_implicit_resolver(
     list("-+.0123456789"))
 
 
+MAX_YAML_VALUES = 100_000  # a scenario or sweep holds hundreds of values; the presets under 1,000
+
+
+class AliasTrouble(yaml.YAMLError):
+    """Aliases that make the data endless (a list holding itself) or huge once expanded (a few
+    hundred bytes of nested aliases can stand for 10^9 values): read on, they would exhaust the
+    stack or the memory of whatever walks the data."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _bounded(data: Any) -> Any:
+    """`data`, once seen to contain no value inside itself and at most MAX_YAML_VALUES values
+    counted as expanded (an alias's value once per use)."""
+    left, inside = MAX_YAML_VALUES, set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        item, leaving = stack.pop()
+        if leaving:
+            inside.discard(id(item))
+            continue
+        left -= 1
+        if left < 0:
+            raise AliasTrouble(f"its aliases (*name) expand to more than {MAX_YAML_VALUES:,} values; "
+                               "expected plain values, an alias repeating a part a few times")
+        if isinstance(item, dict | list):
+            if id(item) in inside:
+                raise AliasTrouble("an alias (*name) stands for a value that contains it, which has "
+                                   "no end; expected an alias to repeat a value defined before it")
+            inside.add(id(item))
+            stack.append((item, True))
+            stack.extend((child, False) for child in (
+                [*item.keys(), *item.values()] if isinstance(item, dict) else item))
+    return data
+
+
 def _yaml(text: str) -> Any:
     """Plain YAML data, never objects or code: the SafeLoader's constructors, plus the refusal of
-    duplicate keys (what `yaml.safe_load` does, with that one check added)."""
+    duplicate keys (what `yaml.safe_load` does, with that one check added), and of aliases that
+    make the data endless or huge."""
     loader = UniqueKeyLoader(text)
     try:
-        return loader.get_single_data()
+        return _bounded(loader.get_single_data())
     finally:
         loader.dispose()
 
