@@ -15,6 +15,11 @@ one message that says what was wrong and what was expected.
 
 __version__ = "0.1.0"
 
+# Ctrl-C while the command loads its modules: one line, not a traceback (see interrupts).
+from scorestate.interrupts import quiet_start
+
+quiet_start()
+
 # Before any module that defines a kernel is imported: numba decides where a kernel is cached
 # when it is decorated (see kernel_cache for why the folder follows the source).
 from scorestate.kernel_cache import use_versioned_cache

@@ -9,7 +9,10 @@ line runs inside `watching()`; `api.run` asks `requested()` before it commits.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -37,6 +40,34 @@ def watching() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _the_command() -> bool:
+    """Whether this process is the `scorestate` command (its script, or `python -m scorestate`),
+    not a program that imports the package."""
+    if os.path.basename(sys.argv[0]) == "scorestate":
+        return True
+    argv = getattr(sys, "orig_argv", [])
+    return any(a == "-m" and b == "scorestate" for a, b in itertools.pairwise(argv))
+
+
+def _on_sigint_while_starting(signum: int, frame: FrameType | None) -> None:
+    os.write(2, b"scorestate: interrupted while starting; nothing was done\n")
+    os._exit(130)  # mid-import: nothing to clean up, and no traceback of the imports
+
+
+def quiet_start() -> None:
+    """For the command alone: Ctrl-C while its modules load (a second or more) ends it with one
+    line and exit code 130, as Ctrl-C does later, not a traceback of the imports. `main` puts
+    Python's own handler back once they are loaded."""
+    if _the_command() and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint_while_starting)
+
+
+def started() -> None:
+    """The command's modules are loaded: Ctrl-C is Python's KeyboardInterrupt again."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @contextlib.contextmanager

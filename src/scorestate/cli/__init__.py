@@ -139,6 +139,7 @@ def progress(unit: str, *extra: ProgressColumn) -> Progress:
 
 
 def main() -> None:
+    interrupts.started()
     app()
 
 
