@@ -193,7 +193,7 @@ def test_the_page_renders_offline(page, server):
     page.wait_for_selector(".preset-description", timeout=WAIT_MS)
     assert "vaccine passport" in page.locator(".preset-description").inner_text()
     assert page.locator(".controls .knob").count() == len(knobs.KNOBS)
-    assert f"up to {MAX_POPULATION:,} citizens" in page.inner_text(".controls")
+    assert f"from {limits.MIN_POPULATION:,} to {MAX_POPULATION:,} citizens" in page.inner_text(".controls")
     fetched = [u for u in page.requests if not u.startswith("data:")]  # type: ignore[attr-defined]
     assert fetched  # the page's files and its websocket: a data: URL carries its content
     assert {urlparse(u.removeprefix("blob:")).netloc for u in fetched} == {f"127.0.0.1:{server['port']}"}
@@ -208,11 +208,131 @@ def test_a_run_shows_the_models_numbers(page):
     assert float(headline(page, "score_mean").replace(",", "")) == pytest.approx(
         expected["score_mean"][-1], abs=0.05)
     assert page.locator(".figure-scores img").count() == 1  # the report's figures, drawn
-    assert f"{N:,} citizens, {DAYS} days, seed {SEED}" in page.inner_text(".main")
+    assert page.locator(".figure-scores img").get_attribute("alt") == "Figure: Score distribution over time"
+    assert page.locator(".main img:not([alt])").count() == 0
+    shown = page.inner_text(".main")
+    assert f"{N:,} citizens, {DAYS} days, seed {SEED}" in shown
+    # labels, not the metrics' column names; code set as code, not Markdown's backticks; no file path
+    card = page.locator(".headline-approval_mean").inner_text().split("\n")
+    assert card == [headline(page, "approval_mean"), "approve of the system"]
+    assert "approval_mean" not in shown and "`" not in shown and "docs/metrics.md" not in shown
     # and the tables under them: the denials' attempts and share refused, as the report has them
     tried = expected["denied_essentials"].sum() + expected["used_essentials"].sum()
     row = page.locator(".table-denials tbody tr").first.locator("td").all_inner_texts()
     assert row == ["essentials", f"{tried:,.0f}", f"{expected['denied_essentials'].sum() / tried:.2%}"]
+
+
+def download(page, name: str):
+    """Press a download button; the file the browser saved (its name and its path)."""
+    with page.expect_download(timeout=WAIT_MS) as saved:
+        page.get_by_role("button", name=name).click()
+    return saved.value.suggested_filename, saved.value.path()
+
+
+@needs_chromium
+def test_the_downloads_are_the_runs_metrics_and_its_scenario(page):
+    """The CSV is the run's daily metrics; `scorestate run FILE` with the YAML repeats the run."""
+    set_society(page)
+    run(page)
+    name, path = download(page, "Daily metrics (CSV)")
+    assert name.startswith("metrics-") and name.endswith(".csv")
+    expected = reference().metrics
+    got = pl.read_csv(path)
+    assert got.columns == expected.columns and got.height == DAYS
+    assert got["approval_mean"].to_list() == pytest.approx(expected["approval_mean"].to_list(), abs=1e-12)
+    name, path = download(page, "The scenario (YAML)")
+    assert name.startswith("scenario-") and name.endswith(".yaml")
+    repeated = ss.simulate(ss.load_scenario(str(path)))
+    assert repeated.metrics["approval_mean"].to_list() == expected["approval_mean"].to_list()
+    name, _ = download(page, "Daily metrics (CSV)")  # a second press saves the file again
+    assert name.endswith(".csv")
+
+
+@needs_chromium
+def test_a_society_field_that_is_not_a_number_keeps_run_off(page):
+    """Text that is no whole number is said under its field (not a stale bound) and Run stays off;
+    the page's own way of writing numbers, 1,000, is a number."""
+    citizens = page.get_by_label("Citizens", exact=True)
+    citizens.fill(f"{MAX_POPULATION + 1}")
+    expect(page.locator(".bound-refused")).to_have_text(
+        [f"Citizens: {MAX_POPULATION + 1:,} asked; this server simulates from 100 to {MAX_POPULATION:,} "
+         "citizens a run."], timeout=WAIT_MS)
+    for typed in ("abc", "2.5", ""):
+        citizens.fill(typed)
+        said = "nothing is typed" if not typed else f"'{typed}' is not a whole number"
+        expect(page.locator(".bound-refused")).to_have_text(
+            [f"Citizens: {said}; expected a whole number from 100 to {MAX_POPULATION:,}, in digits (1,000 "
+             "and 1000 both work)."], timeout=WAIT_MS)
+        assert page.locator(".run-button").is_disabled()
+    set_society(page, days=DAYS, seed=SEED)
+    citizens.fill(f"{N:,}")
+    expect(page.locator(".bound-refused")).to_have_count(0, timeout=WAIT_MS)
+    run(page)
+    assert f"{N:,} citizens, {DAYS} days, seed {SEED}" in page.inner_text(".main")
+    page.get_by_label("Seed", exact=True).fill("three")
+    expect(page.locator(".run-button")).to_be_disabled(timeout=WAIT_MS)
+    page.get_by_role("button", name="Compare two policies").click()
+    assert page.locator(".compare-button").is_disabled()
+
+
+@needs_chromium
+def test_a_citizen_id_that_is_not_an_id_keeps_the_file_shut(page):
+    """Text, a fraction, nothing or an id past the run's: Open the file stays off, a sentence under
+    the field says why, and the field keeps its whole label."""
+    set_society(page)
+    run(page)
+    page.get_by_role("button", name="A citizen").click()
+    field = page.get_by_label(f"Citizen id (0 to {N - 1:,})", exact=True)
+    for typed, said in (("abc", "'abc' is not a whole number"), ("2.5", "'2.5' is not a whole number"),
+                        ("", "nothing is typed")):
+        field.fill(typed)
+        expect(page.locator(".citizen-refused")).to_have_text(
+            [f"Citizen id: {said}; expected a whole number from 0 to {N - 1:,}, in digits (1,000 and 1000 "
+             "both work)."], timeout=WAIT_MS)
+        assert page.locator(".open-citizen").is_disabled()
+    field.fill(f"{N:,}")
+    expect(page.locator(".citizen-refused")).to_have_text(
+        [f"Citizen id: {N:,} is not a citizen of this run; expected an id from 0 to {N - 1:,}."],
+        timeout=WAIT_MS)
+    assert page.locator(".open-citizen").is_disabled()
+    assert page.locator(".citizen-title").count() == 0  # no file was opened, not citizen 0's either
+    field.fill("5")
+    expect(page.locator(".open-citizen")).to_be_enabled(timeout=WAIT_MS)
+    assert page.locator(".citizen-refused").count() == 0
+    page.locator(".open-citizen").click()
+    page.wait_for_selector(".citizen-title:has-text('Citizen 5')", timeout=WAIT_MS)
+
+
+@needs_chromium
+def test_a_citizen_outside_the_panel_is_told_what_the_page_can_do(page):
+    """A society larger than the ledger's panel: the file of a citizen it did not follow says so in
+    the page's terms, and offers followed citizens, whose files are whole."""
+    from scorestate.ledger import Ledger
+    from scorestate.scenario.load import load_scenario
+
+    panel_size = load_scenario("essay").ledger.panel_size
+    assert panel_size < MAX_POPULATION
+    followed = set(Ledger(MAX_POPULATION, "panel", panel_size, SEED, sink=lambda b: None,
+                          flush_rows=1).index.tolist())
+    outside = next(c for c in range(MAX_POPULATION) if c not in followed)
+    set_society(page, population=MAX_POPULATION)
+    run(page)
+    page.get_by_role("button", name="A citizen").click()
+    page.get_by_label("Citizen id", exact=False).fill(str(outside))
+    page.locator(".open-citizen").click()
+    page.wait_for_selector(f".citizen-title:has-text('Citizen {outside}')", timeout=WAIT_MS)
+    note = page.locator(".not-followed").inner_text()
+    assert f"Citizen {outside} is not among the {panel_size:,} citizens this run follows in full" in note
+    assert "--set" not in note and "`" not in note and "rerun" not in note
+    hint = "From the command line, scorestate run with --set ledger.retention=full keeps every citizen's file"
+    assert hint in page.inner_text(".main")
+    offered = page.locator(".followed").first
+    who = int(offered.inner_text().split()[-1])
+    assert who in followed
+    offered.click()
+    page.wait_for_selector(f".citizen-title:has-text('Citizen {who}')", timeout=WAIT_MS)
+    assert page.locator(".not-followed").count() == 0
+    assert page.get_by_label("Citizen id", exact=False).input_value() == str(who)
 
 
 @needs_chromium
@@ -245,8 +365,19 @@ def test_compare_is_zero_for_one_policy_and_not_for_two(page):
     a, b = reference(), reference(NO_DISSENT_PENALTY)
     expected = b.final["dissent_rate"] - a.final["dissent_rate"]
     assert expected > 0  # without the penalty, more citizens speak out
-    shown = float(page.locator(".compare-dissent_rate .diff").inner_text())
-    assert shown == pytest.approx(expected, rel=1e-3)
+    shown = page.locator(".compare-dissent_rate .diff").inner_text()  # in percentage points, as "+1.20 pp"
+    assert re.fullmatch(r"\+\d+\.\d\d pp", shown), shown
+    assert float(shown.removesuffix(" pp")) / 100 == pytest.approx(expected, abs=5e-5)
+    # labelled and printed as the society tab's numbers are: no column names, no 1e-06
+    row = page.locator(".compare-dissent_rate td").all_inner_texts()
+    assert row[0] == "voiced dissent on the last day"
+    assert row[1:3] == [f"{100 * a.final['dissent_rate']:.2f}%", f"{100 * b.final['dissent_rate']:.2f}%"]
+    table = page.locator(".compare-approval_mean").locator("xpath=ancestor::table").inner_text()
+    assert "_" not in table and not re.search(r"\de[-+]\d", table)
+    # the note on rough variance reductions (fewer than 5 seeds) speaks of a column the table has
+    assert "variance reductions are rough" in page.inner_text(".main")
+    assert page.locator("th", has_text="variance reduction").count() == 1
+    assert page.locator(".reduction").count() == page.locator(".diff").count()
     assert page.locator(".identical").count() == 0
     assert page.locator(".figure-difference img").count() == 1
 
@@ -378,6 +509,11 @@ def test_stop_ends_a_run_and_leaves_no_store(open_page, busy_server):
     page = open_page()
     before = stores(busy_server)
     folder = start_long_run(page, busy_server)
+    # the bar fills to the fraction done, and the page no longer asks to press Run
+    bar = page.locator(".progress [role=progressbar]")
+    wait_until(lambda: float(bar.get_attribute("aria-valuenow") or 0) > 0, "the bar shows the fraction done")
+    assert float(bar.get_attribute("aria-valuenow")) < 100
+    assert "then press Run" not in page.inner_text(".main")
     page.locator(".progress").get_by_role("button", name="Stop").click()
     page.wait_for_selector(".note:has-text('The run was stopped.')", timeout=CALLED_OFF_MS)
     page.wait_for_selector(".progress", state="detached", timeout=CALLED_OFF_MS)

@@ -17,7 +17,7 @@ from scorestate.dashboard.limits import MIN_POPULATION
 from scorestate.dashboard.tab_citizen import CitizenTab
 from scorestate.dashboard.tab_compare import CompareTab
 from scorestate.dashboard.tab_society import SocietyTab
-from scorestate.dashboard.widgets import Caption, Heading, Knob, Note
+from scorestate.dashboard.widgets import Caption, Heading, Knob, NumberField
 from scorestate.scenario.load import load_scenario, preset_names
 
 # Reacton reads pandas from sys.modules while it renders; a run imports pandas (the store does),
@@ -55,14 +55,12 @@ def Sidebar() -> None:
     solara.Select("Preset", preset_names(), value=state.preset.value, on_value=state.choose_preset,
                   classes=["preset"])
     Caption(description(state.preset.value), classes=["preset-description"])
-    solara.InputInt("Citizens", value=state.population)
-    solara.InputInt("Days", value=state.days)
-    solara.InputInt("Seed", value=state.seed)
-    Caption(f"This server runs up to {limits.max_population:,} citizens for up to {limits.max_days:,} "
-            f"days, {limits.max_runs} simulation{'s' * (limits.max_runs > 1)} at a time."
-            + warm_up(state.preset.value), small=True, classes=["bounds"])
-    for problem in state.problems():
-        Note(kind="error", text=problem, classes=["bound-refused"])
+    found = state.field_problems()
+    for field, (text, _) in state.FIELDS.items():
+        NumberField(field, text.value, lambda t, f=field: state.type_number(f, t), found[field])
+    Caption(f"This server runs from {MIN_POPULATION:,} to {limits.max_population:,} citizens for up to "
+            f"{limits.max_days:,} days, {limits.max_runs} simulation{'s' * (limits.max_runs > 1)} at a "
+            "time." + warm_up(state.preset.value), small=True, classes=["bounds"])
     shipped = knobs.preset_values(state.preset.value)
     values = state.knobs_a.value
     with solara.Row(style={"align-items": "center", "justify-content": "space-between"}):

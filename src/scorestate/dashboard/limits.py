@@ -14,6 +14,7 @@ two bounds; with one, it lowers the citizens a run may have.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,10 @@ MAX_DAYS = int(Run.model_fields["days"].metadata[-1].le)  # the schema's bound (
 MAX_RUNS = 8  # more at once would only share the same cores more thinly
 MAX_SEED = 2**31 - 1  # a seed a person can type; the paired seeds of compare fit above it
 MIN_REPLICATES, MAX_REPLICATES = 2, 10  # seeds per confidence interval on the page
+# A whole number as a person types it: digits, grouped in thousands by commas (as the page writes
+# its own numbers) or underscores, or not grouped at all.
+WHOLE = re.compile(r"^[+-]?(?:\d{1,3}(?:[,_]\d{3})+|\d+)$")
+SHOWN_TYPED = 30  # characters of a typed text a message repeats
 
 
 @dataclass(frozen=True)
@@ -61,19 +66,33 @@ class Limits:
                  preset: str = "this scenario", warm_up_days: int = 0) -> list[str]:
         """What is wrong with a request, one readable sentence each (empty: it may run).
         `warm_up_days` are the days `preset` lives before day 0, which cost like the others."""
+        found = self.by_field(population, days, seed, preset=preset, warm_up_days=warm_up_days)
+        return [problem for field in found.values() for problem in field]
+
+    def by_field(self, population: int | None, days: int | None, seed: int | None, *,
+                 preset: str = "this scenario", warm_up_days: int = 0) -> dict[str, list[str]]:
+        """`problems` by the field each concerns ("Citizens", "Days", "Seed"), so that the page can
+        say each under its field; a warm-up's, which caps the citizens for the days asked, goes
+        with the citizens."""
         check_bound("warm_up_days", warm_up_days, 0, MAX_DAYS)
-        out = []
+        out: dict[str, list[str]] = {"Citizens": [], "Days": [], "Seed": []}
         if population is None or not MIN_POPULATION <= population <= self.max_population:
-            out.append(f"Citizens: {_given(population)}; this server simulates from {MIN_POPULATION:,} "
-                       f"to {self.max_population:,} citizens a run.")
+            out["Citizens"].append(f"Citizens: {_given(population)}; this server simulates from "
+                                   f"{MIN_POPULATION:,} to {self.max_population:,} citizens a run.")
         if days is None or not 1 <= days <= self.max_days:
-            out.append(f"Days: {_given(days)}; this server simulates from 1 to {self.max_days:,} days a run.")
+            out["Days"].append(f"Days: {_given(days)}; this server simulates from 1 to {self.max_days:,} "
+                               "days a run.")
         elif (warm_up_days and population is not None
               and population * (days + warm_up_days) > self.budget):  # without a warm-up: the bounds above
-            out.append(self._warm_up_problem(preset, days, warm_up_days))
+            out["Citizens"].append(self._warm_up_problem(preset, days, warm_up_days))
         if seed is None or not 0 <= seed <= MAX_SEED:
-            out.append(f"Seed: {_given(seed)}; expected a whole number from 0 to {MAX_SEED:,}.")
+            out["Seed"].append(f"Seed: {_given(seed)}; expected a whole number from 0 to {MAX_SEED:,}.")
         return out
+
+    def field_range(self, field: str) -> tuple[int, int]:
+        """The lowest and highest number a society field takes on this server."""
+        return {"Citizens": (MIN_POPULATION, self.max_population), "Days": (1, self.max_days),
+                "Seed": (0, MAX_SEED)}[field]
 
     def _warm_up_problem(self, preset: str, days: int, warm_up_days: int) -> str:
         lives = f"{preset} lives {warm_up_days:,} days of warm-up before day 0"
@@ -129,6 +148,21 @@ def from_environ(env: Mapping[str, str] | None = None) -> Limits:
             if str(e).startswith(field):
                 raise ScorestateError(name + str(e)[len(field):]) from None
         raise
+
+
+def read_whole(text: str | None) -> int | None:
+    """The whole number a field holds ("1,000", "1000" or "1_000"); None where it holds none."""
+    typed = (text or "").strip()
+    return int(typed.replace(",", "").replace("_", "")) if WHOLE.match(typed) else None
+
+
+def not_whole(field: str, text: str | None, low: int, high: int) -> str:
+    """What is wrong with a field's text that is not a whole number, and what it expects."""
+    typed = (text or "").strip()
+    what = "nothing is typed" if not typed else (
+        f"'{typed[:SHOWN_TYPED]}{'...' * (len(typed) > SHOWN_TYPED)}' is not a whole number")
+    return (f"{field}: {what}; expected a whole number from {low:,} to {high:,}, in digits (1,000 and 1000 "
+            "both work).")
 
 
 def _given(value: int | None) -> str:

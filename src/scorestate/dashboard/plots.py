@@ -25,13 +25,16 @@ from scorestate.store import StoredRun
 DRAWING = threading.Lock()
 
 
+ROUNDOFF = 1e-12  # metrics are shares and means of thousands: a smaller difference is round-off
+
+
 @dataclass(frozen=True)
 class Headline:
     """One number of the last day: the metric's column, a short name, and how to print it."""
 
     column: str
     label: str
-    kind: str = "percent"  # "percent" of a share, "points", or "correlation"
+    kind: str = "percent"  # "percent" of a share, "points", "correlation" or "ratio"
 
     def text(self, value: float | None) -> str:
         if value is None or not math.isfinite(value):
@@ -40,10 +43,30 @@ class Headline:
             return f"{100 * value:.2f}%"
         if self.kind == "points":
             return f"{value:,.1f}"
+        if self.kind == "ratio":
+            return f"{value:.2f}"
         return f"{value:+.3f}"
 
+    def difference(self, value: float | None) -> str:
+        """A difference B - A in the metric's unit: percentage points for a share; "0" for one
+        within round-off, and as many decimals as a small one needs (never 1e-06)."""
+        if value is None or not math.isfinite(value):
+            return "-"
+        if abs(value) < ROUNDOFF:
+            return "0"
+        scale, decimals, unit = {"percent": (100, 2, " pp"), "points": (1, 1, ""),
+                                 "ratio": (1, 2, "")}.get(self.kind, (1, 3, ""))
+        return _signed(scale * value, decimals) + unit
 
-HEADLINES = (
+
+def _signed(x: float, decimals: int) -> str:
+    """x with a sign and `decimals` decimals, or the two significant digits it would round away."""
+    if round(x, decimals) == 0:
+        decimals = 1 - math.floor(math.log10(abs(x)))
+    return f"{x:+,.{decimals}f}"
+
+
+METRICS = {h.column: h for h in (
     Headline("approval_mean", "approve of the system"),
     Headline("blacklist_share", "on the blacklist"),
     Headline("innocent_blacklisted_share", "of the listed never broke a rule"),
@@ -53,7 +76,37 @@ HEADLINES = (
     Headline("wallet_frozen_share", "wallets shut"),
     Headline("score_mean", "mean score", "points"),
     Headline("score_assortativity", "score correlation across ties", "correlation"),
-)
+    # the rest of the comparison's metrics (scorestate.metrics.HEADLINE)
+    Headline("dissent_rate", "voiced dissent on the last day"),
+    Headline("dissent_latent_rate", "would have voiced dissent without the incentives"),
+    Headline("alcohol_rate", "bought alcohol on the last day"),
+    Headline("alcohol_latent_rate", "would have bought alcohol without the incentives"),
+    Headline("denied_share", "refused a service they tried on the last day"),
+    Headline("health_compliance_rate", "up to date with their doses"),
+    Headline("cross_tier_tie_share", "of ties join citizens of different tiers"),
+    Headline("blacklisted_degree_ratio", "ties of the listed, as a multiple of everyone's mean", "ratio"),
+    Headline("perceived_mean", "perceived chance of being caught (mean)"),
+)}
+HEADLINES = tuple(METRICS[c] for c in (
+    "approval_mean", "blacklist_share", "innocent_blacklisted_share", "penalised_share", "chilling",
+    "false_attribution_share", "wallet_frozen_share", "score_mean", "score_assortativity"))
+NOBODY_LISTED = "nobody is listed"
+
+
+def metric(column: str) -> Headline:
+    """How the page names and prints a metric (its column name, as a share, for one it has no label for)."""
+    return METRICS.get(column) or Headline(column, column.replace("_", " "))
+
+
+def undefined_today(metrics: pl.DataFrame, column: str) -> str | None:
+    """Why a metric's last-day value means nothing (None: it means what it says). The innocent
+    share of an empty list is 0 by convention, not news."""
+    if column in ("innocent_blacklisted_share", "blacklisted_degree_ratio") and not last(metrics,
+                                                                                         "blacklist_share"):
+        return NOBODY_LISTED
+    return None
+
+
 # The metrics whose daily difference B - A the comparison draws: (column, title, scale, unit, smoothed)
 DIFFERENCES = (
     ("approval_mean", "approval", 100, "percentage points", False),

@@ -20,6 +20,7 @@ import solara
 import solara.lab
 
 from scorestate.dashboard import knobs, runs
+from scorestate.dashboard.limits import not_whole, read_whole
 from scorestate.errors import ScorestateError
 from scorestate.scenario.load import preset_names
 
@@ -32,14 +33,20 @@ DEFAULT_DAYS = 365  # the essay's year: both its phases (days 30 and 180) and ti
 DEFAULT_REPLICATES = 3
 
 preset = solara.reactive(DEFAULT_PRESET)
-population = solara.reactive(min(DEFAULT_POPULATION, LIMITS.max_population))
-days = solara.reactive(min(DEFAULT_DAYS, LIMITS.max_days))
-seed = solara.reactive(0)
+# The society's fields: what is typed in each, and the whole number it holds (None where it holds none)
+population_text = solara.reactive(f"{min(DEFAULT_POPULATION, LIMITS.max_population):,}")
+days_text = solara.reactive(f"{min(DEFAULT_DAYS, LIMITS.max_days):,}")
+seed_text = solara.reactive("0")
+population: solara.Reactive[int | None] = solara.reactive(min(DEFAULT_POPULATION, LIMITS.max_population))
+days: solara.Reactive[int | None] = solara.reactive(min(DEFAULT_DAYS, LIMITS.max_days))
+seed: solara.Reactive[int | None] = solara.reactive(0)
+FIELDS = {"Citizens": (population_text, population), "Days": (days_text, days), "Seed": (seed_text, seed)}
 knobs_a = solara.reactive(knobs.preset_values(DEFAULT_PRESET))
 preset_b = solara.reactive(DEFAULT_PRESET)
 knobs_b = solara.reactive(knobs.preset_values(DEFAULT_PRESET))
 replicates = solara.reactive(DEFAULT_REPLICATES)
-citizen = solara.reactive(0)
+citizen_text = solara.reactive("0")
+citizen: solara.Reactive[int | None] = solara.reactive(0)
 citizen_run = solara.reactive("the run")
 
 last_run: solara.Reactive[runs.RunOutcome | None] = solara.reactive(None)
@@ -60,13 +67,42 @@ class Done:
 def problems(*presets: str) -> list[str]:
     """Why the society asked for cannot run on this server under these presets (by default policy
     A's), each preset's warm-up counted (empty: it can)."""
-    out: list[str] = []
+    return [problem for field in field_problems(*presets).values() for problem in field]
+
+
+def field_problems(*presets: str) -> dict[str, list[str]]:
+    """`problems` by the sidebar's field each concerns. A field whose text is not a whole number
+    gets that said, not the bounds of a number it does not hold."""
+    out: dict[str, list[str]] = {name: [] for name in FIELDS}
     for name in presets or (preset.value,):
-        for problem in LIMITS.problems(population.value, days.value, seed.value, preset=name,
-                                       warm_up_days=runs.warm_up_days(name)):
-            if problem not in out:  # the citizens', days' and seed's are the same for every preset
-                out.append(problem)
+        found = LIMITS.by_field(population.value, days.value, seed.value, preset=name,
+                                warm_up_days=runs.warm_up_days(name))
+        for field, said in found.items():
+            # the citizens', days' and seed's are the same for every preset
+            out[field] += [problem for problem in said if problem not in out[field]]
+    for field, (text, value) in FIELDS.items():
+        if value.value is None:
+            out[field] = [not_whole(field, text.value, *LIMITS.field_range(field))]
     return out
+
+
+def type_number(field: str, text: str | None) -> None:
+    """A society field's new text, and the whole number it holds (None where it holds none)."""
+    typed, value = FIELDS[field]
+    typed.set(text or "")
+    value.set(read_whole(text))
+
+
+def type_citizen(text: str | None) -> None:
+    """The citizen id field's new text, and the id it holds (None where it holds none)."""
+    citizen_text.set(text or "")
+    citizen.set(read_whole(text))
+
+
+def pick_citizen(who: int) -> None:
+    """A citizen chosen by a button: the id field shows them."""
+    citizen_text.set(str(who))
+    citizen.set(who)
 
 
 def warm_up_room(name: str) -> tuple[int, int]:

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import solara
 
 from scorestate.analysis.explain import CitizenFile
 from scorestate.dashboard import plots, runs, state
-from scorestate.dashboard.widgets import ACCENT, Caption, Figure, Heading, Note, Progress, Table, TaskOutcome
+from scorestate.dashboard.limits import not_whole
+from scorestate.dashboard.widgets import (
+    ACCENT,
+    Caption,
+    Figure,
+    Heading,
+    Note,
+    NumberField,
+    Progress,
+    Table,
+    TaskOutcome,
+)
 
 
 @solara.component
@@ -21,25 +33,24 @@ def CitizenTab() -> None:
     which = state.citizen_run.value if state.citizen_run.value in names else names[0]
     run = available[which]
     n = int(run.stored.record.population)
-    who = state.citizen.value
-    valid = who is not None and 0 <= who < n
+    problem = id_problem(state.citizen_text.value, state.citizen.value, n)
 
     def open_file(citizen: int | None = None) -> None:
         if citizen is not None:
-            state.citizen.set(citizen)
-        target = state.citizen.value if citizen is None else citizen
-        if target is not None and 0 <= target < n:
-            state.citizen_task(run, int(target))
+            state.pick_citizen(citizen)
+        target = state.citizen.value
+        if not id_problem(state.citizen_text.value, target, n) and target is not None:
+            state.citizen_task(run, target)
 
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+    with solara.Row(style={"align-items": "flex-start", "flex-wrap": "wrap"}):
         if len(names) > 1:
             solara.Select("In", names, value=which, on_value=state.citizen_run.set,
                           style={"max-width": "14em"})
-        solara.InputInt(f"Citizen id (0 to {n - 1:,})", value=state.citizen, style={"max-width": "12em"})
-        solara.Button("Open the file", on_click=lambda: open_file(), color=ACCENT,
-                      classes=["open-citizen"], disabled=not valid or state.citizen_task.pending)
-    if not valid:
-        Note(kind="error", text=f"Citizen ids of this run go from 0 to {n - 1:,}.")
+        NumberField(f"Citizen id (0 to {n - 1:,})", state.citizen_text.value, state.type_citizen,
+                    [problem] if problem else [], note_class="citizen-refused",
+                    style={"width": "22em", "max-width": "100%"})
+        solara.Button("Open the file", on_click=lambda: open_file(), color=ACCENT, classes=["open-citizen"],
+                      disabled=bool(problem) or state.citizen_task.pending, style={"margin-top": "10px"})
     _followed(run)
     if run.notable:
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
@@ -51,7 +62,16 @@ def CitizenTab() -> None:
     TaskOutcome(state.citizen_task, "look-up")
     done = state.citizen_task.value
     if state.citizen_task.finished and done is not None and isinstance(done.value, CitizenFile):
-        CitizenFileView(done.value)
+        CitizenFileView(done.value, run, open_file)
+
+
+def id_problem(text: str, who: int | None, n: int) -> str:
+    """What is wrong with the citizen id typed ('' when it names a citizen of the run)."""
+    if who is None:
+        return not_whole("Citizen id", text, 0, n - 1)
+    if not 0 <= who < n:
+        return f"Citizen id: {who:,} is not a citizen of this run; expected an id from 0 to {n - 1:,}."
+    return ""
 
 
 def _followed(run: runs.Landed) -> None:
@@ -64,7 +84,7 @@ def _followed(run: runs.Landed) -> None:
 
 
 @solara.component
-def CitizenFileView(f: CitizenFile) -> None:
+def CitizenFileView(f: CitizenFile, run: runs.Landed, open_file: Callable[[int], None]) -> None:
     d = f.demographics
     Heading(f"Citizen {f.citizen}", 3, classes=["citizen-title"])
     Caption(f"run {f.run_id} ({f.scenario}, {f.population:,} citizens, {f.days:,} days, seed {f.seed})")
@@ -74,8 +94,11 @@ def CitizenFileView(f: CitizenFile) -> None:
     traits = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" if isinstance(v, float) else f"{k.replace('_', ' ')} "
                        f"{'yes' if v else 'no'}" for k, v in f.traits.items())
     Caption(f"Traits (0 to 1): {traits}. Approval at the start: {f.start['approval']:.0%}.")
-    for note in f.notes:
-        Note(kind="warning", text=note)
+    if f.events_recorded:
+        for note in f.notes:
+            Note(kind="warning", text=note)
+    else:  # the file's own note tells a command-line user how to rerun; the page says what it can do
+        NotFollowed(f, run, open_file)
     _score_lines(f)
     if f.score_by_day:
         Figure(plots.score_panel(f.score_by_day, f.days), caption=False)
@@ -97,6 +120,34 @@ def CitizenFileView(f: CitizenFile) -> None:
     _neighbours(f)
 
 
+FOLLOWED_SHOWN = 8  # followed citizens offered in place of one the run did not follow
+
+
+@solara.component
+def NotFollowed(f: CitizenFile, run: runs.Landed, open_file: Callable[[int], None]) -> None:
+    """A citizen whose events the run did not keep: what the file lacks, and whose files are whole."""
+    panel = run.scenario.ledger.panel_size
+    Note(kind="warning", classes=["not-followed"], text=(
+        f"Citizen {f.citizen} is not among the {panel:,} citizens this run follows in full, so their "
+        "events, decisions and score over time were not kept: below are who they are, their start and "
+        "their neighbours on day 0. To see a whole file, open one of the citizens worth a look or "
+        "one of those below, who are all followed."))
+    followed = [c for c, _ in run.notable] + [c for c in panel_ids(run) if c not in dict(run.notable)]
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+        Caption("Followed:")
+        for citizen in followed[:FOLLOWED_SHOWN]:
+            solara.Button(f"citizen {citizen}", on_click=lambda c=citizen: open_file(c), text=True,
+                          small=True, classes=["followed"], style={"text-transform": "none"})
+    Caption("From the command line, `scorestate run` with `--set ledger.retention=full` keeps every "
+            "citizen's file.", small=True)
+
+
+def panel_ids(run: runs.Landed) -> list[int]:
+    """The citizens a run's ledger panel followed, as the run kept them (none for an older store)."""
+    kept = run.stored.panel_day0()
+    return [] if kept is None else [int(c) for c in kept.ids[:FOLLOWED_SHOWN]]
+
+
 def _score_lines(f: CitizenFile) -> None:
     start, end = f.start, f.end
     if f.change is None:
@@ -107,7 +158,8 @@ def _score_lines(f: CitizenFile) -> None:
                     f"{c['events']:+.1f}, appeals {c['appeals']:+.1f}, guilt by association "
                     f"{c['association']:+.1f}, drift and clipping {c['adjustments']:+.1f}).",
                     classes=["citizen-score"])
-    tiers = f"Tier {start['tier']}" + "".join(f" → {t['to']} (day {t['day']})" for t in f.tier_changes)
+    first = "Tier" if f.events_recorded or f.decisions_recorded else "Tier at the start"
+    tiers = f"{first} {start['tier']}" + "".join(f" → {t['to']} (day {t['day']})" for t in f.tier_changes)
     listed = "" if end["blacklisted"] is None else (
         "; on the blacklist at the end" if end["blacklisted"] else "; not on the blacklist at the end")
     solara.Text(tiers + listed + ".")

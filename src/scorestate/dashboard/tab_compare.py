@@ -22,7 +22,6 @@ from scorestate.dashboard.widgets import (
     Progress,
     Table,
     TaskOutcome,
-    fmt,
 )
 from scorestate.metrics import HEADLINE
 from scorestate.scenario.load import preset_names
@@ -105,22 +104,41 @@ def CompareView(outcome: runs.CompareOutcome) -> None:
 
 def _difference_table(outcome: runs.CompareOutcome) -> None:
     c, seed = outcome.comparison, outcome.society.seed
-    a, b = outcome.a.metrics, outcome.b.metrics
     rows, classes = [], []
-    for metric in HEADLINE:
-        va, vb = plots.last(a, metric), plots.last(b, metric)
-        diff = None if va is None or vb is None else vb - va
-        row = c.metric(metric)
-        ci = "-" if row["ci_low"] is None else f"{fmt(row['ci_low'])} to {fmt(row['ci_high'])}"
-        rows.append((metric, fmt(va), fmt(vb), fmt(diff), fmt(row["difference"]), ci))
-        classes.append(f"compare-{metric}")
+    for column in HEADLINE:
+        rows.append(_difference_row(outcome, column))
+        classes.append(f"compare-{column}")
     Heading("The last day, A and B", 4)
     Table(("metric", f"A (seed {seed})", f"B (seed {seed})", "B - A", f"B - A, mean of {c.replicates} seeds",
-           "95% confidence interval"), rows, row_classes=classes,
-          cell_classes=("metric", "a", "b", "diff", "mean-diff", "ci"), max_height="none")
-    Caption("B - A is the paired difference on the same citizens and draws; the mean and its 95% "
-            "interval are over the paired seeds (t interval). What each metric means: docs/metrics.md.",
-            small=True)
+           "95% confidence interval", "variance reduction from pairing"), rows, row_classes=classes,
+          cell_classes=("metric", "a", "b", "diff", "mean-diff", "ci", "reduction"), max_height="none")
+    Caption("B - A is the paired difference on the same citizens and draws, in percentage points (pp) "
+            "for a share; the mean and its 95% interval are over the paired seeds (t interval). The "
+            "variance reduction is how many times less B - A varies over the paired seeds than between "
+            "B and A on independent seeds: the precision the pairing buys (∞: the paired differences "
+            "did not vary at all; -: not measurable, a metric that did not vary).", small=True)
+
+
+def _difference_row(outcome: runs.CompareOutcome, column: str) -> tuple[str, ...]:
+    """One metric's row, labelled and printed as the society tab's headline numbers are."""
+    h, row = plots.metric(column), outcome.comparison.metric(column)
+    a, b = outcome.a.metrics, outcome.b.metrics
+    va, vb = plots.last(a, column), plots.last(b, column)
+    why_a, why_b = plots.undefined_today(a, column), plots.undefined_today(b, column)
+    shown_a = f"- ({why_a})" if why_a else h.text(va)
+    shown_b = f"- ({why_b})" if why_b else h.text(vb)
+    diff = None if why_a or why_b or va is None or vb is None else vb - va
+    ci = ("-" if row["ci_low"] is None else
+          f"{h.difference(row['ci_low'])} to {h.difference(row['ci_high'])}")
+    return (h.label, shown_a, shown_b, h.difference(diff), h.difference(row["difference"]), ci,
+            _reduction(row["variance_reduction"], row["variance_reduction_status"]))
+
+
+def _reduction(value: float | None, status: str) -> str:
+    """var(independent) / var(paired) as a factor: how much the pairing narrowed the interval's spread."""
+    if status == "infinite":
+        return "∞"
+    return "-" if value is None or status != "measured" else f"{value:,.1f}×"
 
 
 def _fates(fates: pl.DataFrame) -> None:

@@ -6,6 +6,7 @@ import polars as pl
 import solara
 
 from scorestate.dashboard import plots, runs, state
+from scorestate.dashboard.download import Download
 from scorestate.dashboard.widgets import (
     ACCENT,
     Caption,
@@ -36,8 +37,9 @@ def SocietyTab() -> None:
     TaskOutcome(state.run_task, "run")
     outcome = state.last_run.value
     if outcome is None:
-        Note("Pick a preset, the size of the society and the policy's knobs in the sidebar, "
-                    "then press Run. Every citizen is synthetic: this is a model, not a machine.")
+        if not state.run_task.pending:  # while a run goes on, the bar above says what happens
+            Note("Pick a preset, the size of the society and the policy's knobs in the sidebar, "
+                 "then press Run. Every citizen is synthetic: this is a model, not a machine.")
         return
     RunView(outcome)
 
@@ -51,12 +53,14 @@ def RunView(outcome: runs.RunOutcome) -> None:
     for late in run.late():
         Note(f"{outcome.society.days:,} days do not reach {late}: raise Days to see it.", "warning")
     Headlines(run.metrics)
-    with solara.Row(style={"flex-wrap": "wrap"}):
-        solara.FileDownload(lambda: run.metrics.write_csv().encode(), f"metrics-{run.run_id}.csv",
-                            label="Daily metrics (CSV)")
-        solara.FileDownload(lambda: resolved_yaml(run.scenario).encode(), f"scenario-{run.run_id}.yaml",
-                            label="The scenario (YAML: scorestate run FILE repeats this run)")
-    Caption("What every column means: docs/metrics.md. The figures are those of `scorestate report`.")
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+        Download(run.metrics.write_csv, f"metrics-{run.run_id}.csv", "Daily metrics (CSV)", "text/csv",
+                 "download-metrics")
+        Download(lambda: resolved_yaml(run.scenario), f"scenario-{run.run_id}.yaml",
+                 "The scenario (YAML)", "application/yaml", "download-scenario")
+    Caption("The CSV has one row a day and one column a metric (what each means is in the metrics "
+            "reference of scorestate's documentation); `scorestate run FILE` with the YAML repeats "
+            "this run. The figures are those of `scorestate report`.")
     for panel in outcome.panels:
         Figure(panel)
 
@@ -64,10 +68,10 @@ def RunView(outcome: runs.RunOutcome) -> None:
 @solara.component
 def Headlines(metrics: pl.DataFrame) -> None:
     Heading(f"On the last day (day {metrics.height - 1})", 4)
-    nobody_listed = not plots.last(metrics, "blacklist_share")
     with solara.Row(style={"flex-wrap": "wrap", "gap": "0"}, classes=["headlines"]):
         for h in plots.HEADLINES:
-            if h.column == "innocent_blacklisted_share" and nobody_listed:  # 0 by convention, not news
-                Headline("-", "of the listed never broke a rule (nobody is listed)", h.column)
+            why = plots.undefined_today(metrics, h.column)
+            if why:
+                Headline("-", f"{h.label} ({why})", h.column)
             else:
                 Headline(h.text(plots.last(metrics, h.column)), h.label, h.column)

@@ -6,7 +6,7 @@ types is ever rendered as HTML, and figures are SVG images, which cannot run or 
 
 from __future__ import annotations
 
-import math
+import base64
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,9 +21,21 @@ CAPTION = {"font-size": "0.8rem", "color": "#555", "line-height": "1.3"}
 SMALL = {"font-size": "0.72rem", "color": "#777", "line-height": "1.25"}
 
 
+CODE = "font-family: 'DejaVu Sans Mono', monospace; font-size: 0.95em; background: #f1f1f1; padding: 0 2px"
+
+
+def inline_code(text: str) -> list[Any]:
+    """A caption's text with its `code` spans (the report's Markdown) set as code, not backticks."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: not Markdown, shown as written
+        return [text]
+    return [solara.v.Html(tag="code", children=[part], style_=CODE) if k % 2 else part
+            for k, part in enumerate(parts) if part]
+
+
 @solara.component
 def Caption(text: str, small: bool = False, classes: list[str] | None = None) -> None:
-    solara.Div(children=[text], style=SMALL if small else CAPTION, classes=classes or [])
+    solara.Div(children=inline_code(text), style=SMALL if small else CAPTION, classes=classes or [])
 
 
 NOTE_COLORS = {"info": "#1f4e79", "warning": "#b26a00", "error": "#b00020"}
@@ -77,22 +89,33 @@ def Figure(panel: Panel, caption: bool = True) -> None:
     with solara.Div(classes=[f"figure-{panel.id}"], style={"margin-bottom": "1.2em"}):
         if panel.title:
             Heading(panel.title, 4)
-        if panel.svg:
-            solara.Image(panel.svg.encode("utf-8"), format="svg+xml", width="100%")
+        if panel.svg:  # an <img> of its own rather than solara.Image, which gives no alt text
+            solara.v.Html(tag="img", attributes={"src": svg_url(panel.svg), "alt": alt_text(panel)},
+                          style_="width: 100%")
         if caption and panel.caption:
             Caption(panel.caption)
         if panel.svg and panel.table:
             Table(panel.table[0], panel.table[1:], classes=[f"table-{panel.id}"])
 
 
+def svg_url(svg: str) -> str:
+    """An SVG figure as a data: URL, which an <img> shows without fetching anything."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def alt_text(panel: Panel) -> str:
+    """What a figure is, for a reader who cannot see it (how to read it is the caption under it)."""
+    return f"Figure: {panel.title or panel.id.replace('-', ' ')}"
+
+
 @solara.component
 def Headline(value: str, label: str, column: str) -> None:
+    """One of the last day's numbers; the metric's column is a class, for tests, not shown."""
     with solara.Card(classes=["headline", f"headline-{column}"],
                      style={"min-width": "11em", "flex": "1 1 11em", "margin": "4px"}):
         solara.Div(children=[value], classes=["headline-value"],
                    style={"font-size": "1.6rem", "font-weight": "600", "color": "#1f4e79"})
         Caption(label)
-        Caption(column, small=True)
 
 
 @solara.component
@@ -102,7 +125,10 @@ def Progress(task: Any, status: str, what: str) -> None:
         return
     with solara.Div(classes=["progress"]):
         value = task.progress
-        solara.ProgressLinear(value if isinstance(value, int | float) and value > 0 else True)
+        known = isinstance(value, int | float) and value > 0
+        # model_value, not solara.ProgressLinear's value: Vuetify 3 reads the fraction from it
+        solara.v.ProgressLinear(model_value=value if known else None, indeterminate=not known,
+                                color=ACCENT, height=6, class_="progress-bar")
         with solara.Row(style={"align-items": "center"}):
             solara.Text(status or f"starting {what}", classes=["status"])
             solara.Button("Stop", on_click=task.cancel, text=True, small=True)
@@ -133,17 +159,16 @@ def Knob(knob: knobs.Knob, value: knobs.Value, shipped: knobs.Value,
         Caption(knobs.provenance(knob), small=True)
 
 
-ROUNDOFF = 1e-12  # metrics are shares and means of thousands: a smaller mean difference is round-off
-
-
-def fmt(value: Any) -> str:
-    """A number as a table shows it: four significant digits, "-" where undefined, and "0" for a
-    mean of differences that cancel (3e-19 is the arithmetic's, not the policies')."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    if isinstance(value, float):
-        return "0" if abs(value) < ROUNDOFF else f"{value:.4g}"
-    return str(value)
+@solara.component
+def NumberField(label: str, text: str, on_text: Callable[[str], None], problems: Sequence[str],
+                note_class: str = "bound-refused", style: dict[str, str] | None = None) -> None:
+    """A whole-number field and, under it, what is wrong with what it holds. A text field, not
+    solara.InputInt, whose complaint hides in its label while the last valid number stays in use;
+    updated as it is typed, so the button it feeds is off the moment the text is wrong."""
+    with solara.Div(classes=["number-field"], style=style or {}):
+        solara.InputText(label, value=text, on_value=on_text, continuous_update=True, error=bool(problems))
+        for problem in problems:
+            Note(kind="error", text=problem, classes=[note_class])
 
 
 @solara.component
