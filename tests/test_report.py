@@ -6,6 +6,7 @@ import html
 import io
 import re
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import matplotlib as mpl
@@ -221,7 +222,8 @@ def test_runs_of_any_length_render(days, tmp_path):
     store = tmp_path / "short.duckdb"
     page = render(ss.open_run(ss.run(scenario, store=store).run_id, store=store))
     found = re.findall(r"<figure>(.*?)</figure>", page, flags=re.S)
-    assert len(found) == len(FIGURES) - (days == 1)  # a 1-day run has no dismantling
+    notes = re.findall(r'</h2><p class="note">', page)  # a panel with nothing to draw says why
+    assert len(found) + len(notes) == len(FIGURES)
     assert all(f.count("<svg") == 1 for f in found)
 
 
@@ -457,7 +459,7 @@ def test_captions_do_not_invite_misreading(compared, runs, monkeypatch):
     assert "never did an act" not in text
     assert "of which pinned on another citizen&#x27;s act" in text  # the summary row
     assert " pts<" not in text and " pp<" in text
-    head = re.search(r"<tr><th>on the last day</th>.*?</tr>", text).group(0)
+    head = re.search(r"<tr><th>on the last day.*?</tr>", text).group(0)
     assert "B − A" in head and "pp: percentage points" in head
     assert not re.search(r"\bred\b", _section(text, "tiers").split("<figcaption>")[1])
     store, a, _ = runs
@@ -494,3 +496,158 @@ def test_the_report_says_a_run_lived_a_warm_up(tmp_path):
                      render(ss.open_run(warm, store=store), ss.open_run(cold, store=store))).group(0)
     assert days == ("<tr><th>days</th><td>10 (with 30 days of warm-up before day 0, not recorded)</td>"
                     "<td>10</td></tr>")
+
+
+def _rows(page: str) -> dict[str, list[str]]:
+    """The summary tables' rows: {first cell's text: the other cells' texts}."""
+    out = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page[:page.index("</table>", page.index("on the last day"))],
+                          flags=re.S):
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                 for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)]
+        out[cells[0]] = cells[1:]
+    return out
+
+
+def test_the_time_given_is_that_of_the_recorded_days_and_the_warm_up_is_timed_apart(tmp_path):
+    """citizen-days/s divides the recorded days by their time; a warm-up's days (most of a
+    court-blacklist run) are in the set-up time, and the page says which is which."""
+    store = tmp_path / "runs.duckdb"
+    rid = ss.run(ss.load_scenario("court-blacklist", {"run.warm_up_days": 30}, population=N, days=10,
+                                  seed=1), store=store).run_id
+    run = ss.open_run(rid, store=store)
+    rows = _rows(render(run))
+    record = run.record
+    assert rows["simulated in"][0].startswith(f"{record.elapsed_s:.2g} s for the 10 recorded days (")
+    assert f"({record.citizen_days_per_s:,.0f} citizen-days/s)" in rows["simulated in"][0]
+    set_up = rows["set up in"][0]
+    assert set_up.startswith(f"{record.build_s:.2g} s before day 0: ")
+    assert "30 days of warm-up" in set_up
+
+
+def test_the_last_day_table_says_it_is_one_day_not_smoothed(runs):
+    store, a, _ = runs
+    page = render(ss.open_run(a, store=store))
+    head = next(k for k in _rows(page) if k.startswith("on the last day"))
+    assert head.startswith(f"on the last day (day {DAYS - 1})")
+    assert "that one day, not smoothed" in head
+
+
+def test_a_share_of_nobody_is_a_dash_with_its_reason(runs):
+    """The run stores 0, not NaN, for the innocent share of an empty list and for false
+    attributions among no penalty; the page shows "-" and why, as for other undefined shares."""
+    store, a, b = runs
+    base = ss.open_run(b, store=store)
+    assert base.metrics["innocent_blacklisted_share"][-1] == 0  # stored as 0...
+    rows = _rows(render(base))
+    assert rows["of them had done no act the rules name by that day"] == ["- (nobody is listed)"]
+    assert rows["false attributions among penalties"] == ["- (no penalty recorded that day)"]
+    assert rows["ties of the blacklisted / mean ties"] == ["- (nobody is listed)"]
+    both = _rows(render(ss.open_run(a, store=store), base))
+    assert both["of them had done no act the rules name by that day"][1:] == ["- (nobody is listed)", "-"]
+
+
+def test_a_run_where_nobody_was_ever_listed_says_so_instead_of_drawing_empty_bars(runs):
+    store, _, b = runs
+    page = render(ss.open_run(b, store=store))
+    start = page.index('<h2 id="blacklist-groups">')
+    section = page[start:page.index("<h2", start + 1)]
+    assert "<svg" not in section and "(never)" not in section
+    assert "Nobody was on the blacklist on any day of this run" in section
+
+
+def test_the_summary_counts_ties_made_as_well_as_dropped(runs):
+    store, a, _ = runs
+    run = ss.open_run(a, store=store)
+    rows = _rows(render(run))
+    assert rows["ties made"] == [f"{run.metrics['ties_made'].sum():,.0f}"]
+    assert rows["ties dropped"] == [f"{run.metrics['ties_dropped'].sum():,.0f}"]
+
+
+ASSOCIATION_OFF = {f"timeline.phases.0.set.policy.association.{k}": 0
+                   for k in ("penalty", "drop_rate", "seek_rate")}
+
+
+def test_a_compare_of_one_scenario_says_what_b_changed_in_full(tmp_path):
+    """essay vs essay with the guide's three --set-b: the top of the page lists B's overrides,
+    the labels tell the runs apart, and the difference table gives each changed leaf in full."""
+    store = tmp_path / "runs.duckdb"
+    a = ss.run(ss.load_scenario("essay", population=300, days=40, seed=1), store=store).run_id
+    b = ss.run(ss.load_scenario("essay", ASSOCIATION_OFF, population=300, days=40, seed=1),
+               store=store).run_id
+    page = render(ss.open_run(a, store=store), ss.open_run(b, store=store))
+    top = page[:page.index('<h2 id="summary">')]
+    assert "<h1>scorestate report: essay vs essay (3 changes)</h1>" in top
+    for path in ASSOCIATION_OFF:
+        assert f"<li><code>{path}=0</code></li>" in top
+    assert "B: essay (3 changes)" in page  # the legends
+    assert "Where run B's scenario differs (3 parameters)" in page
+    rows = page[page.index('id="differences"'):]
+    found = re.findall(r"<tr><td><code>(.*?)</code></td><td>(.*?)</td><td>(.*?)</td></tr>", rows)
+    scenario = ss.load_scenario("essay").model_dump(mode="json")
+    association = scenario["timeline"]["phases"][0]["set"]["policy"]["association"]
+    assert found == [(path, str(float(association[path.rsplit(".", 1)[1]])), "0")
+                     for path in ASSOCIATION_OFF]
+
+
+def _drawn_labels(ax: Axes, axis: str = "x") -> list[Text]:
+    return [t for t in (ax.xaxis if axis == "x" else ax.yaxis).get_ticklabels()
+            if t.get_visible() and t.get_text()]
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory) -> list[RunData]:
+    """The essay over 200 days, dismantled on day 150: three-digit days in the report's
+    narrowest panels (rows of three)."""
+    store = tmp_path_factory.mktemp("long") / "runs.duckdb"
+    rid = ss.run(ss.load_scenario("essay", {"timeline.dismantle_day": 150}, population=2_000,
+                                  days=200, seed=1), store=store).run_id
+    return _run_data(store, rid)
+
+
+@pytest.mark.parametrize("make", [figures.network, figures.false_attributions, figures.hysteresis])
+def test_day_labels_do_not_run_together_in_narrow_panels(make, long_run, monkeypatch):
+    fig = _drawn(monkeypatch, make, long_run)
+    r = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(r) for t in _drawn_labels(ax)
+                 if ax.get_xlim()[0] <= t.get_position()[0] <= ax.get_xlim()[1]]
+        assert len(boxes) >= 3, _title(ax)
+        gaps = [right.x0 - left.x1 for left, right in pairwise(boxes)]
+        assert min(gaps) > 4, (_title(ax), [t.get_text() for t in _drawn_labels(ax)])
+
+
+def test_counts_carry_thousands_separators(long_run, monkeypatch):
+    fig = _drawn(monkeypatch, figures.network, long_run)
+    ties = next(ax for ax in fig.axes if _title(ax).startswith("ties dropped and made"))
+    labels = [t.get_text() for t in _drawn_labels(ties, "y")]
+    assert any(v.replace(",", "").isdigit() and int(v.replace(",", "")) >= 1000 for v in labels)
+    for text, loc in zip((t.get_text() for t in ties.yaxis.get_ticklabels()), ties.get_yticks(),
+                         strict=True):
+        assert not text or text == f"{loc:,.0f}", labels  # "25,000", never "25000"
+
+
+def test_a_run_whose_scores_never_vary_says_so_instead_of_flat_figures(tmp_path, monkeypatch):
+    """court-blacklist keeps no score: a flat 1,000 and one tier at 100% are notes, not figures."""
+    store = tmp_path / "runs.duckdb"
+    rid = ss.run(ss.load_scenario("court-blacklist", {"run.warm_up_days": 0}, population=N, days=10,
+                                  seed=1), store=store).run_id
+    page = render(ss.open_run(rid, store=store))
+    for panel, says in (("scores", "Scores never varied in this run (every citizen held a score "
+                                   "of 1,000 from the first day to the last)"),
+                        ("tiers", "Every citizen stayed in tier A from the first day to the last")):
+        start = page.index(f'<h2 id="{panel}">')
+        section = page[start:page.index("<h2", start + 1)]
+        assert "<svg" not in section and says in section, section
+    fig = _drawn(monkeypatch, figures.network, _run_data(store, rid))
+    components = next(ax for ax in fig.axes if _title(ax) == "connected components")
+    ticks = [v for v in components.get_yticks() if components.get_ylim()[0] <= v <= components.get_ylim()[1]]
+    assert ticks and all(float(v).is_integer() for v in ticks)  # 1 component, not 0.2, 0.4, ...
+
+
+def test_a_line_starting_from_zero_has_headroom_above_it(runs, monkeypatch):
+    store, a, _ = runs
+    fig = _drawn(monkeypatch, figures.blacklist, _run_data(store, a))
+    size = fig.axes[0]
+    top = float(np.nanmax(ss.open_run(a, store=store).metrics["blacklist_share"].to_numpy())) * 100
+    assert size.get_ylim()[0] == 0 and size.get_ylim()[1] >= top * (1 + 0.07)

@@ -20,7 +20,9 @@ from scorestate.report.plotting import (
     SMOOTHED,
     STYLE,
     RunData,
+    count_axis,
     flat_zero,
+    from_zero,
     legend,
     legend_below,
     lines,
@@ -65,7 +67,38 @@ def _tiers(r: RunData) -> list[str]:
     return [c.removeprefix("tier_share_") for c in r.metrics.columns if c.startswith("tier_share_")]
 
 
+def _only_tier(r: RunData) -> str | None:
+    """The tier every citizen was in on every day, or None when the tiers held others."""
+    for t in _tiers(r):
+        share = r.col(f"tier_share_{t}")
+        if share.size and np.all(share == 1.0):
+            return t
+    return None
+
+
+def _constant_score(r: RunData) -> float | None:
+    """The one score every citizen held all run long, or None when scores varied."""
+    lo, hi = r.col("score_p10"), r.col("score_p90")
+    if lo is None or hi is None or not np.isfinite(lo).any():
+        return None
+    low, high = np.nanmin(lo), np.nanmax(hi)
+    return float(low) if low == high else None
+
+
+def _either(runs: list[RunData]) -> str:
+    return "this run" if len(runs) == 1 else "either run"
+
+
 def score_distribution(runs: list[RunData]) -> Panel:
+    held = [_constant_score(r) for r in runs]
+    if all(v is not None for v in held):  # a flat line at one score: say so instead
+        values = ", ".join(f"{v:,g}" if len(runs) == 1 else f"{v:,g} in run {r.key}"
+                           for r, v in zip(runs, held, strict=True))
+        return Panel("scores", "Score distribution over time",
+                     f"Scores never varied in {_either(runs)} (every citizen held a score of "
+                     f"{values} from the first day to the last): no rule in force moved anyone's "
+                     "score (the scenario keeps none, or its scoring starts after these days), so "
+                     "there is no distribution to draw.")
     fig, (ax,) = new_figure(height=3.6)
     for r in runs:
         p10, p50, p90, mean = (r.col(k) for k in ("score_p10", "score_p50", "score_p90",
@@ -75,6 +108,7 @@ def score_distribution(runs: list[RunData]) -> Panel:
         ax.plot(r.days, p50, color=r.color, ls=r.style, label=f"median ({r.key})")
         ax.plot(r.days, mean, color=r.color, ls=":", lw=1.1, label=f"mean ({r.key})")
     ax.set_ylabel("score")
+    count_axis(ax)
     mark_timeline(ax, runs)
     legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _day_axis(np.array([ax]))
@@ -91,6 +125,13 @@ def tiers(runs: list[RunData]) -> Panel:
 
     a = runs[0]
     names = _tiers(a)
+    stayed = [_only_tier(r) for r in runs]
+    if all(stayed):
+        where = ", ".join(t if len(runs) == 1 else f"{t} in run {r.key}"
+                          for r, t in zip(runs, stayed, strict=True))
+        return Panel("tiers", "Tier shares",
+                     f"Every citizen stayed in tier {where} from the first day to the last, so "
+                     "there are no shares to draw (one layer at 100%).")
     fig, (ax,) = new_figure(height=3.6)
     shares = np.vstack([a.col(f"tier_share_{t}") * 100 for t in names])
     cmap = mpl.colormaps["RdYlGn"]
@@ -130,7 +171,7 @@ def blacklist(runs: list[RunData]) -> Panel:
     lines(size, runs, "blacklist_share", scale=100)
     size.set_title("on the blacklist (% of citizens)")
     percent_axis(size)
-    size.set_ylim(bottom=0)
+    from_zero(size)
     flat_zero(size, runs, "blacklist_share", what="nobody listed")
     mark_timeline(size, runs, label=False)
     size.set_xlabel("day")
@@ -147,7 +188,8 @@ def blacklist(runs: list[RunData]) -> Panel:
     reasons.set_title("entries so far, by reason")
     if any_entry:
         reasons.set_ylabel("entries (cumulative)")
-        reasons.set_ylim(bottom=0)
+        from_zero(reasons)
+        count_axis(reasons, integer=True)
         mark_timeline(reasons, runs, label=False)
         reasons.set_xlabel("day")
         legend_below(reasons, ncols=3)
@@ -169,6 +211,10 @@ def _peak_day(r: RunData) -> int | None:
 
 
 def blacklist_by_group(runs: list[RunData]) -> Panel:
+    if all(_peak_day(r) is None for r in runs):
+        return Panel("blacklist-groups", "Who is on the blacklist",
+                     f"Nobody was on the blacklist on any day of {_either(runs)}, so there are "
+                     "no groups to compare.")
     fig, (ax,) = new_figure(height=4.6)
     labels: list[str] = []
     for grouping, values in GROUPINGS.items():
@@ -195,26 +241,24 @@ def blacklist_by_group(runs: list[RunData]) -> Panel:
             ax.annotate(f"{listed:,} / {size:,}", (x, p), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize=7, color="#444444")
         widest = max(widest, float(share.max(initial=0)))
-    if all(day is None for _, day in peaks):
-        note(ax, "nobody was blacklisted in " + ("this run" if len(runs) == 1 else "either run"))
-    else:
-        ax.set_yticks(y, labels)
-        ax.invert_yaxis()
-        ax.set_xlim(0, widest * 1.3)  # room for the counts at the bars' ends
-        ax.set_xlabel("share of the group on the blacklist "
-                      "(at each bar: citizens listed / group size)")
-        from matplotlib.ticker import FuncFormatter
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, widest * 1.3)  # room for the counts at the bars' ends
+    ax.set_xlabel("share of the group on the blacklist "
+                  "(at each bar: citizens listed / group size)")
+    from matplotlib.ticker import FuncFormatter
 
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
-        ax.grid(axis="y", visible=False)
-        bounds = np.cumsum([len(v) for v in GROUPINGS.values()])[:-1] - 0.5
-        for b in bounds:
-            ax.axhline(b, color="#999999", lw=0.6)
-        legend_below(ax)
-    when = "; ".join(f"run {r.key}: day {d}" for r, d in peaks if d is not None)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
+    ax.grid(axis="y", visible=False)
+    bounds = np.cumsum([len(v) for v in GROUPINGS.values()])[:-1] - 0.5
+    for b in bounds:
+        ax.axhline(b, color="#999999", lw=0.6)
+    legend_below(ax)
+    when = "; ".join(f"run {r.key}: day {d}" if d is not None else f"run {r.key}: nobody was ever listed"
+                     for r, d in peaks)
     return Panel("blacklist-groups", "Who is on the blacklist",
                  "The share of each group on the blacklist on the day the list was longest "
-                 f"({when or 'never'}); groups are settlement, education, income quintile "
+                 f"({when}); groups are settlement, education, income quintile "
                  "(q1 poorest) and official rank. The hatched part of a bar is the share of the "
                  "group that is listed although it had done no act the rules name by that day "
                  "(listed through false attributions, association or other citizens' acts). "
@@ -246,6 +290,7 @@ def denials(runs: list[RunData]) -> Panel:
         bars.invert_yaxis()
         bars.grid(axis="y", visible=False)
         bars.set_xlabel("attempts denied over the whole run")
+        count_axis(bars, axis="x")
         if len(runs) > 1:
             legend_below(bars)
     else:
@@ -257,7 +302,7 @@ def denials(runs: list[RunData]) -> Panel:
           color="#8c564b", smoothed=True, lw=1.1)
     daily.set_title("citizens shut out (% of citizens)")
     percent_axis(daily)
-    daily.set_ylim(bottom=0)
+    from_zero(daily)
     flat_zero(daily, runs, "denied_share", "wallet_frozen_share", what="nobody shut out")
     mark_timeline(daily, runs, label=False)
     daily.set_xlabel("day")
@@ -307,7 +352,7 @@ def _expressed_latent(ax: Axes, runs: list[RunData], act: str, what: str) -> Non
             ax.fill_between(r.days, done, latent, where=latent >= done, color=r.color,
                             alpha=0.15, lw=0, label="held back (A)" if len(runs) > 1 else "held back")
     ax.set_title(what)
-    ax.set_ylim(bottom=0)
+    from_zero(ax)
     percent_axis(ax)
     mark_timeline(ax, runs, label=False)
     ax.set_xlabel("day")
@@ -372,7 +417,9 @@ def network(runs: list[RunData]) -> Panel:
         if pct:
             percent_axis(ax)
         if metric in ("blacklisted_isolated_share", "components", "cross_tier_tie_share"):
-            ax.set_ylim(bottom=0)
+            from_zero(ax)
+        if metric == "components":
+            count_axis(ax, integer=True)  # a count of pieces: 1, 2, 3, never 0.2
         if not any(np.isfinite(y).any() for r in runs if (y := r.col(metric)) is not None):
             why = {"blacklisted_degree_ratio": "nobody was on the blacklist",
                    "score_assortativity": "scores did not vary across ties"}.get(metric, "no data")
@@ -390,6 +437,8 @@ def network(runs: list[RunData]) -> Panel:
                 tag = metric.replace("_", " ") + ("" if len(runs) == 1 else f" ({r.key})")
                 last.plot(r.days, np.nancumsum(y), color=color, ls=r.style, label=tag)
     last.set_title("ties dropped and made (cumulative)")
+    from_zero(last)
+    count_axis(last)
     mark_timeline(last, runs, label=False)
     _day_axis(axes)
     legend_below(last)
@@ -417,16 +466,18 @@ def false_attributions(runs: list[RunData]) -> Panel:
     lines(fa, runs, "misattributions", smoothed=True, label="of which pinned on another's act",
           color="#ff7f0e")
     fa.set_title("false attributions per day")
-    fa.set_ylim(bottom=0)
+    from_zero(fa)
+    count_axis(fa)
     flat_zero(fa, runs, "false_attributions", "misattributions")
     lines(inn, runs, "innocent_penalised", smoothed=True)
     inn.set_title("innocent citizens penalised per day")
-    inn.set_ylim(bottom=0)
+    from_zero(inn)
+    count_axis(inn)
     flat_zero(inn, runs, "innocent_penalised")
     lines(share, runs, "innocent_blacklisted_share", scale=100)
     share.set_title("innocent share of the blacklist (%)")
     percent_axis(share)
-    share.set_ylim(bottom=0)
+    from_zero(share)
     flat_zero(share, runs, "innocent_blacklisted_share")
     for ax in (fa, inn, share):
         mark_timeline(ax, runs, label=False)
@@ -459,7 +510,7 @@ def disparate_impact(runs: list[RunData]) -> Panel:
         else:
             lines(ax, runs, metric)
             ax.axhline(1.0, color="#999999", lw=0.8, ls="--")
-            ax.set_ylim(bottom=0)
+            from_zero(ax)
             mark_timeline(ax, runs, label=False)
             ax.set_xlabel("day")
             if len(runs) > 1:

@@ -21,7 +21,7 @@ from scorestate import __version__
 from scorestate.atomic import replacing
 from scorestate.errors import ScorestateError, check_output_file
 from scorestate.report.figures import Panel, all_panels
-from scorestate.report.plotting import COLORS, STYLES, RunData
+from scorestate.report.plotting import COLORS, SMOOTH_DAYS, STYLES, RunData
 from scorestate.scenario.load import scenario_yaml
 from scorestate.store import StoredRun
 
@@ -58,7 +58,19 @@ TOTALS = (
     ("appeals_delisted", "of which took the citizen off the list"),
     ("officials_spared", "sanctions softened or waived for officials"),
     ("ties_dropped", "ties dropped"),
+    ("ties_made", "ties made"),
 )
+# Why a headline is "-": a share of nobody (stored as NaN, or as 0 where the denominator named
+# in ZERO_OVER_ZERO is 0, so a reader would take it for "none of them")
+WHY_UNDEFINED = {
+    "innocent_blacklisted_share": "nobody is listed",
+    "blacklisted_degree_ratio": "nobody is listed",
+    "false_attribution_share": "no penalty recorded that day",
+    "chilling": "nobody would have dissented",
+    "score_assortativity": "scores do not vary across ties",
+}
+ZERO_OVER_ZERO = {"innocent_blacklisted_share": "blacklist_share",
+                  "false_attribution_share": "observed_penalties"}
 
 CSS = """
 :root { --ink: #1d2433; --muted: #5b6475; --rule: #e3e6ec; --a: COLOR_A; --b: COLOR_B; }
@@ -85,6 +97,10 @@ figcaption b { color: var(--ink); }
 .note { background: #fff8e6; border-left: 3px solid #e0a800; padding: 8px 12px; font-size: .92em; }
 pre { background: #f4f5f7; padding: 12px 14px; font-size: .8em; line-height: 1.35;
       max-height: 36em; overflow: auto; border: 1px solid var(--rule); }
+.why { white-space: normal; color: var(--muted); font-size: .9em; }
+th small { font-weight: normal; color: var(--muted); }
+td code { overflow-wrap: anywhere; }
+ul.overrides { margin: 2px 0; padding-left: 18px; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 32px; align-items: start; }
 .stack > div { margin-bottom: 12px; }
 footer { margin-top: 40px; font-size: .8em; color: var(--muted); }
@@ -114,8 +130,23 @@ def _diff(a: float | None, b: float | None, kind: str) -> str:
 
 
 def _last(r: RunData, metric: str) -> float | None:
+    """The last day's value; NaN for a share of nobody, which the run stores as 0."""
     y = r.col(metric)
-    return None if y is None or y.size == 0 else float(y[-1])
+    if y is None or y.size == 0:
+        return None
+    base = r.col(ZERO_OVER_ZERO.get(metric, ""))
+    if base is not None and base[-1] == 0 and y[-1] == 0:
+        return float("nan")
+    return float(y[-1])
+
+
+def _cell(value: float | None, metric: str, kind: str) -> str:
+    """A headline's cell: "-" with the reason where the share divides nobody."""
+    text = _fmt(value, kind)
+    why = WHY_UNDEFINED.get(metric)
+    if value is not None and not math.isfinite(value) and why:
+        return f'<td class="num"><span class="why">- ({_e(why)})</span></td>'
+    return f'<td class="num">{text}</td>'
 
 
 def _total(r: RunData, metric: str) -> float | None:
@@ -130,6 +161,28 @@ def _days(r: RunData) -> str:
     return f"{r.stored.record.days:,}{lived}"
 
 
+def _seconds(s: float) -> str:
+    return f"{s:,.1f} s" if s >= 0.95 else f"{s:.2g} s"
+
+
+def _simulated(r: RunData) -> str:
+    """The clock of the recorded days alone, which is what citizen-days/s divides by."""
+    rec = r.stored.record
+    return (f"{_seconds(rec.elapsed_s)} for the {rec.days:,} recorded days "
+            f"({rec.citizen_days_per_s:,.0f} citizen-days/s)")
+
+
+def _set_up(r: RunData) -> str:
+    """What came before day 0 (`build_s`): building, and any warm-up, which is often most of it."""
+    rec = r.stored.record
+    if rec.build_s is None or not math.isfinite(rec.build_s):
+        return "-"
+    warm = rec.warm_up_days
+    what = (f"building the citizens and their network, then living {warm:,} days of warm-up"
+            if warm else "building the citizens and their network")
+    return f"{_seconds(rec.build_s)} before day 0: {what} (in a process's first run, loading the kernels too)"
+
+
 def _meta_table(runs: list[RunData]) -> str:
     rows = [("run", lambda r: f'<span class="key-{r.key}">{r.key}</span> {_e(r.stored.record.run_id)}'),
             ("scenario", lambda r: _e(r.stored.record.scenario_name)),
@@ -140,18 +193,27 @@ def _meta_table(runs: list[RunData]) -> str:
             ("created (UTC)", lambda r: f"{r.stored.record.created_at:%Y-%m-%d %H:%M:%S}"),
             ("ledger", lambda r: f"{_e(r.stored.record.ledger_retention)} "
                                  f"({r.stored.record.ledger_rows:,} rows)"),
-            ("simulated in", lambda r: f"{r.stored.record.elapsed_s:.1f} s "
-                                       f"({r.stored.record.citizen_days_per_s:,.0f} citizen-days/s)"),
+            ("simulated in", _simulated),
+            ("set up in", _set_up),
             ("package version", lambda r: _e(r.stored.record.package_version))]
     body = "".join(f"<tr><th>{name}</th>" + "".join(f"<td>{cell(r)}</td>" for r in runs) + "</tr>"
                    for name, cell in rows)
     return f"<table>{body}</table>"
 
 
+def _last_day_head(runs: list[RunData]) -> str:
+    """The table's heading: which day, and that it is one day while many lines are smoothed."""
+    last = [int(r.days[-1]) for r in runs if r.days.size]
+    day = (f"day {last[0]:,}" if len(set(last)) == 1
+           else "; ".join(f"run {r.key}: day {d:,}" for r, d in zip(runs, last, strict=False)))
+    return (f"on the last day ({day})<br><small>that one day, not smoothed: the figures' "
+            f"smoothed lines ({SMOOTH_DAYS}-day means) may end elsewhere</small>")
+
+
 def _headline_table(runs: list[RunData]) -> str:
     two = len(runs) > 1
     diff = '<th class="num">difference, B − A<br>(pp: percentage points)</th>'
-    head = "<tr><th>on the last day</th>" + "".join(
+    head = f"<tr><th>{_last_day_head(runs)}</th>" + "".join(
         f'<th class="num key-{r.key}">{r.key if two else "value"}</th>' for r in runs) + (
         diff if two else "") + "</tr>"
     body = []
@@ -159,7 +221,7 @@ def _headline_table(runs: list[RunData]) -> str:
         values = [_last(r, metric) for r in runs]
         if all(v is None for v in values):
             continue
-        cells = "".join(f'<td class="num">{_fmt(v, kind)}</td>' for v in values)
+        cells = "".join(_cell(v, metric, kind) for v in values)
         if two:
             cells += f'<td class="num">{_diff(values[0], values[1], kind)}</td>'
         body.append(f"<tr><td>{_e(label)}</td>{cells}</tr>")
@@ -177,12 +239,48 @@ def _headline_table(runs: list[RunData]) -> str:
 
 
 def _flatten(x: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(x, dict):
-        out: dict[str, Any] = {}
-        for k, v in x.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out or {prefix: {}}
-    return {prefix: x}
+    """Every leaf at its dotted path, a list item's index counting as a key (as `--set` takes
+    it), so a change deep in `timeline.phases` is one row, not the whole list."""
+    items = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, list) else None
+    if items is None:
+        return {prefix: x}
+    out: dict[str, Any] = {}
+    for k, v in items:
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out or {prefix: x}
+
+
+def _differences(runs: list[RunData]) -> list[tuple[str, Any, Any]]:
+    """(path, A's value, B's value) of each parameter where B's scenario differs from A's.
+
+    `overrides` is left out: it records how a scenario was loaded (shown at the top), and its
+    values are already in the parameters."""
+    if len(runs) < 2:
+        return []
+    fa, fb = (_flatten({k: v for k, v in r.stored.record.scenario.items() if k != "overrides"})
+              for r in runs)
+    return [(k, fa.get(k, _UNSET), fb.get(k, _UNSET)) for k in dict.fromkeys([*fa, *fb])
+            if fa.get(k, _UNSET) != fb.get(k, _UNSET)]
+
+
+def _changes(n: int) -> str:
+    return f"{n:,} change" + ("" if n == 1 else "s")
+
+
+def _overrides_section(runs: list[RunData], differ: int) -> str:
+    """Each run's `--set` overrides in full, near the top: "essay vs essay" says what B changed."""
+    rows = []
+    for r in runs:
+        done = r.stored.record.scenario.get("overrides") or []
+        cell = ('<ul class="overrides">' + "".join(f"<li><code>{_e(o)}</code></li>" for o in done)
+                + "</ul>" if done else "none: the scenario as its preset or file defines it")
+        rows.append(f'<tr><th class="key-{r.key}">{r.key}</th>'
+                    f"<td>{_e(r.stored.record.scenario_name)}</td><td>{cell}</td></tr>")
+    tail = (f'Their scenarios differ in {differ:,} parameter{"" if differ == 1 else "s"}, '
+            f'<a href="#differences">listed in full</a> under Scenario.' if differ
+            else "Their scenarios are identical.")
+    return (f"<table><tr><th>run</th><th>scenario</th><th>loaded with (<code>--set</code> "
+            f"overrides)</th></tr>{''.join(rows)}</table><p>{tail}</p>")
 
 
 def _scenario_section(runs: list[RunData]) -> str:
@@ -195,13 +293,12 @@ def _scenario_section(runs: list[RunData]) -> str:
              f"file and run <code>scorestate run FILE</code> to repeat the run exactly.</p>"
              f"<pre>{_e(text)}</pre>"]
     if len(runs) > 1:
-        b = runs[1].stored.record
-        fa, fb = _flatten(a.scenario), _flatten(b.scenario)
-        keys = [k for k in dict.fromkeys([*fa, *fb]) if fa.get(k, _UNSET) != fb.get(k, _UNSET)]
+        keys = _differences(runs)
         if keys:
-            rows = "".join(f"<tr><td><code>{_e(k)}</code></td><td>{_e(_short(fa.get(k, _UNSET)))}</td>"
-                           f"<td>{_e(_short(fb.get(k, _UNSET)))}</td></tr>" for k in keys)
-            parts.append(f"<p>Where run B's scenario differs ({len(keys)} parameters):</p>"
+            rows = "".join(f"<tr><td><code>{_e(k)}</code></td><td>{_e(_value(va))}</td>"
+                           f"<td>{_e(_value(vb))}</td></tr>" for k, va, vb in keys)
+            parts.append(f'<p id="differences">Where run B\'s scenario differs ({len(keys):,} '
+                         f'parameter{"" if len(keys) == 1 else "s"}):</p>'
                          f'<table><tr><th>parameter</th><th class="key-A">A</th>'
                          f'<th class="key-B">B</th></tr>{rows}</table>')
         else:
@@ -212,15 +309,13 @@ def _scenario_section(runs: list[RunData]) -> str:
 _UNSET = object()
 
 
-def _short(v: Any) -> str:
+def _value(v: Any) -> str:
+    """A parameter's value in full, as YAML writes it inline."""
     if v is _UNSET:
         return "(not set)"
     if isinstance(v, str):
-        s = v
-    else:
-        s = yaml.safe_dump(v, default_flow_style=True, width=10_000).strip()
-        s = s.removesuffix("...").strip()
-    return s if len(s) <= 120 else s[:117] + "..."
+        return v
+    return yaml.safe_dump(v, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
 
 
 def _figure(p: Panel) -> str:
@@ -238,19 +333,29 @@ def _figure(p: Panel) -> str:
             f"</figure>{table}")
 
 
-def render(run: StoredRun, compare: StoredRun | None = None) -> str:
-    """The report of `run` (and `compare` overlaid) as one HTML document."""
+def _run_data(run: StoredRun, compare: StoredRun | None) -> list[RunData]:
+    """The runs as the figures read them; when both have one scenario name, B's label counts
+    what differs ("B: essay (3 changes)"), so legends and title tell the two apart."""
     stored = [run] if compare is None else [run, compare]
     runs = [RunData(k, s, COLORS[i], STYLES[i]) for i, (k, s) in enumerate(zip("AB", stored,
                                                                               strict=False))]
+    differ = len(_differences(runs))
+    if compare is not None and differ and run.record.scenario_name == compare.record.scenario_name:
+        runs[1].tag = f" ({_changes(differ)})"
+    return runs
+
+
+def render(run: StoredRun, compare: StoredRun | None = None) -> str:
+    """The report of `run` (and `compare` overlaid) as one HTML document."""
+    runs = _run_data(run, compare)
     a = run.record
     panels = all_panels(runs)
-    title = (f"{a.scenario_name}: run {a.run_id}" if compare is None
-             else f"{a.scenario_name} vs {compare.record.scenario_name}")
+    names = [r.short.split(": ", 1)[1] for r in runs]
+    title = f"{a.scenario_name}: run {a.run_id}" if compare is None else " vs ".join(names)
     lead = (f"{a.population:,} synthetic citizens over {a.days:,} days under the scenario "
             f"“{a.scenario_name}”." if compare is None else
-            f"Run A ({a.scenario_name}, solid lines) against run B "
-            f"({compare.record.scenario_name}, dashed lines).")
+            f"Run A ({names[0]}, solid lines) against run B ({names[1]}, dashed lines).")
+    top = "" if compare is None else _overrides_section(runs, len(_differences(runs)))
     nav = "".join(f'<a href="#{p.id}">{_e(p.title.split(":")[0])}</a>' for p in panels)
     nav = f'<a href="#summary">Summary</a>{nav}<a href="#scenario">Scenario</a>'
     body = "".join(_figure(p) for p in panels)
@@ -263,7 +368,7 @@ def render(run: StoredRun, compare: StoredRun | None = None) -> str:
 <h1>scorestate report: {_e(title)}</h1>
 <p class="lead">{_e(lead)} Every citizen is synthetic: this is a model of a social-scoring
 regime, not a measurement of any real person.</p>
-<nav>{nav}</nav>
+{top}<nav>{nav}</nav>
 <h2 id="summary">Summary</h2>
 <div class="{'grid' if compare is None else 'stack'}"><div>{_meta_table(runs)}</div>
 <div>{_headline_table(runs)}</div></div>

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from matplotlib.textpath import text_to_path
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
 from scorestate.store import StoredRun
@@ -57,6 +57,7 @@ class RunData:
     style: str
     metrics: pl.DataFrame = field(init=False)
     groups: pl.DataFrame = field(init=False)
+    tag: str = ""  # after the scenario's name in labels: what tells two runs of one scenario apart
 
     def __post_init__(self) -> None:
         self.metrics = self.stored.metrics
@@ -65,11 +66,11 @@ class RunData:
     @property
     def label(self) -> str:
         r = self.stored.record
-        return f"{self.key}: {r.scenario_name} ({r.run_id})"
+        return f"{self.key}: {r.scenario_name}{self.tag} ({r.run_id})"
 
     @property
     def short(self) -> str:
-        return f"{self.key}: {self.stored.record.scenario_name}"
+        return f"{self.key}: {self.stored.record.scenario_name}{self.tag}"
 
     @property
     def days(self) -> np.ndarray:
@@ -195,7 +196,9 @@ def mark_timeline(ax: Axes, runs: list[RunData], label: bool = True,
     phase_labels = label if phase_labels is None else phase_labels
     lo, hi = min(r.days[0] for r in runs), max(r.days[-1] for r in runs)
     ax.set_xlim(lo, max(hi, lo + 1))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # days: no "day 0.5" on short runs
+    # days: no "day 0.5" on short runs; "auto" fits the ticks to the panel's width, so a narrow
+    # panel of 200 days does not run its labels together ("100120140160180")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
     names = TimelineLabels()
     marks: dict[tuple[int, str], list[RunData]] = {}
     for r in runs:
@@ -262,6 +265,49 @@ def flat_zero(ax: Axes, runs: list[RunData], *metrics: str, what: str = "none") 
 
 def percent_axis(ax: Axes) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}%"))
+
+
+def _decimals(v: float) -> int:
+    text = np.format_float_positional(round(float(v), 6), trim="-")
+    return len(text.partition(".")[2])
+
+
+class Thousands(Formatter):
+    """Tick labels with thousands separators, every label of an axis with the same decimals
+    ("0.50, 0.75, 1.00", not "0.5, 0.75, 1")."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.format_ticks([x])[0]
+
+    def format_ticks(self, values: list[float]) -> list[str]:
+        places = max((_decimals(v) for v in values), default=0)
+        return [f"{round(v, places) + 0.0:,.{places}f}".replace("-", "\N{MINUS SIGN}")  # as matplotlib
+                for v in values]
+
+
+def count_axis(ax: Axes, integer: bool = False, axis: str = "y") -> None:
+    """Counts with thousands separators, as in the tables ("25,000", not "25000").
+
+    `integer` also keeps ticks on whole numbers, for what cannot be fractional (components,
+    entries so far): not 0.2, 0.4 ... on an axis of one component."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if integer:
+        target.set_major_locator(MaxNLocator(nbins="auto", integer=True))
+    target.set_major_formatter(Thousands())
+
+
+HEADROOM = 0.08  # of the axis: room above a series' highest point
+
+
+def from_zero(ax: Axes) -> None:
+    """Start the y axis at 0 with headroom above the data.
+
+    Autoscaling pads by a share of the data's own range, so a series that barely moves
+    (a list of 0.44% to 0.47%) touches the top edge once the axis is stretched down to 0.
+    """
+    top = ax.dataLim.y1 if np.isfinite(ax.dataLim.y1) else 0.0
+    hi = ax.get_ylim()[1]
+    ax.set_ylim(0, max(hi, top * (1 + HEADROOM)) if top > 0 else hi)
 
 
 def min_span(ax: Axes, span: float = MIN_PCT_SPAN, floor: float = 0.0,
