@@ -304,7 +304,8 @@ class Attitudes(Strict):
     grievance_hardship: float = P(0.01, "grievance added on a day with any hardship denial (essentials, welfare or a pension), once however many", ge=0, le=1)
     leniency_visibility: float = P(0.1, "weight of the share of officials spared today in the leniency everyone sees (deterministic: no draw per official)", ge=0, le=1)
     severity_denial: float = P(1.0, "severity of a day with any service denied, however many", ge=0, le=MAX_LOGIT)
-    severity_listing: float = P(1.0, "severity of being put on the blacklist today", ge=0, le=MAX_LOGIT)
+    severity_listing: float = P(1.0, "severity of being put on the blacklist today, or of a new term begun (an extension)",
+                               ge=0, le=MAX_LOGIT)
     severity_surcharge: float = P(0.5, "severity per unit of price paid above the normal today, summed over services (a doubled price: 1 unit)", ge=0, le=MAX_LOGIT)
 
 
@@ -415,6 +416,16 @@ class Association(Strict):
     seek_rate: float = P(0.0, "daily chance x care that a citizen ties to a high-tier citizen of the region", ge=0, le=1)
     seek_tries: int = P(4, "citizens of its region a seeker draws, tying to the first of high tier", gt=0, le=64)
     high_tier: str = P("A", "the lowest tier that counts as high-rated")
+    source: str = P("platform", "the source that tells the centre who is whose friend: association is "
+                    "scored, and ties adapted to it, only while it is shared",
+                    source="MODEL.md (the social platform knows 'friends')")
+
+    @field_validator("source")
+    @classmethod
+    def _a_source(cls, v: str) -> str:
+        if v not in SOURCES:
+            raise UnknownName(f"unknown source '{v}'; expected one of: {', '.join(SOURCES)}")
+        return v
 
 
 class Tiers(Strict):
@@ -535,7 +546,7 @@ class Ledger(Strict):
 
 class Run(Strict):
     days: int = P(365, "days simulated (day stamps are 16-bit: at most 32,767, about 89 years)", gt=0, le=32_767)
-    warm_up_days: int = P(0, "days the society lives under day 0's policy before day 0, unrecorded, so that a standing regime's list, debts and scores start at their own level instead of empty (the timeline's phases start at day 0; at most 32,767)", ge=0, le=32_767)
+    warm_up_days: int = P(0, "days the society lives under the scenario's `policy` (before any phase, even one of day 0) before day 0, unrecorded, so that a standing regime's list, debts and scores start at their own level instead of empty (the timeline's phases start at day 0; at most 32,767)", ge=0, le=32_767)
     seed: int = P(0, "seed of all random streams", ge=0, lt=2**63)
     network_metrics_every: int = P(7, "days between the costlier network metrics (components)", gt=0)
     check_invariants: bool = P(False, "check state invariants every day (slower; for tests and debugging)")
