@@ -362,6 +362,16 @@ def test_a_phase_that_shortens_the_court_delay_is_in_force():
     assert inflow[:60].sum() == 0 and inflow[60] > 5 * inflow[61:].mean()
 
 
+def test_courts_without_delay_judge_a_default_the_day_it_happens():
+    sim = ss.Simulation(ss.load_scenario("court-blacklist", {
+        "behaviour.debt_default": 1e-2, "run.warm_up_days": 0,
+        "policy.surveillance.court_delay_days": 0}, population=2000, days=5, seed=2))
+    sim.step()
+    defaulted = sim.state.debt_since == 0
+    assert defaulted.sum() > 5
+    assert sim.state.judgment[defaulted].all() and sim.state.blacklisted[defaulted].all()
+
+
 def test_pharmacy_visits_meet_a_pharmacy_gate():
     gate = {"policy.gates.closed": {"services": ["pharmacy", "rail"], "condition": "true"},
             "behaviour.health_purchase": {"base": -30.0}}  # no health purchases: visits only

@@ -253,9 +253,10 @@ class Behaviour(Strict):
     """How citizens act. Incentives enter as perceived detection x points at stake x care."""
 
     health_dose: Logit = Logit(base=-3.0, weight=10.0)
-    dose_interval_days: int = P(180, "days between scheduled doses", gt=0)
-    dose_grace_days: int = P(30, "days overdue before a citizen counts as non-compliant", ge=0)
-    dose_refusal_days: int = P(60, "days overdue at which the lapse counts as refusal", ge=0)
+    # at most 10,000 days each: the count of days since a dose (int16) stops at 30,000
+    dose_interval_days: int = P(180, "days between scheduled doses", gt=0, le=10_000)
+    dose_grace_days: int = P(30, "days overdue before a citizen counts as non-compliant", ge=0, le=10_000)
+    dose_refusal_days: int = P(60, "days overdue at which the lapse counts as refusal", ge=0, le=10_000)
     health_purchase: Logit = Logit(base=-3.5, weight=3.0)
     alcohol: Logit = Logit(base=-3.0, weight=5.0)
     tobacco: Logit = Logit(base=-2.5, weight=6.0)
