@@ -53,6 +53,10 @@ REFERENCE_OVERRIDES: dict[str, Any] = {
     "policy.scoring.initial_spread": 250.0,  # assumed: starting scores 750..1250
 }
 
+# columns that are a registry's facts, with the act whose sources hold them
+FACT_OF_COLUMN = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
+                  "dose_refused": "dose_refused", "health_compliant": "health_dose",
+                  "days_overdue": "health_dose"}
 # columns that stand for an act of the citizen (a rule reading one names that act)
 ACT_OF_COLUMN = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
                  "dose_refused": "dose_refused", "days_since_flagged_alcohol": "alcohol"}
@@ -191,11 +195,16 @@ class PolicyView:
         self.tiers = list(policy.tiers.names)
         self.bounds = list(policy.tiers.lower_bounds)
         a = policy.association
-        self.penalty, self.averaging = a.penalty, a.averaging
+        shared = {s for s, cov in self.coverage.items() if getattr(policy.sharing, s) and policy.enabled}
+        # association is scored only while the source that knows friendships feeds the centre,
+        # and a registry's facts are known only while one of their sources does
+        self.penalty, self.averaging = (a.penalty, a.averaging) if a.source in shared else (0.0, 0.0)
+        self.known = {column for column, act in FACT_OF_COLUMN.items()
+                      if shared.intersection(sv.observes.get(act, []))}
         self.drop_rate, self.seek_rate = a.drop_rate, a.seek_rate
         self.seek_tries = a.seek_tries
         self.low_tier, self.high_tier = self.tiers.index(a.low_tier), self.tiers.index(a.high_tier)
-        self.association = policy.enabled and (a.penalty > 0 or a.averaging > 0)
+        self.association = self.penalty > 0 or self.averaging > 0
         bl = policy.blacklist
         if bl.appeals.rate > 0:
             raise ValueError("the Mesa reference does not model appeals")
@@ -512,9 +521,10 @@ COLUMNS: dict[str, Callable[[Citizen], Any]] = {
     "score": lambda a: a.score, "tier": lambda a: a.tier, "blacklisted": lambda a: a.listed,
     "days_listed": lambda a: a.model.day - a.listed_since if a.listed else 0,
     "corrections": lambda a: a.corrections,
-    "health_compliant": lambda a: _overdue(a) <= a.model.grace,
-    "dose_refused": lambda a: _overdue(a) >= a.model.refusal,
-    "days_overdue": lambda a: max(_overdue(a), 0),
+    "health_compliant": lambda a: (_overdue(a) <= a.model.grace
+                                   or "health_compliant" not in a.model.policy.known),
+    "dose_refused": lambda a: _overdue(a) >= a.model.refusal and "dose_refused" in a.model.policy.known,
+    "days_overdue": lambda a: max(_overdue(a), 0) if "days_overdue" in a.model.policy.known else 0,
     "court_judgment_unpaid": lambda a: False, "debt_unpaid": lambda a: False,
     "official_rank": lambda a: a.rank, "urban": lambda a: a.urban, "age": lambda a: a.age,
     "income_quintile": lambda a: a.quintile, "degree": lambda a: len(a.ties),

@@ -17,6 +17,11 @@ QUIET = {  # a system that observes nothing and scores nothing unless a test swi
 }
 
 
+# the sources whose facts a rule reads: doses (health records), friendships (the platform)
+KNOWS_DOSES = {"policy.sharing.health": True}
+KNOWS_FRIENDS = {"policy.sharing.platform": True}
+
+
 def scenario(overrides: dict, population: int = 2000, days: int = 60, seed: int = 3):
     return ss.load_scenario("baseline", {"policy.enabled": True, **QUIET, **overrides},
                             population=population, days=days, seed=seed)
@@ -25,8 +30,8 @@ def scenario(overrides: dict, population: int = 2000, days: int = 60, seed: int 
 def test_health_gate_on_the_wallet_raises_compliance_with_due_doses():
     reluctant = {"population.traits.health": {"mean": 0.3, "concentration": 4},
                  "behaviour.dose_interval_days": 20, "behaviour.dose_grace_days": 5}
-    gate = {"policy.gates.wallet": {"services": ["essentials", "retail"],
-                                    "condition": "not health_compliant"}}
+    gate = {**KNOWS_DOSES, "policy.gates.wallet": {"services": ["essentials", "retail"],
+                                                   "condition": "not health_compliant"}}
     without = ss.simulate(scenario(reluctant, days=80))
     with_gate = ss.simulate(scenario({**reluctant, **gate}, days=80))
     late = slice(40, None)
@@ -41,7 +46,7 @@ def test_health_gate_on_the_wallet_raises_compliance_with_due_doses():
 
 def test_a_frozen_wallet_denies_essentials_until_the_dose_is_taken():
     sim = ss.Simulation(scenario({
-        "behaviour.dose_interval_days": 10, "behaviour.dose_grace_days": 0,
+        **KNOWS_DOSES, "behaviour.dose_interval_days": 10, "behaviour.dose_grace_days": 0,
         "behaviour.health_dose": {"base": -6.0, "weight": 0.0}, "behaviour.wallet_pressure": 0.0,
         "policy.gates.wallet": {"services": ["essentials"], "condition": "not health_compliant"}},
         days=30))
@@ -135,7 +140,7 @@ def test_senior_officials_can_be_exempt_from_the_list():
 
 
 def test_association_penalty_scores_people_by_their_neighbours():
-    s = scenario({"policy.blacklist.seed_share": 0.0, "policy.scoring.initial_spread": 300,
+    s = scenario({**KNOWS_FRIENDS, "policy.blacklist.seed_share": 0.0, "policy.scoring.initial_spread": 300,
                   "policy.association": {"penalty": 20.0, "low_tier": "C"}}, days=1)
     sim = ss.Simulation(s)
     before = sim.state.score.copy()
@@ -163,7 +168,8 @@ def test_appeals_return_points_taken_by_false_attributions():
 def test_price_rules_read_yesterdays_gates_as_deny_rules_do():
     """`wallet_frozen` is yesterday's wallet gate for every rule of a day, whether or not a deny
     rule read that column first (the new gates are written after every rule is evaluated)."""
-    sim = ss.Simulation(scenario({"behaviour.dose_interval_days": 30, "behaviour.dose_grace_days": 0,
+    sim = ss.Simulation(scenario({**KNOWS_DOSES, "behaviour.dose_interval_days": 30,
+                                  "behaviour.dose_grace_days": 0,
                                   "policy.gates": {
                                       "wallet": {"services": ["essentials"],
                                                  "condition": "not health_compliant"},
@@ -266,7 +272,7 @@ def test_low_tier_loans_cost_double_and_high_tier_rewards_are_cheaper():
 
 
 def test_guilt_by_association_drops_ties_to_low_tier_neighbours():
-    s = scenario({"policy.scoring.initial_spread": 400, "network.churn": 0.0,
+    s = scenario({**KNOWS_FRIENDS, "policy.scoring.initial_spread": 400, "network.churn": 0.0,
                   "policy.association": {"penalty": 0.0, "low_tier": "C", "drop_rate": 0.5,
                                          "averaging": 1e-9}}, days=30)
     sim = ss.Simulation(s)
@@ -356,6 +362,16 @@ def test_a_phase_that_shortens_the_court_delay_is_in_force():
     assert inflow[:60].sum() == 0 and inflow[60] > 5 * inflow[61:].mean()
 
 
+def test_courts_without_delay_judge_a_default_the_day_it_happens():
+    sim = ss.Simulation(ss.load_scenario("court-blacklist", {
+        "behaviour.debt_default": 1e-2, "run.warm_up_days": 0,
+        "policy.surveillance.court_delay_days": 0}, population=2000, days=5, seed=2))
+    sim.step()
+    defaulted = sim.state.debt_since == 0
+    assert defaulted.sum() > 5
+    assert sim.state.judgment[defaulted].all() and sim.state.blacklisted[defaulted].all()
+
+
 def test_pharmacy_visits_meet_a_pharmacy_gate():
     gate = {"policy.gates.closed": {"services": ["pharmacy", "rail"], "condition": "true"},
             "behaviour.health_purchase": {"base": -30.0}}  # no health purchases: visits only
@@ -370,7 +386,7 @@ def test_pharmacy_visits_meet_a_pharmacy_gate():
 
 def test_seekers_draw_as_many_citizens_as_the_scenario_says():
     def made(tries: int) -> float:
-        s = scenario({"policy.scoring.initial_spread": 300, "network.churn": 0.0,
+        s = scenario({**KNOWS_FRIENDS, "policy.scoring.initial_spread": 300, "network.churn": 0.0,
                       "policy.association": {"averaging": 1e-9, "seek_rate": 0.2, "high_tier": "AAA",
                                              "seek_tries": tries}}, days=10)
         return ss.simulate(s).metrics["ties_made"].sum()

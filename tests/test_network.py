@@ -26,6 +26,18 @@ def test_generator_gives_the_mean_degree_and_regional_homophily():
     assert urban_match > random_match + 0.1
 
 
+@pytest.mark.parametrize(("population", "changes"), [
+    (1_000, {}), (3_000, {}), (5_000, {"network.mean_degree": 20}),
+    (3_000, {"population.regions": 200}),  # strata of about two citizens
+    (100_000, {}),
+])
+def test_the_mean_degree_is_the_scenarios_at_every_size(population: int, changes: dict):
+    """Small populations draw far more duplicate ties (3,000 citizens in 50 regions have stratum
+    blocks of about 8): the draw makes up for them, so the degree is what the scenario says."""
+    wanted = changes.get("network.mean_degree", 12)
+    assert built(changes, population).graph.degree.mean() == pytest.approx(wanted, rel=0.015)
+
+
 def test_neighbours_sit_close_in_memory():
     sim = built()
     e = sim.graph.edges()

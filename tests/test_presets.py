@@ -94,7 +94,8 @@ def test_western_soft_refuses_flagged_alcohol_and_doubles_interest_for_low_tiers
         refused = (s.denied_today & np.uint16(bits("alcohol"))) != 0
         refused_acts += int(refused.sum())
         assert not np.any(refused & ((s.acts >> EVENT_INDEX["alcohol"]) & 1).astype(bool))
-        flagged = (s.alcohol_flagged != NEVER) & (today - s.alcohol_flagged <= 7)
+        # flagged on day d (evening), the alcohol gate is shut on days d+1 to d+7: a week
+        flagged = (s.alcohol_flagged != NEVER) & (today - s.alcohol_flagged < 7)
         closed = (s.denied & np.uint16(bits("alcohol"))) != 0
         np.testing.assert_array_equal(closed, flagged)
         low = s.tier <= sim.policy.spec.tiers.names.index("C")

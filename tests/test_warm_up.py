@@ -4,9 +4,10 @@ empty, is the case that needs it.
 
 What a user relies on: nothing of the warm-up is recorded; the list and the debts it leaves are
 there on day 0, stamped with the days before 0 on which they began, and they end as the rules
-say (a two-year term counted from its negative day); the warm-up lives under day 0's policy and
-the timeline's phases keep their days; a run with a warm-up is reproducible, independent of the
-thread count, resumable from a checkpoint, and its citizens' files tell the listings it made.
+say (a two-year term counted from its negative day); the warm-up lives under the scenario's
+`policy` and the timeline's phases, even one of day 0, keep their days; a run with a warm-up is
+reproducible, independent of the thread count, resumable from a checkpoint, and its citizens'
+files tell the listings it made.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def test_a_term_counts_from_its_day_before_0():
     assert sum(day == since[i] + 730 for i, day in ended_on.items()) > 0.5 * len(ended_on)
 
 
-def test_the_warm_up_keeps_day_0s_policy_and_the_phases_their_days():
+def test_the_warm_up_keeps_the_scenarios_policy_and_the_phases_their_days():
     """The essay's second phase starts on day 30 with or without 60 days of warm-up before day
     0, and the warm-up lives under the first phase's rules, changing the society."""
     scenario = ss.load_scenario("essay", {"run.warm_up_days": 60}, population=3000, days=40, seed=1)
@@ -101,6 +102,22 @@ def test_the_warm_up_keeps_day_0s_policy_and_the_phases_their_days():
             assert sim.policy is sim.timeline[0][1]
         sim.step()
         assert sim.policy is sim.timeline[1][1]
+
+
+def test_a_rule_a_day_0_phase_brings_meets_the_backlog_on_day_0():
+    """A list introduced on day 0 by a phase, after years of courts judging: the warm-up lives
+    without it, and day 0 lists every unpaid judgment at once."""
+    phased = ss.load_scenario(
+        "court-blacklist", {"run.warm_up_days": WARM, "policy.blacklist.entry.court": "false",
+                            "timeline.phases": [{"day": 0, "name": "the list", "set": {
+                                "policy.blacklist.entry.court": "court_judgment_unpaid"}}]},
+        population=N, days=DAYS, seed=2)
+    sim = Simulation(phased)
+    assert not sim.state.blacklisted.any() and sim.state.judgment.any()  # the backlog, unlisted
+    judged = int(sim.state.judgment.sum())
+    sim.step()
+    assert int(sim.state.blacklisted.sum()) >= judged * 0.9  # all but those who paid that day
+    assert (sim.state.listed_since[sim.state.blacklisted] == 0).all()
 
 
 def test_seeded_listings_are_made_on_day_0_after_the_warm_up():

@@ -38,11 +38,15 @@ COLUMNS: dict[str, tuple[ColumnKind, str]] = {
     "blacklisted": ("bool", "on the blacklist"),
     "days_listed": ("number", "days on the blacklist (0 when not listed)"),
     "corrections": ("number", "apologies recognised while listed"),
-    "health_compliant": ("bool", "not overdue for a scheduled dose beyond the grace days"),
-    "days_overdue": ("number", "days past the scheduled dose (0 when not due)"),
-    "dose_refused": ("bool", "overdue past the refusal limit"),
-    "debt_unpaid": ("bool", "has defaulted on a debt and not paid"),
-    "court_judgment_unpaid": ("bool", "a court judgment for an unpaid debt stands"),
+    "health_compliant": ("bool", "not overdue for a scheduled dose beyond the grace days (true while no "
+                                 "source of doses is shared)"),
+    "days_overdue": ("number", "days past the scheduled dose (0 when not due, or while no source of "
+                                 "doses is shared)"),
+    "dose_refused": ("bool", "overdue past the refusal limit (false while no source of refusals is shared)"),
+    "debt_unpaid": ("bool", "has defaulted on a debt and not paid (false while no source of judgments "
+                              "is shared)"),
+    "court_judgment_unpaid": ("bool", "a court judgment for an unpaid debt stands (false while no source "
+                                        "of judgments is shared)"),
     "days_since_flagged_alcohol": ("number", "days since an alcohol purchase was observed (99999: never)"),
     "wallet_frozen": ("bool", "the wallet is shut today"),
     "approval": ("number", "approval of the system in [0, 1]"),
@@ -54,6 +58,11 @@ COLUMNS: dict[str, tuple[ColumnKind, str]] = {
     "frac_neighbours_low_tier": ("number", "share of neighbours at or below association.low_tier"),
 }
 KINDS: dict[str, ColumnKind] = {name: kind for name, (kind, _) in COLUMNS.items()}
+# A registry's facts read as for a citizen with nothing on record while no source of them feeds
+# the centre (`policy.FACT_COLUMNS` names each column's act; `observes` its sources).
+UNKNOWN: dict[str, np.bool_ | np.int32] = {
+    "court_judgment_unpaid": np.False_, "debt_unpaid": np.False_, "dose_refused": np.False_,
+    "health_compliant": np.True_, "days_overdue": np.int32(0)}
 
 
 class ColumnEnv(Mapping[str, np.ndarray]):
@@ -64,14 +73,14 @@ class ColumnEnv(Mapping[str, np.ndarray]):
     """
 
     def __init__(self, citizens: Citizens, state: State, degree: np.ndarray, day: int,
-                 behaviour: Behaviour, rows: np.ndarray | None = None) -> None:
+                 behaviour: Behaviour, known: frozenset[str], rows: np.ndarray | None = None) -> None:
         self.c, self.s, self.degree, self.day, self.b = citizens, state, degree, day, behaviour
-        self.rows = rows
+        self.known, self.rows = known, rows
         self._cache: dict[str, np.ndarray] = {}
 
     def subset(self, rows: np.ndarray) -> ColumnEnv:
         """The same columns for `rows` only."""
-        return ColumnEnv(self.c, self.s, self.degree, self.day, self.b, rows)
+        return ColumnEnv(self.c, self.s, self.degree, self.day, self.b, self.known, rows)
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._cache:
@@ -89,6 +98,9 @@ class ColumnEnv(Mapping[str, np.ndarray]):
 
     def _compute(self, name: str) -> np.ndarray:
         c, s, b, take = self.c, self.s, self.b, self._take
+        if name in UNKNOWN and name not in self.known:  # no source of these facts feeds the centre
+            return np.full(self.s.score.shape[0] if self.rows is None else self.rows.shape[0],
+                           UNKNOWN[name])
         direct = {
             "age": c.age, "urban": c.urban, "education": c.education, "income": c.income,
             "income_quintile": c.quintile, "region": c.region, "official_rank": c.rank,

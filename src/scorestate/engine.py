@@ -368,7 +368,7 @@ class Simulation:
     def columns(self) -> ColumnEnv:
         """The citizen columns that conditions read, as of now."""
         return ColumnEnv(self.citizens, self.state, self.graph.degree, self.day,
-                         self.scenario.behaviour)
+                         self.scenario.behaviour, self.policy.known_facts)
 
     def step(self, timings: dict[str, float] | None = None) -> None:
         """Advance one day through every mechanism, in order.
@@ -382,11 +382,12 @@ class Simulation:
         self._advance(DAY, timings)
 
     def _warm_up(self, days: int, progress: Callable[[int], None] | None) -> None:
-        """Live `days` days before day 0 (numbered -days to -1) under day 0's policy, recording
-        nothing: no metrics, no ledger row. A regime that has stood for years (a court list whose
-        debtors come and go) then starts the run at its own level instead of empty, and the
-        day stamps it leaves (listed since, unpaid since) are negative days. `progress(day)`
-        follows it, from -days + 1 to 0."""
+        """Live `days` days before day 0 (numbered -days to -1) under the scenario's `policy`
+        (phases, even one of day 0, start on their day), recording nothing: no metrics, no
+        ledger row. A regime that has stood for years (a court list whose debtors come and go)
+        then starts the run at its own level instead of empty, and the day stamps it leaves
+        (listed since, unpaid since) are negative days. `progress(day)` follows it, from
+        -days + 1 to 0."""
         if days == 0:
             return
         kept = self.ledger

@@ -141,16 +141,16 @@ class Ledger:
         if self.index.size == 0:
             return
         s, i = sim.state, self.index
-        a, sc = sim.policy.spec.association, sim.policy.spec.scoring
+        p, sc = sim.policy, sim.policy.spec.scoring
         old = before.astype(np.float64)
         points = s.points_today[i].astype(np.float64)
         residual = s.score[i].astype(np.float64) - old - points
         rest = residual
-        if a.penalty != 0 or a.averaging != 0:
+        if p.association_penalty != 0 or p.association_averaging != 0:
             degree = sim.graph.degree[i]
             share = np.divide(s.nbr_low[i], degree, out=np.zeros(i.size), where=degree > 0)
-            association = (-a.penalty * share.astype(np.float32)
-                           + a.averaging * (s.nbr_score[i].astype(np.float64) - old))
+            association = (-p.association_penalty * share.astype(np.float32)
+                           + p.association_averaging * (s.nbr_score[i].astype(np.float64) - old))
             drift = sc.drift * (sc.initial - old)
             x = old + points + association + drift
             tied = association != 0

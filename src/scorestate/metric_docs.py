@@ -121,9 +121,9 @@ _METRICS: tuple[Entry, ...] = (
           "`blacklist.exempt` are not; neither are the day-0 seeds of `blacklist.seed_share`).",
           NEVER),
     Entry("metrics", "blacklist_outflow", CITIZENS,
-          "Citizens taken off the blacklist today: those whose exit rule held (served), plus "
-          "everyone released on the dismantling day. Writes made between days by hand are not "
-          "counted.", NEVER),
+          "Citizens taken off the blacklist today: those whose exit rule held (served), those "
+          "cleared on appeal (`appeals_delisted`), and everyone released on the dismantling day. "
+          "Writes made between days by hand are not counted.", NEVER),
     Entry("metrics", "blacklist_extended", CITIZENS,
           "Listed citizens whose exit rule held today while an entry reason still held for them "
           "(a term served with the judgment still unpaid): they stay listed, the term starting "

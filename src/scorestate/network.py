@@ -210,7 +210,7 @@ def homophilous(spec: NetworkSpec, region_start: np.ndarray, stratum: np.ndarray
     """
     n = stratum.shape[0]
     rng = np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, 2])))
-    m = round(n * spec.mean_degree / 2 * 1.02)  # a little extra for dropped duplicates
+    m = ties_to_draw(spec, region_start, stratum)
     i = rng.integers(0, n, m).astype(np.int32)  # drawn as int64 (the stream), kept as int32
     # The uniform draws u, kind and stay follow i in this one stream, m of each. They are read
     # a chunk at a time from three copies of the generator set at their offsets, so the build
@@ -236,6 +236,66 @@ def homophilous(spec: NetworkSpec, region_start: np.ndarray, stratum: np.ndarray
 
 
 _DRAW_CHUNK = 1 << 20
+MOST_DRAWS = 64  # per tie wanted: a population too small for its degree stops there
+
+
+def ties_to_draw(spec: NetworkSpec, region_start: np.ndarray, stratum: np.ndarray) -> int:
+    """How many ties to draw so that, once self-ties and duplicates are dropped, the network has
+    n · mean_degree / 2 ties on average.
+
+    Duplicates are few in a large population but many in a small one, where a stratum block
+    holds a handful of citizens (3,000 citizens in 50 regions: blocks of about 8, each asked for
+    about 6 ties inside it). Each unordered pair {a, b} is drawn with a probability set by
+    whether they share a block or a region, so the expected number of distinct ties after m
+    draws is the sum over pairs of 1 - (1 - p)^m, a function of the block and region sizes
+    alone; m is where it reaches the target. Beyond MOST_DRAWS draws per tie wanted the
+    population cannot hold its degree, and the network is left thinner.
+    """
+    n = stratum.shape[0]
+    target = n * spec.mean_degree / 2
+    w, s = spec.within_region, spec.same_stratum
+    block, block_region = _block_sizes(region_start, np.ascontiguousarray(stratum))
+    region = np.diff(region_start).astype(np.float64)
+    b, rb = block.astype(np.float64), region[block_region]
+    in_block = b * (b - 1) / 2
+    in_region = region * (region - 1) / 2 - np.bincount(block_region, in_block, region.shape[0])
+    safe = np.maximum(region, 1.0)  # an empty region has no pairs: its probability is not read
+    pairs = np.concatenate([in_block, in_region, [n * (n - 1) / 2 - (region * (region - 1) / 2).sum()]])
+    chance = np.concatenate([w * s / np.maximum(b, 1.0) + w * (1 - s) / rb + (1 - w) / n,
+                             w * (1 - s) / safe + (1 - w) / n, [(1 - w) / n]]) * 2 / n
+    log_miss = np.log1p(-np.minimum(chance, 1 - 1e-12))
+
+    def distinct(m: float) -> float:
+        return float(np.dot(pairs, -np.expm1(m * log_miss)))
+
+    lo, hi = target, target * MOST_DRAWS
+    if distinct(hi) < target:
+        return round(hi)
+    for _ in range(60):  # bisection to well under one tie
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if distinct(mid) < target else (lo, mid)
+    return round(hi)
+
+
+@njit(cache=True)
+def _block_sizes(region_start, stratum):
+    """The size of each stratum block (a run of equal keys inside a region) and its region."""
+    n = stratum.shape[0]
+    count = 0
+    for k in range(n):
+        if k == 0 or stratum[k] != stratum[k - 1]:
+            count += 1
+    size = np.zeros(count, np.int64)
+    region = np.zeros(count, np.int64)
+    r, b = 0, -1
+    for k in range(n):
+        while region_start[r + 1] <= k:
+            r += 1
+        if k == 0 or stratum[k] != stratum[k - 1]:
+            b += 1
+            region[b] = r
+        size[b] += 1
+    return size, region
 
 
 @njit(cache=True)

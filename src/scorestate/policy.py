@@ -19,6 +19,13 @@ N_EVENTS = len(EVENTS)
 # Columns that stand for an act of the citizen: a rule reading one names that act as an offence.
 OFFENCE_COLUMNS = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
                    "dose_refused": "dose_refused", "days_since_flagged_alcohol": "alcohol"}
+# Columns that are a registry's facts (a judgment, a debt, a dose), each with the act whose
+# sources hold them: the centre knows them only while one of those sources feeds it (MODEL.md
+# step 3: "data-sharing switches decide which sources feed the centre"). Unknown, a column
+# reads as for a citizen with nothing on record (see `columns.UNKNOWN`).
+FACT_COLUMNS = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
+                "dose_refused": "dose_refused", "health_compliant": "health_dose",
+                "days_overdue": "health_dose"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,10 @@ class CompiledPolicy:
     deny_gates: tuple[tuple[int, int], ...]  # (index into conditions.gates, service bit mask)
     price_gates: tuple[tuple[int, tuple[int, ...], float], ...]  # (index, services, multiplier)
     rewards: tuple[tuple[int, tuple[int, ...], float], ...]
-    association_active: bool
+    association_active: bool  # the centre scores association today (citizens then adapt ties)
+    association_penalty: float  # the spec's, or 0 while the source of friendships is not shared
+    association_averaging: float
+    known_facts: frozenset[str]  # the FACT_COLUMNS the centre knows while this policy holds
 
 
 def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:
@@ -88,6 +98,9 @@ def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:
     rewards = tuple((k, tuple(SERVICE_INDEX[s] for s in g.services), g.multiplier)
                     for k, g in enumerate(policy.rewards.values()))
     a = policy.association
+    shared = {s for s in SOURCES if getattr(policy.sharing, s) and policy.enabled}
+    friends_known = a.source in shared  # guilt by association needs to know who is whose friend
+    penalty, averaging = (a.penalty, a.averaging) if friends_known else (0.0, 0.0)
     return CompiledPolicy(
         spec=policy, name=name, enabled=policy.enabled, points=points, penal_mask=penal_mask,
         offence_mask=offence_mask,
@@ -95,7 +108,10 @@ def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:
         tier_bounds=np.asarray(policy.tiers.lower_bounds, np.float64),
         low_tier=names.index(a.low_tier), high_tier=names.index(a.high_tier), conditions=cond,
         deny_gates=tuple(deny), price_gates=tuple(price), rewards=rewards,
-        association_active=policy.enabled and (a.penalty > 0 or a.averaging > 0),
+        association_active=penalty > 0 or averaging > 0,
+        association_penalty=penalty, association_averaging=averaging,
+        known_facts=frozenset(column for column, event in FACT_COLUMNS.items()
+                              if shared.intersection(sv.observes.get(event, ()))),
     )
 
 
@@ -112,6 +128,29 @@ def compile_timeline(scenario: Scenario) -> list[tuple[int, CompiledPolicy]]:
         out = [(d, p) for d, p in out if d < dismantle]
         out.append((dismantle, compile_policy(off, "dismantled", f"dismantling on day {dismantle}")))
     return out
+
+
+def unheard(scenario: Scenario) -> list[str]:
+    """What a scenario's rules ask of the centre that no shared source tells it, with the phases
+    where it is so: those rules then read every citizen as having nothing on record (a dose rule
+    with the health records not shared, guilt by association with its source not shared)."""
+    where: dict[str, list[str]] = {}
+    for _, p in compile_timeline(scenario):
+        if not p.enabled:
+            continue
+        a, cond = p.spec.association, p.conditions
+        if (a.penalty > 0 or a.averaging > 0) and not p.association_active:
+            where.setdefault(f"guilt by association does nothing while policy.sharing.{a.source} (the "
+                             "source of who is whose friend) is off", []).append(p.name)
+        rules = cond.entry + cond.gates + cond.rewards + (("exit", cond.exit), ("exempt", cond.exempt))
+        named = set().union(*(c.names for _, c in rules))
+        for column in sorted(named.intersection(FACT_COLUMNS) - p.known_facts):
+            sources = " or ".join(f"policy.sharing.{s}" for s in p.spec.surveillance.observes.get(
+                FACT_COLUMNS[column], ())) or "a source in policy.surveillance.observes"
+            where.setdefault(f"rules read {column} as for nobody on record while {sources} is off",
+                             []).append(p.name)
+    return [f"{what} (phase{'s' if len(phases) > 1 else ''} {', '.join(phases)})"
+            for what, phases in where.items()]
 
 
 def policy_on(timeline: list[tuple[int, CompiledPolicy]], day: int) -> CompiledPolicy:

@@ -62,7 +62,7 @@ class State:
     listed_since: np.ndarray  # int16 day (negative: in the warm-up), NEVER (-32768) when not listed
     list_reason: np.ndarray  # int8 index into policy.blacklist.entry, -1 when not listed
     corrections: np.ndarray  # uint8 apologies recognised while listed (saturates at 255)
-    days_since_dose: np.ndarray  # int16
+    days_since_dose: np.ndarray  # int16 days since the last scheduled dose (stops at 30,000)
     debt_since: np.ndarray  # int16 day of an unpaid default (negative: in the warm-up), NEVER none
     judgment: np.ndarray  # bool: a court judgment for an unpaid debt stands
     perceived: np.ndarray  # float32 perceived detection risk

@@ -73,7 +73,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on 
 
 
 def warn_late(scenario: Any) -> None:
-    """A note on stderr for what the run's days do not reach."""
+    """Notes on stderr for what the run does not do: what its days do not reach, and rules that
+    read facts no shared source tells the centre."""
+    from scorestate.policy import unheard
     from scorestate.scenario.load import after_the_end
 
     late = after_the_end(scenario)
@@ -82,6 +84,9 @@ def warn_late(scenario: Any) -> None:
         err.print(f"scorestate: note: {scenario.name}: {plural(days, 'day')} "
                   f"{'does' if days == 1 else 'do'} not reach "
                   f"{', '.join(late)}; raise --days to see what they do",
+                  markup=False, highlight=False, soft_wrap=True)
+    for what in unheard(scenario):
+        err.print(f"scorestate: note: {scenario.name}: {what}",
                   markup=False, highlight=False, soft_wrap=True)
 
 

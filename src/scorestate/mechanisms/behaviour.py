@@ -378,8 +378,10 @@ def _block(first, m, day, enabled, keys, bp, demand, default_p, points, vis, urb
             elif rng.uniform(keys[rng.DEBT_REPAY], i) < bp[REPAY_P]:
                 debt_since[i] = NEVER
                 judgment[i] = False
-            elif not judgment[i] and day - debt_since[i] >= int(bp[COURT_DELAY]):
-                # `>=`: a phase that shortens the delay judges the debts already older than it
+            # `>=`: a phase that shortens the delay judges the debts already older than it; a
+            # delay of 0 judges a default the day it happens
+            if (debt_since[i] != NEVER and not judgment[i]
+                    and day - debt_since[i] >= int(bp[COURT_DELAY])):
                 wd[k] |= 1 << EV_COURT
                 judgment[i] = True
     # claims on claim days

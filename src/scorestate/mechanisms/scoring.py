@@ -32,11 +32,11 @@ def step(sim: Simulation) -> None:
     s, p = sim.state, sim.policy
     if not p.enabled:
         return
-    sc, a = p.spec.scoring, p.spec.association
+    sc = p.spec.scoring
     before = sim.ledger.score_snapshot(s.score)
     changed = _kernel(s.score, s.tier, s.points_today, s.nbr_low, sim.graph.degree, s.nbr_score,
-                      a.penalty, a.averaging, sc.drift, sc.initial, sc.minimum, sc.maximum,
-                      p.tier_bounds, *_buffers(sim, s.score.shape[0]))
+                      p.association_penalty, p.association_averaging, sc.drift, sc.initial,
+                      sc.minimum, sc.maximum, p.tier_bounds, *_buffers(sim, s.score.shape[0]))
     sim.tally["tier_changes"] += int(changed.shape[0])
     sim.ledger.score_adjustments(sim, before)
     sim.ledger.decisions(sim, changed, "tier_change", value=s.tier[changed])

@@ -253,9 +253,10 @@ class Behaviour(Strict):
     """How citizens act. Incentives enter as perceived detection x points at stake x care."""
 
     health_dose: Logit = Logit(base=-3.0, weight=10.0)
-    dose_interval_days: int = P(180, "days between scheduled doses", gt=0)
-    dose_grace_days: int = P(30, "days overdue before a citizen counts as non-compliant", ge=0)
-    dose_refusal_days: int = P(60, "days overdue at which the lapse counts as refusal", ge=0)
+    # at most 10,000 days each: the count of days since a dose (int16) stops at 30,000
+    dose_interval_days: int = P(180, "days between scheduled doses", gt=0, le=10_000)
+    dose_grace_days: int = P(30, "days overdue before a citizen counts as non-compliant", ge=0, le=10_000)
+    dose_refusal_days: int = P(60, "days overdue at which the lapse counts as refusal", ge=0, le=10_000)
     health_purchase: Logit = Logit(base=-3.5, weight=3.0)
     alcohol: Logit = Logit(base=-3.0, weight=5.0)
     tobacco: Logit = Logit(base=-2.5, weight=6.0)
@@ -304,7 +305,8 @@ class Attitudes(Strict):
     grievance_hardship: float = P(0.01, "grievance added on a day with any hardship denial (essentials, welfare or a pension), once however many", ge=0, le=1)
     leniency_visibility: float = P(0.1, "weight of the share of officials spared today in the leniency everyone sees (deterministic: no draw per official)", ge=0, le=1)
     severity_denial: float = P(1.0, "severity of a day with any service denied, however many", ge=0, le=MAX_LOGIT)
-    severity_listing: float = P(1.0, "severity of being put on the blacklist today", ge=0, le=MAX_LOGIT)
+    severity_listing: float = P(1.0, "severity of being put on the blacklist today, or of a new term begun (an extension)",
+                               ge=0, le=MAX_LOGIT)
     severity_surcharge: float = P(0.5, "severity per unit of price paid above the normal today, summed over services (a doubled price: 1 unit)", ge=0, le=MAX_LOGIT)
 
 
@@ -415,6 +417,16 @@ class Association(Strict):
     seek_rate: float = P(0.0, "daily chance x care that a citizen ties to a high-tier citizen of the region", ge=0, le=1)
     seek_tries: int = P(4, "citizens of its region a seeker draws, tying to the first of high tier", gt=0, le=64)
     high_tier: str = P("A", "the lowest tier that counts as high-rated")
+    source: str = P("platform", "the source that tells the centre who is whose friend: association is "
+                    "scored, and ties adapted to it, only while it is shared",
+                    source="MODEL.md (the social platform knows 'friends')")
+
+    @field_validator("source")
+    @classmethod
+    def _a_source(cls, v: str) -> str:
+        if v not in SOURCES:
+            raise UnknownName(f"unknown source '{v}'; expected one of: {', '.join(SOURCES)}")
+        return v
 
 
 class Tiers(Strict):
@@ -535,7 +547,7 @@ class Ledger(Strict):
 
 class Run(Strict):
     days: int = P(365, "days simulated (day stamps are 16-bit: at most 32,767, about 89 years)", gt=0, le=32_767)
-    warm_up_days: int = P(0, "days the society lives under day 0's policy before day 0, unrecorded, so that a standing regime's list, debts and scores start at their own level instead of empty (the timeline's phases start at day 0; at most 32,767)", ge=0, le=32_767)
+    warm_up_days: int = P(0, "days the society lives under the scenario's `policy` (before any phase, even one of day 0) before day 0, unrecorded, so that a standing regime's list, debts and scores start at their own level instead of empty (the timeline's phases start at day 0; at most 32,767)", ge=0, le=32_767)
     seed: int = P(0, "seed of all random streams", ge=0, lt=2**63)
     network_metrics_every: int = P(7, "days between the costlier network metrics (components)", gt=0)
     check_invariants: bool = P(False, "check state invariants every day (slower; for tests and debugging)")
