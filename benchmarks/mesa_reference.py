@@ -201,6 +201,8 @@ class PolicyView:
         self.penalty, self.averaging = (a.penalty, a.averaging) if a.source in shared else (0.0, 0.0)
         self.known = {column for column, act in FACT_OF_COLUMN.items()
                       if shared.intersection(sv.observes.get(act, []))}
+        if a.source in shared:
+            self.known.add("friends")
         self.drop_rate, self.seek_rate = a.drop_rate, a.seek_rate
         self.seek_tries = a.seek_tries
         self.low_tier, self.high_tier = self.tiers.index(a.low_tier), self.tiers.index(a.high_tier)
@@ -531,7 +533,7 @@ COLUMNS: dict[str, Callable[[Citizen], Any]] = {
     "wallet_frozen": lambda a: "essentials" in a.denied, "offences": lambda a: a.offences,
     "perceived_detection": lambda a: a.perceived, "approval": lambda a: sigmoid(a.approval),
     "grievance": lambda a: a.grievance, "conformity": lambda a: a.conformity,
-    "frac_neighbours_low_tier": lambda a: a.nbr_low,
+    "frac_neighbours_low_tier": lambda a: a.nbr_low if "friends" in a.model.policy.known else 0.0,
 }
 
 

@@ -111,3 +111,23 @@ def test_the_command_line_notes_a_rule_no_source_feeds(tmp_path):
     assert result.exit_code == 0, result.output
     assert ("scorestate: note: court-blacklist: rules read court_judgment_unpaid as for nobody on "
             "record while policy.sharing.court is off (phase initial)") in result.stderr
+
+
+def test_a_rule_on_the_neighbours_needs_the_source_of_friendships():
+    """Guilt by association as a listing rule (Watts' threshold) lists nobody while the centre
+    does not know who is whose friend."""
+    from scorestate.policy import unheard
+
+    rule = {"policy.blacklist.seed_share": 0.01,
+            "policy.blacklist.entry": {"association": "frac_neighbours_blacklisted >= 0.05"}}
+
+    def listed(share_friends: bool) -> float:
+        scenario = ss.load_scenario("baseline", {**rule, "policy.enabled": True,
+                                                 "policy.sharing.platform": share_friends},
+                                    population=N, days=20, seed=4)
+        return float(ss.simulate(scenario).metrics["blacklist_inflow_association"].sum())
+
+    assert listed(True) > 0 and listed(False) == 0
+    blind = ss.load_scenario("baseline", {**rule, "policy.enabled": True})
+    assert unheard(blind) == ["rules read frac_neighbours_blacklisted as for nobody on record while "
+                              "policy.sharing.platform is off (phase initial)"]

@@ -54,15 +54,19 @@ COLUMNS: dict[str, tuple[ColumnKind, str]] = {
     "offences": ("number", "true acts committed that the rules name (penalise, or list or gate for)"),
     "false_points": ("number", "penalty points from false attributions not yet appealed"),
     "degree": ("number", "number of ties"),
-    "frac_neighbours_blacklisted": ("number", "share of neighbours on the blacklist"),
-    "frac_neighbours_low_tier": ("number", "share of neighbours at or below association.low_tier"),
+    "frac_neighbours_blacklisted": ("number", "share of neighbours on the blacklist (0 while "
+                                    "association.source is not shared)"),
+    "frac_neighbours_low_tier": ("number", "share of neighbours at or below association.low_tier (0 while "
+                                 "association.source is not shared)"),
 }
 KINDS: dict[str, ColumnKind] = {name: kind for name, (kind, _) in COLUMNS.items()}
 # A registry's facts read as for a citizen with nothing on record while no source of them feeds
-# the centre (`policy.FACT_COLUMNS` names each column's act; `observes` its sources).
+# the centre (`policy.FACT_COLUMNS` names each column's act; `observes` its sources), and the
+# neighbours' shares as for a citizen without known friends while `association.source` does not.
 UNKNOWN: dict[str, np.bool_ | np.int32] = {
     "court_judgment_unpaid": np.False_, "debt_unpaid": np.False_, "dose_refused": np.False_,
-    "health_compliant": np.True_, "days_overdue": np.int32(0)}
+    "health_compliant": np.True_, "days_overdue": np.int32(0),
+    "frac_neighbours_blacklisted": np.float64(0.0), "frac_neighbours_low_tier": np.float64(0.0)}
 
 
 class ColumnEnv(Mapping[str, np.ndarray]):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import multiprocessing
 import os
 import signal
 import sys
@@ -44,7 +45,10 @@ def watching() -> Iterator[None]:
 
 def _the_command() -> bool:
     """Whether this process is the `scorestate` command (its script, or `python -m scorestate`),
-    not a program that imports the package."""
+    not a program that imports the package, nor a worker process it spawned (which inherits its
+    arguments: a sweep's Dask workers)."""
+    if multiprocessing.current_process().name != "MainProcess":  # set before a spawned child
+        return False  # imports its parent's main module, unlike parent_process()
     if os.path.basename(sys.argv[0]) == "scorestate":
         return True
     argv = getattr(sys, "orig_argv", [])

@@ -26,6 +26,8 @@ OFFENCE_COLUMNS = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "co
 FACT_COLUMNS = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
                 "dose_refused": "dose_refused", "health_compliant": "health_dose",
                 "days_overdue": "health_dose"}
+# Columns that need to know who is whose friend: known while `association.source` feeds the centre.
+FRIEND_COLUMNS = ("frac_neighbours_blacklisted", "frac_neighbours_low_tier")
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,9 @@ def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:
         deny_gates=tuple(deny), price_gates=tuple(price), rewards=rewards,
         association_active=penalty > 0 or averaging > 0,
         association_penalty=penalty, association_averaging=averaging,
-        known_facts=frozenset(column for column, event in FACT_COLUMNS.items()
-                              if shared.intersection(sv.observes.get(event, ()))),
+        known_facts=frozenset([column for column, event in FACT_COLUMNS.items()
+                               if shared.intersection(sv.observes.get(event, ()))]
+                              + (list(FRIEND_COLUMNS) if friends_known else [])),
     )
 
 
@@ -144,9 +147,10 @@ def unheard(scenario: Scenario) -> list[str]:
                              "source of who is whose friend) is off", []).append(p.name)
         rules = cond.entry + cond.gates + cond.rewards + (("exit", cond.exit), ("exempt", cond.exempt))
         named = set().union(*(c.names for _, c in rules))
-        for column in sorted(named.intersection(FACT_COLUMNS) - p.known_facts):
-            sources = " or ".join(f"policy.sharing.{s}" for s in p.spec.surveillance.observes.get(
-                FACT_COLUMNS[column], ())) or "a source in policy.surveillance.observes"
+        for column in sorted(named.intersection([*FACT_COLUMNS, *FRIEND_COLUMNS]) - p.known_facts):
+            sources = (" or ".join(f"policy.sharing.{s}" for s in p.spec.surveillance.observes.get(
+                FACT_COLUMNS[column], ())) if column in FACT_COLUMNS else f"policy.sharing.{a.source}"
+            ) or "a source in policy.surveillance.observes"
             where.setdefault(f"rules read {column} as for nobody on record while {sources} is off",
                              []).append(p.name)
     return [f"{what} (phase{'s' if len(phases) > 1 else ''} {', '.join(phases)})"
