@@ -361,7 +361,7 @@ class StoredRun:
                                       f"an id from 0 to {n - 1} (the run has {n:,} citizens)")
         if rec.ledger_retention != "panel" or not ids:
             return
-        panel = self._panel()
+        panel = self.panel_ids()
         followed = set(panel.tolist())
         missing = [int(c) for c in ids if int(c) not in followed]
         if missing:
@@ -376,9 +376,10 @@ class StoredRun:
                 "`ss.load_scenario(..., {\"ledger.retention\": \"full\"})`)",
                 NotRecordedWarning, stacklevel=3)
 
-    def _panel(self) -> np.ndarray:
-        """The ids a panel ledger followed: as the run kept them, or drawn again as it drew them
-        (for a run stored before they were kept; at 50 million citizens, a second and 400 MB)."""
+    def panel_ids(self) -> np.ndarray:
+        """The ids a panel ledger followed, in id order: as the run kept them, or drawn again as it
+        drew them (for a run stored before they were kept; at 50 million citizens, a second and
+        400 MB). Only for a run with ledger retention 'panel'."""
         kept = self.panel_day0()
         if kept is not None:
             return kept.ids
