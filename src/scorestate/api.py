@@ -206,7 +206,7 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
             raise StoreInUseError(f"run '{run_id}' finished but was not stored{kept}: {e}; close "
                                   "that connection (an open Store in a notebook, say) and run it "
                                   "again") from None
-        with catalogue:
+        with interrupts.storing() as held, catalogue:  # Ctrl-C waits until the run is stored
             if interrupts.requested():  # Ctrl-C that a compiled kernel swallowed: not committed
                 raise KeyboardInterrupt
             # the checkpoint goes with the folder and is removed once the run is stored: a run
@@ -221,6 +221,7 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
     with contextlib.suppress(OSError):  # stored: the run is whole without it (else the cleaner's)
         writer.checkpoint.unlink(missing_ok=True)
     result.run_id = run_id
+    held.raise_if_came()
     return result
 
 
