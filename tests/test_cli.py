@@ -233,6 +233,21 @@ def test_ctrl_c_once_the_run_is_stored_finishes_the_command(tmp_path: Path, monk
     assert stored.ledger().height == stored.record.ledger_rows > 0
 
 
+def test_the_command_that_stored_its_run_exits_without_dying_of_ctrl_c(tmp_path: Path, monkeypatch):
+    """Python puts back the default SIGINT action as it exits, and Ctrl-C then ended a stored run's
+    command with exit status 130 and no word; the command ignores it from then on."""
+    from scorestate import interrupts
+
+    monkeypatch.setattr(interrupts, "_the_command", lambda: True)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        r = cli("run", "essay", "-n", "300", "-d", "3", "--store", str(tmp_path / "s.duckdb"))
+        assert r.exit_code == 0, r.output
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def test_ctrl_c_while_a_program_stores_a_run_waits_for_the_commit(tmp_path: Path, monkeypatch):
     """In Python, Ctrl-C is KeyboardInterrupt as ever, but it never leaves a stored run without
     its ledger (the clean-up of a stopped run would remove it)."""

@@ -20,6 +20,7 @@ from types import FrameType
 _requested = False
 _finish_once_stored = False  # the command prints what it stored, whatever Ctrl-C says then
 _after_store = False  # a Ctrl-C came while, or after, the command's run was stored
+_stored = False  # the command's run is stored
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -32,15 +33,16 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 def watching() -> Iterator[None]:
     """Remember every Ctrl-C while the block runs (raising KeyboardInterrupt, as Python does),
     then put back the handler that was there: a command run inside a program leaves it as it was."""
-    global _requested, _finish_once_stored, _after_store
-    _requested = _finish_once_stored = _after_store = False
+    global _requested, _finish_once_stored, _after_store, _stored
+    _requested = _finish_once_stored = _after_store = _stored = False
     main = threading.current_thread() is threading.main_thread()  # signals reach the main one
     previous = signal.signal(signal.SIGINT, _on_sigint) if main else None
     try:
         yield
     finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
+        if main:  # the command that stored its run exits 0: Python's exit must not die of Ctrl-C
+            done = _finish_once_stored and _stored and _the_command()
+            signal.signal(signal.SIGINT, signal.SIG_IGN if done else previous)
         _finish_once_stored = False  # a program that ran the command stores runs as ever
 
 
@@ -113,9 +115,11 @@ def storing() -> Iterator[Held]:
         global _after_store
         held.came = _after_store = True
 
+    global _stored
     previous = signal.signal(signal.SIGINT, hold)
     try:
         yield held
+        _stored = True
     finally:
         if not _finish_once_stored:
             signal.signal(signal.SIGINT, previous)
