@@ -431,13 +431,14 @@ def _in_use(e: duckdb.Error) -> bool:
             or re.search(r"\block", _first_line(e), re.IGNORECASE) is not None)
 
 
-_CORRUPT = re.compile(r"(?:[A-Za-z ]*Error: )?Corrupt database file\b")
+_CORRUPT = re.compile(r"(?:[A-Za-z ]*Error: )?(?:Corrupt database file|Could not read enough bytes)\b")
 
 
 def _corrupt(e: duckdb.Error) -> bool:
     """DuckDB found the file damaged ("Corrupt database file: computed checksum ... does not
-    match ..."): waiting will not help, and the file is no one else's lock. Matched at the start
-    of the message, so that a path that happens to say "corrupt" in a lock's message does not."""
+    match ...") or cut short ("Could not read enough bytes", a truncated copy): waiting will not
+    help, and the file is no one else's lock. Matched at the start of the message, so that a
+    path that happens to say "corrupt" in a lock's message does not."""
     return _CORRUPT.match(_first_line(e)) is not None
 
 
