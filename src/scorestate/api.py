@@ -108,9 +108,13 @@ def resume_run(run_id: str, *, store: str | Path = DEFAULT_STORE,
         run_id = stopped_run_id(catalogue, run_id)
         writer = catalogue.reopen_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
     try:
-        note = _resume_note(writer)
-        # read and checked whole before any part is removed: a refused checkpoint changes nothing
-        sim = Simulation.resume(writer.checkpoint, ledger_sink=lambda batch: writer.write(**batch))
+        try:
+            note = _resume_note(writer)
+            # read and checked whole before any part is removed: a refused checkpoint changes nothing
+            sim = Simulation.resume(writer.checkpoint, ledger_sink=lambda batch: writer.write(**batch))
+        except ScorestateError as e:
+            raise ScorestateError(f"{e}; run '{run_id}' cannot go on from it: start the run again "
+                                  "(it was not stored, so nothing of it is in the store)") from None
         writer.truncate(note["parts"], note["rows"])
     except BaseException:
         writer.close()  # the checkpoint stays, to try again
