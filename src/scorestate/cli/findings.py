@@ -21,7 +21,7 @@ DEFAULT_REPLICATES = 4
 
 
 @app.command()
-@friendly
+@friendly(stopped="the page was not written")
 def findings(
     output: Annotated[Path, typer.Option(
         "--output", "-o", metavar="FILE",

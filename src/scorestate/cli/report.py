@@ -13,7 +13,7 @@ from scorestate.store import DEFAULT_STORE, READ_WAIT_S
 
 
 @app.command()
-@friendly
+@friendly(stopped="the report was not written")
 def report(run_id: RunArg,
            compare: Annotated[str | None, typer.Option(
                "--compare", metavar="RUN2", help="A second run to overlay on every figure.")] = None,

@@ -49,7 +49,7 @@ OptionalScenarioArg = Annotated[str | None, typer.Argument(
 
 
 @app.command()
-@friendly
+@friendly(stopped="the run was not stored")
 def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, days: DaysOpt = None,
         seed: SeedOpt = None, store: StoreOpt = DEFAULT_STORE, set_: SetOpt = None,
         as_json: JsonOpt = False, checkpoint_every: CheckpointOpt = None,
