@@ -364,3 +364,19 @@ def test_the_scaleout_benchmark_refuses_bad_options(args):
                          capture_output=True, timeout=120)
     assert run.returncode == 2
     assert run.stderr.startswith("python -m benchmarks.scaleout: error: --") and run.stdout == ""
+
+
+def test_the_note_on_what_the_runs_do_not_reach_names_the_points_it_holds_for(tmp_path: Path, capsys):
+    """It said 'at point 0' of a phase that no point's runs reach."""
+    from scorestate.cli import sweep as sweep_command
+
+    path = sweep_file(tmp_path, parameters={INERT: [100, 20, 150]})
+    sweep_command._note_late(load_sweep(path))
+    said = [" ".join(line.split()) for line in capsys.readouterr().err.splitlines()]
+    assert said == [
+        "scorestate: note: sweep: at every point, the runs' 40 days do not reach phase 'the smart home' "
+        "(day 180); raise 'days' in the sweep file to see what they do",
+        "scorestate: note: sweep: at point 0, the runs' 40 days do not reach the dismantling (day 100); "
+        "raise 'days' in the sweep file to see what they do",
+        "scorestate: note: sweep: at point 2, the runs' 40 days do not reach the dismantling (day 150); "
+        "raise 'days' in the sweep file to see what they do"]

@@ -100,14 +100,29 @@ def _check_not_an_input(target: Path, inputs: list[Path]) -> None:
 
 
 def _note_late(checked: Any) -> None:
-    """What the runs' days do not reach, as `scorestate run` says it."""
+    """What the runs' days do not reach, as `scorestate run` says it: at every point, or at the
+    points named (a swept phase day or dismantling day is reached at some points only)."""
     from scorestate.scenario.load import after_the_end
 
-    late = after_the_end(checked.scenarios[0])
-    if late:
-        err.print(f"scorestate: note: {checked.name}: at point 0, the runs' {plural(checked.days, 'day')} "
-                  f"do not reach {', '.join(late)}; raise 'days' in the sweep file to see what they do",
-                  markup=False, highlight=False, soft_wrap=True)
+    points: dict[str, list[int]] = {}  # what is not reached -> where
+    for k, scenario in enumerate(checked.scenarios):
+        for what in after_the_end(scenario):
+            points.setdefault(what, []).append(k)
+    notes: dict[tuple[int, ...], list[str]] = {}  # the same points: one note
+    for what, where in points.items():
+        notes.setdefault(tuple(where), []).append(what)
+    for where, late in notes.items():
+        err.print(f"scorestate: note: {checked.name}: {_at(list(where), len(checked.scenarios))}, the runs' "
+                  f"{plural(checked.days, 'day')} do not reach {', '.join(late)}; raise 'days' in the "
+                  "sweep file to see what they do", markup=False, highlight=False, soft_wrap=True)
+
+
+def _at(points: list[int], total: int) -> str:
+    """`at every point`, `at point 3`, `at points 0, 2, 4, ... (12 of 40)`."""
+    if len(points) == total:
+        return "at every point" if total > 1 else "at its one point"
+    shown = ", ".join(map(str, points[:6])) + (", ..." if len(points) > 6 else "")
+    return f"at point {shown}" if len(points) == 1 else f"at points {shown} ({len(points)} of {total})"
 
 
 def _num(v: float | None) -> str:
