@@ -274,11 +274,14 @@ def test_bad_sweep_files_get_one_message_exit_2_and_no_file(tmp_path: Path, fiel
     ("ok", ["--workers", "0"], "--workers is 0; expected 1 to"),
     ("ok", ["--output", "nowhere/runs.parquet"], "--output: the folder 'nowhere' does not exist"),
     ("ok", ["--output", "SELF"], "is the input file"),
+    ("ok", ["--output", "runs.csv"], "--output: 'runs.csv' ends in '.csv', but the runs table is written as "
+     "Parquet; expected a path ending in .parquet, such as 'runs.parquet'"),
+    ("ok", ["--output", ""], "--output: the path is empty; expected a file path, such as 'runs.parquet'"),
     ("name: my-town\npopulation:\n  size: 20000\npolicy:\n  enabled: true\nrun:\n  days: 240\n", [],
      "looks like a scenario file (it has 'name', 'population', 'policy', 'run' and no 'scenario' or "
      "'parameters'); expected a sweep file, with scenario, parameters and outputs (docs/sweeps.md)"),
 ], ids=["missing", "folder", "yaml", "duplicate", "scheduler", "both", "workers", "output", "self",
-        "scenario"])
+        "csv", "empty", "scenario"])
 def test_bad_files_and_options_get_one_message_exit_2_and_no_file(tmp_path: Path, monkeypatch, write,
                                                                  args, message):
     monkeypatch.chdir(tmp_path)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from scorestate import interrupts
 from scorestate.cli import COMPILING, JsonOpt, app, err, friendly, out, plural, progress, who
-from scorestate.errors import ScorestateError, check_output_file
+from scorestate.errors import ScorestateError, check_output_file, output_path
 from scorestate.store import DEFAULT_STORE
 
 DEFAULT_WORKERS = 2
@@ -30,7 +30,7 @@ SchedulerOpt = Annotated[str | None, typer.Option(
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", "-w", metavar="N", help=f"Worker processes of the local cluster (default "
     f"{DEFAULT_WORKERS}; one run each at a time).")]
-OutputOpt = Annotated[Path | None, typer.Option(
+OutputOpt = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="FILE.parquet", help="Where to write the runs table (default: the "
     "sweep file's name with .parquet, beside it).")]
 
@@ -48,8 +48,9 @@ def sweep(file: SweepArg, scheduler: SchedulerOpt = None, workers: WorkersOpt = 
     if workers is not None and not 1 <= workers <= execute.MAX_LOCAL_WORKERS:
         raise ScorestateError(f"--workers is {workers}; expected 1 to {execute.MAX_LOCAL_WORKERS} "
                               "worker processes")
+    target = None if output is None else output_path(output, "--output", "runs.parquet")
     try:
-        _run(file, scheduler, workers, output, as_json)
+        _run(file, scheduler, workers, target, as_json)
     except (KeyboardInterrupt, SystemError) as e:
         if not interrupts.was_interrupt(e):
             raise
@@ -57,6 +58,15 @@ def sweep(file: SweepArg, scheduler: SchedulerOpt = None, workers: WorkersOpt = 
             err.print("scorestate: interrupted; the sweep was stopped and nothing was written",
                       markup=False)
             raise typer.Exit(130) from None
+
+
+def _check_parquet(path: Path) -> None:
+    """The runs table is Parquet: a name that says otherwise (x.csv) is refused rather than
+    written as Parquet under it."""
+    if path.suffix.lower() != ".parquet":
+        said = f"ends in '{path.suffix}'" if path.suffix else "has no suffix"
+        raise ScorestateError(f"--output: '{path}' {said}, but the runs table is written as Parquet; "
+                              f"expected a path ending in .parquet, such as '{path.with_suffix('.parquet')}'")
 
 
 def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | None,
@@ -70,6 +80,7 @@ def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | 
     check_output_file(target, "--output", file.with_suffix(".parquet"), protect=[DEFAULT_STORE])
     scenario_file = Path(checked.source)
     _check_not_an_input(target, [file, *([scenario_file] if scenario_file.is_absolute() else [])])
+    _check_parquet(target)
     with progress("runs") as bar:
         task = bar.add_task(f"{checked.name}: {plural(checked.runs, 'run')} of "
                             f"{who(checked.scenarios[0])}", total=checked.runs)
