@@ -443,6 +443,26 @@ def test_a_refused_checkpoint_leaves_the_stopped_run_as_it_was(tmp_path):
     assert ss.resumable_runs(store) == ["stopped"]
 
 
+@pytest.mark.parametrize("garbage", [b"garbage\n", b"\x80\x04K\x01."])  # text; a real pickle
+def test_a_garbage_checkpoint_is_not_one_scorestate_wrote_and_the_run_starts_again(tmp_path, garbage):
+    """NumPy takes such a file for pickled objects and advises loading it unsafely; the message
+    says instead what the file is not, what was expected, and the way out."""
+    store = tmp_path / "runs.duckdb"
+    folder = _stopped(store)
+    (folder / "checkpoint.npz").write_bytes(garbage)
+    r = subprocess.run([sys.executable, "-m", "scorestate", "run", "--resume", "stopped", "--store",
+                        str(store)], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    said = " ".join(r.stderr.split())
+    assert said == (f"scorestate: error: '{folder / 'checkpoint.npz'}' is not a usable scorestate "
+                    "checkpoint: it is not a checkpoint scorestate wrote: NumPy reads it as Python "
+                    "objects (pickled data), which a checkpoint never holds; expected the .npz of "
+                    "NumPy arrays that Simulation.save or `scorestate run --checkpoint-every` "
+                    "writes; run 'stopped' cannot go on from it: start the run again (it was not "
+                    "stored, so nothing of it is in the store)")
+    assert "allow_pickle" not in r.stderr and r.stderr.count("\n") == 1
+
+
 def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     store = tmp_path / "runs.duckdb"
     folder = _stopped(store)

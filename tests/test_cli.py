@@ -199,6 +199,67 @@ def test_ctrl_c_that_a_kernel_swallowed_still_stops_the_commit(tmp_path: Path, m
     assert interrupts.was_interrupt(SystemError("returned a result with an exception set"))
 
 
+def ctrl_c_in(monkeypatch, target: object, name: str, *, after: bool) -> None:
+    """Ctrl-C (a real SIGINT to this process) just before or just after `target.name` runs."""
+    original = getattr(target, name)
+
+    def wrapped(*args, **kwargs):
+        if not after:
+            signal.raise_signal(signal.SIGINT)
+        out = original(*args, **kwargs)
+        if after:
+            signal.raise_signal(signal.SIGINT)
+        return out
+    monkeypatch.setattr(target, name, wrapped)
+
+
+@pytest.mark.parametrize("where", ["committing", "printing"])
+def test_ctrl_c_once_the_run_is_stored_finishes_the_command(tmp_path: Path, monkeypatch, where: str):
+    """A script must not take a stored run for a failed one and run it again: once stored, the
+    command prints what it stored, says Ctrl-C came, and exits 0; the run is whole in the store."""
+    from scorestate.cli import run as run_command
+
+    if where == "committing":  # after the commit, before the command hears of it
+        ctrl_c_in(monkeypatch, Store, "commit_run", after=True)
+    else:
+        ctrl_c_in(monkeypatch, run_command, "_print_result", after=False)
+    store = tmp_path / "s.duckdb"
+    r = cli("run", "essay", "-n", "300", "-d", "5", "--store", str(store), "--json")
+    assert r.exit_code == 0, r.output
+    run_id = json.loads(r.stdout)["run_id"]
+    assert (f"scorestate: note: Ctrl-C came once run {run_id} was being stored in {store}; it is "
+            "stored whole, so the command finished (exit status 0)") in " ".join(r.stderr.split())
+    stored = ss.open_run(run_id, store=store)
+    assert stored.ledger().height == stored.record.ledger_rows > 0
+
+
+def test_the_command_that_stored_its_run_exits_without_dying_of_ctrl_c(tmp_path: Path, monkeypatch):
+    """Python puts back the default SIGINT action as it exits, and Ctrl-C then ended a stored run's
+    command with exit status 130 and no word; the command ignores it from then on."""
+    from scorestate import interrupts
+
+    monkeypatch.setattr(interrupts, "_the_command", lambda: True)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        r = cli("run", "essay", "-n", "300", "-d", "3", "--store", str(tmp_path / "s.duckdb"))
+        assert r.exit_code == 0, r.output
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_while_a_program_stores_a_run_waits_for_the_commit(tmp_path: Path, monkeypatch):
+    """In Python, Ctrl-C is KeyboardInterrupt as ever, but it never leaves a stored run without
+    its ledger (the clean-up of a stopped run would remove it)."""
+    ctrl_c_in(monkeypatch, Store, "commit_run", after=True)
+    store = tmp_path / "s.duckdb"
+    with pytest.raises(KeyboardInterrupt):
+        ss.run(ss.load_scenario("essay", population=300, days=5), store=store)
+    (run_id,) = ss.list_runs(store)["run_id"].to_list()
+    stored = ss.open_run(run_id, store=store)
+    assert stored.ledger().height == stored.record.ledger_rows > 0
+
+
 def test_a_command_puts_back_the_ctrl_c_handler_it_found(tmp_path: Path):
     before = signal.getsignal(signal.SIGINT)
     r = cli("run", "baseline", "-n", "200", "-d", "2", "--store", str(tmp_path / "s.duckdb"))

@@ -30,7 +30,8 @@ def test_compare_refuses_replicates_beyond_its_cap(no_runs):
     assert "Traceback" not in result.output
     text = " ".join(result.output.split())
     assert "at most 1,000" in text and "got 100,000,000" in text
-    assert "3 runs of 1,000 citizens" in text and "would take about 634 days" in text
+    assert "fixed limit" in text and "3 runs of 1,000 citizens" in text
+    assert "would take about 634 days" in text
 
 
 def test_findings_refuses_replicates_beyond_its_cap(no_runs, tmp_path):
@@ -54,8 +55,18 @@ def test_the_caps_themselves_are_allowed():
 def test_the_api_compare_refuses_the_same(no_runs):
     a = ss.load_scenario("baseline", population=100, days=10)
     b = ss.load_scenario("essay", population=100, days=10)
-    with pytest.raises(ScorestateError, match=r"replicates must be at most 1,000; got 1,001\..*would take"):
+    with pytest.raises(ScorestateError, match=r"replicates must be at most 1,000; got 1,001\. The cap is a "
+                       "fixed limit"):
         ss.compare(a, b, replicates=1001)
+
+
+def test_a_cap_that_refuses_seconds_of_runs_says_it_is_fixed_and_quotes_no_time(no_runs):
+    """Refused 'on time grounds' while quoting 2 s read as a contradiction: the cap is fixed."""
+    result = runner.invoke(app, ["compare", "essay", "essay", "-n", "200", "-d", "5", "-r", "1001"])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.stderr.split()) == (
+        "scorestate: error: replicates must be at most 1,000; got 1,001. The cap is a fixed limit, "
+        "whatever the size of the runs: beyond it an interval narrows by little; expected from 2 to 1,000")
 
 
 def test_rough_durations_read_as_words():

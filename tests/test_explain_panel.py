@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import networkx as nx
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -128,3 +129,32 @@ def test_a_damaged_record_is_one_message(stored, tmp_path):
                         stored.kinds, stored.sources)
     with pytest.raises(StoreError, match=f"{PANEL_DAY0}' of run .* is damaged"):
         explain(damaged, 0)
+
+
+def test_every_suggested_citizens_file_shows_why_they_were_suggested(tmp_path):
+    """A panel keeps a panel citizen's act pinned on someone outside it; that victim's file has no
+    events, so `explain RUN` must not offer them as "penalised for acts they did not do"."""
+    overrides = {"ledger.retention": "panel", "ledger.panel_size": 200,
+                 "policy.surveillance.camera_misattribution": 0.5}
+    scenario = ss.load_scenario("essay", overrides, population=2000, days=60, seed=4)
+    store = tmp_path / "runs.duckdb"
+    stored = ss.open_run(ss.run(scenario, store=store).run_id, store=store)
+    panel = set(stored.panel_ids().tolist())
+    framed = stored.ledger(kinds="infraction").filter(pl.col("false_attribution"))
+    assert not set(framed["citizen"].to_list()) <= panel  # the case: victims outside the panel
+
+    run_id = stored.record.run_id
+    listing = runner.invoke(app, ["explain", run_id, "--store", str(store), "--json"])
+    assert listing.exit_code == 0, listing.output
+    suggested = json.loads(listing.stdout)["notable"]
+    assert any("did not do" in s["why"] for s in suggested)
+    for s in suggested:
+        shown = runner.invoke(app, ["explain", run_id, str(s["citizen"]), "--store", str(store), "--json"])
+        f = json.loads(shown.stdout)
+        assert f["events_recorded"] and not any("not in the ledger" in n for n in f["notes"]), s
+        framed_here = [e for e in f["events"] if e["false_attribution"] and e["points"] < 0]
+        lost = -sum(e["points"] for e in f["events"] if e["points"] < 0)
+        if "did not do" in s["why"]:
+            assert f"penalised {len(framed_here)} time" in s["why"], s
+        if s["why"].startswith("lost"):
+            assert s["why"] == f"lost {lost:,.0f} points to penalties", s

@@ -237,3 +237,16 @@ def test_bad_sizes_get_one_message_and_exit_code_2(args: list[str], message: str
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_ctrl_c_says_the_page_was_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`findings` stores no run: its Ctrl-C line says what it left undone, the page."""
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f, "measure", interrupted)
+    out = tmp_path / "f.md"
+    result = runner.invoke(app, ["findings", "-o", str(out), "-n", "100", "-d", "60", "-r", "2"])
+    assert result.exit_code == 130, result.output
+    assert result.stderr == "scorestate: interrupted; the page was not written\n"
+    assert not out.exists()

@@ -193,3 +193,18 @@ def test_any_duckdb_file_or_ledger_folder_is_kept_from_being_overwritten(tmp_pat
         r = runner.invoke(app, ["findings", "-o", str(target), "-n", "1000", "-d", "60", "-r", "2"])
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
     assert store.read_bytes() == before
+
+
+def test_an_empty_output_path_is_called_empty_not_a_directory(stored, tmp_path: Path, monkeypatch):
+    """`-o ''` read as '.', and the message said "'.' is a directory"."""
+    import scorestate.analysis.findings as findings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(findings, "measure", lambda *a, **k: pytest.fail("it simulated"))
+    store, run_id = stored
+    r = cli("report", run_id, "--store", str(store), "-o", "")
+    refused(r, "scorestate: error: -o: the path is empty; expected a file path, such as 'report-RUN.html'")
+    assert "directory" not in r.stderr
+    refused(cli("findings", "-o", " ", "-n", "100", "-d", "60", "-r", "2"),
+            "--output: the path is empty; expected a file path, such as 'my-findings.md'")
+    assert list(tmp_path.iterdir()) == []

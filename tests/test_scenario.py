@@ -359,3 +359,13 @@ def test_setting_one_field_of_a_section_leaves_its_siblings_alone(path, value, s
         "policy": {"surveillance": {"camera": {"urban": 0.9}}}}}]})
     camera = phase_policies(phased)[1][1].surveillance.camera
     assert (camera.urban, camera.rural) == (0.9, 0.1)
+
+
+def test_an_unknown_field_is_not_offered_overrides_which_a_file_may_not_give(tmp_path: Path):
+    """`overrides` is scorestate's record of the --set values and is refused when given."""
+    f = tmp_path / "typo.yaml"
+    f.write_text("populaton:\n  size: 300\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(str(f))
+    assert str(e.value).endswith("unknown field 'populaton'; expected one of: name, description, population, "
+                                 "network, behaviour, attitudes, policy, timeline, ledger, run")

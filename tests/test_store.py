@@ -332,19 +332,12 @@ def foreign_duckdb(path: Path) -> None:
     con.close()
 
 
-def truncated_store(path: Path) -> None:
-    Store(path).close()
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 3])
-
-
 @pytest.mark.parametrize("make", [
     lambda p: p.write_text("run_id,seed\nabc,1\n"),
     lambda p: p.write_bytes(np.random.default_rng(1).bytes(20_000)),
     lambda p: p.write_bytes(b""),
     foreign_duckdb,
-    truncated_store,
-], ids=["text", "random-bytes", "empty", "foreign-duckdb", "truncated"])
+], ids=["text", "random-bytes", "empty", "foreign-duckdb"])
 def test_foreign_files_are_refused_and_untouched(tmp_path: Path, make) -> None:
     path = tmp_path / "thing.duckdb"
     make(path)
@@ -513,6 +506,27 @@ def test_a_damaged_store_is_called_damaged_at_once_not_in_use(tmp_path: Path) ->
         assert r.exit_code == 2, r.output
         assert f"the store file '{path}' is damaged" in r.stderr and "Traceback" not in r.output
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("keep", [5_000, 100_000])
+def test_a_truncated_store_is_called_damaged(tmp_path: Path, keep: int) -> None:
+    """A store cut short (a copy that stopped) is damaged, as one corrupted in place is, not
+    'not a scorestate store'."""
+    whole = tmp_path / "whole.duckdb"
+    with Store(whole) as store:
+        commit(store, "r")
+    path = tmp_path / "cut.duckdb"
+    path.write_bytes(whole.read_bytes()[:keep])
+    listing = sorted(tmp_path.iterdir())
+    for create in (True, False):
+        with pytest.raises(StoreError, match="is damaged"):
+            Store(path, create=create)
+    assert sorted(tmp_path.iterdir()) == listing  # no .wal: the file is left as it is
+    r = CliRunner().invoke(app, ["runs", "--store", str(path)])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"scorestate: error: the store file '{path}' is damaged (IO Error: Could "
+                               "not read enough bytes")
+    assert "restore it from a copy" in " ".join(r.stderr.split()) and r.stderr.count("\n") == 1
 
 
 def test_a_damaged_block_met_while_reading_is_called_damaged(tmp_path: Path) -> None:

@@ -274,7 +274,14 @@ def test_bad_sweep_files_get_one_message_exit_2_and_no_file(tmp_path: Path, fiel
     ("ok", ["--workers", "0"], "--workers is 0; expected 1 to"),
     ("ok", ["--output", "nowhere/runs.parquet"], "--output: the folder 'nowhere' does not exist"),
     ("ok", ["--output", "SELF"], "is the input file"),
-], ids=["missing", "folder", "yaml", "duplicate", "scheduler", "both", "workers", "output", "self"])
+    ("ok", ["--output", "runs.csv"], "--output: 'runs.csv' ends in '.csv', but the runs table is written as "
+     "Parquet; expected a path ending in .parquet, such as 'runs.parquet'"),
+    ("ok", ["--output", ""], "--output: the path is empty; expected a file path, such as 'runs.parquet'"),
+    ("name: my-town\npopulation:\n  size: 20000\npolicy:\n  enabled: true\nrun:\n  days: 240\n", [],
+     "looks like a scenario file (it has 'name', 'population', 'policy', 'run' and no 'scenario' or "
+     "'parameters'); expected a sweep file, with scenario, parameters and outputs (docs/sweeps.md)"),
+], ids=["missing", "folder", "yaml", "duplicate", "scheduler", "both", "workers", "output", "self",
+        "csv", "empty", "scenario"])
 def test_bad_files_and_options_get_one_message_exit_2_and_no_file(tmp_path: Path, monkeypatch, write,
                                                                  args, message):
     monkeypatch.chdir(tmp_path)
@@ -360,3 +367,19 @@ def test_the_scaleout_benchmark_refuses_bad_options(args):
                          capture_output=True, timeout=120)
     assert run.returncode == 2
     assert run.stderr.startswith("python -m benchmarks.scaleout: error: --") and run.stdout == ""
+
+
+def test_the_note_on_what_the_runs_do_not_reach_names_the_points_it_holds_for(tmp_path: Path, capsys):
+    """It said 'at point 0' of a phase that no point's runs reach."""
+    from scorestate.cli import sweep as sweep_command
+
+    path = sweep_file(tmp_path, parameters={INERT: [100, 20, 150]})
+    sweep_command._note_late(load_sweep(path))
+    said = [" ".join(line.split()) for line in capsys.readouterr().err.splitlines()]
+    assert said == [
+        "scorestate: note: sweep: at every point, the runs' 40 days do not reach phase 'the smart home' "
+        "(day 180); raise 'days' in the sweep file to see what they do",
+        "scorestate: note: sweep: at point 0, the runs' 40 days do not reach the dismantling (day 100); "
+        "raise 'days' in the sweep file to see what they do",
+        "scorestate: note: sweep: at point 2, the runs' 40 days do not reach the dismantling (day 150); "
+        "raise 'days' in the sweep file to see what they do"]

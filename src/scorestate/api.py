@@ -108,9 +108,13 @@ def resume_run(run_id: str, *, store: str | Path = DEFAULT_STORE,
         run_id = stopped_run_id(catalogue, run_id)
         writer = catalogue.reopen_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
     try:
-        note = _resume_note(writer)
-        # read and checked whole before any part is removed: a refused checkpoint changes nothing
-        sim = Simulation.resume(writer.checkpoint, ledger_sink=lambda batch: writer.write(**batch))
+        try:
+            note = _resume_note(writer)
+            # read and checked whole before any part is removed: a refused checkpoint changes nothing
+            sim = Simulation.resume(writer.checkpoint, ledger_sink=lambda batch: writer.write(**batch))
+        except ScorestateError as e:
+            raise ScorestateError(f"{e}; run '{run_id}' cannot go on from it: start the run again "
+                                  "(it was not stored, so nothing of it is in the store)") from None
         writer.truncate(note["parts"], note["rows"])
     except BaseException:
         writer.close()  # the checkpoint stays, to try again
@@ -206,7 +210,7 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
             raise StoreInUseError(f"run '{run_id}' finished but was not stored{kept}: {e}; close "
                                   "that connection (an open Store in a notebook, say) and run it "
                                   "again") from None
-        with catalogue:
+        with interrupts.storing() as held, catalogue:  # Ctrl-C waits until the run is stored
             if interrupts.requested():  # Ctrl-C that a compiled kernel swallowed: not committed
                 raise KeyboardInterrupt
             # the checkpoint goes with the folder and is removed once the run is stored: a run
@@ -221,6 +225,7 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
     with contextlib.suppress(OSError):  # stored: the run is whole without it (else the cleaner's)
         writer.checkpoint.unlink(missing_ok=True)
     result.run_id = run_id
+    held.raise_if_came()
     return result
 
 

@@ -211,7 +211,7 @@ def _read(path: Path, only: str | None = None) -> Any:
         with loaded as npz:
             data = {name: npz[name] for name in npz.files if only is None or name == only}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise _bad(path, f"it cannot be read as one ({type(e).__name__}: {e})") from None
+        raise _unreadable(path, e) from None
     odd = next((name for name, a in data.items() if not isinstance(a, np.ndarray)), None)
     if odd is not None:  # a member that is not a NumPy array comes back as its bytes
         raise _bad(path, f"'{odd}' is not a NumPy array")
@@ -362,6 +362,18 @@ def _within(path: Path, key: str, column: np.ndarray, lo: int, hi: int) -> None:
     """Refuse a column with a value outside [lo, hi] (one that indexes a table of that size)."""
     if column.size and (int(column.min()) < lo or int(column.max()) > hi):
         raise _bad(path, f"'{key}' has values outside {lo} to {hi}")
+
+
+def _unreadable(path: Path, e: Exception) -> ScorestateError:
+    """A file NumPy cannot read as arrays. NumPy takes whatever is neither .npz nor .npy for
+    pickled objects and advises loading it unsafely; a checkpoint never holds any, so say that."""
+    if isinstance(e, ValueError) and "pickle" in str(e):
+        why = ("it is not a checkpoint scorestate wrote: NumPy reads it as Python objects "
+               "(pickled data), which a checkpoint never holds")
+    else:
+        why = f"it cannot be read as one ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    return _bad(path, f"{why}; expected the .npz of NumPy arrays that Simulation.save or "
+                "`scorestate run --checkpoint-every` writes")
 
 
 def _bad(path: Path, why: str) -> ScorestateError:

@@ -166,6 +166,7 @@ def compile_condition(text: str, columns: Mapping[str, ColumnKind], *, where: st
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
         raise fail(f"could not be parsed ({type(exc).__name__}); {_HINT}") from None
     names = _check_tree(tree, fail)
+    _check_finite(tree, stripped, fail)
     unknown = sorted(names - set(columns))
     if unknown:
         raise fail(f"names an unknown column '{unknown[0]}'; known columns are: "
@@ -248,6 +249,21 @@ def _check_tree(tree: ast.AST, fail: Callable[[str], ConditionError]) -> set[str
         step = 1 if isinstance(node, ast.expr) else 0
         stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
     return names
+
+
+def _check_finite(tree: ast.AST, src: str, fail: Callable[[str], ConditionError]) -> None:
+    """Refuse a number literal beyond float range (1e400, or an integer as large): it reads as
+    infinite, and numbers given anywhere else in a scenario must be finite."""
+    for node in ast.walk(tree):
+        value = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if isinstance(value, int):
+            value = _num(value)
+        if not math.isfinite(value):
+            text = ast.get_source_segment(src, node) or repr(node.value)
+            raise fail(f"holds the number {text[:40]}, which is not finite (numbers end at about "
+                       "1.8e308); expected a finite number")
 
 
 class _Compiler:

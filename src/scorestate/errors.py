@@ -56,6 +56,14 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def output_path(text: str, option: str, example: str) -> Path:
+    """An output option's text as a path. An empty one is refused as empty: as a Path it is '.',
+    which the checks below would call a directory."""
+    if not text.strip():
+        raise ScorestateError(f"{option}: the path is empty; expected a file path, such as '{example}'")
+    return Path(text)
+
+
 def check_output_file(path: Path, option: str, example: Path,
                       protect: Iterable[str | os.PathLike[str]] = ()) -> None:
     """Refuse an output path that cannot be written, before any work: a folder, a file in a

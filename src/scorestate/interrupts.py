@@ -19,6 +19,9 @@ from collections.abc import Iterator
 from types import FrameType
 
 _requested = False
+_finish_once_stored = False  # the command prints what it stored, whatever Ctrl-C says then
+_after_store = False  # a Ctrl-C came while, or after, the command's run was stored
+_stored = False  # the command's run is stored
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -31,16 +34,17 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 def watching() -> Iterator[None]:
     """Remember every Ctrl-C while the block runs (raising KeyboardInterrupt, as Python does),
     then put back the handler that was there: a command run inside a program leaves it as it was."""
-    global _requested
-    _requested = False
-    if threading.current_thread() is not threading.main_thread():  # signals reach the main one
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, _on_sigint)
+    global _requested, _finish_once_stored, _after_store, _stored
+    _requested = _finish_once_stored = _after_store = _stored = False
+    main = threading.current_thread() is threading.main_thread()  # signals reach the main one
+    previous = signal.signal(signal.SIGINT, _on_sigint) if main else None
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if main:  # the command that stored its run exits 0: Python's exit must not die of Ctrl-C
+            done = _finish_once_stored and _stored and _the_command()
+            signal.signal(signal.SIGINT, signal.SIG_IGN if done else previous)
+        _finish_once_stored = False  # a program that ran the command stores runs as ever
 
 
 def _the_command() -> bool:
@@ -86,6 +90,55 @@ def ignoring() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+class Held:
+    """Whether a Ctrl-C came while `storing()` held it back."""
+
+    came = False
+
+    def raise_if_came(self) -> None:
+        """A Ctrl-C held back is Python's KeyboardInterrupt now that the run is stored (in a
+        program; the command that finishes once stored has said it will go on)."""
+        if self.came and not _finish_once_stored:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def storing() -> Iterator[Held]:
+    """Ctrl-C held back while a run is committed: cut there, the run was stored or not without a
+    word, and the clean-up of a stopped run could remove the ledger of a stored one. After the
+    block, `Held.raise_if_came()` raises it; for a command that asked to `finish_once_stored()`,
+    Ctrl-C stays held back until the command ends (`watching()` puts the handler back)."""
+    held = Held()
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        global _after_store
+        held.came = _after_store = True
+
+    global _stored
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield held
+        _stored = True
+    finally:
+        if not _finish_once_stored:
+            signal.signal(signal.SIGINT, previous)
+
+
+def finish_once_stored() -> None:
+    """For `scorestate run`: once its run is stored, Ctrl-C no longer stops the command, which
+    prints what it stored and exits 0, so that a script does not run it again."""
+    global _finish_once_stored
+    _finish_once_stored = True
+
+
+def came_after_store() -> bool:
+    """Whether a Ctrl-C came while the command's run was being stored, or after."""
+    return _after_store
 
 
 def requested() -> bool:

@@ -361,7 +361,7 @@ class StoredRun:
                                       f"an id from 0 to {n - 1} (the run has {n:,} citizens)")
         if rec.ledger_retention != "panel" or not ids:
             return
-        panel = self._panel()
+        panel = self.panel_ids()
         followed = set(panel.tolist())
         missing = [int(c) for c in ids if int(c) not in followed]
         if missing:
@@ -376,9 +376,10 @@ class StoredRun:
                 "`ss.load_scenario(..., {\"ledger.retention\": \"full\"})`)",
                 NotRecordedWarning, stacklevel=3)
 
-    def _panel(self) -> np.ndarray:
-        """The ids a panel ledger followed: as the run kept them, or drawn again as it drew them
-        (for a run stored before they were kept; at 50 million citizens, a second and 400 MB)."""
+    def panel_ids(self) -> np.ndarray:
+        """The ids a panel ledger followed, in id order: as the run kept them, or drawn again as it
+        drew them (for a run stored before they were kept; at 50 million citizens, a second and
+        400 MB). Only for a run with ledger retention 'panel'."""
         kept = self.panel_day0()
         if kept is not None:
             return kept.ids
@@ -430,13 +431,14 @@ def _in_use(e: duckdb.Error) -> bool:
             or re.search(r"\block", _first_line(e), re.IGNORECASE) is not None)
 
 
-_CORRUPT = re.compile(r"(?:[A-Za-z ]*Error: )?Corrupt database file\b")
+_CORRUPT = re.compile(r"(?:[A-Za-z ]*Error: )?(?:Corrupt database file|Could not read enough bytes)\b")
 
 
 def _corrupt(e: duckdb.Error) -> bool:
     """DuckDB found the file damaged ("Corrupt database file: computed checksum ... does not
-    match ..."): waiting will not help, and the file is no one else's lock. Matched at the start
-    of the message, so that a path that happens to say "corrupt" in a lock's message does not."""
+    match ...") or cut short ("Could not read enough bytes", a truncated copy): waiting will not
+    help, and the file is no one else's lock. Matched at the start of the message, so that a
+    path that happens to say "corrupt" in a lock's message does not."""
     return _CORRUPT.match(_first_line(e)) is not None
 
 

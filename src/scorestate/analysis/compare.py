@@ -158,12 +158,9 @@ def check(a: Scenario, b: Scenario, replicates: int, seed: int | None = None) ->
         raise ScorestateError(f"replicates must be an integer of at least 2 (a confidence interval "
                               f"and a variance need two); got {replicates!r}")
     if replicates > MAX_REPLICATES:
-        per = rough_seconds(3, a.population.size, a.run.days)
-        raise ScorestateError(
-            f"replicates must be at most {MAX_REPLICATES:,}; got {replicates:,}. Each replicate is 3 runs "
-            f"of {a.population.size:,} citizens for {a.run.days:,} days (at a rough guess, "
-            f"{rough_duration(per)}), so {replicates:,} would take {rough_duration(per * replicates)}; "
-            f"expected from 2 to {MAX_REPLICATES:,}")
+        raise ScorestateError(f"replicates must be at most {MAX_REPLICATES:,}; got {replicates:,}. "
+                              + over_cap(replicates, 3, a.population.size, a.run.days)
+                              + f"; expected from 2 to {MAX_REPLICATES:,}")
     top = 2**63 - INDEPENDENT_OFFSET - replicates
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < top:
         raise ScorestateError(f"{name} must be an integer from 0 to {top - 1} (independent seeds add "
@@ -175,6 +172,22 @@ def check(a: Scenario, b: Scenario, replicates: int, seed: int | None = None) ->
         raise ScorestateError(f"compare reads both runs on the same last day; run.days is {a.run.days} "
                               f"under A and {b.run.days} under B")
     return seed
+
+
+LONG_S = 3600  # a refused replicate count says how long it would take from this long on
+
+
+def over_cap(replicates: int, runs: int, population: int, days: int) -> str:
+    """Why a replicate count is refused: the cap is fixed, whatever the runs' size (beyond it an
+    interval narrows by little). How long it would take is said only where that is long: a few
+    seconds quoted as the reason read as a contradiction."""
+    why = "The cap is a fixed limit, whatever the size of the runs: beyond it an interval narrows by little"
+    per = rough_seconds(runs, population, days)
+    if per * replicates < LONG_S:
+        return why
+    return (f"{why}, and each replicate is {runs} runs of {population:,} citizens for {days:,} days "
+            f"(at a rough guess, {rough_duration(per)}), so {replicates:,} would take "
+            f"{rough_duration(per * replicates)}")
 
 
 def rough_seconds(runs: int, population: int, days: int) -> float:

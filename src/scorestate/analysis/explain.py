@@ -266,8 +266,13 @@ def needs_rebuild(stored: StoredRun, citizen: int) -> bool:
 def notable(stored: StoredRun, each: int = 2) -> list[tuple[int, str]]:
     """A few citizens worth opening, from what the ledger kept: the first listed, the most often
     penalised for acts they did not do, and the ones who lost most points (`each` of each kind;
-    a citizen once, with the first reason found). For `scorestate explain RUN` and the dashboard."""
-    rows = stored.ledger(kinds=[*EVENTS, "blacklist_entry"]).with_columns(pl.col("kind").cast(pl.String))
+    a citizen once, with the first reason found). For `scorestate explain RUN` and the dashboard.
+
+    A panel ledger also keeps a panel citizen's act pinned on someone outside the panel; that
+    victim's file has no events (their own were not kept), so only panel citizens are offered,
+    and their counts are then whole."""
+    rows = _followed(stored, stored.ledger(kinds=[*EVENTS, "blacklist_entry"]))
+    rows = rows.with_columns(pl.col("kind").cast(pl.String))
     out: dict[int, str] = {}
 
     def add(frame: pl.DataFrame, say: Callable[[dict[str, Any]], str]) -> None:
@@ -284,6 +289,13 @@ def notable(stored: StoredRun, each: int = 2) -> list[tuple[int, str]]:
         pl.col("points").sum().alias("lost")).sort(["lost", "citizen"])
     add(lost, lambda r: f"lost {-r['lost']:,.0f} points to penalties")
     return list(out.items())
+
+
+def _followed(stored: StoredRun, rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows whose subject's file shows them: under a panel ledger, those of panel citizens."""
+    if stored.record.ledger_retention != "panel":
+        return rows
+    return rows.filter(pl.col("citizen").is_in(stored.panel_ids().tolist()))
 
 
 # ------------------------------------------------------------------ rebuilding the society

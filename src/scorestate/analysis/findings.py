@@ -648,15 +648,13 @@ def check_sizes(population: int, days: int, replicates: int) -> None:
         raise ScorestateError(f"--replicates must be at least 2 to give a confidence interval; "
                               f"got {replicates}")
     if replicates > MAX_REPLICATES:
-        from scorestate.analysis.compare import rough_duration, rough_seconds
+        from scorestate.analysis.compare import over_cap
 
         runs = plan(Lab(population, days, 1, 0))  # the runs of one seed
-        per = rough_seconds(runs, population, days)
         raise ScorestateError(
-            f"--replicates must be at most {MAX_REPLICATES:,} for the findings; got {replicates:,}. Each "
-            f"replicate is {runs} runs of {population:,} citizens for {days:,} days (at a rough guess, "
-            f"{rough_duration(per)}), so {replicates:,} would take {rough_duration(per * replicates)}; "
-            f"expected from 2 to {MAX_REPLICATES:,} (the page's default is {DEFAULT_REPLICATES})")
+            f"--replicates must be at most {MAX_REPLICATES:,} for the findings; got {replicates:,}. "
+            + over_cap(replicates, runs, population, days)
+            + f"; expected from 2 to {MAX_REPLICATES:,} (the page's default is {DEFAULT_REPLICATES})")
 
 
 @dataclass

@@ -33,8 +33,13 @@ err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def friendly(fn: F) -> F:
-    """Turn usage errors into one message and exit code 2, without a traceback."""
+def friendly(fn: F | None = None, *, stopped: str = "") -> Any:
+    """Turn usage errors into one message and exit code 2, without a traceback, and Ctrl-C into
+    one line and exit code 130 that says what it left undone (`stopped`, as
+    `@friendly(stopped="the page was not written")`: each command leaves something else)."""
+    if fn is None:
+        return functools.partial(friendly, stopped=stopped)
+    said = "scorestate: interrupted" + (f"; {stopped}" if stopped else "")
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -48,7 +53,7 @@ def friendly(fn: F) -> F:
             if not interrupts.was_interrupt(e):  # a SystemError that is not Ctrl-C in disguise
                 raise
             with interrupts.ignoring():
-                err.print("scorestate: interrupted; the run was not stored", markup=False)
+                err.print(said, markup=False, highlight=False)
                 raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]

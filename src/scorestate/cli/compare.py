@@ -39,7 +39,7 @@ SetBOpt = Annotated[list[str] | None, typer.Option(
 
 
 @app.command()
-@friendly
+@friendly(stopped="the comparison was stopped")
 def compare(
     a: Annotated[str, typer.Argument(metavar="A", help="Policy A: a preset name or a YAML scenario file.")],
     b: Annotated[str, typer.Argument(metavar="B", help="Policy B: a preset name or a YAML scenario file.")],

@@ -10,7 +10,7 @@ import typer
 from rich.progress import TextColumn
 
 from scorestate.cli import app, friendly, out, progress
-from scorestate.errors import ScorestateError, check_output_file
+from scorestate.errors import ScorestateError, check_output_file, output_path
 from scorestate.store import DEFAULT_STORE
 
 # Kept equal to scorestate.analysis.findings (tests check it); not imported, so that the CLI starts fast.
@@ -21,12 +21,12 @@ DEFAULT_REPLICATES = 4
 
 
 @app.command()
-@friendly
+@friendly(stopped="the page was not written")
 def findings(
-    output: Annotated[Path, typer.Option(
+    output: Annotated[str, typer.Option(
         "--output", "-o", metavar="FILE",
         help=f"Markdown file to write. The default, {DEFAULT_OUTPUT}, is the project's findings "
-             "page: run from the repository root, it overwrites that page.")] = DEFAULT_OUTPUT,
+             "page: run from the repository root, it overwrites that page.")] = str(DEFAULT_OUTPUT),
     population: Annotated[int, typer.Option(
         "--population", "-n", metavar="N", help="Citizens per run.")] = DEFAULT_POPULATION,
     days: Annotated[int, typer.Option(
@@ -45,19 +45,20 @@ def findings(
     if seed < 0:
         raise ScorestateError(f"--seed must be zero or more; got {seed}")
     # findings keeps no store, but the default one (where `scorestate run` lands runs) may sit here
-    check_output_file(output, "--output", output / DEFAULT_OUTPUT.name, protect=[DEFAULT_STORE])
+    page = output_path(output, "--output", "my-findings.md")
+    check_output_file(page, "--output", page / DEFAULT_OUTPUT.name, protect=[DEFAULT_STORE])
     t0 = time.perf_counter()
     with progress("runs", TextColumn("{task.fields[step]}")) as bar:
         task = bar.add_task("findings", total=None, step="")
         result = measure(population, days, replicates, seed,
                          progress=lambda label: bar.update(task, advance=1, step=label),
-                         on_plan=lambda total: bar.update(task, total=total), output=str(output))
+                         on_plan=lambda total: bar.update(task, total=total), output=str(page))
     try:
-        output.write_text(result.markdown(), encoding="utf-8")
+        page.write_text(result.markdown(), encoding="utf-8")
     except OSError as e:
-        raise ScorestateError(f"--output: '{output}' could not be written ({e.strerror}); expected a "
+        raise ScorestateError(f"--output: '{page}' could not be written ({e.strerror}); expected a "
                               "writable file path") from None
-    out.print(f"wrote {output}: {len(result.sections)} claims, {result.runs} runs "
+    out.print(f"wrote {page}: {len(result.sections)} claims, {result.runs} runs "
               f"({time.perf_counter() - t0:.0f} s)")
     for s in result.sections:
         out.print(f"  {s.number}. {s.title}: {s.verdict}", markup=False, highlight=False, soft_wrap=True)

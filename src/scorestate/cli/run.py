@@ -49,7 +49,7 @@ OptionalScenarioArg = Annotated[str | None, typer.Argument(
 
 
 @app.command()
-@friendly
+@friendly(stopped="the run was not stored")
 def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, days: DaysOpt = None,
         seed: SeedOpt = None, store: StoreOpt = DEFAULT_STORE, set_: SetOpt = None,
         as_json: JsonOpt = False, checkpoint_every: CheckpointOpt = None,
@@ -85,6 +85,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
             err.print(f"scorestate: note: --checkpoint-every {checkpoint_every}: the run's "
                       f"{plural(total, 'day')} end before a first checkpoint, so {only}",
                       markup=False, highlight=False, soft_wrap=True)
+    interrupts.finish_once_stored()
     try:
         with progress("days") as bar:
             task = bar.add_task(f"resuming {run_id}" if resolved is None else
@@ -106,6 +107,15 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
                       f"checkpoint with: scorestate run --resume {run_id} --store {store}",
                       markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
+    _print_result(result, store, as_json)
+    if interrupts.came_after_store():  # Ctrl-C no longer stops it: say why it went on
+        err.print(f"scorestate: note: Ctrl-C came once run {result.run_id} was being stored in "
+                  f"{store}; it is stored whole, so the command finished (exit status 0)",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_result(result: Any, store: Path, as_json: bool) -> None:
+    """What the stored run did: one JSON object on stdout, or the summary."""
     resolved = result.scenario
     warn_late(resolved)  # after the run: an error is then the only message
     if as_json:

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from scorestate import interrupts
 from scorestate.cli import COMPILING, JsonOpt, app, err, friendly, out, plural, progress, who
-from scorestate.errors import ScorestateError, check_output_file
+from scorestate.errors import ScorestateError, check_output_file, output_path
 from scorestate.store import DEFAULT_STORE
 
 DEFAULT_WORKERS = 2
@@ -30,7 +30,7 @@ SchedulerOpt = Annotated[str | None, typer.Option(
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", "-w", metavar="N", help=f"Worker processes of the local cluster (default "
     f"{DEFAULT_WORKERS}; one run each at a time).")]
-OutputOpt = Annotated[Path | None, typer.Option(
+OutputOpt = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="FILE.parquet", help="Where to write the runs table (default: the "
     "sweep file's name with .parquet, beside it).")]
 
@@ -48,8 +48,9 @@ def sweep(file: SweepArg, scheduler: SchedulerOpt = None, workers: WorkersOpt = 
     if workers is not None and not 1 <= workers <= execute.MAX_LOCAL_WORKERS:
         raise ScorestateError(f"--workers is {workers}; expected 1 to {execute.MAX_LOCAL_WORKERS} "
                               "worker processes")
+    target = None if output is None else output_path(output, "--output", "runs.parquet")
     try:
-        _run(file, scheduler, workers, output, as_json)
+        _run(file, scheduler, workers, target, as_json)
     except (KeyboardInterrupt, SystemError) as e:
         if not interrupts.was_interrupt(e):
             raise
@@ -57,6 +58,15 @@ def sweep(file: SweepArg, scheduler: SchedulerOpt = None, workers: WorkersOpt = 
             err.print("scorestate: interrupted; the sweep was stopped and nothing was written",
                       markup=False)
             raise typer.Exit(130) from None
+
+
+def _check_parquet(path: Path) -> None:
+    """The runs table is Parquet: a name that says otherwise (x.csv) is refused rather than
+    written as Parquet under it."""
+    if path.suffix.lower() != ".parquet":
+        said = f"ends in '{path.suffix}'" if path.suffix else "has no suffix"
+        raise ScorestateError(f"--output: '{path}' {said}, but the runs table is written as Parquet; "
+                              f"expected a path ending in .parquet, such as '{path.with_suffix('.parquet')}'")
 
 
 def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | None,
@@ -70,6 +80,7 @@ def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | 
     check_output_file(target, "--output", file.with_suffix(".parquet"), protect=[DEFAULT_STORE])
     scenario_file = Path(checked.source)
     _check_not_an_input(target, [file, *([scenario_file] if scenario_file.is_absolute() else [])])
+    _check_parquet(target)
     with progress("runs") as bar:
         task = bar.add_task(f"{checked.name}: {plural(checked.runs, 'run')} of "
                             f"{who(checked.scenarios[0])}", total=checked.runs)
@@ -100,14 +111,29 @@ def _check_not_an_input(target: Path, inputs: list[Path]) -> None:
 
 
 def _note_late(checked: Any) -> None:
-    """What the runs' days do not reach, as `scorestate run` says it."""
+    """What the runs' days do not reach, as `scorestate run` says it: at every point, or at the
+    points named (a swept phase day or dismantling day is reached at some points only)."""
     from scorestate.scenario.load import after_the_end
 
-    late = after_the_end(checked.scenarios[0])
-    if late:
-        err.print(f"scorestate: note: {checked.name}: at point 0, the runs' {plural(checked.days, 'day')} "
-                  f"do not reach {', '.join(late)}; raise 'days' in the sweep file to see what they do",
-                  markup=False, highlight=False, soft_wrap=True)
+    points: dict[str, list[int]] = {}  # what is not reached -> where
+    for k, scenario in enumerate(checked.scenarios):
+        for what in after_the_end(scenario):
+            points.setdefault(what, []).append(k)
+    notes: dict[tuple[int, ...], list[str]] = {}  # the same points: one note
+    for what, where in points.items():
+        notes.setdefault(tuple(where), []).append(what)
+    for where, late in notes.items():
+        err.print(f"scorestate: note: {checked.name}: {_at(list(where), len(checked.scenarios))}, the runs' "
+                  f"{plural(checked.days, 'day')} do not reach {', '.join(late)}; raise 'days' in the "
+                  "sweep file to see what they do", markup=False, highlight=False, soft_wrap=True)
+
+
+def _at(points: list[int], total: int) -> str:
+    """`at every point`, `at point 3`, `at points 0, 2, 4, ... (12 of 40)`."""
+    if len(points) == total:
+        return "at every point" if total > 1 else "at its one point"
+    shown = ", ".join(map(str, points[:6])) + (", ..." if len(points) > 6 else "")
+    return f"at point {shown}" if len(points) == 1 else f"at points {shown} ({len(points)} of {total})"
 
 
 def _num(v: float | None) -> str:

@@ -316,6 +316,10 @@ def _list_item(node: list[Any], key: str, path: str, label: str) -> Any:
     return node[_list_index(node, key, path, label)]
 
 
+# Fields scorestate writes itself and refuses when given: not offered as what a file may hold.
+SET_BY_SCORESTATE = {(Scenario, "overrides")}
+
+
 def format_validation(e: ValidationError, label: str, root: type[BaseModel] = Scenario,
                        prefix: str = "") -> str:
     first = e.errors()[0]
@@ -323,7 +327,8 @@ def format_validation(e: ValidationError, label: str, root: type[BaseModel] = Sc
     given = first.get("input")
     if first["type"] == "extra_forbidden":
         parent = _model_at(root, first["loc"][:-1])
-        known = ", ".join(parent.model_fields) if parent else "see `scorestate scenarios --show essay`"
+        known = (", ".join(f for f in parent.model_fields if (parent, f) not in SET_BY_SCORESTATE)
+                 if parent else "see `scorestate scenarios --show essay`")
         msg = f"{label}: unknown field '{loc}'; expected one of: {known}"
     elif first["type"] == "finite_number":
         msg = f"{label}: '{loc}' expected a finite number; got {given}"

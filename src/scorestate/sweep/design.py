@@ -15,6 +15,7 @@ import difflib
 import itertools
 import math
 import os
+import shlex
 import stat
 import types
 from collections.abc import Callable, Mapping
@@ -129,6 +130,7 @@ def load_sweep(source: str | os.PathLike[str] | Mapping[str, Any], *,
         label, folder = f"sweep file '{path}'", path.resolve().parent
         text = _read_text(path, label)
         raw = _parse(text, label)
+    _not_a_scenario(raw, label, None if isinstance(source, Mapping) else Path(source))
     try:
         given = SweepFile.model_validate(plain(raw))
     except ValidationError as e:
@@ -169,6 +171,22 @@ def _parse(text: str, label: str) -> dict[str, Any]:
         raise ScorestateError(f"{label} must be a mapping of fields (scenario, parameters, outputs, "
                               f"...); got {got}; see docs/sweeps.md")
     return raw
+
+
+def _not_a_scenario(raw: Mapping[str, Any], label: str, path: Path | None) -> None:
+    """Refuse a scenario file given as a sweep file by what it is: field by field, its
+    `population: {size: ...}` reads as a wrong type for the sweep's `population`."""
+    if "scenario" in raw or "parameters" in raw:
+        return
+    theirs = set(Scenario.model_fields) - set(SweepFile.model_fields)
+    fields = [k for k in raw if k in theirs or (k == "population" and isinstance(raw[k], Mapping))]
+    if not fields:
+        return
+    raise ScorestateError(
+        f"{label} looks like a scenario file (it has {', '.join(map(repr, fields))} and no 'scenario' "
+        "or 'parameters'); expected a sweep file, with scenario, parameters and outputs "
+        "(docs/sweeps.md): name this scenario in one (scenario: its path), or run it with "
+        f"`scorestate run {shlex.quote(str(path)) if path else 'FILE'}`")
 
 
 def _validation_message(e: ValidationError, label: str) -> str:
