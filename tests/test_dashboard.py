@@ -336,6 +336,25 @@ def test_a_citizen_outside_the_panel_is_told_what_the_page_can_do(page):
 
 
 @needs_chromium
+def test_a_knob_the_presets_sharing_leaves_without_effect_says_so(page):
+    """rongcheng's centre hears no platform, the source of who is whose friend: guilt by
+    association moved up there scores nobody, and the page says why rather than showing a knob
+    that seems to do nothing."""
+    pick_preset(page, "rongcheng")
+    set_society(page, N, DAYS)
+    slide_to_max(page, ".controls", "association")
+    run(page)
+    expect(page.locator(".note.unheard")).to_have_text(
+        ["Guilt by association does nothing while policy.sharing.platform (the source of who is whose "
+         "friend) is off (phase initial): the preset's data sharing decides what the centre knows."],
+        timeout=WAIT_MS)
+    pick_preset(page, "western-soft")  # its platform shares from day 0
+    slide_to_max(page, ".controls", "association")
+    run(page)
+    expect(page.locator(".note.unheard")).to_have_count(0, timeout=WAIT_MS)
+
+
+@needs_chromium
 def test_removing_the_dissent_penalty_ends_the_chilling(page):
     """Chilling is would-be dissent held back by the penalty: with no penalty there is none."""
     before, after = reference().metrics["chilling"][-1], reference(NO_DISSENT_PENALTY).metrics["chilling"][-1]

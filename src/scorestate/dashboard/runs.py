@@ -34,6 +34,7 @@ from scorestate.analysis.experiments import Arm, resolve
 from scorestate.analysis.explain import CitizenFile, notable
 from scorestate.dashboard import knobs, plots
 from scorestate.dashboard.limits import MAX_REPLICATES, MIN_REPLICATES, Limits, check_bound, from_environ
+from scorestate.policy import unheard
 from scorestate.report.figures import Panel
 from scorestate.scenario.load import after_the_end, load_scenario
 from scorestate.scenario.schema import Scenario
@@ -192,6 +193,11 @@ class Landed:
     def late(self) -> list[str]:
         """Phases the run's days do not reach (a 40-day essay never gets its smart home)."""
         return after_the_end(self.scenario)
+
+    def unheard(self) -> list[str]:
+        """Rules that read what no shared source tells the centre, with their phases: the
+        guilt-by-association knob moved on a preset whose platform never feeds the centre."""
+        return unheard(self.scenario)
 
 
 @dataclass(eq=False)  # compared by identity: frames have no truth value

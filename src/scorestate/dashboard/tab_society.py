@@ -52,6 +52,9 @@ def RunView(outcome: runs.RunOutcome) -> None:
             f"simulated in {run.stored.record.elapsed_s:.2f} s")
     for late in run.late():
         Note(f"{outcome.society.days:,} days do not reach {late}: raise Days to see it.", "warning")
+    for what in run.unheard():
+        Note(f"{what[0].upper()}{what[1:]}: the preset's data sharing decides what the centre knows.",
+             "warning", classes=["unheard"])
     Headlines(run.metrics)
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
         Download(run.metrics.write_csv, f"metrics-{run.run_id}.csv", "Daily metrics (CSV)", "text/csv",
