@@ -348,6 +348,11 @@ def test_a_knob_the_presets_sharing_leaves_without_effect_says_so(page):
         ["Guilt by association does nothing while policy.sharing.platform (the source of who is whose "
          "friend) is off (phase initial): the preset's data sharing decides what the centre knows."],
         timeout=WAIT_MS)
+    page.get_by_role("button", name="Compare two policies").click()  # a comparison says it of A
+    page.locator(".compare-button").click()
+    expect(page.locator(".note.unheard", has_text="A: guilt by association does nothing")).to_have_count(
+        1, timeout=WAIT_MS)
+    page.get_by_role("button", name="The society").click()
     pick_preset(page, "western-soft")  # its platform shares from day 0
     slide_to_max(page, ".controls", "association")
     run(page)

@@ -96,6 +96,10 @@ def CompareView(outcome: runs.CompareOutcome) -> None:
                     "run, bit for bit, so every difference below is exactly 0.", classes=["identical"])
     for note in c.notes:
         Note(kind="warning", text=note)
+    for landed in (outcome.a, outcome.b):
+        for what in landed.unheard():
+            Note(kind="warning", text=f"{landed.label}: {what}: the preset's data sharing decides what "
+                 "the centre knows.", classes=["unheard"])
     _difference_table(outcome)
     _fates(c.fates)
     for panel in outcome.panels:
