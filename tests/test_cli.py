@@ -360,3 +360,24 @@ def test_a_run_too_short_for_its_phases_says_so(tmp_path: Path):
                "--json")
     assert long.exit_code == 0 and "reach" not in long.stderr
 
+
+
+def test_one_parameter_set_twice_is_refused(tmp_path: Path):
+    """The later value would win without a word, as a key given twice in a file would."""
+    store = tmp_path / "s.duckdb"
+    r = cli("run", "-n", "300", "-d", "2", "--store", str(store),
+            "--set", "policy.scoring.points.alcohol=-10", "--set", "policy.scoring.points.alcohol=-20")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == ("scorestate: error: --set gives 'policy.scoring.points.alcohol' twice "
+                                "(policy.scoring.points.alcohol=-10 and policy.scoring.points.alcohol=-20); "
+                                "expected each parameter once")
+    assert not store.exists()
+    shown = cli("scenarios", "--show", "essay", "--set", "run.days=3", "--set", "run.days=4")
+    assert shown.exit_code == 2 and "--set gives 'run.days' twice" in shown.stderr
+    # compare's --set-b changes what --set gave both sides: that is not the same option twice
+    both = cli("compare", "essay", "essay", "-n", "300", "-d", "3", "-r", "2", "--json",
+               "--set", "policy.scoring.drift=0.01", "--set-b", "policy.scoring.drift=0.02")
+    assert both.exit_code == 0, both.output
+    twice_b = cli("compare", "essay", "essay", "-n", "300", "-d", "3", "-r", "2",
+                  "--set-b", "policy.scoring.drift=0.01", "--set-b", "policy.scoring.drift=0.02")
+    assert twice_b.exit_code == 2 and "--set-b gives 'policy.scoring.drift' twice" in twice_b.stderr

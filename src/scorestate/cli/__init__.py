@@ -77,6 +77,20 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
+def once(option: str, sets: list[str] | None) -> list[str]:
+    """The overrides one option gave, each parameter at most once: given twice, the later value
+    would win without a word (a pasted line, a script's default and its change), as a key given
+    twice in a scenario file would, which is refused too."""
+    seen: dict[str, str] = {}
+    for text in sets or []:
+        path = text.partition("=")[0].strip()
+        if path in seen:
+            raise ScorestateError(f"{option} gives '{path}' twice ({seen[path]} and {text}); expected "
+                                  "each parameter once")
+        seen[path] = text
+    return list(sets or [])
+
+
 def warn_late(scenario: Any) -> None:
     """Notes on stderr for what the run does not do: what its days do not reach, and rules that
     read facts no shared source tells the centre."""

@@ -26,6 +26,7 @@ from scorestate.cli import (
     SetOpt,
     app,
     friendly,
+    once,
     out,
     progress,
     warn_late,
@@ -60,9 +61,9 @@ def compare(
     from scorestate.scenario.load import load_scenario
     from scorestate.store import Store
 
-    both = list(set_ or [])
-    scen_a = load_scenario(a, both + list(set_a or []), population=population, days=days, seed=seed)
-    sets_b = both + list(set_b or [])
+    both = once("--set", set_)  # B's own --set-b may then change what both share
+    scen_a = load_scenario(a, both + once("--set-a", set_a), population=population, days=days, seed=seed)
+    sets_b = both + once("--set-b", set_b)
     if seed is None:  # B runs on A's seeds: a run.seed that B alone sets would be ignored
         scen_b = load_scenario(b, sets_b, population=population, days=days)
         seed = scen_a.run.seed

@@ -23,6 +23,7 @@ from scorestate.cli import (
     app,
     err,
     friendly,
+    once,
     out,
     plural,
     progress,
@@ -73,7 +74,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
             run_id = api.stopped_run_id(catalogue, resume)
             total = _days_of(unstored_checkpoint(store, run_id))
     else:
-        resolved = load_scenario(scenario or "essay", set_ or [], population=population,
+        resolved = load_scenario(scenario or "essay", once("--set", set_), population=population,
                                  days=days, seed=seed)
         Store(store).close()  # fail fast on a bad store, before any citizen is built
         run_id = new_run_id()

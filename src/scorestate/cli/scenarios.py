@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scorestate.cli import SetOpt, app, friendly, out
+from scorestate.cli import SetOpt, app, friendly, once, out
 from scorestate.errors import ScorestateError
 
 
@@ -32,7 +32,7 @@ def scenarios(show: Annotated[str | None, typer.Option("--show", help="Print the
             table.add_row(name, load_scenario(name).description)
         out.print(table)
         return
-    resolved = load_scenario(show, set_ or [])
+    resolved = load_scenario(show, once("--set", set_))
     sys.stdout.write(f"# {resolved.name}: every parameter at its dotted path "
                      f"(override with --set PATH=VALUE)\n")
     sys.stdout.write("# the day's steps, in order: " + ", ".join(Simulation.plan()) + "\n")
