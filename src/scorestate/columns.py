@@ -60,10 +60,17 @@ COLUMNS: dict[str, tuple[ColumnKind, str]] = {
                                  "association.source is not shared)"),
 }
 KINDS: dict[str, ColumnKind] = {name: kind for name, (kind, _) in COLUMNS.items()}
-# A registry's facts read as for a citizen with nothing on record while no source of them feeds
-# the centre (`policy.FACT_COLUMNS` names each column's act; `observes` its sources), and the
-# neighbours' shares as for a citizen without known friends while `association.source` does not.
-UNKNOWN: dict[str, np.bool_ | np.int32] = {
+# What a rule can know follows the data-sharing switches (MODEL.md step 3: "data-sharing
+# switches decide which sources feed the centre"). A registry's facts (a judgment, a debt, a
+# dose), each with the act whose sources hold them (`observes`), are known while one of those
+# sources feeds the centre; the neighbours' shares while `association.source` does
+# (`policy.compile_policy` sets `known_facts`). Unknown, a column reads as UNKNOWN gives: a
+# citizen with nothing on record, or without known friends.
+FACT_COLUMNS = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
+                "dose_refused": "dose_refused", "health_compliant": "health_dose",
+                "days_overdue": "health_dose"}
+FRIEND_COLUMNS = ("frac_neighbours_blacklisted", "frac_neighbours_low_tier")
+UNKNOWN: dict[str, np.bool_ | np.int32 | np.float64] = {
     "court_judgment_unpaid": np.False_, "debt_unpaid": np.False_, "dose_refused": np.False_,
     "health_compliant": np.True_, "days_overdue": np.int32(0),
     "frac_neighbours_blacklisted": np.float64(0.0), "frac_neighbours_low_tier": np.float64(0.0)}

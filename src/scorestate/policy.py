@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scorestate.columns import PolicyConditions, compile_policy_conditions
+from scorestate.columns import FACT_COLUMNS, FRIEND_COLUMNS, PolicyConditions, compile_policy_conditions
 from scorestate.scenario.load import phase_policies
 from scorestate.scenario.schema import MAX_SOURCES_PER_ACT, Policy, Scenario
 from scorestate.vocabulary import EVENT_INDEX, EVENTS, SERVICE_INDEX, SOURCE_INDEX, SOURCES
@@ -19,15 +19,6 @@ N_EVENTS = len(EVENTS)
 # Columns that stand for an act of the citizen: a rule reading one names that act as an offence.
 OFFENCE_COLUMNS = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
                    "dose_refused": "dose_refused", "days_since_flagged_alcohol": "alcohol"}
-# Columns that are a registry's facts (a judgment, a debt, a dose), each with the act whose
-# sources hold them: the centre knows them only while one of those sources feeds it (MODEL.md
-# step 3: "data-sharing switches decide which sources feed the centre"). Unknown, a column
-# reads as for a citizen with nothing on record (see `columns.UNKNOWN`).
-FACT_COLUMNS = {"court_judgment_unpaid": "court_judgment", "debt_unpaid": "court_judgment",
-                "dose_refused": "dose_refused", "health_compliant": "health_dose",
-                "days_overdue": "health_dose"}
-# Columns that need to know who is whose friend: known while `association.source` feeds the centre.
-FRIEND_COLUMNS = ("frac_neighbours_blacklisted", "frac_neighbours_low_tier")
 
 
 @dataclass(frozen=True)
@@ -51,7 +42,7 @@ class CompiledPolicy:
     association_active: bool  # the centre scores association today (citizens then adapt ties)
     association_penalty: float  # the spec's, or 0 while the source of friendships is not shared
     association_averaging: float
-    known_facts: frozenset[str]  # the FACT_COLUMNS the centre knows while this policy holds
+    known_facts: frozenset[str]  # the FACT_ and FRIEND_COLUMNS the centre knows under this policy
 
 
 def compile_policy(policy: Policy, name: str, label: str) -> CompiledPolicy:

@@ -91,7 +91,7 @@ def once(option: str, sets: list[str] | None) -> list[str]:
     return list(sets or [])
 
 
-def warn_late(scenario: Any) -> None:
+def warn_undone(scenario: Any) -> None:
     """Notes on stderr for what the run does not do: what its days do not reach, and rules that
     read facts no shared source tells the centre."""
     from scorestate.policy import unheard

@@ -29,7 +29,7 @@ from scorestate.cli import (
     once,
     out,
     progress,
-    warn_late,
+    warn_undone,
     who,
 )
 
@@ -85,9 +85,9 @@ def compare(
                             total=3 * replicates)
         result = run_compare(scen_a, scen_b, replicates=replicates, seed=seed,
                              progress=lambda done, total: bar.update(task, completed=done))
-    warn_late(scen_a)  # after the runs: an error is then the only message
+    warn_undone(scen_a)  # after the runs: an error is then the only message
     if scen_b.timeline != scen_a.timeline:
-        warn_late(scen_b)
+        warn_undone(scen_b)
     stored = {}
     if store is not None:
         from scorestate import api

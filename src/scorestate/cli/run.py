@@ -29,7 +29,7 @@ from scorestate.cli import (
     progress,
     store_flag,
     warm_up,
-    warn_late,
+    warn_undone,
     who,
 )
 from scorestate.errors import ScorestateError
@@ -118,7 +118,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
 def _print_result(result: Any, store: Path, as_json: bool) -> None:
     """What the stored run did: one JSON object on stdout, or the summary."""
     resolved = result.scenario
-    warn_late(resolved)  # after the run: an error is then the only message
+    warn_undone(resolved)  # after the run: an error is then the only message
     if as_json:
         payload = {"run_id": result.run_id, "scenario": resolved.name,
                    "population": result.population, "days": result.days,

@@ -194,9 +194,11 @@ class Landed:
         """Phases the run's days do not reach (a 40-day essay never gets its smart home)."""
         return after_the_end(self.scenario)
 
+    @functools.cached_property
     def unheard(self) -> list[str]:
         """Rules that read what no shared source tells the centre, with their phases: the
-        guilt-by-association knob moved on a preset whose platform never feeds the centre."""
+        guilt-by-association knob moved on a preset whose platform never feeds the centre.
+        Found once (it compiles the timeline), not at every drawing of the page."""
         return unheard(self.scenario)
 
 

@@ -97,7 +97,7 @@ def CompareView(outcome: runs.CompareOutcome) -> None:
     for note in c.notes:
         Note(kind="warning", text=note)
     for landed in (outcome.a, outcome.b):
-        for what in landed.unheard():
+        for what in landed.unheard:
             Note(kind="warning", text=f"{landed.label}: {what}: the preset's data sharing decides what "
                  "the centre knows.", classes=["unheard"])
     _difference_table(outcome)

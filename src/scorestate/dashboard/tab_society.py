@@ -52,7 +52,7 @@ def RunView(outcome: runs.RunOutcome) -> None:
             f"simulated in {run.stored.record.elapsed_s:.2f} s")
     for late in run.late():
         Note(f"{outcome.society.days:,} days do not reach {late}: raise Days to see it.", "warning")
-    for what in run.unheard():
+    for what in run.unheard:
         Note(f"{what[0].upper()}{what[1:]}: the preset's data sharing decides what the centre knows.",
              "warning", classes=["unheard"])
     Headlines(run.metrics)
