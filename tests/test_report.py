@@ -107,9 +107,12 @@ def test_compare_overlays_the_second_run_and_lists_what_differs(compared, runs):
 def test_a_run_never_dismantled_says_how_to_test_it(runs, tmp_path):
     store, _, b = runs
     out = tmp_path / "b.html"
-    assert cli("report", b, "-o", str(out), "--store", str(store)).exit_code == 0
+    first = cli("report", b, "-o", str(out), "--store", str(store))
+    assert first.exit_code == 0 and "replaced" not in first.output
     text = out.read_text(encoding="utf-8")
     assert "never switched off" in text and "timeline.dismantle_day" in text
+    again = cli("report", b, "-o", str(out), "--store", str(store))  # a report written over
+    assert again.exit_code == 0 and "(it replaced the file there)" in again.output
 
 
 def test_bad_input_is_one_message(runs, tmp_path):
@@ -117,6 +120,7 @@ def test_bad_input_is_one_message(runs, tmp_path):
     for args, message in (
             (("report", "nope", "--store", str(store)), "no run 'nope'"),
             (("report", a, "--compare", "nope", "--store", str(store)), "no run 'nope'"),
+            (("report", a, "--compare", a, "--store", str(store)), "the run being reported"),
             (("report", a, "--store", str(tmp_path / "none.duckdb")), "no store at"),
             (("report", a, "-o", str(tmp_path / "no" / "r.html"), "--store", str(store)),
              "does not exist")):

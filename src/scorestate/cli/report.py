@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from scorestate.cli import RunArg, StoreOpt, app, err, friendly, out
-from scorestate.errors import check_output_file, output_path
+from scorestate.errors import ScorestateError, check_output_file, output_path
 from scorestate.store import DEFAULT_STORE, READ_WAIT_S
 
 
@@ -30,6 +31,13 @@ def report(run_id: RunArg,
     with Store(store, create=False, wait_s=READ_WAIT_S) as catalogue:
         run = catalogue.load_run(run_id)
         other = catalogue.load_run(compare) if compare is not None else None
+    if other is not None and other.record.run_id == run.record.run_id:
+        raise ScorestateError(f"--compare: '{compare}' is run {run.record.run_id}, the run being reported "
+                              "(every figure would show it twice); expected another run id (see "
+                              "`scorestate runs`)")
+    replaced = (path or Path(f"report-{run.record.run_id}.html")).is_file()
     with err.status("drawing the figures"):
         path = write_report(run, path, compare=other, protect=[store])
-    out.print(f"report of run {run.record.run_id} written to {path}")
+    out.print(f"report of run {run.record.run_id} written to {path}"
+              + (" (it replaced the file there)" if replaced else ""), markup=False, highlight=False,
+              soft_wrap=True)

@@ -45,13 +45,13 @@ def CompareTab() -> None:
         if problem not in shown:  # B's warm-up
             Note(kind="error", text=problem, classes=["bound-refused"])
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-        solara.SliderInt(f"Seeds for the confidence intervals: {state.replicates.value}",
+        solara.SliderInt(f"Replicates (paired seeds) for the confidence intervals: {state.replicates.value}",
                          value=state.replicates, min=MIN_REPLICATES, max=MAX_REPLICATES,
                          thumb_label=False)
         solara.Button("Compare A and B", on_click=start, color=ACCENT, classes=["compare-button"],
                       disabled=bool(issues) or state.compare_task.pending, icon_name="mdi-scale-balance")
     Caption(f"Runs A and B once each for the figures and citizens' files, then {state.replicates.value} "
-            f"paired seeds of each (and B on independent seeds) for the confidence intervals: "
+            f"replicates: paired seeds of each (and B on independent seeds) for the confidence intervals: "
             f"{2 + 3 * state.replicates.value} runs in all.", small=True)
     Progress(state.compare_task, state.compare_status.value, "the comparison")
     TaskOutcome(state.compare_task, "comparison")
