@@ -191,7 +191,7 @@ def test_ctrl_c_that_a_kernel_swallowed_still_stops_the_commit(tmp_path: Path, m
     from scorestate import interrupts
 
     store = tmp_path / "s.duckdb"
-    monkeypatch.setattr(interrupts, "_requested", True)
+    monkeypatch.setattr(interrupts._watch, "requested", True)
     with pytest.raises(KeyboardInterrupt):
         ss.run(ss.load_scenario("essay", population=300, days=3), store=store)
     with Store(store) as s:

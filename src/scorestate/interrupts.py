@@ -9,6 +9,7 @@ line runs inside `watching()`; `api.run` asks `requested()` before it commits.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -18,15 +19,22 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-_requested = False
-_finish_once_stored = False  # the command prints what it stored, whatever Ctrl-C says then
-_after_store = False  # a Ctrl-C came while, or after, the command's run was stored
-_stored = False  # the command's run is stored
+
+@dataclasses.dataclass
+class _Watch:
+    """What Ctrl-C has done since `watching()` began, and what the command asked of it."""
+
+    requested: bool = False  # Ctrl-C came
+    finish_once_stored: bool = False  # the command prints what it stored, whatever Ctrl-C says then
+    after_store: bool = False  # a Ctrl-C came while, or after, the command's run was stored
+    stored: bool = False  # the command's run is stored
+
+
+_watch = _Watch()
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
-    global _requested
-    _requested = True
+    _watch.requested = True
     raise KeyboardInterrupt
 
 
@@ -34,17 +42,17 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 def watching() -> Iterator[None]:
     """Remember every Ctrl-C while the block runs (raising KeyboardInterrupt, as Python does),
     then put back the handler that was there: a command run inside a program leaves it as it was."""
-    global _requested, _finish_once_stored, _after_store, _stored
-    _requested = _finish_once_stored = _after_store = _stored = False
+    global _watch
+    _watch = _Watch()
     main = threading.current_thread() is threading.main_thread()  # signals reach the main one
     previous = signal.signal(signal.SIGINT, _on_sigint) if main else None
     try:
         yield
     finally:
         if main:  # the command that stored its run exits 0: Python's exit must not die of Ctrl-C
-            done = _finish_once_stored and _stored and _the_command()
+            done = _watch.finish_once_stored and _watch.stored and _the_command()
             signal.signal(signal.SIGINT, signal.SIG_IGN if done else previous)
-        _finish_once_stored = False  # a program that ran the command stores runs as ever
+        _watch.finish_once_stored = False  # a program that ran the command stores runs as ever
 
 
 def _the_command() -> bool:
@@ -100,7 +108,7 @@ class Held:
     def raise_if_came(self) -> None:
         """A Ctrl-C held back is Python's KeyboardInterrupt now that the run is stored (in a
         program; the command that finishes once stored has said it will go on)."""
-        if self.came and not _finish_once_stored:
+        if self.came and not _watch.finish_once_stored:
             raise KeyboardInterrupt
 
 
@@ -116,34 +124,31 @@ def storing() -> Iterator[Held]:
         return
 
     def hold(signum: int, frame: FrameType | None) -> None:
-        global _after_store
-        held.came = _after_store = True
+        held.came = _watch.after_store = True
 
-    global _stored
     previous = signal.signal(signal.SIGINT, hold)
     try:
         yield held
-        _stored = True
+        _watch.stored = True
     finally:
-        if not _finish_once_stored:
+        if not _watch.finish_once_stored:
             signal.signal(signal.SIGINT, previous)
 
 
 def finish_once_stored() -> None:
     """For `scorestate run`: once its run is stored, Ctrl-C no longer stops the command, which
     prints what it stored and exits 0, so that a script does not run it again."""
-    global _finish_once_stored
-    _finish_once_stored = True
+    _watch.finish_once_stored = True
 
 
 def came_after_store() -> bool:
     """Whether a Ctrl-C came while the command's run was being stored, or after."""
-    return _after_store
+    return _watch.after_store
 
 
 def requested() -> bool:
     """Whether Ctrl-C came since `watching()` began."""
-    return _requested
+    return _watch.requested
 
 
 def was_interrupt(error: BaseException) -> bool:
@@ -153,4 +158,4 @@ def was_interrupt(error: BaseException) -> bool:
         if isinstance(seen, KeyboardInterrupt):
             return True
         seen = seen.__cause__ or seen.__context__
-    return _requested
+    return _watch.requested
