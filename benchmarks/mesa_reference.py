@@ -383,9 +383,9 @@ class Citizen(mesa.Agent):
                 continue
             self.observed.append(event)
         cam, plat = p.coverage["camera"][u], p.coverage["platform"][u]
-        if cam > 0 and self.random.random() < p.false_match * cam:
+        if cam > 0 and self.random.random() < p.false_match * cam and "infraction" not in self.acts:
             self.falsely.append("infraction")
-        if plat > 0 and self.random.random() < p.false_positive * plat:
+        if plat > 0 and self.random.random() < p.false_positive * plat and "dissent_online" not in self.acts:
             self.falsely.append("dissent_online")
 
     # 4. the centre
@@ -616,12 +616,11 @@ class ReferenceModel(mesa.Model):
     def pin_on_someone_else(self, actor: Citizen, event: str) -> None:
         """A camera sighting matched to another citizen of the actor's region."""
         region = self.regions[actor.region]
-        if len(region) < 2:
-            victim = actor
-        else:
-            victim = actor
-            while victim is actor:
-                victim = self.random.choice(region)
+        if len(region) < 2:  # nobody else to pin it on: the sighting is lost
+            return
+        victim = actor
+        while victim is actor:
+            victim = self.random.choice(region)
         victim.falsely.append(event)
 
     def step(self) -> None:

@@ -86,6 +86,43 @@ def test_camera_false_matches_grow_with_coverage_and_hit_people_who_did_nothing(
     assert high.metrics["innocent_penalised"].sum() == high.metrics["false_attributions"].sum()
 
 
+def test_false_matches_and_false_positives_fall_only_on_citizens_who_did_not_act():
+    """A false match is an infraction nobody did, a false positive online dissent of a citizen
+    who was silent that day: a citizen who did the act is not also flagged falsely for it (which
+    had scored the one act twice and called it false). Acts common, false flags common."""
+    from scorestate.vocabulary import EV_DISSENT_ONLINE, EV_INFRACTION
+
+    sim = ss.Simulation(scenario({
+        "policy.sharing.camera": True, "policy.sharing.platform": True,
+        "policy.surveillance.camera": {"urban": 0.5, "rural": 0.5},
+        "policy.surveillance.camera_misattribution": 0.0,
+        "policy.surveillance.camera_false_match": 0.5, "policy.surveillance.platform_false_positive": 0.5,
+        "behaviour.infraction": {"base": 0.0, "weight": 0.0}}, days=5))
+    bits = (1 << EV_INFRACTION) | (1 << EV_DISSENT_ONLINE)
+    flagged_actors = both = 0
+    for _ in range(5):
+        sim.step()
+        acts, falsely = sim.state.acts.astype(np.int64), sim.state.falsely.astype(np.int64)
+        both += int(((acts & falsely & bits) != 0).sum())
+        flagged_actors += int(((falsely & bits) != 0).sum())
+    assert flagged_actors > 500  # the false flags were drawn often enough to meet the actors
+    assert both == 0
+
+
+def test_a_sighting_misattributed_in_a_region_of_one_is_lost_not_pinned_on_the_actor():
+    """With nobody else in the region, a misattributed sighting had gone back to its actor as a
+    false attribution: the actor was counted innocent of an act they did."""
+    s = scenario({"population.regions": 300, "policy.sharing.camera": True,
+                  "policy.surveillance.camera": {"urban": 1.0, "rural": 1.0},
+                  "policy.surveillance.camera_misattribution": 1.0,
+                  "policy.surveillance.camera_false_match": 0.0,
+                  "behaviour.infraction": {"base": -1.0, "weight": 0.0},
+                  "policy.scoring.points.infraction": -5}, population=300, days=10)
+    result = ss.simulate(s)
+    assert result.metrics["misattributions"].sum() > 100  # every sighting went astray
+    assert result.metrics["false_attributions"].sum() == 0  # and none was pinned on anyone
+
+
 def test_officials_multiplier_lowers_their_penalties():
     s = scenario({"population.official_local_share": 0.2, "population.official_senior_share": 0.2,
                   "policy.sharing.payment": True, "policy.scoring.points.alcohol": -10,

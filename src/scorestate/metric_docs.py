@@ -194,7 +194,8 @@ _METRICS: tuple[Entry, ...] = (
     Entry("metrics", "misattributions", CITIZENS,
           "Citizens at least one of whose acts today a camera saw and pinned on another citizen "
           "of their region: the actors who escaped, counted once each, not the acts and not the "
-          "victims (the victims' rows are in `false_attributions`).", NEVER),
+          "victims (the victims' rows are in `false_attributions`). In a region of one the sighting "
+          "is lost: the actor is counted, and nobody is its victim.", NEVER),
     Entry("metrics", "false_attribution_share", "share of events",
           "Of today's recorded acts of a penalised kind (true and false), the share that were "
           "false attributions: false / (observed_penalties + false ones of penalised kinds).",

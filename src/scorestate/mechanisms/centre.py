@@ -139,7 +139,8 @@ def _points_block(first, m, day, points, offence_mask, penal_mask, lenient, rank
 @njit(cache=True)
 def _misattribute(seed, day, mis_blocks, misattributed, region, region_start, rank, points,
                   penal_mask, lenient, observed, falsely, points_today, false_points):
-    """Pin each misattributed sighting on another citizen of the actor's region, in id order.
+    """Pin each misattributed sighting on another citizen of the actor's region, in id order
+    (in a region of one, nobody: the sighting is lost, and the actor escapes as ever).
 
     Returns the victims, actors, events and points of the sightings, and the lenient officials
     whose first penalised event of the day is one pinned on them here.
@@ -170,12 +171,11 @@ def _misattribute(seed, day, mis_blocks, misattributed, region, region_start, ra
         for e in range(N_EVENTS):
             if not (misattributed[a] >> e) & 1:
                 continue
-            if size < 2:
-                v = a
-            else:
-                v = lo + rng.below(key, a * N_EVENTS + e, size - 1)
-                if v >= a:
-                    v += 1
+            if size < 2:  # nobody else to pin it on: the sighting is lost
+                continue
+            v = lo + rng.below(key, a * N_EVENTS + e, size - 1)
+            if v >= a:
+                v += 1
             p = points[rank[v], e]
             penalised = (observed[v] | falsely[v]) & penal_mask
             falsely[v] |= np.uint32(1 << e)
@@ -189,4 +189,4 @@ def _misattribute(seed, day, mis_blocks, misattributed, region, region_start, ra
             events[k] = e
             pts[k] = p
             k += 1
-    return victims, actor, events, pts, spared
+    return victims[:k], actor[:k], events[:k], pts[:k], spared

@@ -128,7 +128,8 @@ def _block(first, m, keys, k_mis, k_fm, k_fp, table, fm0, fm1, fp0, fp1, mis_bou
         ub = urban[j]
         fm = rng.draw_bits(k_fm, i) >> np.uint64(11) < (fm1 if ub else fm0)
         fp = rng.draw_bits(k_fp, i) >> np.uint64(11) < (fp1 if ub else fp0)
-        falsely[j] = (fm << EV_INFRACTION) | (fp << EV_DISSENT_ONLINE)
+        # an act nobody did: a citizen who did it today is not falsely flagged for it
+        falsely[j] = ((fm << EV_INFRACTION) | (fp << EV_DISSENT_ONLINE)) & ~np.int64(acts[j])
         observed[j] = 0
         misattributed[j] = 0
     for lo in range(0, m, 64):
