@@ -570,16 +570,18 @@ def _level_on(ref: RunData, metric: str, days: np.ndarray) -> float:
     return float(part.mean()) if same.sum() == len(days) and part.size else float("nan")
 
 
-def recovered(before: float, after: float, reference: float) -> float:
+def recovered(before: float, after: float, ref_before: float, ref_after: float) -> float:
     """The share of the gap to the run without the system that closed after the switch-off.
 
-    Day 0 is no reference: the policy is on from day 0, and some measures drift without any
-    system (perceived detection decays). NaN when the gap is under `MIN_GAP`.
+    Each gap is taken against the run without the system over the same days, before and at
+    the end: some measures drift without any system (perceived detection decays), and that
+    drift is not recovery. Day 0 is no reference either: the policy is on from day 0. NaN when
+    the gap before is under `MIN_GAP`.
     """
-    gap = before - reference
-    if not (np.isfinite(gap) and np.isfinite(after)) or abs(gap) < MIN_GAP:
+    gap_before, gap_after = before - ref_before, after - ref_after
+    if not (np.isfinite(gap_before) and np.isfinite(gap_after)) or abs(gap_before) < MIN_GAP:
         return float("nan")
-    return (before - after) / gap
+    return 1.0 - gap_after / gap_before
 
 
 def hysteresis(runs: list[RunData]) -> Panel:
@@ -596,7 +598,8 @@ def hysteresis(runs: list[RunData]) -> Panel:
     other_head = (f"run {next(iter(keys))}" if len(keys) == 1 else "the other run")
     table = [["run", "measure", "day 0", f"{WINDOW} days before dismantling",
               f"last {WINDOW} days", "recovered"]
-             + ([f"{other_head}, same last {WINDOW} days"] if keys else [])]
+             + ([f"{other_head}, same {WINDOW} days before", f"{other_head}, same last {WINDOW} days"]
+                if keys else [])]
     for ax, (metric, title, scale) in zip(axes, HYSTERESIS, strict=True):
         smoothed = metric == "chilling"
         lines(ax, runs, metric, scale=scale, smoothed=smoothed)
@@ -611,14 +614,15 @@ def hysteresis(runs: list[RunData]) -> Panel:
             ax.hlines(after * scale, days[max(len(y) - WINDOW, 0)], days[-1], color="#000000",
                       lw=2.4)
             other = others[r.key]
-            ref = (float("nan") if other is None
-                   else _level_on(other, metric, days[max(len(y) - WINDOW, 0):]))
-            rec = (recovered(before, after, ref) if other is not None and _without_system(other)
-                   else float("nan"))
+            ref_before, ref_after = ((float("nan"), float("nan")) if other is None else
+                                     (_level_on(other, metric, days[max(k - WINDOW, 0):k]),
+                                      _level_on(other, metric, days[max(len(y) - WINDOW, 0):])))
+            rec = (recovered(before, after, ref_before, ref_after)
+                   if other is not None and _without_system(other) else float("nan"))
             row = [r.key, title, _pct(start), _pct(before), _pct(after),
                    "-" if not np.isfinite(rec) else f"{100 * rec:.0f}%"]
             if keys:
-                row.append(_pct(ref))
+                row += [_pct(ref_before), _pct(ref_after)]
             table.append(row)
         ax.set_title(title)
         percent_axis(ax)
@@ -632,9 +636,10 @@ def hysteresis(runs: list[RunData]) -> Panel:
     if refs:
         against = (f" Recovered is the share of the gap to run {refs[0].key} that closed by the "
                    "end; the other run must be one without the system (e.g. a baseline run), as "
-                   f"run {refs[0].key} is: (before − last) / (before − run "
-                   f"{refs[0].key}'s level over the same last {WINDOW} days); 100%: level with "
-                   "the run without the system; 0%: no change since the switch-off.")
+                   f"run {refs[0].key} is. Each gap is taken against run {refs[0].key} over the "
+                   f"same days, so that its own drift is not counted as recovery: 1 − (last − "
+                   f"its last) / (before − its before); 100%: level with the run without the "
+                   "system; 0%: the gap is as wide as at the switch-off.")
     else:
         against = (" Give a run without the system with `--compare` (e.g. a baseline run) to "
                    "measure how much of the gap closed." if not keys else
