@@ -117,16 +117,17 @@ def test_differences_of_shares_read_in_points_and_counts_per_1000_citizens(page:
 
 
 class StubLab:
-    """Per-seed values for `evaluate`: a reference arm's, and every other arm shifted by `shift`."""
+    """Per-seed values for `evaluate`: a reference arm's (its label, or that label followed by a
+    comma and a swept value), and every other arm shifted by `shift`."""
 
-    window, days, replicates = 45, 365, 3
+    window, days, replicates, dismantle_day = 45, 365, 3, 182
 
     def __init__(self, reference: str, shift: Callable[[str, str], float]) -> None:
         self.reference, self.shift = reference, shift
 
     def values(self, arm: f.Arm, key: str) -> np.ndarray:
         base = np.array([1.0, 1.2, 1.4])
-        if arm.label == self.reference:
+        if arm.label == self.reference or arm.label.startswith(f"{self.reference},"):
             return base
         return base + self.shift(arm.label, key) * np.array([0.9, 1.0, 1.1])
 
@@ -173,6 +174,16 @@ def test_leniency_approval_carries_the_assumed_input_caveat_and_says_whether_it_
     flat = "Nor does its size scale with the multiplier (no dose-response)"
     assert (flat in section.text) is not dose_response
     assert ("Its size changes with the multiplier" in section.text) is dose_response
+
+
+def test_the_gap_before_dismantling_names_the_day_its_components_were_counted() -> None:
+    """Components are counted every `run.network_metrics_every` days: day 181 repeats day 175's count."""
+    every = load_scenario("essay").run.network_metrics_every
+    assert every == 7 and f.last_counted(181) == 175 and f.last_counted(175) == 175
+    lab = StubLab(f.BASELINE.label, lambda _, key: 0.1)
+    section = f.CLAIMS[5].evaluate(cast(f.Lab, lab))
+    assert "mean degree: day 181; the largest component: day 175" in section.metric
+    assert "counted every 7 days" in section.metric and "network metrics: day 181" not in section.metric
 
 
 def test_flat_compares_the_effects_growth_with_the_doses() -> None:

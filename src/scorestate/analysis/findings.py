@@ -553,6 +553,13 @@ class Officials(Claim):
                        text)
 
 
+def last_counted(day: int) -> int:
+    """The day whose component count a day's metrics repeat: components, the costlier network
+    metrics, are counted only every `run.network_metrics_every` days (and on a run's last day)."""
+    every = int(_essay_value("run.network_metrics_every"))
+    return day // every * every
+
+
 class Irreversibility(Claim):
     number = 6
     title = "Irreversibility after dismantling"
@@ -621,10 +628,14 @@ class Irreversibility(Claim):
                      f"size just before.")
         text += (f" Across `{self.path}`, a perceived-detection gap remains at the end "
                  f"{where(*sweep.holds_at(0))}.")
+        counted = last_counted(dd - 1)
         metric = (f"`essay` with `timeline.dismantle_day: {dd}` against `baseline`. The gap before is "
-                  f"averaged over days {dd - w}-{dd - 1} (network metrics: day {dd - 1}); the gap at the end "
-                  f"over the last {w} days (network metrics: the last day). A gap persists when its 95% CI "
-                  f"at the end still excludes zero on the same side.")
+                  f"averaged over days {dd - w}-{dd - 1} (mean degree: day {dd - 1}; the largest component: "
+                  f"day {counted}, the last day before dismantling it was counted on, as components are "
+                  f"counted every {_essay_value('run.network_metrics_every')} days); the gap at the end over "
+                  f"the last {w} days (network metrics: the last day, on which components are always "
+                  f"counted). A gap persists when its 95% CI at the end still excludes zero on the same "
+                  f"side.")
         blocks = [*lines, "", f"Where it holds (sweep of `{self.path}`, dismantled `essay` against "
                   "`baseline` with the same value):", "", *sweep.table()]
         return Section(self.number, self.title, self.quote, metric, blocks, verdict, text)
