@@ -227,6 +227,71 @@ def test_paired_effect_is_the_mean_difference_with_a_t_interval() -> None:
     assert f.paired([1.0, float("nan"), 2.0], [0.0, 0.0, 0.0]).n == 2  # undefined seeds left out
 
 
+def _effect(diff: float, lo: float, hi: float) -> f.Effect:
+    return f.Effect(diff, 0.0, diff, lo, hi, 3)
+
+
+def test_an_interval_inside_the_smallest_effect_of_interest_is_negligible() -> None:
+    """Claim 6 at decay 0.05 had a perceived-detection gap of 2.85e-5 [2.80e-5, 2.91e-5], read as holding."""
+    least = f.smallest("perceived", "share")
+    assert least == 0.001  # 0.1 percentage points
+    tiny = _effect(2.85e-5, 2.80e-5, 2.91e-5)
+    assert tiny.status(+1) == "holds"  # the sign test alone
+    assert f.judge(tiny, +1, least) == "negligible" and f.judge(tiny, -1, least) == "negligible"
+    assert f.judge(_effect(0.01, 0.005, 0.015), +1, least) == "holds"
+    assert f.judge(_effect(0.002, 0.0005, 0.0035), +1, least) == "perhaps negligible"  # straddles 0.1 pp
+    # a reversal counts unless it is shown negligible
+    assert f.judge(_effect(0.002, 0.0005, 0.0035), -1, least) == "reversed"
+    assert f.judge(_effect(0.01, 0.005, 0.015), -1, least) == "reversed"
+    assert f.judge(_effect(0.0001, -0.0002, 0.0004), +1, least) == "not shown"
+    assert f.judge(_effect(0.01, float("nan"), float("nan")), +1, least) == "undetermined"
+    assert f.judge(tiny, 0, least) == ""
+    assert f.smallest("assortativity", "number") == 0.05  # claim 2's +0.005 at penalty 20 is negligible
+    with pytest.raises(KeyError):
+        f.smallest("no such metric", "number")  # a metric without a unit of its own must name one
+    with pytest.raises(ValueError):
+        f.Row("a test", "number", tiny, 1, "`baseline`")  # ... and a test without one is refused
+
+
+def test_an_interval_that_rounds_to_zero_is_shown_with_the_digits_it_needs() -> None:
+    assert f.fmt_effect(_effect(2.85e-5, 2.80e-5, 2.91e-5), "share") == "+0.0029 pp [+0.0028 pp, +0.0029 pp]"
+    assert f.fmt_effect(_effect(1.6e-4, 3e-5, 2.9e-4), "share") == "+0.0160 pp [+0.0030 pp, +0.0290 pp]"
+    assert f.fmt_effect(_effect(0.0, 0.0, 0.0), "share") == "0.00 pp [0.00 pp, 0.00 pp]"  # zero is zero
+    assert f.fmt_effect(_effect(0.5, 0.4, 0.6), "share") == "+50.00 pp [+40.00 pp, +60.00 pp]"
+    assert f.fmt_effect(_effect(0.0004, -0.0002, 0.001), "number") == "+0.00040 [-0.00020, +0.00100]"
+    assert f.fmt_least(0.001, "share") == "±0.10 pp" and f.fmt_least(0.0001, "share") == "±0.01 pp"
+
+
+def test_a_gap_after_dismantling_persists_only_beyond_a_tenth_of_its_size_before() -> None:
+    """Perceived detection 25 pp above baseline before and 1 pp after: a remainder, not irreversibility;
+    a gap that never opened beyond its smallest effect (grievance, 0.04 pp) has nothing to close."""
+    shifts = {"before_perceived": 0.25, "perceived": 0.01, "before_approval": -0.1, "approval": -0.03,
+              "before_grievance": 0.0004, "grievance": 0.0005}
+
+    def shift(label: str, key: str) -> float:  # at decay 0.001 the gap before is 30 pp
+        return 0.3 if key == "before_perceived" and label.endswith("0.001") else shifts.get(key, 0.0)
+
+    section = f.CLAIMS[5].evaluate(cast(f.Lab, StubLab(f.BASELINE.label, shift)))
+    table = {line.split(" | ")[0][2:]: line for line in section.blocks if line.startswith("| ")}
+    assert table["perceived detection"].endswith("| ±2.50 pp | 4.00% | negligible |")
+    assert table["approval"].endswith("| ±1.00 pp | 30.00% | persists |")
+    assert table["grievance"].endswith("| - | - | no gap to close |")
+    assert "more than a tenth of its size before dismantling remains at the end at none of the values" \
+        in section.text
+    sweep = {line.split(" | ")[0][2:]: line for line in section.blocks if line.startswith("| 0.")}
+    assert "| +1.00 pp [+0.75 pp, +1.25 pp] (±3.00 pp) |" in sweep["0.001"]
+    assert "| +1.00 pp [+0.75 pp, +1.25 pp] (±2.50 pp) |" in sweep["0.005 (essay)"]
+
+
+def test_tables_print_each_tests_smallest_effect_of_interest(page: str) -> None:
+    assert "| smallest effect of interest |" in page
+    assert "  - shares and rates of citizens: ±0.10 pp (" in page
+    assert "  - score assortativity: ±0.050 (" in page
+    chilling = _section(page, f.CLAIMS[0])
+    assert re.search(r"\| chilling: 1 - expressed / latent dissent \|.*\| ±0\.10 pp \| higher \|", chilling)
+    assert "(smallest of interest ±0.10 pp)" in chilling
+
+
 def test_verdicts_follow_the_tests() -> None:
     assert f.overall(["holds", "holds"]) == "supported"
     assert f.overall(["holds", "not shown"]) == "partly supported"

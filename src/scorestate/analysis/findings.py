@@ -44,24 +44,106 @@ MIN_DAYS = 60
 MAX_REPLICATES = 100  # each replicate runs every arm once (27 runs): more would take hours
 
 
+# ---------------------------------------------------------------- smallest effects of interest
+
+# Common random numbers make paired intervals narrow: an effect can exclude zero beyond doubt and
+# still be too small to matter. So each test names the smallest effect it counts, and an interval
+# wholly inside +/- that is "negligible", however clearly it excludes zero. By kind: (value, what, why)
+SMALLEST_BY_KIND: dict[str, tuple[float, str, str]] = {
+    "share": (0.001, "shares and rates of citizens", "a tenth of a percentage point, 3 citizens in 3,000: "
+              "no reading of a claim turns on less"),
+    "per1000": (1.0, "counts of citizens per 1,000", "the same tenth of a point"),
+    "points": (5.0, "penalty points", "half a percent of the 1,000 every citizen starts with"),
+}
+# ... and for metrics in units of their own ("number" has no common unit) or too rare for their kind's:
+# (value, kind, what, why)
+SMALLEST_BY_METRIC: dict[str, tuple[float, str, str, str]] = {
+    "false_share": (0.0001, "share", "the false share of penalised acts", "false attributions are rare, "
+                    "about 0.2% of penalised acts under `essay`: a tenth of a point would be half of them"),
+    "ties_dropped": (20.0, "per1000", "ties dropped per 1,000 citizens over the run",
+                     "one citizen in fifty cutting one more tie"),
+    "assortativity": (0.05, "number", "score assortativity", "a correlation of scores across ties: half "
+                      "of a 'small' correlation (0.1, Cohen)"),
+    "components": (1.0, "number", "connected components", "the smallest split there is"),
+    "listed_degree_ratio": (0.05, "number", "the degree of the blacklisted / mean degree",
+                            "a twentieth of the mean degree"),
+    "listed_days_official": (1.0, "number", "days blacklisted per official", "a day"),
+    "mean_degree": (0.1, "number", "mean degree", "about 1% of it"),
+}
+# Claim 6 asks whether a gap the system opened is still there after it is switched off: a remainder
+# under a tenth of the gap just before is read as the gap all but closed, whatever its interval
+GAP_LEFT = 0.1
+
+
+def smallest(key: str, kind: str) -> float:
+    """The smallest effect of interest for a metric: its own, else its kind's."""
+    if key in SMALLEST_BY_METRIC:
+        return SMALLEST_BY_METRIC[key][0]
+    if kind in SMALLEST_BY_KIND:
+        return SMALLEST_BY_KIND[kind][0]
+    raise KeyError(f"no smallest effect of interest for {key!r} ({kind}): name one in SMALLEST_BY_METRIC")
+
+
+def gap_least(key: str, kind: str, before: Effect) -> float:
+    """Claim 6's smallest gap of interest at the end: a tenth of the gap before, or the metric's own."""
+    return max(smallest(key, kind), GAP_LEFT * abs(before.diff)) if math.isfinite(before.diff) \
+        else smallest(key, kind)
+
+
+def judge(e: Effect, expect: int, least: float) -> str:
+    """A test's result: where its interval lies against zero and against +/- `least`, the smallest
+    effect of interest. A reversal counts unless shown negligible, so the rule leans against the
+    claims: an effect the claim predicts must clear `least`, one against it need not."""
+    if expect == 0:
+        return ""
+    if not (math.isfinite(e.lo) and math.isfinite(e.hi)):
+        return "undetermined"
+    lo, hi = sorted((expect * e.lo, expect * e.hi))  # positive: the side the claim predicts
+    if lo <= 0 <= hi:
+        return "not shown"
+    if -least <= lo and hi <= least:
+        return "negligible"
+    if lo > least:
+        return "holds"
+    return "perhaps negligible" if lo > 0 else "reversed"
+
+
 # ---------------------------------------------------------------- formatting
 
+_FORMS = {"share": (100, 2), "per1000": (1, 1), "points": (1, 1)}  # scale, decimals; others (1, 3)
 
-def fmt(value: float, kind: str, diff: bool = False) -> str:
+
+def decimals(values: Sequence[float], kind: str) -> int:
+    """The page's decimals for a kind, or more where a value that is not zero would read as zero:
+    enough for two significant digits, so that a tiny effect cannot pass for none."""
+    scale, base = _FORMS.get(kind, (1, 3))
+    hidden = [abs(v * scale) for v in values if math.isfinite(v) and v and round(v * scale, base) == 0]
+    return min(base + 8, 1 - math.floor(math.log10(min(hidden)))) if hidden else base
+
+
+def fmt(value: float, kind: str, diff: bool = False, digits: int | None = None) -> str:
     """A value for the tables: shares in %, their differences in percentage points."""
     if value is None or not math.isfinite(value):
         return "n/a"
-    scale, digits, unit = {"share": (100, 2, " pp" if diff else "%"), "per1000": (1, 1, ""),
-                           "points": (1, 1, "")}.get(kind, (1, 3, ""))
-    x = round(value * scale, digits) + 0.0  # no "-0.00"
+    scale, base = _FORMS.get(kind, (1, 3))
+    unit = (" pp" if diff else "%") if kind == "share" else ""
+    d = base if digits is None else digits
+    x = round(value * scale, d) + 0.0  # no "-0.00"
     sign = "+" if diff and x > 0 else ""
-    return f"{sign}{x:.{digits}f}{unit}"
+    return f"{sign}{x:.{d}f}{unit}"
 
 
 def fmt_effect(e: Effect, kind: str) -> str:
+    """An effect and its interval, with the digits they need to show whether they are zero."""
     if not math.isfinite(e.lo):
-        return fmt(e.diff, kind, True)
-    return f"{fmt(e.diff, kind, True)} [{fmt(e.lo, kind, True)}, {fmt(e.hi, kind, True)}]"
+        return fmt(e.diff, kind, True, decimals([e.diff], kind))
+    d = decimals([e.diff, e.lo, e.hi], kind)
+    return f"{fmt(e.diff, kind, True, d)} [{fmt(e.lo, kind, True, d)}, {fmt(e.hi, kind, True, d)}]"
+
+
+def fmt_least(least: float, kind: str) -> str:
+    """A smallest effect of interest, as +/- in the effect's units."""
+    return "±" + fmt(least, kind, True, decimals([least], kind)).lstrip("+")
 
 
 @dataclass(frozen=True)
@@ -74,27 +156,34 @@ class Row:
     expect: int  # +1: the claim predicts a > reference; -1: a < reference; 0: context
     reference: str
     difference: bool = False  # the values themselves are differences (of shares: percentage points)
+    least: float = math.nan  # the smallest effect of interest; a test (expect != 0) must name one
+
+    def __post_init__(self) -> None:
+        if self.expect and self.reference and not math.isfinite(self.least):
+            raise ValueError(f"{self.label}: a test needs its smallest effect of interest")
 
     @property
     def status(self) -> str:
-        return self.effect.status(self.expect)
+        return judge(self.effect, self.expect, self.least)
 
 
 _EXPECT = {1: "higher", -1: "lower", 0: "(context)"}
 _WORD = {"holds": "supported", "reversed": "contradicted", "not shown": "not shown",
-         "undetermined": "undetermined", "": "-"}  # one test's result as a verdict word
+         "undetermined": "undetermined", "negligible": "negligible",
+         "perhaps negligible": "perhaps negligible", "": "-"}  # one test's result as a verdict word
 
 
 def row_table(rows: Sequence[Row], a_label: str) -> list[str]:
-    lines = [f"| metric | {a_label} | reference | reference value | effect [95% CI] | claim expects "
-             "| result |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| metric | {a_label} | reference | reference value | effect [95% CI] | smallest effect of "
+             "interest | claim expects | result |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         a, b = fmt(r.effect.a, r.kind, r.difference), fmt(r.effect.b, r.kind, r.difference)
         if not r.reference:  # a value shown alone, for context
-            lines.append(f"| {r.label} | {a} | - | - | - | {_EXPECT[r.expect]} | - |")
+            lines.append(f"| {r.label} | {a} | - | - | - | - | {_EXPECT[r.expect]} | - |")
             continue
-        lines.append(f"| {r.label} | {a} | {r.reference} | {b} "
-                     f"| {fmt_effect(r.effect, r.kind)} | {_EXPECT[r.expect]} | {r.status or '-'} |")
+        least = fmt_least(r.least, r.kind) if r.expect else "-"
+        lines.append(f"| {r.label} | {a} | {r.reference} | {b} | {fmt_effect(r.effect, r.kind)} | {least} "
+                     f"| {_EXPECT[r.expect]} | {r.status or '-'} |")
     return lines
 
 
@@ -103,24 +192,34 @@ class Sweep:
     """One parameter varied; each value's effects on the claim's key metrics."""
 
     parameter: str
-    columns: list[tuple[str, str, int]]  # (label, kind, expected sign)
-    points: list[tuple[str, list[Effect]]] = field(default_factory=list)
+    columns: list[tuple[str, str, int, float]]  # (label, kind, expected sign, smallest effect of interest)
+    points: list[tuple[str, list[Effect], list[float]]] = field(default_factory=list)  # value, effects, least
+
+    def add(self, value: str, effects: list[Effect], least: Sequence[float] | None = None) -> None:
+        """A swept value's effects; `least` replaces the columns' smallest effects of interest."""
+        self.points.append((value, effects, list(least) if least else [c[3] for c in self.columns]))
 
     def holds_at(self, column: int = 0) -> tuple[list[str], list[str]]:
         """Values where the column's effect holds, and where it does not."""
         expect = self.columns[column][2]
-        yes = [v for v, effects in self.points if effects[column].status(expect) == "holds"]
-        no = [v for v, effects in self.points if effects[column].status(expect) != "holds"]
-        return yes, no
+        held = [(v, judge(effects[column], expect, least[column]) == "holds")
+                for v, effects, least in self.points]
+        return [v for v, ok in held if ok], [v for v, ok in held if not ok]
 
     def table(self) -> list[str]:
-        head = " | ".join(f"{label} [95% CI]" for label, _, _ in self.columns)
-        lines = [f"| `{self.parameter}` | {head} | result |", "|---|" + "---|" * len(self.columns) + "---|"]
-        for value, effects in self.points:
-            pairs = list(zip(effects, self.columns, strict=True))
-            cells = " | ".join(fmt_effect(e, kind) for e, (_, kind, _) in pairs)
-            results = ", ".join(e.status(x) for e, (_, _, x) in pairs if x)
-            lines.append(f"| {value} | {cells} | {results or '-'} |")
+        fixed = [len({least[i] for _, _, least in self.points}) <= 1 for i in range(len(self.columns))]
+        heads = [f"{label} [95% CI] (smallest of interest "
+                 f"{fmt_least(self.points[0][2][i], kind) if fixed[i] and self.points else '± in each cell'})"
+                 for i, (label, kind, _, _) in enumerate(self.columns)]
+        lines = [f"| `{self.parameter}` | {' | '.join(heads)} | result |",
+                 "|---|" + "---|" * len(self.columns) + "---|"]
+        for value, effects, least in self.points:
+            cells, results = [], []
+            for i, (e, (_, kind, expect, _)) in enumerate(zip(effects, self.columns, strict=True)):
+                cells.append(fmt_effect(e, kind) + ("" if fixed[i] else f" ({fmt_least(least[i], kind)})"))
+                if expect:
+                    results.append(judge(e, expect, least[i]))
+            lines.append(f"| {value} | {' | '.join(cells)} | {', '.join(results) or '-'} |")
         return lines
 
 
@@ -190,8 +289,14 @@ def _sweep_values(values: Sequence[float], essay_value: float, leave_out: float 
     return sorted({*values, essay_value} - {leave_out})
 
 
+def _least(key: str, kind: str, expect: int) -> float:
+    """A test's smallest effect of interest; none for a value shown for context."""
+    return smallest(key, kind) if expect else math.nan
+
+
 def _rows(lab: Lab, a: Arm, b: Arm, spec: Sequence[tuple[str, str, str, int]]) -> list[Row]:
-    return [Row(label, kind, paired(lab.values(a, key), lab.values(b, key)), expect, f"`{b.label}`")
+    return [Row(label, kind, paired(lab.values(a, key), lab.values(b, key)), expect, f"`{b.label}`",
+                least=_least(key, kind, expect))
             for key, label, kind, expect in spec]
 
 
@@ -215,10 +320,10 @@ class Claim:
     def _swept(self, lab: Lab, against: Arm, columns: list[tuple[str, str, str, int]]) -> Sweep:
         """Each swept value against `against`: one paired effect per (metric, label, kind, sign)."""
         ev = _essay_value(self.path)
-        sweep = Sweep(self.path, [(label, kind, sign) for _, label, kind, sign in columns])
+        sweep = Sweep(self.path, [(label, kind, sign, smallest(k, kind)) for k, label, kind, sign in columns])
         for v, arm in self._sweep():
-            sweep.points.append((_label(v, ev), [paired(lab.values(arm, k), lab.values(against, k))
-                                                 for k, *_ in columns]))
+            sweep.add(_label(v, ev), [paired(lab.values(arm, k), lab.values(against, k))
+                                      for k, *_ in columns])
         return sweep
 
     def arms(self, lab: Lab) -> list[Arm]:
@@ -311,7 +416,7 @@ class Association(Claim):
                 f"seek rates as in `essay`), extra tie-dropping is shown {where(*sweep.holds_at(0))}; a "
                 f"smaller largest component {where(*sweep.holds_at(2))}.")
         if assort.status == "holds" and largest.status != "holds":
-            more = made.effect.lo > 0
+            more = judge(made.effect, 1, smallest("ties_made", "per1000")) == "holds"
             text += (" So the network sorts by score but does not split: assortativity rises, while the "
                      "largest component, on which the splitting verdict rests, does not shrink"
                      + (f", and citizens make more ties, not fewer (ties made per 1,000: "
@@ -355,7 +460,7 @@ class Innocents(Claim):
 
         def only(label: str, without: Arm, flag: str) -> Row:
             return Row(label, "per1000", paired(self._only(lab, ESSAY, without, flag), zero), 1,
-                       f"`{without.label}`, same citizens")
+                       f"`{without.label}`, same citizens", least=smallest(flag, "per1000"))
 
         rows = [
             *_rows(lab, ESSAY, BASELINE, [
@@ -435,12 +540,14 @@ class Approval(Claim):
         groups = (("urban", "urban - rural"), ("education", "degree - primary education"),
                   ("income", "richest - poorest income quintile"), ("age", "aged 60+ - under 35"))
         # every value in these tables is a difference of approval shares, shown in percentage points
+        least = smallest("approval", "share")
         start = [Row(f"{label}, day 0", "share", paired(lab.values(ESSAY, f"gap_{k}_start"), zero), 1,
-                     "no gradient", True) for k, label in groups]
+                     "no gradient", True, least) for k, label in groups]
         end = [Row(f"{label}, last day", "share", paired(lab.values(ESSAY, f"gap_{k}_end"), zero), 0,
                    "no gradient", True) for k, label in groups]
         falls = self._falls(lab, ESSAY)
-        fall = [Row(label, "share", paired(falls[key], zero), expect, "`baseline`, same citizens", True)
+        fall = [Row(label, "share", paired(falls[key], zero), expect, "`baseline`, same citizens", True,
+                    _least(key, "share", expect))
                 for key, label, expect in (
                     ("all", "approval change, all citizens", -1),
                     ("own_top", "... the quarter most sanctioned themselves", -1),
@@ -450,14 +557,15 @@ class Approval(Claim):
                     ("nbr_bottom", "... the quarter who saw fewest", 0),
                     ("nbr_gap", "most minus least exposed through friends", -1))]
         ev = _essay_value(self.path)
-        sweep = Sweep(self.path, [("approval change, all", "share", -1),
-                                  ("most minus least sanctioned quarter", "share", -1)])
+        sweep = Sweep(self.path, [("approval change, all", "share", -1, least),
+                                  ("most minus least sanctioned quarter", "share", -1, least)])
         for v, arm in self._sweep():
             f = self._falls(lab, arm)
-            sweep.points.append((_label(v, ev), [paired(f["all"], zero), paired(f["own_gap"], zero)]))
+            sweep.add(_label(v, ev), [paired(f["all"], zero), paired(f["own_gap"], zero)])
         gradient = overall([r.status for r in start])
         falling = overall([fall[0].status, fall[3].status, fall[6].status])
-        persist = [label for (_, label), r in zip(groups, end, strict=True) if r.effect.lo > 0]
+        persist = [label for (_, label), r in zip(groups, end, strict=True)
+                   if judge(r.effect, 1, least) == "holds"]
         text = (f"The day-0 gradients are the model's input (the `attitudes.approval_*` parameters, after "
                 f"Kostka 2019), so that check confirms the implementation, not the claim. By day "
                 f"{lab.days - 1} approval under `essay` differs from the same citizens' under `baseline` by "
@@ -466,7 +574,8 @@ class Approval(Claim):
                 f"against {fmt(fall[2].effect.diff, 'share', True)} in the least ({fall[3].status}), and "
                 f"{fmt(fall[4].effect.diff, 'share', True)} in the quarter who saw most penalties among "
                 f"friends against {fmt(fall[5].effect.diff, 'share', True)} in the fewest "
-                f"({fall[6].status}). Gradients still above zero on the last day: "
+                f"({fall[6].status}). Gradients still shown on the last day (beyond "
+                f"{fmt_least(least, 'share')}): "
                 f"{_and(persist) if persist else 'none'}. Across `{self.path}`, the most sanctioned lose "
                 f"more approval than the least {where(*sweep.holds_at(1))}.")
         metric = ("Approval is each citizen's approval probability (the logistic of its approval logit). "
@@ -515,12 +624,12 @@ class Officials(Claim):
         ])
         lost, share, listed, _, _, approval = rows
         keys = ("pen_official", "approval_ordinary")
-        sweep = Sweep(f"{self.path} = [1, m, m]", [("points lost per official", "points", -1),
-                                                   ("ordinary citizens' approval", "share", -1)])
+        sweep = Sweep(f"{self.path} = [1, m, m]", [
+            ("points lost per official", "points", -1, smallest(keys[0], "points")),
+            ("ordinary citizens' approval", "share", -1, smallest(keys[1], "share"))])
         for m, arm in self._sweep():
-            sweep.points.append((f"m = {m:g}", [paired(lab.values(arm, k), lab.values(ref, k))
-                                                for k in keys]))
-        (m_hi, (pts_hi, appr_hi)), (m_lo, (pts_lo, appr_lo)) = sweep.points[0], sweep.points[-1]
+            sweep.add(f"m = {m:g}", [paired(lab.values(arm, k), lab.values(ref, k)) for k in keys])
+        (m_hi, (pts_hi, appr_hi), _), (m_lo, (pts_lo, appr_lo), _) = sweep.points[0], sweep.points[-1]
         scales = ("Nor does its size scale with the multiplier (no dose-response):"
                   if _flat(appr_hi.diff, appr_lo.diff, pts_hi.diff, pts_lo.diff)
                   else "Its size changes with the multiplier:")
@@ -551,6 +660,9 @@ class Officials(Claim):
         return Section(self.number, self.title, self.quote, metric, blocks,
                        f"officials spared {spared}; leniency lowers approval {noticed} (an assumed input)",
                        text)
+
+
+_GAP_WORD = {"holds": "persists", "not shown": "closed"}  # claim 6's words for a gap's result at the end
 
 
 def last_counted(day: int) -> int:
@@ -585,57 +697,73 @@ class Irreversibility(Claim):
     def arms(self, lab: Lab) -> list[Arm]:
         return [BASELINE] + [a for _, x, y in self._pairs(lab) for a in (x, y)]
 
+    @staticmethod
+    def _gap(lab: Lab, arm: Arm, ref: Arm, key: str, kind: str) -> tuple[Effect, Effect, str]:
+        """A metric's gap to `ref` just before dismantling and at the end, and what became of it: a gap
+        must first have opened (beyond the metric's smallest effect of interest) to close or persist."""
+        before = paired(lab.values(arm, f"before_{key}"), lab.values(ref, f"before_{key}"))
+        after = paired(lab.values(arm, key), lab.values(ref, key))
+        sign = 1 if before.diff > 0 else -1
+        if judge(before, sign, smallest(key, kind)) != "holds":
+            return before, after, "no gap to close"
+        status = judge(after, sign, gap_least(key, kind, before))
+        return before, after, _GAP_WORD.get(status, status)
+
+    def _sweep_table(self, lab: Lab) -> Sweep:
+        """The gaps at the end at each decay, each against a tenth of its own gap before."""
+        ev = _essay_value(self.path)
+        keys = (("perceived", "share"), ("dissent", "share"))
+        sweep = Sweep(self.path, [("perceived detection gap at the end", "share", 1, math.nan),
+                                  ("dissent gap at the end", "share", -1, math.nan)])
+        for v, x, y in self._pairs(lab):
+            befores = [paired(lab.values(x, f"before_{k}"), lab.values(y, f"before_{k}")) for k, _ in keys]
+            sweep.add(_label(v, ev), [paired(lab.values(x, k), lab.values(y, k)) for k, _ in keys],
+                      [gap_least(k, kind, b) for (k, kind), b in zip(keys, befores, strict=True)])
+        return sweep
+
     def evaluate(self, lab: Lab) -> Section:
         dd, w = lab.dismantle_day, lab.window
         ev = _essay_value(self.path)
         dismantled = next(x for v, x, _ in self._pairs(lab) if v == ev)
-        lines = ["| metric | gap just before dismantling [95% CI] | gap at the end [95% CI] | share of the "
-                 "gap left | result |", "|---|---|---|---|---|"]
-        persisted: list[str] = []
-        closed: list[str] = []
+        lines = ["| metric | gap just before dismantling [95% CI] | gap at the end [95% CI] | smallest gap "
+                 "of interest at the end | share of the gap left | result |", "|---|---|---|---|---|---|"]
+        results: dict[str, list[str]] = {}
         shares: list[tuple[float, str]] = []  # share of the gap left, for the gaps that persist
         for key, label, kind in self.METRICS:
-            before = paired(lab.values(dismantled, f"before_{key}"), lab.values(BASELINE, f"before_{key}"))
-            after = paired(lab.values(dismantled, key), lab.values(BASELINE, key))
-            sign = 1 if before.diff > 0 else -1
-            gap = before.status(sign) == "holds"
-            if not gap:
-                result = "no gap to close"
-            elif after.status(sign) == "holds":
-                result = "persists"
-                persisted.append(label)
+            before, after, result = self._gap(lab, dismantled, BASELINE, key, kind)
+            results.setdefault(result, []).append(label)
+            opened = result != "no gap to close"
+            if result == "persists":
                 shares.append((after.diff / before.diff, label))
-            else:
-                result = "closed"
-                closed.append(label)
-            left = fmt(after.diff / before.diff, "share") if gap else "-"
-            lines.append(f"| {label} | {fmt_effect(before, kind)} | {fmt_effect(after, kind)} | {left} "
-                         f"| {result} |")
-        sweep = Sweep(self.path, [("perceived detection gap at the end", "share", 1),
-                                  ("dissent gap at the end", "share", -1)])
-        for v, x, y in self._pairs(lab):
-            sweep.points.append((_label(v, ev), [paired(lab.values(x, k), lab.values(y, k))
-                                                 for k in ("perceived", "dissent")]))
-        verdict = ("partly supported" if persisted and closed else "supported" if persisted
-                   else "not supported" if closed else "not supported at this size")
-        text = (f"After the system was switched off on day {dd}, the gap to `baseline` persisted to day "
-                f"{lab.days - 1} in: {_and(persisted) if persisted else 'nothing'}; it closed in: "
-                f"{_and(closed) if closed else 'nothing'}.")
+            left = fmt(after.diff / before.diff, "share") if opened else "-"
+            least = fmt_least(gap_least(key, kind, before), kind) if opened else "-"
+            lines.append(f"| {label} | {fmt_effect(before, kind)} | {fmt_effect(after, kind)} | {least} "
+                         f"| {left} | {result} |")
+        sweep = self._sweep_table(lab)
+        persisted = results.get("persists", [])
+        others = [f"{label} ({r})" for r, labels in results.items()
+                  if r not in ("persists", "no gap to close") for label in labels]
+        verdict = ("partly supported" if persisted and others else "supported" if persisted
+                   else "not supported" if others else "not supported at this size")
+        text = (f"After the system was switched off on day {dd}, the gaps to `baseline` it had opened "
+                f"persisted to day {lab.days - 1} in: {_and(persisted) if persisted else 'nothing'}; not in: "
+                f"{_and(others) if others else 'nothing'}.")
         if shares:
             (low, low_label), (high, high_label) = min(shares), max(shares)
             text += (f" In the {lab.days - dd} days after, the persisting gaps went to between "
                      f"{fmt(low, 'share')} ({low_label}) and {fmt(high, 'share')} ({high_label}) of their "
                      f"size just before.")
-        text += (f" Across `{self.path}`, a perceived-detection gap remains at the end "
-                 f"{where(*sweep.holds_at(0))}.")
+        text += (f" Across `{self.path}`, a perceived-detection gap of more than a tenth of its size before "
+                 f"dismantling remains at the end {where(*sweep.holds_at(0))}.")
         counted = last_counted(dd - 1)
         metric = (f"`essay` with `timeline.dismantle_day: {dd}` against `baseline`. The gap before is "
                   f"averaged over days {dd - w}-{dd - 1} (mean degree: day {dd - 1}; the largest component: "
                   f"day {counted}, the last day before dismantling it was counted on, as components are "
                   f"counted every {_essay_value('run.network_metrics_every')} days); the gap at the end over "
                   f"the last {w} days (network metrics: the last day, on which components are always "
-                  f"counted). A gap persists when its 95% CI at the end still excludes zero on the same "
-                  f"side.")
+                  f"counted). A gap has opened when its 95% CI before dismantling lies beyond the metric's "
+                  f"smallest effect of interest; it persists when its 95% CI at the end lies beyond a tenth "
+                  f"of its size before (or that smallest effect, if larger), on the same side.")
         blocks = [*lines, "", f"Where it holds (sweep of `{self.path}`, dismantled `essay` against "
                   "`baseline` with the same value):", "", *sweep.table()]
         return Section(self.number, self.title, self.quote, metric, blocks, verdict, text)
@@ -666,6 +794,22 @@ def check_sizes(population: int, days: int, replicates: int) -> None:
             f"--replicates must be at most {MAX_REPLICATES:,} for the findings; got {replicates:,}. "
             + over_cap(replicates, runs, population, days)
             + f"; expected from 2 to {MAX_REPLICATES:,} (the page's default is {DEFAULT_REPLICATES})")
+
+
+def smallest_note() -> str:
+    """The page's statement of the smallest effects of interest, from the tables the tests use."""
+    entries = [(value, kind, what, why) for kind, (value, what, why) in SMALLEST_BY_KIND.items()]
+    entries += SMALLEST_BY_METRIC.values()
+    items = [f"  - {what}: {fmt_least(value, kind)} ({why})" for value, kind, what, why in entries]
+    return "\n".join([
+        "- **Smallest effect of interest.** Common random numbers make paired intervals narrow, so an "
+        "effect can exclude zero beyond doubt and still be too small to matter (and a value that would "
+        "read as zero at a table's precision is shown with more digits, so that a tiny effect cannot pass "
+        "for none). Every test names the smallest effect it counts (the tables' ± column), by kind of "
+        "metric or for the metric itself:",
+        *items,
+        f"  - a gap after dismantling (claim 6): a tenth ({GAP_LEFT:g}) of its size just before, or its "
+        "metric's own if larger (the claim is that the gap stays, not that a trace of it does)."])
 
 
 @dataclass
@@ -709,9 +853,13 @@ class Findings:
             "- **Paired design.** Both arms of a comparison run on the same seeds, so they meet the same "
             "citizens, network and luck for every decision (common random numbers). An effect is the "
             "mean of the per-seed differences, with a 95% t-interval over the seeds.",
-            "- **Result words.** *holds*: the interval excludes zero on the side the claim predicts; "
-            "*reversed*: it excludes zero on the other side; *not shown*: it includes zero. A claim is "
-            "*supported* when all its primary tests hold, *partly supported* when some do.",
+            smallest_note(),
+            "- **Result words.** *holds*: the interval lies on the side the claim predicts, beyond the "
+            "smallest effect of interest; *perhaps negligible*: it excludes zero on that side but reaches "
+            "inside that smallest effect (it does not count as holding); *negligible*: it excludes zero but "
+            "lies within ± that smallest effect; *reversed*: it excludes zero on the other side and is not "
+            "negligible; *not shown*: it includes zero. A claim is *supported* when all its primary tests "
+            "hold, *partly supported* when some do.",
             "- **What this is.** The model's answer under its assumptions (docs/ODD.md lists every "
             "parameter and its source), not an observation of any real society. Small populations and "
             "few replicates give wide intervals; rerun with more to narrow them.",
