@@ -142,7 +142,7 @@ def test_network_sorting_is_told_apart_from_splitting(largest: float) -> None:
     section = claim.evaluate(cast(f.Lab, lab))
     head = "self-policing supported; sorting by score supported; network splitting"
     if largest == 0.0:
-        assert section.verdict == f"{head} not shown"
+        assert section.verdict == f"{head} not supported at this size"
         assert "sorts by score but does not split" in section.text
         assert "citizens make more ties, not fewer (ties made per 1,000: +1395.0" in section.text
     else:
@@ -174,6 +174,8 @@ def test_leniency_approval_carries_the_assumed_input_caveat_and_says_whether_it_
     flat = "Nor does its size scale with the multiplier (no dose-response)"
     assert (flat in section.text) is not dose_response
     assert ("Its size changes with the multiplier" in section.text) is dose_response
+    assert "where half of proportional scaling would give" in section.text
+    assert "below half of what scaling in proportion to the points spared would give" in section.metric
 
 
 def test_the_gap_before_dismantling_names_the_day_its_components_were_counted() -> None:
@@ -186,11 +188,18 @@ def test_the_gap_before_dismantling_names_the_day_its_components_were_counted() 
     assert "counted every 7 days" in section.metric and "network metrics: day 181" not in section.metric
 
 
-def test_flat_compares_the_effects_growth_with_the_doses() -> None:
-    assert f._flat(-4.82, -5.11, -48.6, -122.7)  # +6% against +152%
-    assert not f._flat(-2.0, -5.0, -48.6, -122.7)
-    assert not f._flat(0.0, -5.0, -48.6, -122.7)
-    assert not f._flat(float("nan"), -5.0, -48.6, -122.7)
+def test_dose_response_reads_the_interval_of_the_change_against_half_of_proportional_scaling() -> None:
+    """Points spared grow by 152% from m = 0.5 to m = 0: proportional scaling would take an approval effect
+    of -4.82 pp to -12.15 pp, a change of -7.33 pp; the rule's line is half of that, -3.67 pp."""
+    first = _effect(-0.0482, -0.06, -0.036)
+    assert f.half_proportional(first, -48.6, -122.7) == pytest.approx(0.0367, abs=1e-4)
+    assert f.dose_response(first, _effect(-0.0029, -0.0036, -0.0022), -48.6, -122.7) == "flat"
+    assert f.dose_response(first, _effect(-0.05, -0.06, -0.04), -48.6, -122.7) == "scales"
+    # a point estimate under the line whose interval reaches past it: the old rule called this flat
+    assert f.dose_response(first, _effect(-0.02, -0.045, 0.005), -48.6, -122.7) == "unsettled"
+    none = _effect(0.0, -0.01, 0.01)
+    assert f.dose_response(none, _effect(-0.05, -0.06, -0.04), -48.6, -122.7) == "unsettled"
+    assert f.dose_response(first, _effect(-0.02, float("nan"), float("nan")), -48.6, -122.7) == "unsettled"
 
 
 def test_chilling_emerges_under_essay_and_vanishes_without_deterrence() -> None:
@@ -283,6 +292,42 @@ def test_a_gap_after_dismantling_persists_only_beyond_a_tenth_of_its_size_before
     assert "| +1.00 pp [+0.75 pp, +1.25 pp] (±2.50 pp) |" in sweep["0.005 (essay)"]
 
 
+def test_every_result_word_the_code_can_give_is_defined_on_the_page(page: str) -> None:
+    tests, gaps, verdicts = ({word for word, _ in words} for _, words in f.RESULT_WORDS)
+    least = 0.001
+    given = {f.judge(_effect(d, lo, hi), +1, least) for d, lo, hi in (
+        (0.01, 0.005, 0.015), (0.002, 0.0005, 0.0035), (3e-5, 2e-5, 4e-5), (-0.01, -0.015, -0.005),
+        (0.0, -0.01, 0.01), (0.0, float("nan"), float("nan")))}
+    assert given == tests
+    assert {f._GAP_WORD.get(word, word) for word in tests} | {"no gap to close"} <= tests | gaps
+    combos = (["holds"], ["holds", "not shown"], ["holds", "reversed"], ["reversed"], ["negligible"],
+              ["not shown"], ["undetermined"])
+    assert {f.overall(c) for c in combos} == verdicts
+    for _, words in f.RESULT_WORDS:  # the key is on the page
+        for word, meaning in words:
+            assert f"*{word}*: {meaning}" in page
+    for table in re.findall(r"((?:^\|.*\|\n)+)", page, flags=re.M):  # every result cell on the page
+        head, _, *rows = table.splitlines()
+        if head.endswith("| result |"):
+            for row in rows:
+                cell = row.rsplit(" | ", 1)[1].rstrip(" |")
+                assert cell == "-" or set(cell.split(", ")) <= tests | gaps, row
+    for line in page.split("| # | claim | verdict |")[1].split("\n\n")[0].splitlines()[2:]:
+        for part in line.rsplit(" | ", 1)[1].rstrip(" |").split("; "):
+            assert any(part.removesuffix(" (an assumed input)").endswith(v) for v in verdicts), part
+    assert "closed" not in _section(page, f.CLAIMS[5]).split("**Verdict")[1]
+
+
+def test_a_gap_no_longer_shown_is_not_called_closed() -> None:
+    """An interval at the end that includes zero is absence of evidence, not a closed gap."""
+    shifts = {"before_perceived": 0.25, "perceived": 0.0, "before_approval": -0.1, "approval": -0.03}
+    section = f.CLAIMS[5].evaluate(cast(f.Lab, StubLab(f.BASELINE.label, lambda _, k: shifts.get(k, 0.0))))
+    table = {line.split(" | ")[0][2:]: line for line in section.blocks if line.startswith("| ")}
+    assert table["perceived detection"].endswith("| no gap shown |")
+    assert "closed" not in section.text and "perceived detection (no gap shown)" in section.text
+    assert section.verdict == "partly supported"  # approval persists
+
+
 def test_tables_print_each_tests_smallest_effect_of_interest(page: str) -> None:
     assert "| smallest effect of interest |" in page
     assert "  - shares and rates of citizens: ±0.10 pp (" in page
@@ -295,7 +340,13 @@ def test_tables_print_each_tests_smallest_effect_of_interest(page: str) -> None:
 def test_verdicts_follow_the_tests() -> None:
     assert f.overall(["holds", "holds"]) == "supported"
     assert f.overall(["holds", "not shown"]) == "partly supported"
+    assert f.overall(["holds", "perhaps negligible"]) == "partly supported"
+    assert f.overall(["holds", "reversed"]) == "mixed"  # a reversed primary test is never hidden
     assert f.overall(["reversed", "not shown"]) == "contradicted"
+    assert f.overall(["negligible", "negligible"]) == "negligible"
+    assert f.overall(["negligible", "not shown"]) == "not supported at this size"
+    assert f.overall(["perhaps negligible"]) == "not supported at this size"
+    assert f.overall(["undetermined"]) == "undetermined"
     assert f.overall(["not shown"]) == "not supported at this size"
     assert f.where(["1", "2"], []) == "at every value tried (1 and 2)"
     assert f.where([], ["0"]) == "at none of the values tried (0)"

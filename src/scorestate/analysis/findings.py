@@ -108,6 +108,51 @@ def judge(e: Effect, expect: int, least: float) -> str:
     return "perhaps negligible" if lo > 0 else "reversed"
 
 
+# Every word the page gives as a result, and what it means: the page's key is written from this table,
+# so no word can appear on the page without its definition. (heading, ((word, meaning), ...))
+RESULT_WORDS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("One test reads its 95% interval against zero and against its smallest effect of interest", (
+        ("holds", "the interval lies on the side the claim predicts, beyond the smallest effect of interest"),
+        ("perhaps negligible", "it excludes zero on the side the claim predicts but reaches inside the "
+         "smallest effect, so the direction is shown but not that the effect is large enough to matter; it "
+         "does not count as holding"),
+        ("negligible", "it excludes zero but lies within ± the smallest effect, on whichever side (a real "
+         "difference, too small to matter)"),
+        ("reversed", "it excludes zero on the other side and is not negligible (a reversal counts unless it "
+         "is shown negligible: the rules lean against the claims, not for them)"),
+        ("not shown", "it includes zero (no evidence either way at this size, which is not evidence of no "
+         "effect)"),
+        ("undetermined", "there is no interval, as fewer than two seeds gave the metric a value"),
+    )),
+    ("A gap after dismantling (claim 6) reads its interval at the end the same way, against its smallest gap "
+     "of interest, and says, besides the words above", (
+        ("persists", "the gap holds, beyond its smallest gap of interest on the side it had before"),
+        ("no gap shown", "the interval at the end includes zero; the gap is no longer shown, which is not "
+         "proof that it closed"),
+        ("no gap to close", "the gap just before dismantling did not hold (it was not shown, or negligible)"),
+    )),
+    ("A claim's verdict comes from its primary tests (claim 6: from the gaps that opened)", (
+        ("supported", "every primary test holds"),
+        ("partly supported", "some hold and none is reversed"),
+        ("mixed", "some hold and some are reversed"),
+        ("contradicted", "none holds and some are reversed"),
+        ("negligible", "every one is negligible"),
+        ("not supported at this size", "none holds or is reversed, and not all are negligible (some "
+         "intervals include zero or reach inside the smallest effect, which more seeds or citizens could "
+         "settle)"),
+        ("undetermined", "none could be computed"),
+    )),
+)
+
+
+def result_words() -> str:
+    """The page's key to its result words, from RESULT_WORDS."""
+    lines = ["- **Result words.** Every result on this page is one of these."]
+    for heading, words in RESULT_WORDS:
+        lines += [f"  - {heading}:", *(f"    - *{word}*: {meaning}." for word, meaning in words)]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- formatting
 
 _FORMS = {"share": (100, 2), "per1000": (1, 1), "points": (1, 1)}  # scale, decimals; others (1, 3)
@@ -168,9 +213,6 @@ class Row:
 
 
 _EXPECT = {1: "higher", -1: "lower", 0: "(context)"}
-_WORD = {"holds": "supported", "reversed": "contradicted", "not shown": "not shown",
-         "undetermined": "undetermined", "negligible": "negligible",
-         "perhaps negligible": "perhaps negligible", "": "-"}  # one test's result as a verdict word
 
 
 def row_table(rows: Sequence[Row], a_label: str) -> list[str]:
@@ -236,21 +278,36 @@ def where(yes: Sequence[str], no: Sequence[str]) -> str:
     return f"at {_and(yes)} but not at {_and(no)}"
 
 
-def _flat(effect_a: float, effect_b: float, dose_a: float, dose_b: float) -> bool:
-    """Whether an effect grows by less than half as much (relatively) as the dose behind it."""
-    if not all(math.isfinite(x) for x in (effect_a, effect_b, dose_a, dose_b)) or not effect_a or not dose_a:
-        return False
-    return effect_b / effect_a - 1 < 0.5 * (dose_b / dose_a - 1)
+def half_proportional(first: Effect, dose_first: float, dose_last: float) -> float:
+    """Half the change in an effect that scaling in proportion to its dose would give."""
+    return 0.5 * abs(first.diff) * (dose_last / dose_first - 1)
+
+
+def dose_response(first: Effect, change: Effect, dose_first: float, dose_last: float) -> str:
+    """'flat', 'scales' or 'unsettled': whether an effect grows with the dose behind it. `change` is the
+    paired change in the effect from the first dose to the last; it is flat when its whole 95% interval
+    lies below half of what proportional scaling would give, scales when it lies at or above that half.
+    The doses (points spared) are measured far more tightly than the effect, so they are taken as given."""
+    values = (first.diff, change.lo, change.hi, dose_first, dose_last)
+    if not all(math.isfinite(x) for x in values) or not first.diff or not dose_first:
+        return "unsettled"
+    half = half_proportional(first, dose_first, dose_last)
+    lo, hi = sorted((math.copysign(1, first.diff) * change.lo, math.copysign(1, first.diff) * change.hi))
+    return "flat" if hi < half else "scales" if lo >= half else "unsettled"
 
 
 def overall(statuses: Sequence[str]) -> str:
-    """A verdict from primary tests: supported when all hold, partly when some do."""
+    """A claim's verdict from its primary tests; a reversed test is never hidden behind one that holds."""
+    held, reversal = "holds" in statuses, "reversed" in statuses
     if statuses and all(s == "holds" for s in statuses):
         return "supported"
-    if any(s == "holds" for s in statuses):
-        return "partly supported"
-    if any(s == "reversed" for s in statuses):
+    if held:
+        return "mixed" if reversal else "partly supported"
+    if reversal:
         return "contradicted"
+    for word in ("negligible", "undetermined"):
+        if statuses and all(s == word for s in statuses):
+            return word
     return "not supported at this size"
 
 
@@ -407,7 +464,7 @@ class Association(Claim):
         policing = overall([dropped.status, cross.status])
         # sorting (ties follow scores) and splitting (the network comes apart) are told apart: rising
         # assortativity alone is sorting; splitting needs the largest component to shrink
-        sorting, splitting = _WORD[assort.status], _WORD[largest.status]
+        sorting, splitting = overall([assort.status]), overall([largest.status])
         text = (f"With guilt by association on, citizens dropped {fmt_effect(dropped.effect, 'per1000')} "
                 f"more ties per 1,000 ({dropped.status}); the share of ties across tiers changed by "
                 f"{fmt_effect(cross.effect, 'share')} ({cross.status}); score assortativity by "
@@ -594,6 +651,11 @@ class Approval(Claim):
                        f"gradient at the start {gradient}; falling as sanctions come close {falling}", text)
 
 
+_SCALES = {"flat": "Nor does its size scale with the multiplier (no dose-response):",
+           "scales": "Its size changes with the multiplier:",
+           "unsettled": "Whether its size scales with the multiplier is not settled at this size:"}
+
+
 class Officials(Claim):
     number = 5
     title = "Officials spared"
@@ -630,9 +692,10 @@ class Officials(Claim):
         for m, arm in self._sweep():
             sweep.add(f"m = {m:g}", [paired(lab.values(arm, k), lab.values(ref, k)) for k in keys])
         (m_hi, (pts_hi, appr_hi), _), (m_lo, (pts_lo, appr_lo), _) = sweep.points[0], sweep.points[-1]
-        scales = ("Nor does its size scale with the multiplier (no dose-response):"
-                  if _flat(appr_hi.diff, appr_lo.diff, pts_hi.diff, pts_lo.diff)
-                  else "Its size changes with the multiplier:")
+        arms = self._sweep()
+        change = paired(lab.values(arms[-1][1], keys[1]), lab.values(arms[0][1], keys[1]))
+        half = math.copysign(half_proportional(appr_hi, pts_hi.diff, pts_lo.diff), appr_hi.diff)
+        scales = _SCALES[dose_response(appr_hi, change, pts_hi.diff, pts_lo.diff)]
         spared = overall([lost.status, share.status])
         noticed = overall([approval.status])
         officials = float(lab.values(ESSAY, "officials").mean())
@@ -649,11 +712,17 @@ class Officials(Claim):
                 f"lowers approval with the share of officials seen spared a penalty each day, a count of "
                 f"softened sanctions whatever the multiplier, so the check confirms the implementation, not "
                 f"the claim. {scales} {fmt(appr_hi.diff, 'share', True)} at {m_hi} and "
-                f"{fmt(appr_lo.diff, 'share', True)} at {m_lo}, while the points spared per official go from "
-                f"{fmt(-pts_hi.diff, 'points')} to {fmt(-pts_lo.diff, 'points')}.")
+                f"{fmt(appr_lo.diff, 'share', True)} at {m_lo}, a change of {fmt_effect(change, 'share')} "
+                f"where half of proportional scaling would give {fmt(half, 'share', True)}, while the points "
+                f"spared per official go from {fmt(-pts_hi.diff, 'points')} to "
+                f"{fmt(-pts_lo.diff, 'points')}.")
         metric = ("`essay` (penalties multiplied by rank, senior officials exempt from the blacklist) "
                   "against the same policy with every multiplier 1 and no exemption. Points lost sum the "
-                  "penalties of every penalised act recorded against a citizen, true or false.")
+                  "penalties of every penalised act recorded against a citizen, true or false. The approval "
+                  "effect has no dose-response when its paired change from the largest multiplier swept to "
+                  "the smallest lies, whole 95% interval, below half of what scaling in proportion to the "
+                  "points spared would give; it scales when the interval lies wholly at or above that half; "
+                  "otherwise it is not settled.")
         blocks = [*row_table(rows, "`essay`"), "",
                   "Where it holds (sweep of the officials' multiplier m, no exemption, against "
                   f"`{ref.label}`):", "", *sweep.table()]
@@ -662,7 +731,7 @@ class Officials(Claim):
                        text)
 
 
-_GAP_WORD = {"holds": "persists", "not shown": "closed"}  # claim 6's words for a gap's result at the end
+_GAP_WORD = {"holds": "persists", "not shown": "no gap shown"}  # claim 6's words for a gap at the end
 
 
 def last_counted(day: int) -> int:
@@ -699,15 +768,14 @@ class Irreversibility(Claim):
 
     @staticmethod
     def _gap(lab: Lab, arm: Arm, ref: Arm, key: str, kind: str) -> tuple[Effect, Effect, str]:
-        """A metric's gap to `ref` just before dismantling and at the end, and what became of it: a gap
-        must first have opened (beyond the metric's smallest effect of interest) to close or persist."""
+        """A metric's gap to `ref` just before dismantling and at the end, and the test of the gap at the
+        end ('' when no gap opened: it must hold before, beyond the metric's smallest effect of interest)."""
         before = paired(lab.values(arm, f"before_{key}"), lab.values(ref, f"before_{key}"))
         after = paired(lab.values(arm, key), lab.values(ref, key))
         sign = 1 if before.diff > 0 else -1
         if judge(before, sign, smallest(key, kind)) != "holds":
-            return before, after, "no gap to close"
-        status = judge(after, sign, gap_least(key, kind, before))
-        return before, after, _GAP_WORD.get(status, status)
+            return before, after, ""
+        return before, after, judge(after, sign, gap_least(key, kind, before))
 
     def _sweep_table(self, lab: Lab) -> Sweep:
         """The gaps at the end at each decay, each against a tenth of its own gap before."""
@@ -728,11 +796,14 @@ class Irreversibility(Claim):
         lines = ["| metric | gap just before dismantling [95% CI] | gap at the end [95% CI] | smallest gap "
                  "of interest at the end | share of the gap left | result |", "|---|---|---|---|---|---|"]
         results: dict[str, list[str]] = {}
+        statuses: list[str] = []  # the tests of the gaps that opened
         shares: list[tuple[float, str]] = []  # share of the gap left, for the gaps that persist
         for key, label, kind in self.METRICS:
-            before, after, result = self._gap(lab, dismantled, BASELINE, key, kind)
+            before, after, status = self._gap(lab, dismantled, BASELINE, key, kind)
+            opened = bool(status)
+            statuses += [status] if opened else []
+            result = _GAP_WORD.get(status, status) if opened else "no gap to close"
             results.setdefault(result, []).append(label)
-            opened = result != "no gap to close"
             if result == "persists":
                 shares.append((after.diff / before.diff, label))
             left = fmt(after.diff / before.diff, "share") if opened else "-"
@@ -743,8 +814,7 @@ class Irreversibility(Claim):
         persisted = results.get("persists", [])
         others = [f"{label} ({r})" for r, labels in results.items()
                   if r not in ("persists", "no gap to close") for label in labels]
-        verdict = ("partly supported" if persisted and others else "supported" if persisted
-                   else "not supported" if others else "not supported at this size")
+        verdict = overall(statuses)
         text = (f"After the system was switched off on day {dd}, the gaps to `baseline` it had opened "
                 f"persisted to day {lab.days - 1} in: {_and(persisted) if persisted else 'nothing'}; not in: "
                 f"{_and(others) if others else 'nothing'}.")
@@ -763,7 +833,8 @@ class Irreversibility(Claim):
                   f"the last {w} days (network metrics: the last day, on which components are always "
                   f"counted). A gap has opened when its 95% CI before dismantling lies beyond the metric's "
                   f"smallest effect of interest; it persists when its 95% CI at the end lies beyond a tenth "
-                  f"of its size before (or that smallest effect, if larger), on the same side.")
+                  f"of its size before (or that smallest effect, if larger), on the same side. The verdict "
+                  f"reads the gaps that opened as its primary tests, a gap that persists as one that holds.")
         blocks = [*lines, "", f"Where it holds (sweep of `{self.path}`, dismantled `essay` against "
                   "`baseline` with the same value):", "", *sweep.table()]
         return Section(self.number, self.title, self.quote, metric, blocks, verdict, text)
@@ -854,12 +925,7 @@ class Findings:
             "citizens, network and luck for every decision (common random numbers). An effect is the "
             "mean of the per-seed differences, with a 95% t-interval over the seeds.",
             smallest_note(),
-            "- **Result words.** *holds*: the interval lies on the side the claim predicts, beyond the "
-            "smallest effect of interest; *perhaps negligible*: it excludes zero on that side but reaches "
-            "inside that smallest effect (it does not count as holding); *negligible*: it excludes zero but "
-            "lies within ± that smallest effect; *reversed*: it excludes zero on the other side and is not "
-            "negligible; *not shown*: it includes zero. A claim is *supported* when all its primary tests "
-            "hold, *partly supported* when some do.",
+            result_words(),
             "- **What this is.** The model's answer under its assumptions (docs/ODD.md lists every "
             "parameter and its source), not an observation of any real society. Small populations and "
             "few replicates give wide intervals; rerun with more to narrow them.",
