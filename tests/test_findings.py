@@ -337,6 +337,22 @@ def test_tables_print_each_tests_smallest_effect_of_interest(page: str) -> None:
     assert "(smallest of interest ±0.10 pp)" in chilling
 
 
+def test_the_method_says_what_many_unadjusted_intervals_allow() -> None:
+    blocks = ["| v | a [95% CI] | b [95% CI] | result |", "|---|---|---|---|",
+              "| 1 | +1.0 [+0.5, +1.5] | +2.00 pp [+1.00 pp, +3.00 pp] (±0.10 pp) | holds, not shown |",
+              "| 2 | 0.0 [0.0, 0.0] | n/a | negligible |", "",
+              "prose [is, not counted]", "", "| metric | effect [95% CI] | claim expects | result |",
+              "|---|---|---|---|", "| c | 0.0 [0.0, 0.0] | (context) | - |", "",
+              "| `p` | effect [95% CI] |", "|---|---|", "| 1 | 0.0 [0.0, 0.0] |"]
+    findings = f.Findings(300, 60, 3, 0, 0, [f.Section(1, "t", "q", "m", blocks, "supported", "x")])
+    assert findings.intervals() == (5, 3)
+    note = findings.multiplicity()
+    assert "shows 5 confidence intervals (95%, t, over 3 seeds each), 3 of them tests of a prediction" in note
+    assert "*Supported* (every primary test holds)" in note and "intersection-union" in note
+    assert "*Partly supported*, *mixed* and a sweep's 'at a but not at b'" in note and "a union" in note
+    assert note in findings.markdown()
+
+
 def test_verdicts_follow_the_tests() -> None:
     assert f.overall(["holds", "holds"]) == "supported"
     assert f.overall(["holds", "not shown"]) == "partly supported"

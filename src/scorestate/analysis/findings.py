@@ -15,6 +15,7 @@ official rank; exposure to sanctions) are accumulated alongside.
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -883,6 +884,9 @@ def smallest_note() -> str:
         "metric's own if larger (the claim is that the gap stays, not that a trace of it does)."])
 
 
+_INTERVAL = re.compile(r"\[[^\[\]|]+, [^\[\]|]+\]")  # "[lo, hi]" in a table cell
+
+
 @dataclass
 class Findings:
     """Every claim's section, and the sizes they were measured at."""
@@ -911,6 +915,36 @@ class Findings:
                      "blacklist numbers as a lower bound.")
         return text
 
+    def intervals(self) -> tuple[int, int]:
+        """How many confidence intervals the page's tables show, and how many results they give."""
+        shown = tests = 0
+        for s in self.sections:
+            results = False  # whether the table being read has a result column
+            for line in s.blocks:
+                if not line.startswith("|"):
+                    results = False
+                elif "[95% CI]" in line:  # a table's head
+                    results = line.endswith("| result |")
+                elif not line.startswith("|---"):
+                    shown += len(_INTERVAL.findall(line))
+                    cell = line.rstrip(" |").rsplit(" | ", 1)[-1]
+                    tests += len(cell.split(", ")) if results and cell != "-" else 0
+        return shown, tests
+
+    def multiplicity(self) -> str:
+        """What the page's many unadjusted intervals allow a reader to conclude."""
+        shown, tests = self.intervals()
+        return (f"- **Many intervals.** This page shows {shown} confidence intervals (95%, t, over "
+                f"{self.replicates} seeds each), {tests} of them tests of a prediction, none adjusted for "
+                "the others: where there is no effect, about one in twenty excludes zero by chance. "
+                "*Supported* (every primary test holds) and a sweep's "
+                "'at every value tried' are intersection-union tests, each part passing on its own, so they "
+                "need no correction. *Partly supported*, *mixed* and a sweep's 'at a but not at b' rest on "
+                "some tests among several holding, a union, which unadjusted intervals reach more often than "
+                "one time in twenty: read one test that holds among several, or one value where a sweep's "
+                "effect holds, as a lead to rerun with more seeds, not as a finding. 'At none of the values "
+                "tried' says that no interval showed the effect, not that it is absent.")
+
     def markdown(self) -> str:
         lines = [
             "# Findings: the essay's claims as hypotheses, measured", "",
@@ -926,6 +960,7 @@ class Findings:
             "mean of the per-seed differences, with a 95% t-interval over the seeds.",
             smallest_note(),
             result_words(),
+            self.multiplicity(),
             "- **What this is.** The model's answer under its assumptions (docs/ODD.md lists every "
             "parameter and its source), not an observation of any real society. Small populations and "
             "few replicates give wide intervals; rerun with more to narrow them.",
