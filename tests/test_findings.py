@@ -53,7 +53,8 @@ def test_each_claim_has_a_table_of_numbers_a_sweep_and_a_computed_verdict(page: 
     assert "Where it holds (sweep of" in section
     verdict = re.search(r"\*\*Verdict: (.+?)\.\*\* (.+)", section)
     assert verdict is not None, section
-    assert any(word in verdict.group(1) for word in ("supported", "contradicted")), verdict.group(1)
+    verdicts = [word for word, _ in f.RESULT_WORDS[2][1]]
+    assert any(word in verdict.group(1) for word in verdicts), verdict.group(1)
     assert NUMBER.search(verdict.group(2)), "the verdict paragraph must quote the measured numbers"
 
 

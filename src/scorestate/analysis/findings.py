@@ -87,8 +87,8 @@ def smallest(key: str, kind: str) -> float:
 
 def gap_least(key: str, kind: str, before: Effect) -> float:
     """Claim 6's smallest gap of interest at the end: a tenth of the gap before, or the metric's own."""
-    return max(smallest(key, kind), GAP_LEFT * abs(before.diff)) if math.isfinite(before.diff) \
-        else smallest(key, kind)
+    own = smallest(key, kind)
+    return max(own, GAP_LEFT * abs(before.diff)) if math.isfinite(before.diff) else own
 
 
 def judge(e: Effect, expect: int, least: float) -> str:
@@ -249,11 +249,15 @@ class Sweep:
                 for v, effects, least in self.points]
         return [v for v, ok in held if ok], [v for v, ok in held if not ok]
 
+    def _head(self, i: int, fixed: bool) -> str:
+        """A column's head, naming its smallest effect of interest when every value shares it."""
+        label, kind, _, _ = self.columns[i]
+        least = fmt_least(self.points[0][2][i], kind) if fixed and self.points else "± in each cell"
+        return f"{label} [95% CI] (smallest of interest {least})"
+
     def table(self) -> list[str]:
         fixed = [len({least[i] for _, _, least in self.points}) <= 1 for i in range(len(self.columns))]
-        heads = [f"{label} [95% CI] (smallest of interest "
-                 f"{fmt_least(self.points[0][2][i], kind) if fixed[i] and self.points else '± in each cell'})"
-                 for i, (label, kind, _, _) in enumerate(self.columns)]
+        heads = [self._head(i, same) for i, same in enumerate(fixed)]
         lines = [f"| `{self.parameter}` | {' | '.join(heads)} | result |",
                  "|---|" + "---|" * len(self.columns) + "---|"]
         for value, effects, least in self.points:
