@@ -53,7 +53,8 @@ def test_each_claim_has_a_table_of_numbers_a_sweep_and_a_computed_verdict(page: 
     assert "Where it holds (sweep of" in section
     verdict = re.search(r"\*\*Verdict: (.+?)\.\*\* (.+)", section)
     assert verdict is not None, section
-    assert any(word in verdict.group(1) for word in ("supported", "contradicted")), verdict.group(1)
+    verdicts = [word for word, _ in f.RESULT_WORDS[2][1]]
+    assert any(word in verdict.group(1) for word in verdicts), verdict.group(1)
     assert NUMBER.search(verdict.group(2)), "the verdict paragraph must quote the measured numbers"
 
 
@@ -117,16 +118,17 @@ def test_differences_of_shares_read_in_points_and_counts_per_1000_citizens(page:
 
 
 class StubLab:
-    """Per-seed values for `evaluate`: a reference arm's, and every other arm shifted by `shift`."""
+    """Per-seed values for `evaluate`: a reference arm's (its label, or that label followed by a
+    comma and a swept value), and every other arm shifted by `shift`."""
 
-    window, days, replicates = 45, 365, 3
+    window, days, replicates, dismantle_day = 45, 365, 3, 182
 
     def __init__(self, reference: str, shift: Callable[[str, str], float]) -> None:
         self.reference, self.shift = reference, shift
 
     def values(self, arm: f.Arm, key: str) -> np.ndarray:
         base = np.array([1.0, 1.2, 1.4])
-        if arm.label == self.reference:
+        if arm.label == self.reference or arm.label.startswith(f"{self.reference},"):
             return base
         return base + self.shift(arm.label, key) * np.array([0.9, 1.0, 1.1])
 
@@ -141,7 +143,7 @@ def test_network_sorting_is_told_apart_from_splitting(largest: float) -> None:
     section = claim.evaluate(cast(f.Lab, lab))
     head = "self-policing supported; sorting by score supported; network splitting"
     if largest == 0.0:
-        assert section.verdict == f"{head} not shown"
+        assert section.verdict == f"{head} not supported at this size"
         assert "sorts by score but does not split" in section.text
         assert "citizens make more ties, not fewer (ties made per 1,000: +1395.0" in section.text
     else:
@@ -173,13 +175,32 @@ def test_leniency_approval_carries_the_assumed_input_caveat_and_says_whether_it_
     flat = "Nor does its size scale with the multiplier (no dose-response)"
     assert (flat in section.text) is not dose_response
     assert ("Its size changes with the multiplier" in section.text) is dose_response
+    assert "where half of proportional scaling would give" in section.text
+    assert "below half of what scaling in proportion to the points spared would give" in section.metric
 
 
-def test_flat_compares_the_effects_growth_with_the_doses() -> None:
-    assert f._flat(-4.82, -5.11, -48.6, -122.7)  # +6% against +152%
-    assert not f._flat(-2.0, -5.0, -48.6, -122.7)
-    assert not f._flat(0.0, -5.0, -48.6, -122.7)
-    assert not f._flat(float("nan"), -5.0, -48.6, -122.7)
+def test_the_gap_before_dismantling_names_the_day_its_components_were_counted() -> None:
+    """Components are counted every `run.network_metrics_every` days: day 181 repeats day 175's count."""
+    every = load_scenario("essay").run.network_metrics_every
+    assert every == 7 and f.last_counted(181) == 175 and f.last_counted(175) == 175
+    lab = StubLab(f.BASELINE.label, lambda _, key: 0.1)
+    section = f.CLAIMS[5].evaluate(cast(f.Lab, lab))
+    assert "mean degree: day 181; the largest component: day 175" in section.metric
+    assert "counted every 7 days" in section.metric and "network metrics: day 181" not in section.metric
+
+
+def test_dose_response_reads_the_interval_of_the_change_against_half_of_proportional_scaling() -> None:
+    """Points spared grow by 152% from m = 0.5 to m = 0: proportional scaling would take an approval effect
+    of -4.82 pp to -12.15 pp, a change of -7.33 pp; the rule's line is half of that, -3.67 pp."""
+    first = _effect(-0.0482, -0.06, -0.036)
+    assert f.half_proportional(first, -48.6, -122.7) == pytest.approx(0.0367, abs=1e-4)
+    assert f.dose_response(first, _effect(-0.0029, -0.0036, -0.0022), -48.6, -122.7) == "flat"
+    assert f.dose_response(first, _effect(-0.05, -0.06, -0.04), -48.6, -122.7) == "scales"
+    # a point estimate under the line whose interval reaches past it: the old rule called this flat
+    assert f.dose_response(first, _effect(-0.02, -0.045, 0.005), -48.6, -122.7) == "unsettled"
+    none = _effect(0.0, -0.01, 0.01)
+    assert f.dose_response(none, _effect(-0.05, -0.06, -0.04), -48.6, -122.7) == "unsettled"
+    assert f.dose_response(first, _effect(-0.02, float("nan"), float("nan")), -48.6, -122.7) == "unsettled"
 
 
 def test_chilling_emerges_under_essay_and_vanishes_without_deterrence() -> None:
@@ -216,10 +237,133 @@ def test_paired_effect_is_the_mean_difference_with_a_t_interval() -> None:
     assert f.paired([1.0, float("nan"), 2.0], [0.0, 0.0, 0.0]).n == 2  # undefined seeds left out
 
 
+def _effect(diff: float, lo: float, hi: float) -> f.Effect:
+    return f.Effect(diff, 0.0, diff, lo, hi, 3)
+
+
+def test_an_interval_inside_the_smallest_effect_of_interest_is_negligible() -> None:
+    """Claim 6 at decay 0.05 had a perceived-detection gap of 2.85e-5 [2.80e-5, 2.91e-5], read as holding."""
+    least = f.smallest("perceived", "share")
+    assert least == 0.001  # 0.1 percentage points
+    tiny = _effect(2.85e-5, 2.80e-5, 2.91e-5)
+    assert tiny.status(+1) == "holds"  # the sign test alone
+    assert f.judge(tiny, +1, least) == "negligible" and f.judge(tiny, -1, least) == "negligible"
+    assert f.judge(_effect(0.01, 0.005, 0.015), +1, least) == "holds"
+    assert f.judge(_effect(0.002, 0.0005, 0.0035), +1, least) == "perhaps negligible"  # straddles 0.1 pp
+    # a reversal counts unless it is shown negligible
+    assert f.judge(_effect(0.002, 0.0005, 0.0035), -1, least) == "reversed"
+    assert f.judge(_effect(0.01, 0.005, 0.015), -1, least) == "reversed"
+    assert f.judge(_effect(0.0001, -0.0002, 0.0004), +1, least) == "not shown"
+    assert f.judge(_effect(0.01, float("nan"), float("nan")), +1, least) == "undetermined"
+    assert f.judge(tiny, 0, least) == ""
+    assert f.smallest("assortativity", "number") == 0.05  # claim 2's +0.005 at penalty 20 is negligible
+    with pytest.raises(KeyError):
+        f.smallest("no such metric", "number")  # a metric without a unit of its own must name one
+    with pytest.raises(ValueError):
+        f.Row("a test", "number", tiny, 1, "`baseline`")  # ... and a test without one is refused
+
+
+def test_an_interval_that_rounds_to_zero_is_shown_with_the_digits_it_needs() -> None:
+    assert f.fmt_effect(_effect(2.85e-5, 2.80e-5, 2.91e-5), "share") == "+0.0029 pp [+0.0028 pp, +0.0029 pp]"
+    assert f.fmt_effect(_effect(1.6e-4, 3e-5, 2.9e-4), "share") == "+0.0160 pp [+0.0030 pp, +0.0290 pp]"
+    assert f.fmt_effect(_effect(0.0, 0.0, 0.0), "share") == "0.00 pp [0.00 pp, 0.00 pp]"  # zero is zero
+    assert f.fmt_effect(_effect(0.5, 0.4, 0.6), "share") == "+50.00 pp [+40.00 pp, +60.00 pp]"
+    assert f.fmt_effect(_effect(0.0004, -0.0002, 0.001), "number") == "+0.00040 [-0.00020, +0.00100]"
+    assert f.fmt_least(0.001, "share") == "±0.10 pp" and f.fmt_least(0.0001, "share") == "±0.01 pp"
+
+
+def test_a_gap_after_dismantling_persists_only_beyond_a_tenth_of_its_size_before() -> None:
+    """Perceived detection 25 pp above baseline before and 1 pp after: a remainder, not irreversibility;
+    a gap that never opened beyond its smallest effect (grievance, 0.04 pp) has nothing to close."""
+    shifts = {"before_perceived": 0.25, "perceived": 0.01, "before_approval": -0.1, "approval": -0.03,
+              "before_grievance": 0.0004, "grievance": 0.0005}
+
+    def shift(label: str, key: str) -> float:  # at decay 0.001 the gap before is 30 pp
+        return 0.3 if key == "before_perceived" and label.endswith("0.001") else shifts.get(key, 0.0)
+
+    section = f.CLAIMS[5].evaluate(cast(f.Lab, StubLab(f.BASELINE.label, shift)))
+    table = {line.split(" | ")[0][2:]: line for line in section.blocks if line.startswith("| ")}
+    assert table["perceived detection"].endswith("| ±2.50 pp | 4.00% | negligible |")
+    assert table["approval"].endswith("| ±1.00 pp | 30.00% | persists |")
+    assert table["grievance"].endswith("| - | - | no gap to close |")
+    assert "more than a tenth of its size before dismantling remains at the end at none of the values" \
+        in section.text
+    sweep = {line.split(" | ")[0][2:]: line for line in section.blocks if line.startswith("| 0.")}
+    assert "| +1.00 pp [+0.75 pp, +1.25 pp] (±3.00 pp) |" in sweep["0.001"]
+    assert "| +1.00 pp [+0.75 pp, +1.25 pp] (±2.50 pp) |" in sweep["0.005 (essay)"]
+
+
+def test_every_result_word_the_code_can_give_is_defined_on_the_page(page: str) -> None:
+    tests, gaps, verdicts = ({word for word, _ in words} for _, words in f.RESULT_WORDS)
+    least = 0.001
+    given = {f.judge(_effect(d, lo, hi), +1, least) for d, lo, hi in (
+        (0.01, 0.005, 0.015), (0.002, 0.0005, 0.0035), (3e-5, 2e-5, 4e-5), (-0.01, -0.015, -0.005),
+        (0.0, -0.01, 0.01), (0.0, float("nan"), float("nan")))}
+    assert given == tests
+    assert {f._GAP_WORD.get(word, word) for word in tests} | {"no gap to close"} <= tests | gaps
+    combos = (["holds"], ["holds", "not shown"], ["holds", "reversed"], ["reversed"], ["negligible"],
+              ["not shown"], ["undetermined"])
+    assert {f.overall(c) for c in combos} == verdicts
+    for _, words in f.RESULT_WORDS:  # the key is on the page
+        for word, meaning in words:
+            assert f"*{word}*: {meaning}" in page
+    for table in re.findall(r"((?:^\|.*\|\n)+)", page, flags=re.M):  # every result cell on the page
+        head, _, *rows = table.splitlines()
+        if head.endswith("| result |"):
+            for row in rows:
+                cell = row.rsplit(" | ", 1)[1].rstrip(" |")
+                assert cell == "-" or set(cell.split(", ")) <= tests | gaps, row
+    for line in page.split("| # | claim | verdict |")[1].split("\n\n")[0].splitlines()[2:]:
+        for part in line.rsplit(" | ", 1)[1].rstrip(" |").split("; "):
+            assert any(part.removesuffix(" (an assumed input)").endswith(v) for v in verdicts), part
+    assert "closed" not in _section(page, f.CLAIMS[5]).split("**Verdict")[1]
+
+
+def test_a_gap_no_longer_shown_is_not_called_closed() -> None:
+    """An interval at the end that includes zero is absence of evidence, not a closed gap."""
+    shifts = {"before_perceived": 0.25, "perceived": 0.0, "before_approval": -0.1, "approval": -0.03}
+    section = f.CLAIMS[5].evaluate(cast(f.Lab, StubLab(f.BASELINE.label, lambda _, k: shifts.get(k, 0.0))))
+    table = {line.split(" | ")[0][2:]: line for line in section.blocks if line.startswith("| ")}
+    assert table["perceived detection"].endswith("| no gap shown |")
+    assert "closed" not in section.text and "perceived detection (no gap shown)" in section.text
+    assert section.verdict == "partly supported"  # approval persists
+
+
+def test_tables_print_each_tests_smallest_effect_of_interest(page: str) -> None:
+    assert "| smallest effect of interest |" in page
+    assert "  - shares and rates of citizens: ±0.10 pp (" in page
+    assert "  - score assortativity: ±0.050 (" in page
+    chilling = _section(page, f.CLAIMS[0])
+    assert re.search(r"\| chilling: 1 - expressed / latent dissent \|.*\| ±0\.10 pp \| higher \|", chilling)
+    assert "(smallest of interest ±0.10 pp)" in chilling
+
+
+def test_the_method_says_what_many_unadjusted_intervals_allow() -> None:
+    blocks = ["| v | a [95% CI] | b [95% CI] | result |", "|---|---|---|---|",
+              "| 1 | +1.0 [+0.5, +1.5] | +2.00 pp [+1.00 pp, +3.00 pp] (±0.10 pp) | holds, not shown |",
+              "| 2 | 0.0 [0.0, 0.0] | n/a | negligible |", "",
+              "prose [is, not counted]", "", "| metric | effect [95% CI] | claim expects | result |",
+              "|---|---|---|---|", "| c | 0.0 [0.0, 0.0] | (context) | - |", "",
+              "| `p` | effect [95% CI] |", "|---|---|", "| 1 | 0.0 [0.0, 0.0] |"]
+    findings = f.Findings(300, 60, 3, 0, 0, [f.Section(1, "t", "q", "m", blocks, "supported", "x")])
+    assert findings.intervals() == (5, 3)
+    note = findings.multiplicity()
+    assert "shows 5 confidence intervals (95%, t, over 3 seeds each), 3 of them tests of a prediction" in note
+    assert "*Supported* (every primary test holds)" in note and "intersection-union" in note
+    assert "*Partly supported*, *mixed* and a sweep's 'at a but not at b'" in note and "a union" in note
+    assert note in findings.markdown()
+
+
 def test_verdicts_follow_the_tests() -> None:
     assert f.overall(["holds", "holds"]) == "supported"
     assert f.overall(["holds", "not shown"]) == "partly supported"
+    assert f.overall(["holds", "perhaps negligible"]) == "partly supported"
+    assert f.overall(["holds", "reversed"]) == "mixed"  # a reversed primary test is never hidden
     assert f.overall(["reversed", "not shown"]) == "contradicted"
+    assert f.overall(["negligible", "negligible"]) == "negligible"
+    assert f.overall(["negligible", "not shown"]) == "not supported at this size"
+    assert f.overall(["perhaps negligible"]) == "not supported at this size"
+    assert f.overall(["undetermined"]) == "undetermined"
     assert f.overall(["not shown"]) == "not supported at this size"
     assert f.where(["1", "2"], []) == "at every value tried (1 and 2)"
     assert f.where([], ["0"]) == "at none of the values tried (0)"

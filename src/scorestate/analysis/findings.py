@@ -15,6 +15,7 @@ official rank; exposure to sanctions) are accumulated alongside.
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,24 +45,151 @@ MIN_DAYS = 60
 MAX_REPLICATES = 100  # each replicate runs every arm once (27 runs): more would take hours
 
 
+# ---------------------------------------------------------------- smallest effects of interest
+
+# Common random numbers make paired intervals narrow: an effect can exclude zero beyond doubt and
+# still be too small to matter. So each test names the smallest effect it counts, and an interval
+# wholly inside +/- that is "negligible", however clearly it excludes zero. By kind: (value, what, why)
+SMALLEST_BY_KIND: dict[str, tuple[float, str, str]] = {
+    "share": (0.001, "shares and rates of citizens", "a tenth of a percentage point, 3 citizens in 3,000: "
+              "no reading of a claim turns on less"),
+    "per1000": (1.0, "counts of citizens per 1,000", "the same tenth of a point"),
+    "points": (5.0, "penalty points", "half a percent of the 1,000 every citizen starts with"),
+}
+# ... and for metrics in units of their own ("number" has no common unit) or too rare for their kind's:
+# (value, kind, what, why)
+SMALLEST_BY_METRIC: dict[str, tuple[float, str, str, str]] = {
+    "false_share": (0.0001, "share", "the false share of penalised acts", "false attributions are rare, "
+                    "about 0.2% of penalised acts under `essay`: a tenth of a point would be half of them"),
+    "ties_dropped": (20.0, "per1000", "ties dropped per 1,000 citizens over the run",
+                     "one citizen in fifty cutting one more tie"),
+    "assortativity": (0.05, "number", "score assortativity", "a correlation of scores across ties: half "
+                      "of a 'small' correlation (0.1, Cohen)"),
+    "components": (1.0, "number", "connected components", "the smallest split there is"),
+    "listed_degree_ratio": (0.05, "number", "the degree of the blacklisted / mean degree",
+                            "a twentieth of the mean degree"),
+    "listed_days_official": (1.0, "number", "days blacklisted per official", "a day"),
+    "mean_degree": (0.1, "number", "mean degree", "about 1% of it"),
+}
+# Claim 6 asks whether a gap the system opened is still there after it is switched off: a remainder
+# under a tenth of the gap just before is read as the gap all but closed, whatever its interval
+GAP_LEFT = 0.1
+
+
+def smallest(key: str, kind: str) -> float:
+    """The smallest effect of interest for a metric: its own, else its kind's."""
+    if key in SMALLEST_BY_METRIC:
+        return SMALLEST_BY_METRIC[key][0]
+    if kind in SMALLEST_BY_KIND:
+        return SMALLEST_BY_KIND[kind][0]
+    raise KeyError(f"no smallest effect of interest for {key!r} ({kind}): name one in SMALLEST_BY_METRIC")
+
+
+def gap_least(key: str, kind: str, before: Effect) -> float:
+    """Claim 6's smallest gap of interest at the end: a tenth of the gap before, or the metric's own."""
+    own = smallest(key, kind)
+    return max(own, GAP_LEFT * abs(before.diff)) if math.isfinite(before.diff) else own
+
+
+def judge(e: Effect, expect: int, least: float) -> str:
+    """A test's result: where its interval lies against zero and against +/- `least`, the smallest
+    effect of interest. A reversal counts unless shown negligible, so the rule leans against the
+    claims: an effect the claim predicts must clear `least`, one against it need not."""
+    if expect == 0:
+        return ""
+    if not (math.isfinite(e.lo) and math.isfinite(e.hi)):
+        return "undetermined"
+    lo, hi = sorted((expect * e.lo, expect * e.hi))  # positive: the side the claim predicts
+    if lo <= 0 <= hi:
+        return "not shown"
+    if -least <= lo and hi <= least:
+        return "negligible"
+    if lo > least:
+        return "holds"
+    return "perhaps negligible" if lo > 0 else "reversed"
+
+
+# Every word the page gives as a result, and what it means: the page's key is written from this table,
+# so no word can appear on the page without its definition. (heading, ((word, meaning), ...))
+RESULT_WORDS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("One test reads its 95% interval against zero and against its smallest effect of interest", (
+        ("holds", "the interval lies on the side the claim predicts, beyond the smallest effect of interest"),
+        ("perhaps negligible", "it excludes zero on the side the claim predicts but reaches inside the "
+         "smallest effect, so the direction is shown but not that the effect is large enough to matter; it "
+         "does not count as holding"),
+        ("negligible", "it excludes zero but lies within ± the smallest effect, on whichever side (a real "
+         "difference, too small to matter)"),
+        ("reversed", "it excludes zero on the other side and is not negligible (a reversal counts unless it "
+         "is shown negligible: the rules lean against the claims, not for them)"),
+        ("not shown", "it includes zero (no evidence either way at this size, which is not evidence of no "
+         "effect)"),
+        ("undetermined", "there is no interval, as fewer than two seeds gave the metric a value"),
+    )),
+    ("A gap after dismantling (claim 6) reads its interval at the end the same way, against its smallest gap "
+     "of interest, and says, besides the words above", (
+        ("persists", "the gap holds, beyond its smallest gap of interest on the side it had before"),
+        ("no gap shown", "the interval at the end includes zero; the gap is no longer shown, which is not "
+         "proof that it closed"),
+        ("no gap to close", "the gap just before dismantling did not hold (it was not shown, or negligible)"),
+    )),
+    ("A claim's verdict comes from its primary tests (claim 6: from the gaps that opened)", (
+        ("supported", "every primary test holds"),
+        ("partly supported", "some hold and none is reversed"),
+        ("mixed", "some hold and some are reversed"),
+        ("contradicted", "none holds and some are reversed"),
+        ("negligible", "every one is negligible"),
+        ("not supported at this size", "none holds or is reversed, and not all are negligible (some "
+         "intervals include zero or reach inside the smallest effect, which more seeds or citizens could "
+         "settle)"),
+        ("undetermined", "none could be computed"),
+    )),
+)
+
+
+def result_words() -> str:
+    """The page's key to its result words, from RESULT_WORDS."""
+    lines = ["- **Result words.** Every result on this page is one of these."]
+    for heading, words in RESULT_WORDS:
+        lines += [f"  - {heading}:", *(f"    - *{word}*: {meaning}." for word, meaning in words)]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- formatting
 
+_FORMS = {"share": (100, 2), "per1000": (1, 1), "points": (1, 1)}  # scale, decimals; others (1, 3)
 
-def fmt(value: float, kind: str, diff: bool = False) -> str:
+
+def decimals(values: Sequence[float], kind: str) -> int:
+    """The page's decimals for a kind, or more where a value that is not zero would read as zero:
+    enough for two significant digits, so that a tiny effect cannot pass for none."""
+    scale, base = _FORMS.get(kind, (1, 3))
+    hidden = [abs(v * scale) for v in values if math.isfinite(v) and v and round(v * scale, base) == 0]
+    return min(base + 8, 1 - math.floor(math.log10(min(hidden)))) if hidden else base
+
+
+def fmt(value: float, kind: str, diff: bool = False, digits: int | None = None) -> str:
     """A value for the tables: shares in %, their differences in percentage points."""
     if value is None or not math.isfinite(value):
         return "n/a"
-    scale, digits, unit = {"share": (100, 2, " pp" if diff else "%"), "per1000": (1, 1, ""),
-                           "points": (1, 1, "")}.get(kind, (1, 3, ""))
-    x = round(value * scale, digits) + 0.0  # no "-0.00"
+    scale, base = _FORMS.get(kind, (1, 3))
+    unit = (" pp" if diff else "%") if kind == "share" else ""
+    d = base if digits is None else digits
+    x = round(value * scale, d) + 0.0  # no "-0.00"
     sign = "+" if diff and x > 0 else ""
-    return f"{sign}{x:.{digits}f}{unit}"
+    return f"{sign}{x:.{d}f}{unit}"
 
 
 def fmt_effect(e: Effect, kind: str) -> str:
+    """An effect and its interval, with the digits they need to show whether they are zero."""
     if not math.isfinite(e.lo):
-        return fmt(e.diff, kind, True)
-    return f"{fmt(e.diff, kind, True)} [{fmt(e.lo, kind, True)}, {fmt(e.hi, kind, True)}]"
+        return fmt(e.diff, kind, True, decimals([e.diff], kind))
+    d = decimals([e.diff, e.lo, e.hi], kind)
+    return f"{fmt(e.diff, kind, True, d)} [{fmt(e.lo, kind, True, d)}, {fmt(e.hi, kind, True, d)}]"
+
+
+def fmt_least(least: float, kind: str) -> str:
+    """A smallest effect of interest, as +/- in the effect's units."""
+    return "±" + fmt(least, kind, True, decimals([least], kind)).lstrip("+")
 
 
 @dataclass(frozen=True)
@@ -74,27 +202,31 @@ class Row:
     expect: int  # +1: the claim predicts a > reference; -1: a < reference; 0: context
     reference: str
     difference: bool = False  # the values themselves are differences (of shares: percentage points)
+    least: float = math.nan  # the smallest effect of interest; a test (expect != 0) must name one
+
+    def __post_init__(self) -> None:
+        if self.expect and self.reference and not math.isfinite(self.least):
+            raise ValueError(f"{self.label}: a test needs its smallest effect of interest")
 
     @property
     def status(self) -> str:
-        return self.effect.status(self.expect)
+        return judge(self.effect, self.expect, self.least)
 
 
 _EXPECT = {1: "higher", -1: "lower", 0: "(context)"}
-_WORD = {"holds": "supported", "reversed": "contradicted", "not shown": "not shown",
-         "undetermined": "undetermined", "": "-"}  # one test's result as a verdict word
 
 
 def row_table(rows: Sequence[Row], a_label: str) -> list[str]:
-    lines = [f"| metric | {a_label} | reference | reference value | effect [95% CI] | claim expects "
-             "| result |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| metric | {a_label} | reference | reference value | effect [95% CI] | smallest effect of "
+             "interest | claim expects | result |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         a, b = fmt(r.effect.a, r.kind, r.difference), fmt(r.effect.b, r.kind, r.difference)
         if not r.reference:  # a value shown alone, for context
-            lines.append(f"| {r.label} | {a} | - | - | - | {_EXPECT[r.expect]} | - |")
+            lines.append(f"| {r.label} | {a} | - | - | - | - | {_EXPECT[r.expect]} | - |")
             continue
-        lines.append(f"| {r.label} | {a} | {r.reference} | {b} "
-                     f"| {fmt_effect(r.effect, r.kind)} | {_EXPECT[r.expect]} | {r.status or '-'} |")
+        least = fmt_least(r.least, r.kind) if r.expect else "-"
+        lines.append(f"| {r.label} | {a} | {r.reference} | {b} | {fmt_effect(r.effect, r.kind)} | {least} "
+                     f"| {_EXPECT[r.expect]} | {r.status or '-'} |")
     return lines
 
 
@@ -103,24 +235,38 @@ class Sweep:
     """One parameter varied; each value's effects on the claim's key metrics."""
 
     parameter: str
-    columns: list[tuple[str, str, int]]  # (label, kind, expected sign)
-    points: list[tuple[str, list[Effect]]] = field(default_factory=list)
+    columns: list[tuple[str, str, int, float]]  # (label, kind, expected sign, smallest effect of interest)
+    points: list[tuple[str, list[Effect], list[float]]] = field(default_factory=list)  # value, effects, least
+
+    def add(self, value: str, effects: list[Effect], least: Sequence[float] | None = None) -> None:
+        """A swept value's effects; `least` replaces the columns' smallest effects of interest."""
+        self.points.append((value, effects, list(least) if least else [c[3] for c in self.columns]))
 
     def holds_at(self, column: int = 0) -> tuple[list[str], list[str]]:
         """Values where the column's effect holds, and where it does not."""
         expect = self.columns[column][2]
-        yes = [v for v, effects in self.points if effects[column].status(expect) == "holds"]
-        no = [v for v, effects in self.points if effects[column].status(expect) != "holds"]
-        return yes, no
+        held = [(v, judge(effects[column], expect, least[column]) == "holds")
+                for v, effects, least in self.points]
+        return [v for v, ok in held if ok], [v for v, ok in held if not ok]
+
+    def _head(self, i: int, fixed: bool) -> str:
+        """A column's head, naming its smallest effect of interest when every value shares it."""
+        label, kind, _, _ = self.columns[i]
+        least = fmt_least(self.points[0][2][i], kind) if fixed and self.points else "± in each cell"
+        return f"{label} [95% CI] (smallest of interest {least})"
 
     def table(self) -> list[str]:
-        head = " | ".join(f"{label} [95% CI]" for label, _, _ in self.columns)
-        lines = [f"| `{self.parameter}` | {head} | result |", "|---|" + "---|" * len(self.columns) + "---|"]
-        for value, effects in self.points:
-            pairs = list(zip(effects, self.columns, strict=True))
-            cells = " | ".join(fmt_effect(e, kind) for e, (_, kind, _) in pairs)
-            results = ", ".join(e.status(x) for e, (_, _, x) in pairs if x)
-            lines.append(f"| {value} | {cells} | {results or '-'} |")
+        fixed = [len({least[i] for _, _, least in self.points}) <= 1 for i in range(len(self.columns))]
+        heads = [self._head(i, same) for i, same in enumerate(fixed)]
+        lines = [f"| `{self.parameter}` | {' | '.join(heads)} | result |",
+                 "|---|" + "---|" * len(self.columns) + "---|"]
+        for value, effects, least in self.points:
+            cells, results = [], []
+            for i, (e, (_, kind, expect, _)) in enumerate(zip(effects, self.columns, strict=True)):
+                cells.append(fmt_effect(e, kind) + ("" if fixed[i] else f" ({fmt_least(least[i], kind)})"))
+                if expect:
+                    results.append(judge(e, expect, least[i]))
+            lines.append(f"| {value} | {' | '.join(cells)} | {', '.join(results) or '-'} |")
         return lines
 
 
@@ -137,21 +283,36 @@ def where(yes: Sequence[str], no: Sequence[str]) -> str:
     return f"at {_and(yes)} but not at {_and(no)}"
 
 
-def _flat(effect_a: float, effect_b: float, dose_a: float, dose_b: float) -> bool:
-    """Whether an effect grows by less than half as much (relatively) as the dose behind it."""
-    if not all(math.isfinite(x) for x in (effect_a, effect_b, dose_a, dose_b)) or not effect_a or not dose_a:
-        return False
-    return effect_b / effect_a - 1 < 0.5 * (dose_b / dose_a - 1)
+def half_proportional(first: Effect, dose_first: float, dose_last: float) -> float:
+    """Half the change in an effect that scaling in proportion to its dose would give."""
+    return 0.5 * abs(first.diff) * (dose_last / dose_first - 1)
+
+
+def dose_response(first: Effect, change: Effect, dose_first: float, dose_last: float) -> str:
+    """'flat', 'scales' or 'unsettled': whether an effect grows with the dose behind it. `change` is the
+    paired change in the effect from the first dose to the last; it is flat when its whole 95% interval
+    lies below half of what proportional scaling would give, scales when it lies at or above that half.
+    The doses (points spared) are measured far more tightly than the effect, so they are taken as given."""
+    values = (first.diff, change.lo, change.hi, dose_first, dose_last)
+    if not all(math.isfinite(x) for x in values) or not first.diff or not dose_first:
+        return "unsettled"
+    half = half_proportional(first, dose_first, dose_last)
+    lo, hi = sorted((math.copysign(1, first.diff) * change.lo, math.copysign(1, first.diff) * change.hi))
+    return "flat" if hi < half else "scales" if lo >= half else "unsettled"
 
 
 def overall(statuses: Sequence[str]) -> str:
-    """A verdict from primary tests: supported when all hold, partly when some do."""
+    """A claim's verdict from its primary tests; a reversed test is never hidden behind one that holds."""
+    held, reversal = "holds" in statuses, "reversed" in statuses
     if statuses and all(s == "holds" for s in statuses):
         return "supported"
-    if any(s == "holds" for s in statuses):
-        return "partly supported"
-    if any(s == "reversed" for s in statuses):
+    if held:
+        return "mixed" if reversal else "partly supported"
+    if reversal:
         return "contradicted"
+    for word in ("negligible", "undetermined"):
+        if statuses and all(s == word for s in statuses):
+            return word
     return "not supported at this size"
 
 
@@ -190,8 +351,14 @@ def _sweep_values(values: Sequence[float], essay_value: float, leave_out: float 
     return sorted({*values, essay_value} - {leave_out})
 
 
+def _least(key: str, kind: str, expect: int) -> float:
+    """A test's smallest effect of interest; none for a value shown for context."""
+    return smallest(key, kind) if expect else math.nan
+
+
 def _rows(lab: Lab, a: Arm, b: Arm, spec: Sequence[tuple[str, str, str, int]]) -> list[Row]:
-    return [Row(label, kind, paired(lab.values(a, key), lab.values(b, key)), expect, f"`{b.label}`")
+    return [Row(label, kind, paired(lab.values(a, key), lab.values(b, key)), expect, f"`{b.label}`",
+                least=_least(key, kind, expect))
             for key, label, kind, expect in spec]
 
 
@@ -215,10 +382,10 @@ class Claim:
     def _swept(self, lab: Lab, against: Arm, columns: list[tuple[str, str, str, int]]) -> Sweep:
         """Each swept value against `against`: one paired effect per (metric, label, kind, sign)."""
         ev = _essay_value(self.path)
-        sweep = Sweep(self.path, [(label, kind, sign) for _, label, kind, sign in columns])
+        sweep = Sweep(self.path, [(label, kind, sign, smallest(k, kind)) for k, label, kind, sign in columns])
         for v, arm in self._sweep():
-            sweep.points.append((_label(v, ev), [paired(lab.values(arm, k), lab.values(against, k))
-                                                 for k, *_ in columns]))
+            sweep.add(_label(v, ev), [paired(lab.values(arm, k), lab.values(against, k))
+                                      for k, *_ in columns])
         return sweep
 
     def arms(self, lab: Lab) -> list[Arm]:
@@ -302,7 +469,7 @@ class Association(Claim):
         policing = overall([dropped.status, cross.status])
         # sorting (ties follow scores) and splitting (the network comes apart) are told apart: rising
         # assortativity alone is sorting; splitting needs the largest component to shrink
-        sorting, splitting = _WORD[assort.status], _WORD[largest.status]
+        sorting, splitting = overall([assort.status]), overall([largest.status])
         text = (f"With guilt by association on, citizens dropped {fmt_effect(dropped.effect, 'per1000')} "
                 f"more ties per 1,000 ({dropped.status}); the share of ties across tiers changed by "
                 f"{fmt_effect(cross.effect, 'share')} ({cross.status}); score assortativity by "
@@ -311,7 +478,7 @@ class Association(Claim):
                 f"seek rates as in `essay`), extra tie-dropping is shown {where(*sweep.holds_at(0))}; a "
                 f"smaller largest component {where(*sweep.holds_at(2))}.")
         if assort.status == "holds" and largest.status != "holds":
-            more = made.effect.lo > 0
+            more = judge(made.effect, 1, smallest("ties_made", "per1000")) == "holds"
             text += (" So the network sorts by score but does not split: assortativity rises, while the "
                      "largest component, on which the splitting verdict rests, does not shrink"
                      + (f", and citizens make more ties, not fewer (ties made per 1,000: "
@@ -355,7 +522,7 @@ class Innocents(Claim):
 
         def only(label: str, without: Arm, flag: str) -> Row:
             return Row(label, "per1000", paired(self._only(lab, ESSAY, without, flag), zero), 1,
-                       f"`{without.label}`, same citizens")
+                       f"`{without.label}`, same citizens", least=smallest(flag, "per1000"))
 
         rows = [
             *_rows(lab, ESSAY, BASELINE, [
@@ -435,12 +602,14 @@ class Approval(Claim):
         groups = (("urban", "urban - rural"), ("education", "degree - primary education"),
                   ("income", "richest - poorest income quintile"), ("age", "aged 60+ - under 35"))
         # every value in these tables is a difference of approval shares, shown in percentage points
+        least = smallest("approval", "share")
         start = [Row(f"{label}, day 0", "share", paired(lab.values(ESSAY, f"gap_{k}_start"), zero), 1,
-                     "no gradient", True) for k, label in groups]
+                     "no gradient", True, least) for k, label in groups]
         end = [Row(f"{label}, last day", "share", paired(lab.values(ESSAY, f"gap_{k}_end"), zero), 0,
                    "no gradient", True) for k, label in groups]
         falls = self._falls(lab, ESSAY)
-        fall = [Row(label, "share", paired(falls[key], zero), expect, "`baseline`, same citizens", True)
+        fall = [Row(label, "share", paired(falls[key], zero), expect, "`baseline`, same citizens", True,
+                    _least(key, "share", expect))
                 for key, label, expect in (
                     ("all", "approval change, all citizens", -1),
                     ("own_top", "... the quarter most sanctioned themselves", -1),
@@ -450,14 +619,15 @@ class Approval(Claim):
                     ("nbr_bottom", "... the quarter who saw fewest", 0),
                     ("nbr_gap", "most minus least exposed through friends", -1))]
         ev = _essay_value(self.path)
-        sweep = Sweep(self.path, [("approval change, all", "share", -1),
-                                  ("most minus least sanctioned quarter", "share", -1)])
+        sweep = Sweep(self.path, [("approval change, all", "share", -1, least),
+                                  ("most minus least sanctioned quarter", "share", -1, least)])
         for v, arm in self._sweep():
             f = self._falls(lab, arm)
-            sweep.points.append((_label(v, ev), [paired(f["all"], zero), paired(f["own_gap"], zero)]))
+            sweep.add(_label(v, ev), [paired(f["all"], zero), paired(f["own_gap"], zero)])
         gradient = overall([r.status for r in start])
         falling = overall([fall[0].status, fall[3].status, fall[6].status])
-        persist = [label for (_, label), r in zip(groups, end, strict=True) if r.effect.lo > 0]
+        persist = [label for (_, label), r in zip(groups, end, strict=True)
+                   if judge(r.effect, 1, least) == "holds"]
         text = (f"The day-0 gradients are the model's input (the `attitudes.approval_*` parameters, after "
                 f"Kostka 2019), so that check confirms the implementation, not the claim. By day "
                 f"{lab.days - 1} approval under `essay` differs from the same citizens' under `baseline` by "
@@ -466,7 +636,8 @@ class Approval(Claim):
                 f"against {fmt(fall[2].effect.diff, 'share', True)} in the least ({fall[3].status}), and "
                 f"{fmt(fall[4].effect.diff, 'share', True)} in the quarter who saw most penalties among "
                 f"friends against {fmt(fall[5].effect.diff, 'share', True)} in the fewest "
-                f"({fall[6].status}). Gradients still above zero on the last day: "
+                f"({fall[6].status}). Gradients still shown on the last day (beyond "
+                f"{fmt_least(least, 'share')}): "
                 f"{_and(persist) if persist else 'none'}. Across `{self.path}`, the most sanctioned lose "
                 f"more approval than the least {where(*sweep.holds_at(1))}.")
         metric = ("Approval is each citizen's approval probability (the logistic of its approval logit). "
@@ -483,6 +654,11 @@ class Approval(Claim):
                   f"Where it holds (sweep of `{self.path}`, against `baseline`):", "", *sweep.table()]
         return Section(self.number, self.title, self.quote, metric, blocks,
                        f"gradient at the start {gradient}; falling as sanctions come close {falling}", text)
+
+
+_SCALES = {"flat": "Nor does its size scale with the multiplier (no dose-response):",
+           "scales": "Its size changes with the multiplier:",
+           "unsettled": "Whether its size scales with the multiplier is not settled at this size:"}
 
 
 class Officials(Claim):
@@ -515,15 +691,16 @@ class Officials(Claim):
         ])
         lost, share, listed, _, _, approval = rows
         keys = ("pen_official", "approval_ordinary")
-        sweep = Sweep(f"{self.path} = [1, m, m]", [("points lost per official", "points", -1),
-                                                   ("ordinary citizens' approval", "share", -1)])
+        sweep = Sweep(f"{self.path} = [1, m, m]", [
+            ("points lost per official", "points", -1, smallest(keys[0], "points")),
+            ("ordinary citizens' approval", "share", -1, smallest(keys[1], "share"))])
         for m, arm in self._sweep():
-            sweep.points.append((f"m = {m:g}", [paired(lab.values(arm, k), lab.values(ref, k))
-                                                for k in keys]))
-        (m_hi, (pts_hi, appr_hi)), (m_lo, (pts_lo, appr_lo)) = sweep.points[0], sweep.points[-1]
-        scales = ("Nor does its size scale with the multiplier (no dose-response):"
-                  if _flat(appr_hi.diff, appr_lo.diff, pts_hi.diff, pts_lo.diff)
-                  else "Its size changes with the multiplier:")
+            sweep.add(f"m = {m:g}", [paired(lab.values(arm, k), lab.values(ref, k)) for k in keys])
+        (m_hi, (pts_hi, appr_hi), _), (m_lo, (pts_lo, appr_lo), _) = sweep.points[0], sweep.points[-1]
+        arms = self._sweep()
+        change = paired(lab.values(arms[-1][1], keys[1]), lab.values(arms[0][1], keys[1]))
+        half = math.copysign(half_proportional(appr_hi, pts_hi.diff, pts_lo.diff), appr_hi.diff)
+        scales = _SCALES[dose_response(appr_hi, change, pts_hi.diff, pts_lo.diff)]
         spared = overall([lost.status, share.status])
         noticed = overall([approval.status])
         officials = float(lab.values(ESSAY, "officials").mean())
@@ -540,17 +717,33 @@ class Officials(Claim):
                 f"lowers approval with the share of officials seen spared a penalty each day, a count of "
                 f"softened sanctions whatever the multiplier, so the check confirms the implementation, not "
                 f"the claim. {scales} {fmt(appr_hi.diff, 'share', True)} at {m_hi} and "
-                f"{fmt(appr_lo.diff, 'share', True)} at {m_lo}, while the points spared per official go from "
-                f"{fmt(-pts_hi.diff, 'points')} to {fmt(-pts_lo.diff, 'points')}.")
+                f"{fmt(appr_lo.diff, 'share', True)} at {m_lo}, a change of {fmt_effect(change, 'share')} "
+                f"where half of proportional scaling would give {fmt(half, 'share', True)}, while the points "
+                f"spared per official go from {fmt(-pts_hi.diff, 'points')} to "
+                f"{fmt(-pts_lo.diff, 'points')}.")
         metric = ("`essay` (penalties multiplied by rank, senior officials exempt from the blacklist) "
                   "against the same policy with every multiplier 1 and no exemption. Points lost sum the "
-                  "penalties of every penalised act recorded against a citizen, true or false.")
+                  "penalties of every penalised act recorded against a citizen, true or false. The approval "
+                  "effect has no dose-response when its paired change from the largest multiplier swept to "
+                  "the smallest lies, whole 95% interval, below half of what scaling in proportion to the "
+                  "points spared would give; it scales when the interval lies wholly at or above that half; "
+                  "otherwise it is not settled.")
         blocks = [*row_table(rows, "`essay`"), "",
                   "Where it holds (sweep of the officials' multiplier m, no exemption, against "
                   f"`{ref.label}`):", "", *sweep.table()]
         return Section(self.number, self.title, self.quote, metric, blocks,
                        f"officials spared {spared}; leniency lowers approval {noticed} (an assumed input)",
                        text)
+
+
+_GAP_WORD = {"holds": "persists", "not shown": "no gap shown"}  # claim 6's words for a gap at the end
+
+
+def last_counted(day: int) -> int:
+    """The day whose component count a day's metrics repeat: components, the costlier network
+    metrics, are counted only every `run.network_metrics_every` days (and on a run's last day)."""
+    every = int(_essay_value("run.network_metrics_every"))
+    return day // every * every
 
 
 class Irreversibility(Claim):
@@ -578,53 +771,75 @@ class Irreversibility(Claim):
     def arms(self, lab: Lab) -> list[Arm]:
         return [BASELINE] + [a for _, x, y in self._pairs(lab) for a in (x, y)]
 
+    @staticmethod
+    def _gap(lab: Lab, arm: Arm, ref: Arm, key: str, kind: str) -> tuple[Effect, Effect, str]:
+        """A metric's gap to `ref` just before dismantling and at the end, and the test of the gap at the
+        end ('' when no gap opened: it must hold before, beyond the metric's smallest effect of interest)."""
+        before = paired(lab.values(arm, f"before_{key}"), lab.values(ref, f"before_{key}"))
+        after = paired(lab.values(arm, key), lab.values(ref, key))
+        sign = 1 if before.diff > 0 else -1
+        if judge(before, sign, smallest(key, kind)) != "holds":
+            return before, after, ""
+        return before, after, judge(after, sign, gap_least(key, kind, before))
+
+    def _sweep_table(self, lab: Lab) -> Sweep:
+        """The gaps at the end at each decay, each against a tenth of its own gap before."""
+        ev = _essay_value(self.path)
+        keys = (("perceived", "share"), ("dissent", "share"))
+        sweep = Sweep(self.path, [("perceived detection gap at the end", "share", 1, math.nan),
+                                  ("dissent gap at the end", "share", -1, math.nan)])
+        for v, x, y in self._pairs(lab):
+            befores = [paired(lab.values(x, f"before_{k}"), lab.values(y, f"before_{k}")) for k, _ in keys]
+            sweep.add(_label(v, ev), [paired(lab.values(x, k), lab.values(y, k)) for k, _ in keys],
+                      [gap_least(k, kind, b) for (k, kind), b in zip(keys, befores, strict=True)])
+        return sweep
+
     def evaluate(self, lab: Lab) -> Section:
         dd, w = lab.dismantle_day, lab.window
         ev = _essay_value(self.path)
         dismantled = next(x for v, x, _ in self._pairs(lab) if v == ev)
-        lines = ["| metric | gap just before dismantling [95% CI] | gap at the end [95% CI] | share of the "
-                 "gap left | result |", "|---|---|---|---|---|"]
-        persisted: list[str] = []
-        closed: list[str] = []
+        lines = ["| metric | gap just before dismantling [95% CI] | gap at the end [95% CI] | smallest gap "
+                 "of interest at the end | share of the gap left | result |", "|---|---|---|---|---|---|"]
+        results: dict[str, list[str]] = {}
+        statuses: list[str] = []  # the tests of the gaps that opened
         shares: list[tuple[float, str]] = []  # share of the gap left, for the gaps that persist
         for key, label, kind in self.METRICS:
-            before = paired(lab.values(dismantled, f"before_{key}"), lab.values(BASELINE, f"before_{key}"))
-            after = paired(lab.values(dismantled, key), lab.values(BASELINE, key))
-            sign = 1 if before.diff > 0 else -1
-            gap = before.status(sign) == "holds"
-            if not gap:
-                result = "no gap to close"
-            elif after.status(sign) == "holds":
-                result = "persists"
-                persisted.append(label)
+            before, after, status = self._gap(lab, dismantled, BASELINE, key, kind)
+            opened = bool(status)
+            statuses += [status] if opened else []
+            result = _GAP_WORD.get(status, status) if opened else "no gap to close"
+            results.setdefault(result, []).append(label)
+            if result == "persists":
                 shares.append((after.diff / before.diff, label))
-            else:
-                result = "closed"
-                closed.append(label)
-            left = fmt(after.diff / before.diff, "share") if gap else "-"
-            lines.append(f"| {label} | {fmt_effect(before, kind)} | {fmt_effect(after, kind)} | {left} "
-                         f"| {result} |")
-        sweep = Sweep(self.path, [("perceived detection gap at the end", "share", 1),
-                                  ("dissent gap at the end", "share", -1)])
-        for v, x, y in self._pairs(lab):
-            sweep.points.append((_label(v, ev), [paired(lab.values(x, k), lab.values(y, k))
-                                                 for k in ("perceived", "dissent")]))
-        verdict = ("partly supported" if persisted and closed else "supported" if persisted
-                   else "not supported" if closed else "not supported at this size")
-        text = (f"After the system was switched off on day {dd}, the gap to `baseline` persisted to day "
-                f"{lab.days - 1} in: {_and(persisted) if persisted else 'nothing'}; it closed in: "
-                f"{_and(closed) if closed else 'nothing'}.")
+            left = fmt(after.diff / before.diff, "share") if opened else "-"
+            least = fmt_least(gap_least(key, kind, before), kind) if opened else "-"
+            lines.append(f"| {label} | {fmt_effect(before, kind)} | {fmt_effect(after, kind)} | {least} "
+                         f"| {left} | {result} |")
+        sweep = self._sweep_table(lab)
+        persisted = results.get("persists", [])
+        others = [f"{label} ({r})" for r, labels in results.items()
+                  if r not in ("persists", "no gap to close") for label in labels]
+        verdict = overall(statuses)
+        text = (f"After the system was switched off on day {dd}, the gaps to `baseline` it had opened "
+                f"persisted to day {lab.days - 1} in: {_and(persisted) if persisted else 'nothing'}; not in: "
+                f"{_and(others) if others else 'nothing'}.")
         if shares:
             (low, low_label), (high, high_label) = min(shares), max(shares)
             text += (f" In the {lab.days - dd} days after, the persisting gaps went to between "
                      f"{fmt(low, 'share')} ({low_label}) and {fmt(high, 'share')} ({high_label}) of their "
                      f"size just before.")
-        text += (f" Across `{self.path}`, a perceived-detection gap remains at the end "
-                 f"{where(*sweep.holds_at(0))}.")
+        text += (f" Across `{self.path}`, a perceived-detection gap of more than a tenth of its size before "
+                 f"dismantling remains at the end {where(*sweep.holds_at(0))}.")
+        counted = last_counted(dd - 1)
         metric = (f"`essay` with `timeline.dismantle_day: {dd}` against `baseline`. The gap before is "
-                  f"averaged over days {dd - w}-{dd - 1} (network metrics: day {dd - 1}); the gap at the end "
-                  f"over the last {w} days (network metrics: the last day). A gap persists when its 95% CI "
-                  f"at the end still excludes zero on the same side.")
+                  f"averaged over days {dd - w}-{dd - 1} (mean degree: day {dd - 1}; the largest component: "
+                  f"day {counted}, the last day before dismantling it was counted on, as components are "
+                  f"counted every {_essay_value('run.network_metrics_every')} days); the gap at the end over "
+                  f"the last {w} days (network metrics: the last day, on which components are always "
+                  f"counted). A gap has opened when its 95% CI before dismantling lies beyond the metric's "
+                  f"smallest effect of interest; it persists when its 95% CI at the end lies beyond a tenth "
+                  f"of its size before (or that smallest effect, if larger), on the same side. The verdict "
+                  f"reads the gaps that opened as its primary tests, a gap that persists as one that holds.")
         blocks = [*lines, "", f"Where it holds (sweep of `{self.path}`, dismantled `essay` against "
                   "`baseline` with the same value):", "", *sweep.table()]
         return Section(self.number, self.title, self.quote, metric, blocks, verdict, text)
@@ -657,6 +872,25 @@ def check_sizes(population: int, days: int, replicates: int) -> None:
             + f"; expected from 2 to {MAX_REPLICATES:,} (the page's default is {DEFAULT_REPLICATES})")
 
 
+def smallest_note() -> str:
+    """The page's statement of the smallest effects of interest, from the tables the tests use."""
+    entries = [(value, kind, what, why) for kind, (value, what, why) in SMALLEST_BY_KIND.items()]
+    entries += SMALLEST_BY_METRIC.values()
+    items = [f"  - {what}: {fmt_least(value, kind)} ({why})" for value, kind, what, why in entries]
+    return "\n".join([
+        "- **Smallest effect of interest.** Common random numbers make paired intervals narrow, so an "
+        "effect can exclude zero beyond doubt and still be too small to matter (and a value that would "
+        "read as zero at a table's precision is shown with more digits, so that a tiny effect cannot pass "
+        "for none). Every test names the smallest effect it counts (the tables' ± column), by kind of "
+        "metric or for the metric itself:",
+        *items,
+        f"  - a gap after dismantling (claim 6): a tenth ({GAP_LEFT:g}) of its size just before, or its "
+        "metric's own if larger (the claim is that the gap stays, not that a trace of it does)."])
+
+
+_INTERVAL = re.compile(r"\[[^\[\]|]+, [^\[\]|]+\]")  # "[lo, hi]" in a table cell
+
+
 @dataclass
 class Findings:
     """Every claim's section, and the sizes they were measured at."""
@@ -685,6 +919,36 @@ class Findings:
                      "blacklist numbers as a lower bound.")
         return text
 
+    def intervals(self) -> tuple[int, int]:
+        """How many confidence intervals the page's tables show, and how many results they give."""
+        shown = tests = 0
+        for s in self.sections:
+            results = False  # whether the table being read has a result column
+            for line in s.blocks:
+                if not line.startswith("|"):
+                    results = False
+                elif "[95% CI]" in line:  # a table's head
+                    results = line.endswith("| result |")
+                elif not line.startswith("|---"):
+                    shown += len(_INTERVAL.findall(line))
+                    cell = line.rstrip(" |").rsplit(" | ", 1)[-1]
+                    tests += len(cell.split(", ")) if results and cell != "-" else 0
+        return shown, tests
+
+    def multiplicity(self) -> str:
+        """What the page's many unadjusted intervals allow a reader to conclude."""
+        shown, tests = self.intervals()
+        return (f"- **Many intervals.** This page shows {shown} confidence intervals (95%, t, over "
+                f"{self.replicates} seeds each), {tests} of them tests of a prediction, none adjusted for "
+                "the others: where there is no effect, about one in twenty excludes zero by chance. "
+                "*Supported* (every primary test holds) and a sweep's "
+                "'at every value tried' are intersection-union tests, each part passing on its own, so they "
+                "need no correction. *Partly supported*, *mixed* and a sweep's 'at a but not at b' rest on "
+                "some tests among several holding, a union, which unadjusted intervals reach more often than "
+                "one time in twenty: read one test that holds among several, or one value where a sweep's "
+                "effect holds, as a lead to rerun with more seeds, not as a finding. 'At none of the values "
+                "tried' says that no interval showed the effect, not that it is absent.")
+
     def markdown(self) -> str:
         lines = [
             "# Findings: the essay's claims as hypotheses, measured", "",
@@ -698,9 +962,9 @@ class Findings:
             "- **Paired design.** Both arms of a comparison run on the same seeds, so they meet the same "
             "citizens, network and luck for every decision (common random numbers). An effect is the "
             "mean of the per-seed differences, with a 95% t-interval over the seeds.",
-            "- **Result words.** *holds*: the interval excludes zero on the side the claim predicts; "
-            "*reversed*: it excludes zero on the other side; *not shown*: it includes zero. A claim is "
-            "*supported* when all its primary tests hold, *partly supported* when some do.",
+            smallest_note(),
+            result_words(),
+            self.multiplicity(),
             "- **What this is.** The model's answer under its assumptions (docs/ODD.md lists every "
             "parameter and its source), not an observation of any real society. Small populations and "
             "few replicates give wide intervals; rerun with more to narrow them.",
