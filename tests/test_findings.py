@@ -231,9 +231,9 @@ def test_paired_effect_is_the_mean_difference_with_a_t_interval() -> None:
     half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
     assert (e.a, e.b, e.diff, e.n) == (5.0, 2.0, 3.0, 3)
     assert e.lo == pytest.approx(3.0 - half) and e.hi == pytest.approx(3.0 + half)
-    assert e.status(+1) == "holds" and e.status(-1) == "reversed" and e.status(0) == ""
-    assert f.paired([1.0, -1.0], [0.0, 0.0]).status(+1) == "not shown"
-    assert f.paired([1.0], [0.0]).status(+1) == "undetermined"
+    assert f.judge(e, +1, 0.0) == "holds" and f.judge(e, -1, 0.0) == "reversed" and f.judge(e, 0, 0.0) == ""
+    assert f.judge(f.paired([1.0, -1.0], [0.0, 0.0]), +1, 0.0) == "not shown"
+    assert f.judge(f.paired([1.0], [0.0]), +1, 0.0) == "undetermined"
     assert f.paired([1.0, float("nan"), 2.0], [0.0, 0.0, 0.0]).n == 2  # undefined seeds left out
 
 
@@ -246,7 +246,7 @@ def test_an_interval_inside_the_smallest_effect_of_interest_is_negligible() -> N
     least = f.smallest("perceived", "share")
     assert least == 0.001  # 0.1 percentage points
     tiny = _effect(2.85e-5, 2.80e-5, 2.91e-5)
-    assert tiny.status(+1) == "holds"  # the sign test alone
+    assert f.judge(tiny, +1, 0.0) == "holds"  # the sign test alone
     assert f.judge(tiny, +1, least) == "negligible" and f.judge(tiny, -1, least) == "negligible"
     assert f.judge(_effect(0.01, 0.005, 0.015), +1, least) == "holds"
     assert f.judge(_effect(0.002, 0.0005, 0.0035), +1, least) == "perhaps negligible"  # straddles 0.1 pp

@@ -305,18 +305,6 @@ class Effect:
     hi: float
     n: int
 
-    def status(self, expect: int) -> str:
-        """'holds', 'reversed' or 'not shown' for an expected sign (+1/-1); '' when descriptive."""
-        if expect == 0:
-            return ""
-        if not (math.isfinite(self.lo) and math.isfinite(self.hi)):
-            return "undetermined"
-        if (expect > 0 and self.lo > 0) or (expect < 0 and self.hi < 0):
-            return "holds"
-        if (expect > 0 and self.hi < 0) or (expect < 0 and self.lo > 0):
-            return "reversed"
-        return "not shown"
-
 
 def paired(a: Sequence[float], b: Sequence[float]) -> Effect:
     """The paired effect of a over b; seeds where either is undefined are left out."""
