@@ -271,7 +271,10 @@ def test_table_keeps_numbers_whole_at_narrow_widths(monkeypatch, width: int, rep
     text = console.export_text()
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= width
-    lines = {line.split()[0]: line.split() for line in text.splitlines() if line.strip()}
+    lines: dict[str, list[str]] = {}
+    for line in text.splitlines():  # the table's rows: the first line to start with each word
+        if line.strip():
+            lines.setdefault(line.split()[0], line.split())
     # metric, A mean, B mean, B - A, 95% CI, variance reduction: each whole, each compact
     assert lines["alcohol_rate"] == ["alcohol_rate", "0.0304", "0.0284", "-0.002", "±0", "inf"]
     assert lines["score_mean"][1:4] == ["1,000.0", "989.0", "-11"]
@@ -349,3 +352,40 @@ def test_compare_notes_that_few_replicates_give_rough_reductions(replicates):
     rough = ("from only 2 replicates the variance reductions are rough estimates (ratios of two variances "
              "with 1 degree of freedom each); use 5 or more replicates to rely on them")
     assert c.notes == ([rough] if replicates < 5 else [])
+
+
+# ------------------------------------------------------------------ what the numbers rest on
+
+
+def _printed(comparison: Comparison, width: int = 100) -> str:
+    """What `print_comparison` writes, with its line breaks folded to single spaces."""
+    console = Console(width=width, record=True, file=io.StringIO())
+    cli_compare.out, saved = console, cli_compare.out
+    try:
+        cli_compare.print_comparison(comparison)
+    finally:
+        cli_compare.out = saved
+    return " ".join(console.export_text().split())
+
+
+def test_the_means_are_over_the_pairs_the_difference_uses():
+    """A's mean was over A's finite replicates and B's over B's: with a NaN under A alone the two
+    means no longer differed by B - A."""
+    row = _summary(np.array([math.nan, 0.5, 0.7]), np.array([0.9, 0.6, 0.9]), np.array([0.8, 0.4, 0.9]))
+    assert row["n"] == 2
+    assert row["a_mean"] == pytest.approx(0.6) and row["b_mean"] == pytest.approx(0.75)
+    assert row["difference"] == pytest.approx(row["b_mean"] - row["a_mean"])
+
+
+def test_the_table_names_the_metrics_over_fewer_replicates():
+    nan_under_a = _summary(np.array([math.nan, 0.5, 0.7]),
+                           np.array([0.9, 0.6, 0.9]), np.array([0.8, 0.4, 0.9]))
+    whole = _summary(np.array([0.5, 0.6, 0.7]), np.array([0.4, 0.6, 0.6]), np.array([0.3, 0.4, 0.9]))
+    rows = [{"metric": "blacklisted_degree_ratio", **nan_under_a}, {"metric": "approval_mean", **whole}]
+    c = Comparison(a="baseline", b="essay", replicates=3, seed=0, population=5000, days=120,
+                   same_citizens=True, metrics=pl.DataFrame(rows), fates=fates_frame_empty(),
+                   replicates_frame=pl.DataFrame())
+    text = _printed(c)
+    assert "t(0.975, n-1)" in text and "R-1" not in text
+    assert "the means and B - A are over n of them: blacklisted_degree_ratio (n=2)" in text
+    assert "approval_mean (n=" not in text

@@ -70,9 +70,10 @@ FATES_SCHEMA = {"fate": pl.String, "grouping": pl.String, "group": pl.String, "p
 class Comparison:
     """Paired differences B - A over replicates, the fates that differ, and the CRN gain.
 
-    `metrics` has one row per headline metric: the means under A and B, the paired difference's
-    mean, standard error and 95% t interval, and the variance reduction with its status (a key
-    of REDUCTION_STATUS: the value is inf for "infinite", NaN unless "measured"). `fates` has one row per
+    `metrics` has one row per headline metric: the means under A and B and the paired
+    difference's mean, standard error and 95% t interval, all over the `n` replicates with a value
+    under both, and the variance reduction with its status (a key of REDUCTION_STATUS: the value
+    is inf for "infinite", NaN unless "measured"). `fates` has one row per
     (fate, grouping, group): how many citizens had the fate only under A, only under B, under
     both. `replicates_frame` holds every replicate's value under A, B and independent B. `seed`
     is the first paired seed. `notes` says what limits the reading: citizens that differ between
@@ -314,7 +315,8 @@ def _reduction(var_p: float, var_i: float) -> tuple[float, str]:
 
 
 def _summary(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> dict[str, float | int | str]:
-    """Mean, SE and 95% t interval of the paired differences; the CRN variance reduction."""
+    """Mean, SE and 95% t interval (n - 1 degrees of freedom) of the paired differences over the n
+    replicates that gave the metric a value under both A and B; the CRN variance reduction."""
     ok = np.isfinite(b - a)
     d = (b - a)[ok]
     n = int(d.size)
@@ -326,10 +328,9 @@ def _summary(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> dict[str, float
     ok_i = np.isfinite(b_ind - a)
     var_i = _variance((b_ind - a)[ok_i], _scale(a[ok_i], b_ind[ok_i]))
     reduction, status = _reduction(var_p, var_i)
-    a_ok, b_ok = a[np.isfinite(a)], b[np.isfinite(b)]
-    return {
-        "a_mean": float(a_ok.mean()) if a_ok.size else nan,
-        "b_mean": float(b_ok.mean()) if b_ok.size else nan,
+    return {  # both means over the pairs the difference uses, so that b_mean - a_mean is its mean
+        "a_mean": float(a[ok].mean()) if n else nan,
+        "b_mean": float(b[ok].mean()) if n else nan,
         "difference": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half, "n": n,
         "var_paired": var_p, "var_independent": var_i, "variance_reduction": reduction,
         "variance_reduction_status": status,

@@ -137,6 +137,12 @@ def _reduction(v: float | None) -> str:
     return f"{v:.0f}x" if v < 1000 else f"{v:.1e}x"
 
 
+def _fewer_pairs(result: Any) -> str:
+    """The metrics whose means and interval rest on fewer than R replicates, as `name (n=3)`."""
+    short = result.metrics.filter(pl.col("n") < result.replicates)
+    return ", ".join(f"{name} (n={n})" for name, n in short.select("metric", "n").iter_rows())
+
+
 def print_comparison(result: Any) -> None:
     """The readable comparison: differences, then fates by group."""
     from scorestate.analysis.compare import FATES
@@ -160,9 +166,15 @@ def print_comparison(result: Any) -> None:
     for cells in rows:
         table.add_row(*cells)
     out.print(table)
-    out.print("B - A = the paired difference (same seed); 95% CI = B - A ± t(0.975, R-1) x standard error; "
+    out.print("B - A = the paired difference (same seed); 95% CI = B - A ± t(0.975, n-1) x standard error, "
+              f"over the n replicates with a value under both A and B (n = {result.replicates} unless "
+              "listed below); "
               "variance reduction = var(B - A, independent seeds) / var(B - A, same seeds), measured; "
               f"median over the measured ones: {_reduction(result.median_variance_reduction)}")
+    short = _fewer_pairs(result)
+    if short:
+        out.print(f"fewer than {result.replicates} replicates gave a value under both A and B, so the means "
+                  f"and B - A are over n of them: {short}")
     for status, why in REDUCTION_FOOTNOTES.items():
         names = result.metrics.filter(pl.col("variance_reduction_status") == status)["metric"].to_list()
         if names:
