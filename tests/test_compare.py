@@ -110,9 +110,10 @@ def test_compare_refuses_what_it_cannot_pair():
     a = ss.load_scenario("baseline", population=100, days=5)
     with pytest.raises(ScorestateError, match=r"replicates must be an integer of at least 2.*got 1"):
         compare(a, a, replicates=1)
-    with pytest.raises(ScorestateError, match=r"population\.size is 100 under A and 120 under B"):
+    with pytest.raises(ScorestateError, match=r"population\.size is 100 under A and 120 under B; "
+                                              r"expected one population\.size for both"):
         compare(a, ss.load_scenario("essay", population=120, days=5), replicates=2)
-    with pytest.raises(ScorestateError, match=r"run\.days is 5 under A and 6 under B"):
+    with pytest.raises(ScorestateError, match=r"run\.days is 5 under A and 6 under B; expected one"):
         compare(a, ss.load_scenario("essay", population=100, days=6), replicates=2)
 
 
@@ -389,3 +390,13 @@ def test_the_table_names_the_metrics_over_fewer_replicates():
     assert "t(0.975, n-1)" in text and "R-1" not in text
     assert "the means and B - A are over n of them: blacklisted_degree_ratio (n=2)" in text
     assert "approval_mean (n=" not in text
+
+
+def test_a_comparison_prints_as_one_line():
+    """The default repr printed all three frames, some thousands of characters."""
+    c = _hand_built(5)
+    text = repr(c)
+    assert "\n" not in text and len(text) < 250, text
+    assert text == ("Comparison(a='baseline', b='essay', replicates=5, seeds=0..4, population=5,000, "
+                    f"days=120, same_citizens=True, metrics=3x{c.metrics.width}, fates=0x7, "
+                    "replicates_frame=0x0, notes=0)")

@@ -92,6 +92,15 @@ class Comparison:
     replicates_frame: pl.DataFrame
     notes: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        """One line, as RunResult's: the default printed all three frames in full."""
+        last = self.seed + self.replicates - 1
+        return (f"Comparison(a={self.a!r}, b={self.b!r}, replicates={self.replicates}, "
+                f"seeds={self.seed}..{last}, population={self.population:,}, days={self.days}, "
+                f"same_citizens={self.same_citizens}, metrics={_shape(self.metrics)}, "
+                f"fates={_shape(self.fates)}, replicates_frame={_shape(self.replicates_frame)}, "
+                f"notes={len(self.notes)})")
+
     @property
     def median_variance_reduction(self) -> float:
         """The median over metrics of var(independent) / var(paired), where both are positive
@@ -125,6 +134,11 @@ class Comparison:
             "fates": [{k: _clean(v) for k, v in row.items()} for row in self.fates.to_dicts()],
             "notes": list(self.notes),
         }
+
+
+def _shape(frame: pl.DataFrame) -> str:
+    """A frame as `rows x columns`, for a repr (as RunResult's)."""
+    return f"{frame.height:,}x{frame.width}"
 
 
 def _clean(v: Any) -> Any:
@@ -168,10 +182,11 @@ def check(a: Scenario, b: Scenario, replicates: int, seed: int | None = None) ->
                               f"{INDEPENDENT_OFFSET} + replicate); got {seed!r}")
     if a.population.size != b.population.size:
         raise ScorestateError(f"compare needs the same citizens under both policies; population.size is "
-                              f"{a.population.size} under A and {b.population.size} under B")
+                              f"{a.population.size} under A and {b.population.size} under B; expected "
+                              f"one population.size for both")
     if a.run.days != b.run.days:
         raise ScorestateError(f"compare reads both runs on the same last day; run.days is {a.run.days} "
-                              f"under A and {b.run.days} under B")
+                              f"under A and {b.run.days} under B; expected one run.days for both")
     return seed
 
 
@@ -375,7 +390,8 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int | None = No
         if k == 0:
             if sim_a.n != sim_b.n:
                 raise ScorestateError(f"compare needs the same citizens under both policies; A has "
-                                      f"{sim_a.n} citizens and B {sim_b.n} (different networks?)")
+                                      f"{sim_a.n} citizens and B {sim_b.n} (different networks?); "
+                                      f"expected the same number under both")
             differences = society_differences(sim_a.scenario, sim_b.scenario)
             fates = fates_frame(sim_a, sim_b)
             population = sim_a.n
