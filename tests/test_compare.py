@@ -400,3 +400,14 @@ def test_a_comparison_prints_as_one_line():
     assert text == ("Comparison(a='baseline', b='essay', replicates=5, seeds=0..4, population=5,000, "
                     f"days=120, same_citizens=True, metrics=3x{c.metrics.width}, fates=0x7, "
                     "replicates_frame=0x0, notes=0)")
+
+
+def test_compare_says_when_it_ignored_bs_own_seed():
+    """`compare(load(..., seed=1), load(..., seed=5))` ran B on A's seeds without a word."""
+    a = ss.load_scenario("baseline", population=200, days=5, seed=1)
+    c = compare(a, ss.load_scenario("essay", population=200, days=5, seed=5), replicates=2)
+    assert c.seed == 1
+    assert ("B's run.seed (5) differs from A's (1) and was ignored: both policies run on the same seeds, "
+            "1 to 2 (from seed=, or A's run.seed without it)") in c.notes
+    same = compare(a, ss.load_scenario("essay", population=200, days=5, seed=1), replicates=2)
+    assert not [n for n in same.notes if "run.seed" in n]

@@ -252,6 +252,13 @@ def _society_note(differences: list[str]) -> str:
             + ". So the fates compare different people and the pairing gains less")
 
 
+def _seed_note(a: Scenario, b: Scenario, seed: int, replicates: int) -> str:
+    """B's own seed is never used (both sides share seeds): said, since it was set for a reason."""
+    return (f"B's run.seed ({b.run.seed}) differs from A's ({a.run.seed}) and was ignored: both "
+            f"policies run on the same seeds, {seed} to {seed + replicates - 1} (from seed=, or A's "
+            f"run.seed without it)")
+
+
 def _rough_note(replicates: int) -> str:
     dof = replicates - 1
     return (f"from only {replicates} replicates the variance reductions are rough estimates (ratios "
@@ -358,7 +365,8 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int | None = No
     """Run A and B on seeds seed..seed+R-1 (paired) and B on independent seeds; compare.
 
     `seed` defaults to scenario A's own `run.seed` (as `load_scenario(..., seed=S)` set it), so
-    replicate 0 is the run `simulate(a)` makes; B's `run.seed` is not used (both sides share seeds).
+    replicate 0 is the run `simulate(a)` makes; B's `run.seed` is not used (both sides share seeds:
+    a note says so where it differs from A's).
 
     For each headline metric of the last day: the paired difference B - A with its mean,
     standard error and 95% t confidence interval over replicates, and var(independent) /
@@ -412,6 +420,8 @@ def compare(a: Scenario, b: Scenario, replicates: int = 5, seed: int | None = No
         for k in range(replicates) for metric in HEADLINE
     ])
     notes = [_society_note(differences)] if differences else []
+    if b.run.seed != a.run.seed:
+        notes.append(_seed_note(a, b, seed, replicates))
     if replicates < ROUGH_BELOW:
         notes.append(_rough_note(replicates))
     return Comparison(a=a.name, b=b.name, replicates=replicates, seed=seed,
