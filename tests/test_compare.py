@@ -230,7 +230,7 @@ def test_a_reduction_with_nothing_to_measure_is_undefined(a, b, b_independent, s
 
 def test_a_real_but_tiny_variance_is_measured_not_rounded_away():
     """One citizen in 5 million apart: far above round-off, so it must count."""
-    a = np.array([0.2, 0.2])
+    a = np.array([0.2, 0.2 + 1e-7])  # A varies too: a side that does not has no reduction at all
     b = a + np.array([0.1, 0.1 + 2e-7])
     row = _summary(a, b, a + np.array([0.1, 0.1 + 4e-7]))
     assert row["var_paired"] > 0 and row["ci_high"] > row["ci_low"]
@@ -242,8 +242,8 @@ def _hand_built(replicates: int) -> Comparison:
     """A comparison without running anything: one metric with round-off, one with a huge ratio."""
     rows = [
         {"metric": "alcohol_rate", **_summary(ALCOHOL_A, ALCOHOL_B, np.array([141, 160]) / 5000)},
-        {"metric": "score_mean", **_summary(np.array([1000.0, 1000.0 + 1e-9]), np.array([989.0, 989.0]),
-                                            np.array([987.0, 991.0]))},
+        {"metric": "score_mean", **_summary(np.array([1000.0, 1000.0 + 1e-9]),
+                                            np.array([989.0, 989.0 + 2e-9]), np.array([987.0, 991.0]))},
         {"metric": "wallet_frozen_share", **_summary(np.zeros(2), np.full(2, 0.0004), np.full(2, 0.0004))},
     ]
     return Comparison(a="baseline", b="essay", replicates=replicates, seed=0, population=5000, days=120,
@@ -411,3 +411,36 @@ def test_compare_says_when_it_ignored_bs_own_seed():
             "1 to 2 (from seed=, or A's run.seed without it)") in c.notes
     same = compare(a, ss.load_scenario("essay", population=200, days=5, seed=1), replicates=2)
     assert not [n for n in same.notes if "run.seed" in n]
+
+
+
+# ------------------------------------------------------------------ a side that does not vary
+
+# blacklist_share, baseline against essay, 5 replicates: A is 0 on every seed, so B - A is B and
+# the "reduction" is var(B on other seeds) / var(B): noise around 1 (it read 5.0x).
+LISTED = np.array([0.0004, 0.0006, 0.0011, 0.0003, 0.0006])
+LISTED_ELSEWHERE = np.array([0.0012, 0.0002, 0.0009, 0.0013, 0.0001])
+
+
+@pytest.mark.parametrize("constant_side", ["a", "b"])
+def test_a_metric_constant_under_one_policy_gets_no_reduction(constant_side: str):
+    zeros = np.zeros(5)
+    a, b = (zeros, LISTED) if constant_side == "a" else (LISTED, zeros)
+    row = _summary(a, b, LISTED_ELSEWHERE if constant_side == "a" else zeros + 1e-4 * np.arange(5))
+    assert row["variance_reduction_status"] == "one_side_constant"
+    assert math.isnan(row["variance_reduction"])
+    assert "the true ratio is 1" in REDUCTION_STATUS["one_side_constant"]
+    assert row["ci_high"] > row["ci_low"], "the difference itself is still estimated"
+
+
+def test_a_metric_constant_under_one_policy_is_left_out_of_the_median():
+    rows = [{"metric": "blacklist_share", **_summary(np.zeros(5), LISTED, LISTED_ELSEWHERE)},
+            {"metric": "approval_mean", **_summary(np.array([0.80, 0.79, 0.81, 0.80, 0.78]),
+                                                   np.array([0.71, 0.70, 0.71, 0.71, 0.69]),
+                                                   np.array([0.70, 0.72, 0.69, 0.71, 0.70]))}]
+    c = Comparison(a="baseline", b="essay", replicates=5, seed=0, population=2000, days=120,
+                   same_citizens=True, metrics=pl.DataFrame(rows), fates=fates_frame_empty(),
+                   replicates_frame=pl.DataFrame())
+    assert c.median_variance_reduction == pytest.approx(c.metric("approval_mean")["variance_reduction"])
+    assert "A or B did not vary, so pairing had nothing to cancel (the true ratio is 1); left out of the " \
+           "median (blacklist_share)" in _printed(c)

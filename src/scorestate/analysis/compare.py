@@ -4,10 +4,11 @@ Why paired runs: replicate k runs scenario A and scenario B with the same seed (
 both meet the same synthetic citizens, the same network and the same draw for every decision
 (the generator is keyed by seed, day, stream and citizen). The difference B - A is then the
 policy's, citizen by citizen, and its variance over replicates is smaller than that of two
-independent runs wherever the two policies' outcomes move together. That reduction is measured,
-not assumed: B is also run with independent seeds (seed + 10_000 + k) and var(independent
-differences) / var(paired differences) is reported per metric (near 1 for a metric that is
-constant under one policy, e.g. the blacklist share under `baseline`). A variance within
+independent runs wherever the two policies' outcomes move together. That reduction is estimated
+from the replicates rather than assumed: B is also run with independent seeds (seed + 10_000 + k)
+and var(independent differences) / var(paired differences) is reported per metric. A metric
+constant under one policy (the blacklist share under `baseline`) gets none: B - A then varies
+with the other side alone, the true ratio is 1 and an estimate of it is noise. A variance within
 round-off of zero counts as zero, and `variance_reduction_status` says why a ratio is infinite
 or missing (see REDUCTION_STATUS). With fewer than ROUGH_BELOW replicates each variance has
 only a few degrees of freedom and the ratio is a rough estimate.
@@ -60,6 +61,8 @@ REDUCTION_STATUS = {
     "infinite": "the paired differences did not vary (up to round-off) while the independent did",
     "independent_constant": "the independent differences did not vary: no ratio is estimated",
     "both_constant": "neither the paired nor the independent differences varied",
+    "one_side_constant": "A or B did not vary over the replicates, so B - A varies with the other side "
+                         "alone and pairing has nothing to cancel: the true ratio is 1, none is estimated",
     "no_data": "fewer than two replicates gave the metric a value under both policies",
 }
 FATES_SCHEMA = {"fate": pl.String, "grouping": pl.String, "group": pl.String, "population": pl.Int64,
@@ -103,8 +106,9 @@ class Comparison:
 
     @property
     def median_variance_reduction(self) -> float:
-        """The median over metrics of var(independent) / var(paired), where both are positive
-        (status "measured"; infinite and undefined reductions are left out)."""
+        """The median over metrics of var(independent) / var(paired), where both are positive and
+        both A and B varied (status "measured"; infinite and undefined reductions, and those of a
+        metric constant under one policy, are left out)."""
         r = self.metrics["variance_reduction"].to_numpy()
         r = r[np.isfinite(r)]
         return float(np.median(r)) if r.size else float("nan")
@@ -325,12 +329,17 @@ def _scale(*arrays: np.ndarray) -> float:
     return max((float(np.abs(x).max()) for x in arrays if x.size), default=0.0)
 
 
-def _reduction(var_p: float, var_i: float) -> tuple[float, str]:
-    """var_i / var_p and its REDUCTION_STATUS key; a zero variance gives no finite ratio."""
+def _reduction(var_p: float, var_i: float, one_side_constant: bool = False) -> tuple[float, str]:
+    """var_i / var_p and its REDUCTION_STATUS key; a zero variance gives no finite ratio, and
+    neither does a side that did not vary (its ratio is 1 in truth; an estimate is noise)."""
     if math.isnan(var_p) or math.isnan(var_i):
         return float("nan"), "no_data"
+    if var_p == 0.0 and var_i == 0.0:
+        return float("nan"), "both_constant"
+    if one_side_constant:
+        return float("nan"), "one_side_constant"
     if var_p == 0.0:
-        return (float("nan"), "both_constant") if var_i == 0.0 else (math.inf, "infinite")
+        return math.inf, "infinite"
     if var_i == 0.0:
         return float("nan"), "independent_constant"
     return var_i / var_p, "measured"
@@ -349,7 +358,8 @@ def _summary(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> dict[str, float
     half = float(stats.t.ppf(0.975, n - 1)) * se if se > 0 else (0.0 if se == 0.0 else nan)
     ok_i = np.isfinite(b_ind - a)
     var_i = _variance((b_ind - a)[ok_i], _scale(a[ok_i], b_ind[ok_i]))
-    reduction, status = _reduction(var_p, var_i)
+    constant = any(_variance(x[ok], _scale(x[ok])) == 0.0 for x in (a, b))
+    reduction, status = _reduction(var_p, var_i, constant)
     return {  # both means over the pairs the difference uses, so that b_mean - a_mean is its mean
         "a_mean": float(a[ok].mean()) if n else nan,
         "b_mean": float(b[ok].mean()) if n else nan,

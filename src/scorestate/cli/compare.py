@@ -114,6 +114,8 @@ REDUCTION_FOOTNOTES = {
     "infinite": "inf: the paired differences did not vary (up to round-off) while the independent did",
     "independent_constant": "-: not estimated, the independent differences did not vary",
     "both_constant": "-: neither the paired nor the independent differences varied",
+    "one_side_constant": "-: not estimated, A or B did not vary, so pairing had nothing to cancel (the "
+                         "true ratio is 1); left out of the median",
     "no_data": "-: fewer than two replicates gave the metric a value under both A and B",
 }
 
