@@ -17,13 +17,17 @@ from typer.testing import CliRunner
 import scorestate as ss
 import scorestate.cli.compare as cli_compare
 from scorestate.analysis.compare import (
+    BOOTSTRAP_FROM,
     REDUCTION_STATUS,
     ROUGH_BELOW,
     Comparison,
+    _median_range,
+    _resamples,
     _rough_note,
     _summary,
     compare,
     fates_frame_empty,
+    ratio_spread,
 )
 from scorestate.cli import app
 from scorestate.errors import ScorestateError
@@ -285,8 +289,7 @@ def test_table_keeps_numbers_whole_at_narrow_widths(monkeypatch, width: int, rep
     assert "inf: the paired differences did not vary (up to round-off) while the independent did " \
            "(alcohol_rate)" in flat
     assert "-: neither the paired nor the independent differences varied (wallet_frozen_share)" in flat
-    assert ("note: from only 2 replicates the variance reductions are rough estimates" in flat) \
-        == (replicates < 5)
+    assert f"note: from {replicates} replicates the variance reductions are rough" in flat
     assert "no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day differs" in flat
 
 
@@ -345,14 +348,28 @@ def test_compare_names_the_society_fields_that_differ(change, field):
                                            "gains less")
 
 
-@pytest.mark.parametrize("replicates", [2, 5])
-def test_compare_notes_that_few_replicates_give_rough_reductions(replicates):
+@pytest.mark.parametrize(("replicates", "spread", "ranges"), [
+    (2, "648", "no range is shown: fewer than 5 replicates give a bootstrap too few distinct resamples"),
+    # 5, the default, said nothing, yet a ratio from 4 degrees of freedom a side is off by up to 9.6x
+    (5, "9.6", "the 95% ranges shown are a bootstrap over the 5 replicates, approximate and if anything "
+               "too narrow"),
+])
+def test_compare_says_how_wide_a_reduction_from_few_replicates_is(replicates, spread, ranges):
     a = ss.load_scenario("essay", population=300, days=10)
     c = compare(a, a, replicates=replicates)
     assert c.same_citizens
-    rough = ("from only 2 replicates the variance reductions are rough estimates (ratios of two variances "
-             "with 1 degree of freedom each); use 5 or more replicates to rely on them")
-    assert c.notes == ([rough] if replicates < 5 else [])
+    dof = replicates - 1
+    degrees = "degree" if dof == 1 else "degrees"
+    assert c.notes == [f"from {replicates} replicates the variance reductions are rough: each is a ratio "
+                       f"of two variances with {dof} {degrees} of freedom, whose 95% range spans about "
+                       f"×/÷{spread} (F({dof}, {dof}), were the two independent); {ranges}. It takes 35 "
+                       f"replicates to narrow that to ×/÷2"]
+
+
+def test_the_rough_note_stops_where_a_ratio_is_within_a_factor_of_two():
+    assert ROUGH_BELOW == 35
+    assert ratio_spread(ROUGH_BELOW) <= 2 < ratio_spread(ROUGH_BELOW - 1)
+    assert ratio_spread(5) == pytest.approx(9.6, abs=0.01)
 
 
 # ------------------------------------------------------------------ what the numbers rest on
@@ -399,7 +416,7 @@ def test_a_comparison_prints_as_one_line():
     assert "\n" not in text and len(text) < 250, text
     assert text == ("Comparison(a='baseline', b='essay', replicates=5, seeds=0..4, population=5,000, "
                     f"days=120, same_citizens=True, metrics=3x{c.metrics.width}, fates=0x7, "
-                    "replicates_frame=0x0, notes=0)")
+                    "replicates_frame=0x0, notes=1)")
 
 
 def test_compare_says_when_it_ignored_bs_own_seed():
@@ -444,3 +461,74 @@ def test_a_metric_constant_under_one_policy_is_left_out_of_the_median():
     assert c.median_variance_reduction == pytest.approx(c.metric("approval_mean")["variance_reduction"])
     assert "A or B did not vary, so pairing had nothing to cancel (the true ratio is 1); left out of the " \
            "median (blacklist_share)" in _printed(c)
+
+
+
+# ------------------------------------------------------------------ how sure a reduction is
+
+# Five replicates of a metric that varies under both: B moves with A (pairing helps), B on other
+# seeds does not.
+FIVE_A = np.array([0.797, 0.798, 0.797, 0.797, 0.798]) + np.array([0.0, 3e-4, -2e-4, 1e-4, 4e-4])
+FIVE_B = FIVE_A - 0.09 + np.array([0.5e-4, 1e-4, -1e-4, 2e-4, 0.0])
+FIVE_IND = np.array([0.706, 0.700, 0.712, 0.717, 0.716])
+
+
+def _by_hand(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> np.ndarray:
+    """The bootstrap spelled out: each resample draws whole replicates, A, B and independent B together."""
+    out = []
+    for rows in _resamples(a.size):
+        if len(set(rows)) > 1:  # one replicate drawn R times varies under neither: no ratio
+            paired, independent = (b - a)[rows], (b_ind - a)[rows]
+            out.append(independent.var(ddof=1) / paired.var(ddof=1))
+    return np.array(out)
+
+
+def test_a_measured_reduction_gets_a_bootstrap_range_over_whole_replicates():
+    row = _summary(FIVE_A, FIVE_B, FIVE_IND)
+    assert row["variance_reduction_status"] == "measured"
+    low, high = row["variance_reduction_low"], row["variance_reduction_high"]
+    assert low < row["variance_reduction"] < high
+    draws = _by_hand(FIVE_A, FIVE_B, FIVE_IND)
+    assert (low, high) == tuple(np.quantile(draws, [0.025, 0.975], method="inverted_cdf"))
+    assert _summary(FIVE_A, FIVE_B, FIVE_IND) == row, "a fixed seed: the same runs, the same range"
+
+
+def test_no_range_below_five_replicates_nor_for_a_reduction_not_measured():
+    """From 2 replicates every resample that varies is the sample itself: a range of zero width."""
+    assert BOOTSTRAP_FROM == 5
+    few = _summary(FIVE_A[:4], FIVE_B[:4], FIVE_IND[:4])
+    assert few["variance_reduction_status"] == "measured"
+    assert math.isnan(few["variance_reduction_low"]) and math.isnan(few["variance_reduction_high"])
+    constant = _summary(np.zeros(5), LISTED, LISTED_ELSEWHERE)
+    assert math.isnan(constant["variance_reduction_low"])
+
+
+def _five_replicates() -> Comparison:
+    arrays = {"approval_mean": {"a": FIVE_A, "b": FIVE_B, "b_independent": FIVE_IND},
+              "dissent_rate": {"a": FIVE_A / 10, "b": FIVE_B / 10 + 0.004 * np.arange(5) % 3 / 1000,
+                               "b_independent": FIVE_IND / 10},
+              "blacklist_share": {"a": np.zeros(5), "b": LISTED, "b_independent": LISTED_ELSEWHERE}}
+    rows = [{"metric": m, **_summary(x["a"], x["b"], x["b_independent"])} for m, x in arrays.items()]
+    return Comparison(a="baseline", b="essay", replicates=5, seed=0, population=2000, days=120,
+                      same_citizens=True, metrics=pl.DataFrame(rows), fates=fates_frame_empty(),
+                      replicates_frame=pl.DataFrame(), notes=[_rough_note(5)],
+                      median_variance_reduction_range=_median_range(arrays, list(arrays)[:2]))
+
+
+def test_the_median_gets_a_range_and_the_ranges_reach_json_and_the_table():
+    c = _five_replicates()
+    low, high = c.median_variance_reduction_range
+    assert low < c.median_variance_reduction < high
+    payload = json.loads(json.dumps(c.to_dict(), allow_nan=False))
+    assert payload["median_variance_reduction_low"] == pytest.approx(low)
+    assert payload["median_variance_reduction_high"] == pytest.approx(high)
+    approval = c.metric("approval_mean")
+    by = {m["metric"]: m for m in payload["metrics"]}
+    assert by["approval_mean"]["variance_reduction_low"] == pytest.approx(approval["variance_reduction_low"])
+    assert by["blacklist_share"]["variance_reduction_low"] is None
+    text = _printed(c, width=80)
+    assert "its 95% range" in text
+    row = next(line for line in text.split(" approval_mean ")[1:2])
+    assert re.match(r"\S+ \S+ \S+ \S+ \d\S*x \d\S*–\d\S*x", row), row
+    assert re.search(r"median over the 2 measured: \S+x \(95% range \S+–\S+x\)", text), text
+
