@@ -18,6 +18,7 @@ import scorestate as ss
 import scorestate.cli.compare as cli_compare
 from scorestate.analysis.compare import (
     BOOTSTRAP_FROM,
+    FATES,
     REDUCTION_STATUS,
     ROUGH_BELOW,
     Comparison,
@@ -532,3 +533,19 @@ def test_the_median_gets_a_range_and_the_ranges_reach_json_and_the_table():
     assert re.match(r"\S+ \S+ \S+ \S+ \d\S*x \d\S*–\d\S*x", row), row
     assert re.search(r"median over the 2 measured: \S+x \(95% range \S+–\S+x\)", text), text
 
+
+
+# ------------------------------------------------------------------ the fates: one seed
+
+
+@pytest.mark.parametrize("differ", [False, True])
+def test_the_fates_say_they_come_from_the_first_seed_alone(differ: bool):
+    c = _hand_built(5)
+    if differ:
+        c.fates = pl.DataFrame([{"fate": fate, "grouping": "all", "group": "all", "population": 5000,
+                                 "a_only": 0, "b_only": 3, "both": 1} for fate in FATES],
+                               schema=fates_frame_empty().schema)
+    text = _printed(c, width=100)
+    assert ("fates on the last day, seed 0" in text) == differ
+    assert ("from the first seed (0) alone: one run of each policy, so these are counts from one draw, "
+            "with no interval; another seed would pick other citizens") in text

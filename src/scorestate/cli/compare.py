@@ -140,13 +140,16 @@ def _reduction(v: float | None) -> str:
 
 
 def _print_fates(result: Any) -> None:
-    """Whose fate differs, by group, on the first seed's runs."""
+    """Whose fate differs, by group: from the first seed's runs alone, which the table says (one
+    draw of each policy gives counts, not estimates)."""
     from scorestate.analysis.compare import FATES
 
     fates: pl.DataFrame = result.fates
+    one_seed = (f"from the first seed ({result.seed}) alone: one run of each policy, so these are counts "
+                f"from one draw, with no interval; another seed would pick other citizens")
     if not fates.filter((pl.col("a_only") > 0) | (pl.col("b_only") > 0)).height:
         out.print("no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day "
-                  f"differs between A and B (seed {result.seed})")
+                  f"differs between A and B, {one_seed}")
         return
     ft = Table(title=f"fates on the last day, seed {result.seed}: citizens only under A / only under B",
                box=box.SIMPLE_HEAD, pad_edge=False)
@@ -162,6 +165,7 @@ def _print_fates(result: Any) -> None:
         cells = [f"{row[f'a_only_{f}']:,} / {row[f'b_only_{f}']:,}" for f in FATES]
         ft.add_row(label, f"{row['population']:,}", *cells)
     out.print(ft)
+    out.print(f"fates {one_seed}")
 
 
 def _fewer_pairs(result: Any) -> str:

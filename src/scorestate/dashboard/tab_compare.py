@@ -173,4 +173,6 @@ def _fates(fates: pl.DataFrame) -> None:
              f"{r['a_only']:,}", f"{r['b_only']:,}", f"{r['both']:,}") for r in changed.iter_rows(named=True)]
     Table(("fate", "group", "citizens", "only under A", "only under B", "under both"), rows,
           classes=["fates"])
-    Caption("; ".join(f"{name.replace('_', ' ')}: {what}" for name, what in FATES.items()) + ".", small=True)
+    Caption("; ".join(f"{name.replace('_', ' ')}: {what}" for name, what in FATES.items()) + ". From the "
+            "first seed alone (one run of each policy): counts from one draw, with no interval; another "
+            "seed would pick other citizens.", small=True, classes=["fates-caveat"])
