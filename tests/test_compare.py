@@ -502,6 +502,9 @@ def test_no_range_below_five_replicates_nor_for_a_reduction_not_measured():
     assert math.isnan(few["variance_reduction_low"]) and math.isnan(few["variance_reduction_high"])
     constant = _summary(np.zeros(5), LISTED, LISTED_ELSEWHERE)
     assert math.isnan(constant["variance_reduction_low"])
+    holes = _summary(np.array([math.nan, *FIVE_A[1:4], math.nan]), FIVE_B, FIVE_IND)  # 3 of 5 with values
+    assert holes["variance_reduction_status"] == "measured" and holes["n"] == 3
+    assert math.isnan(holes["variance_reduction_low"]) and math.isnan(holes["variance_reduction_high"])
 
 
 def _five_replicates() -> Comparison:

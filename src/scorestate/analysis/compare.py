@@ -81,8 +81,9 @@ REDUCTION_STATUS = {
     "infinite": "the paired differences did not vary (up to round-off) while the independent did",
     "independent_constant": "the independent differences did not vary: no ratio is estimated",
     "both_constant": "neither the paired nor the independent differences varied",
-    "one_side_constant": "A or B did not vary over the replicates, so B - A varies with the other side "
-                         "alone and pairing has nothing to cancel: the true ratio is 1, none is estimated",
+    "one_side_constant": "A or B did not vary over the replicates (B - A did), so B - A varies with the "
+                         "other side alone and pairing has nothing to cancel: the true ratio is 1, none "
+                         "is estimated",
     "no_data": "fewer than two replicates gave the metric a value under both policies",
 }
 FATES_SCHEMA = {"fate": pl.String, "grouping": pl.String, "group": pl.String, "population": pl.Int64,
@@ -148,7 +149,8 @@ class Comparison:
 
         JSON has no infinity, so each metric's `variance_reduction_status` tells a null reduction
         apart: "infinite" (the pairing removed all variance) from "independent_constant",
-        "both_constant" or "no_data" (undefined); see REDUCTION_STATUS.
+        "both_constant", "one_side_constant" or "no_data" (undefined); see REDUCTION_STATUS. A
+        null `variance_reduction_high` beside a number in `_low` is an infinite upper bound.
         """
         return {
             "a": self.a, "b": self.b, "replicates": self.replicates, "seed": self.seed,
@@ -365,12 +367,10 @@ def _reduction(var_p: float, var_i: float, one_side_constant: bool = False) -> t
     neither does a side that did not vary (its ratio is 1 in truth; an estimate is noise)."""
     if math.isnan(var_p) or math.isnan(var_i):
         return float("nan"), "no_data"
-    if var_p == 0.0 and var_i == 0.0:
-        return float("nan"), "both_constant"
+    if var_p == 0.0:  # A and B moved together exactly (or both stood still): said as it is
+        return (float("nan"), "both_constant") if var_i == 0.0 else (math.inf, "infinite")
     if one_side_constant:
         return float("nan"), "one_side_constant"
-    if var_p == 0.0:
-        return math.inf, "infinite"
     if var_i == 0.0:
         return float("nan"), "independent_constant"
     return var_i / var_p, "measured"
@@ -421,8 +421,10 @@ def percentile_range(draws: np.ndarray) -> tuple[float, float]:
 
 
 def _reduction_range(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray, status: str) -> tuple[float, float]:
-    """An approximate 95% range of a measured variance reduction; NaN, NaN otherwise."""
-    if status != "measured" or a.size < BOOTSTRAP_FROM:
+    """An approximate 95% range of a measured variance reduction; NaN, NaN otherwise, and where
+    fewer than BOOTSTRAP_FROM replicates gave either difference a value."""
+    given = min(np.isfinite(b - a).sum(), np.isfinite(b_ind - a).sum())
+    if status != "measured" or given < BOOTSTRAP_FROM:
         return math.nan, math.nan
     return percentile_range(resampled_reductions(a, b, b_ind))
 
