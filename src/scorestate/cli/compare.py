@@ -1,9 +1,10 @@
 """`scorestate compare A B`: two policies on the same citizens, with common random numbers.
 
 Prints the paired differences B - A of the headline metrics with 95% confidence intervals and
-the measured variance reduction, then how many citizens met a different fate, by group. With
-`--json`, stdout holds exactly one JSON object (undefined values are null, never NaN; each
-metric's `variance_reduction_status` tells an infinite reduction from an undefined one).
+the variance reduction estimated from the replicates, with an approximate 95% range, then how
+many citizens met a different fate on the first seed, by group. With `--json`, stdout holds
+exactly one JSON object (undefined values are null, never NaN; each metric's
+`variance_reduction_status` tells an infinite reduction from an undefined one).
 """
 
 from __future__ import annotations
