@@ -550,5 +550,7 @@ def test_the_fates_say_they_come_from_the_first_seed_alone(differ: bool):
                                schema=fates_frame_empty().schema)
     text = _printed(c, width=100)
     assert ("fates on the last day, seed 0" in text) == differ
-    assert ("from the first seed (0) alone: one run of each policy, so these are counts from one draw, "
-            "with no interval; another seed would pick other citizens") in text
+    assert (("fates from the first seed (0) alone, one run of each policy: counts from one draw, with no "
+             "interval; another seed would pick other citizens") in text) == differ
+    assert ("differs between A and B on the first seed (0), one run of each policy; another seed may "
+            "differ" in text) != differ

@@ -146,11 +146,10 @@ def _print_fates(result: Any) -> None:
     from scorestate.analysis.compare import FATES
 
     fates: pl.DataFrame = result.fates
-    one_seed = (f"from the first seed ({result.seed}) alone: one run of each policy, so these are counts "
-                f"from one draw, with no interval; another seed would pick other citizens")
     if not fates.filter((pl.col("a_only") > 0) | (pl.col("b_only") > 0)).height:
-        out.print("no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day "
-                  f"differs between A and B, {one_seed}")
+        out.print("no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day differs "
+                  f"between A and B on the first seed ({result.seed}), one run of each policy; another "
+                  f"seed may differ")
         return
     ft = Table(title=f"fates on the last day, seed {result.seed}: citizens only under A / only under B",
                box=box.SIMPLE_HEAD, pad_edge=False)
@@ -166,7 +165,8 @@ def _print_fates(result: Any) -> None:
         cells = [f"{row[f'a_only_{f}']:,} / {row[f'b_only_{f}']:,}" for f in FATES]
         ft.add_row(label, f"{row['population']:,}", *cells)
     out.print(ft)
-    out.print(f"fates {one_seed}")
+    out.print(f"fates from the first seed ({result.seed}) alone, one run of each policy: counts from one "
+              "draw, with no interval; another seed would pick other citizens")
 
 
 def _fewer_pairs(result: Any) -> str:
