@@ -17,13 +17,18 @@ from typer.testing import CliRunner
 import scorestate as ss
 import scorestate.cli.compare as cli_compare
 from scorestate.analysis.compare import (
+    BOOTSTRAP_FROM,
+    FATES,
     REDUCTION_STATUS,
     ROUGH_BELOW,
     Comparison,
+    _median_range,
+    _resamples,
     _rough_note,
     _summary,
     compare,
     fates_frame_empty,
+    ratio_spread,
 )
 from scorestate.cli import app
 from scorestate.errors import ScorestateError
@@ -110,9 +115,10 @@ def test_compare_refuses_what_it_cannot_pair():
     a = ss.load_scenario("baseline", population=100, days=5)
     with pytest.raises(ScorestateError, match=r"replicates must be an integer of at least 2.*got 1"):
         compare(a, a, replicates=1)
-    with pytest.raises(ScorestateError, match=r"population\.size is 100 under A and 120 under B"):
+    with pytest.raises(ScorestateError, match=r"population\.size is 100 under A and 120 under B; "
+                                              r"expected one population\.size for both"):
         compare(a, ss.load_scenario("essay", population=120, days=5), replicates=2)
-    with pytest.raises(ScorestateError, match=r"run\.days is 5 under A and 6 under B"):
+    with pytest.raises(ScorestateError, match=r"run\.days is 5 under A and 6 under B; expected one"):
         compare(a, ss.load_scenario("essay", population=100, days=6), replicates=2)
 
 
@@ -229,7 +235,7 @@ def test_a_reduction_with_nothing_to_measure_is_undefined(a, b, b_independent, s
 
 def test_a_real_but_tiny_variance_is_measured_not_rounded_away():
     """One citizen in 5 million apart: far above round-off, so it must count."""
-    a = np.array([0.2, 0.2])
+    a = np.array([0.2, 0.2 + 1e-7])  # A varies too: a side that does not has no reduction at all
     b = a + np.array([0.1, 0.1 + 2e-7])
     row = _summary(a, b, a + np.array([0.1, 0.1 + 4e-7]))
     assert row["var_paired"] > 0 and row["ci_high"] > row["ci_low"]
@@ -241,8 +247,8 @@ def _hand_built(replicates: int) -> Comparison:
     """A comparison without running anything: one metric with round-off, one with a huge ratio."""
     rows = [
         {"metric": "alcohol_rate", **_summary(ALCOHOL_A, ALCOHOL_B, np.array([141, 160]) / 5000)},
-        {"metric": "score_mean", **_summary(np.array([1000.0, 1000.0 + 1e-9]), np.array([989.0, 989.0]),
-                                            np.array([987.0, 991.0]))},
+        {"metric": "score_mean", **_summary(np.array([1000.0, 1000.0 + 1e-9]),
+                                            np.array([989.0, 989.0 + 2e-9]), np.array([987.0, 991.0]))},
         {"metric": "wallet_frozen_share", **_summary(np.zeros(2), np.full(2, 0.0004), np.full(2, 0.0004))},
     ]
     return Comparison(a="baseline", b="essay", replicates=replicates, seed=0, population=5000, days=120,
@@ -271,7 +277,10 @@ def test_table_keeps_numbers_whole_at_narrow_widths(monkeypatch, width: int, rep
     text = console.export_text()
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= width
-    lines = {line.split()[0]: line.split() for line in text.splitlines() if line.strip()}
+    lines: dict[str, list[str]] = {}
+    for line in text.splitlines():  # the table's rows: the first line to start with each word
+        if line.strip():
+            lines.setdefault(line.split()[0], line.split())
     # metric, A mean, B mean, B - A, 95% CI, variance reduction: each whole, each compact
     assert lines["alcohol_rate"] == ["alcohol_rate", "0.0304", "0.0284", "-0.002", "±0", "inf"]
     assert lines["score_mean"][1:4] == ["1,000.0", "989.0", "-11"]
@@ -281,8 +290,7 @@ def test_table_keeps_numbers_whole_at_narrow_widths(monkeypatch, width: int, rep
     assert "inf: the paired differences did not vary (up to round-off) while the independent did " \
            "(alcohol_rate)" in flat
     assert "-: neither the paired nor the independent differences varied (wallet_frozen_share)" in flat
-    assert ("note: from only 2 replicates the variance reductions are rough estimates" in flat) \
-        == (replicates < 5)
+    assert f"note: from {replicates} replicates the variance reductions are rough" in flat
     assert "no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day differs" in flat
 
 
@@ -341,11 +349,208 @@ def test_compare_names_the_society_fields_that_differ(change, field):
                                            "gains less")
 
 
-@pytest.mark.parametrize("replicates", [2, 5])
-def test_compare_notes_that_few_replicates_give_rough_reductions(replicates):
+@pytest.mark.parametrize(("replicates", "spread", "ranges"), [
+    (2, "648", "no range is shown: fewer than 5 replicates give a bootstrap too few distinct resamples"),
+    # 5, the default, said nothing, yet a ratio from 4 degrees of freedom a side is off by up to 9.6x
+    (5, "9.6", "the 95% ranges shown are a bootstrap over the 5 replicates, approximate and if anything "
+               "too narrow"),
+])
+def test_compare_says_how_wide_a_reduction_from_few_replicates_is(replicates, spread, ranges):
     a = ss.load_scenario("essay", population=300, days=10)
     c = compare(a, a, replicates=replicates)
     assert c.same_citizens
-    rough = ("from only 2 replicates the variance reductions are rough estimates (ratios of two variances "
-             "with 1 degree of freedom each); use 5 or more replicates to rely on them")
-    assert c.notes == ([rough] if replicates < 5 else [])
+    dof = replicates - 1
+    degrees = "degree" if dof == 1 else "degrees"
+    assert c.notes == [f"from {replicates} replicates the variance reductions are rough: each is a ratio "
+                       f"of two variances with {dof} {degrees} of freedom, whose 95% range spans about "
+                       f"×/÷{spread} (F({dof}, {dof}), were the two independent); {ranges}. It takes 35 "
+                       f"replicates to narrow that to ×/÷2"]
+
+
+def test_the_rough_note_stops_where_a_ratio_is_within_a_factor_of_two():
+    assert ROUGH_BELOW == 35
+    assert ratio_spread(ROUGH_BELOW) <= 2 < ratio_spread(ROUGH_BELOW - 1)
+    assert ratio_spread(5) == pytest.approx(9.6, abs=0.01)
+
+
+# ------------------------------------------------------------------ what the numbers rest on
+
+
+def _printed(comparison: Comparison, width: int = 100) -> str:
+    """What `print_comparison` writes, with its line breaks folded to single spaces."""
+    console = Console(width=width, record=True, file=io.StringIO())
+    cli_compare.out, saved = console, cli_compare.out
+    try:
+        cli_compare.print_comparison(comparison)
+    finally:
+        cli_compare.out = saved
+    return " ".join(console.export_text().split())
+
+
+def test_the_means_are_over_the_pairs_the_difference_uses():
+    """A's mean was over A's finite replicates and B's over B's: with a NaN under A alone the two
+    means no longer differed by B - A."""
+    row = _summary(np.array([math.nan, 0.5, 0.7]), np.array([0.9, 0.6, 0.9]), np.array([0.8, 0.4, 0.9]))
+    assert row["n"] == 2
+    assert row["a_mean"] == pytest.approx(0.6) and row["b_mean"] == pytest.approx(0.75)
+    assert row["difference"] == pytest.approx(row["b_mean"] - row["a_mean"])
+
+
+def test_the_table_names_the_metrics_over_fewer_replicates():
+    nan_under_a = _summary(np.array([math.nan, 0.5, 0.7]),
+                           np.array([0.9, 0.6, 0.9]), np.array([0.8, 0.4, 0.9]))
+    whole = _summary(np.array([0.5, 0.6, 0.7]), np.array([0.4, 0.6, 0.6]), np.array([0.3, 0.4, 0.9]))
+    rows = [{"metric": "blacklisted_degree_ratio", **nan_under_a}, {"metric": "approval_mean", **whole}]
+    c = Comparison(a="baseline", b="essay", replicates=3, seed=0, population=5000, days=120,
+                   same_citizens=True, metrics=pl.DataFrame(rows), fates=fates_frame_empty(),
+                   replicates_frame=pl.DataFrame())
+    text = _printed(c)
+    assert "t(0.975, n-1)" in text and "R-1" not in text
+    assert "the means and B - A are over n of them: blacklisted_degree_ratio (n=2)" in text
+    assert "approval_mean (n=" not in text
+
+
+def test_a_comparison_prints_as_one_line():
+    """The default repr printed all three frames, some thousands of characters."""
+    c = _hand_built(5)
+    text = repr(c)
+    assert "\n" not in text and len(text) < 250, text
+    assert text == ("Comparison(a='baseline', b='essay', replicates=5, seeds=0..4, population=5,000, "
+                    f"days=120, same_citizens=True, metrics=3x{c.metrics.width}, fates=0x7, "
+                    "replicates_frame=0x0, notes=1)")
+
+
+def test_compare_says_when_it_ignored_bs_own_seed():
+    """`compare(load(..., seed=1), load(..., seed=5))` ran B on A's seeds without a word."""
+    a = ss.load_scenario("baseline", population=200, days=5, seed=1)
+    c = compare(a, ss.load_scenario("essay", population=200, days=5, seed=5), replicates=2)
+    assert c.seed == 1
+    assert ("B's run.seed (5) differs from A's (1) and was ignored: both policies run on the same seeds, "
+            "1 to 2 (from seed=, or A's run.seed without it)") in c.notes
+    same = compare(a, ss.load_scenario("essay", population=200, days=5, seed=1), replicates=2)
+    assert not [n for n in same.notes if "run.seed" in n]
+
+
+
+# ------------------------------------------------------------------ a side that does not vary
+
+# blacklist_share, baseline against essay, 5 replicates: A is 0 on every seed, so B - A is B and
+# the "reduction" is var(B on other seeds) / var(B): noise around 1 (it read 5.0x).
+LISTED = np.array([0.0004, 0.0006, 0.0011, 0.0003, 0.0006])
+LISTED_ELSEWHERE = np.array([0.0012, 0.0002, 0.0009, 0.0013, 0.0001])
+
+
+@pytest.mark.parametrize("constant_side", ["a", "b"])
+def test_a_metric_constant_under_one_policy_gets_no_reduction(constant_side: str):
+    zeros = np.zeros(5)
+    a, b = (zeros, LISTED) if constant_side == "a" else (LISTED, zeros)
+    row = _summary(a, b, LISTED_ELSEWHERE if constant_side == "a" else zeros + 1e-4 * np.arange(5))
+    assert row["variance_reduction_status"] == "one_side_constant"
+    assert math.isnan(row["variance_reduction"])
+    assert "the true ratio is 1" in REDUCTION_STATUS["one_side_constant"]
+    assert row["ci_high"] > row["ci_low"], "the difference itself is still estimated"
+
+
+def test_a_metric_constant_under_one_policy_is_left_out_of_the_median():
+    rows = [{"metric": "blacklist_share", **_summary(np.zeros(5), LISTED, LISTED_ELSEWHERE)},
+            {"metric": "approval_mean", **_summary(np.array([0.80, 0.79, 0.81, 0.80, 0.78]),
+                                                   np.array([0.71, 0.70, 0.71, 0.71, 0.69]),
+                                                   np.array([0.70, 0.72, 0.69, 0.71, 0.70]))}]
+    c = Comparison(a="baseline", b="essay", replicates=5, seed=0, population=2000, days=120,
+                   same_citizens=True, metrics=pl.DataFrame(rows), fates=fates_frame_empty(),
+                   replicates_frame=pl.DataFrame())
+    assert c.median_variance_reduction == pytest.approx(c.metric("approval_mean")["variance_reduction"])
+    assert "A or B did not vary, so pairing had nothing to cancel (the true ratio is 1); left out of the " \
+           "median (blacklist_share)" in _printed(c)
+
+
+
+# ------------------------------------------------------------------ how sure a reduction is
+
+# Five replicates of a metric that varies under both: B moves with A (pairing helps), B on other
+# seeds does not.
+FIVE_A = np.array([0.797, 0.798, 0.797, 0.797, 0.798]) + np.array([0.0, 3e-4, -2e-4, 1e-4, 4e-4])
+FIVE_B = FIVE_A - 0.09 + np.array([0.5e-4, 1e-4, -1e-4, 2e-4, 0.0])
+FIVE_IND = np.array([0.706, 0.700, 0.712, 0.717, 0.716])
+
+
+def _by_hand(a: np.ndarray, b: np.ndarray, b_ind: np.ndarray) -> np.ndarray:
+    """The bootstrap spelled out: each resample draws whole replicates, A, B and independent B together."""
+    out = []
+    for rows in _resamples(a.size):
+        if len(set(rows)) > 1:  # one replicate drawn R times varies under neither: no ratio
+            paired, independent = (b - a)[rows], (b_ind - a)[rows]
+            out.append(independent.var(ddof=1) / paired.var(ddof=1))
+    return np.array(out)
+
+
+def test_a_measured_reduction_gets_a_bootstrap_range_over_whole_replicates():
+    row = _summary(FIVE_A, FIVE_B, FIVE_IND)
+    assert row["variance_reduction_status"] == "measured"
+    low, high = row["variance_reduction_low"], row["variance_reduction_high"]
+    assert low < row["variance_reduction"] < high
+    draws = _by_hand(FIVE_A, FIVE_B, FIVE_IND)
+    assert (low, high) == tuple(np.quantile(draws, [0.025, 0.975], method="inverted_cdf"))
+    assert _summary(FIVE_A, FIVE_B, FIVE_IND) == row, "a fixed seed: the same runs, the same range"
+
+
+def test_no_range_below_five_replicates_nor_for_a_reduction_not_measured():
+    """From 2 replicates every resample that varies is the sample itself: a range of zero width."""
+    assert BOOTSTRAP_FROM == 5
+    few = _summary(FIVE_A[:4], FIVE_B[:4], FIVE_IND[:4])
+    assert few["variance_reduction_status"] == "measured"
+    assert math.isnan(few["variance_reduction_low"]) and math.isnan(few["variance_reduction_high"])
+    constant = _summary(np.zeros(5), LISTED, LISTED_ELSEWHERE)
+    assert math.isnan(constant["variance_reduction_low"])
+    holes = _summary(np.array([math.nan, *FIVE_A[1:4], math.nan]), FIVE_B, FIVE_IND)  # 3 of 5 with values
+    assert holes["variance_reduction_status"] == "measured" and holes["n"] == 3
+    assert math.isnan(holes["variance_reduction_low"]) and math.isnan(holes["variance_reduction_high"])
+
+
+def _five_replicates() -> Comparison:
+    arrays = {"approval_mean": {"a": FIVE_A, "b": FIVE_B, "b_independent": FIVE_IND},
+              "dissent_rate": {"a": FIVE_A / 10, "b": FIVE_B / 10 + 0.004 * np.arange(5) % 3 / 1000,
+                               "b_independent": FIVE_IND / 10},
+              "blacklist_share": {"a": np.zeros(5), "b": LISTED, "b_independent": LISTED_ELSEWHERE}}
+    rows = [{"metric": m, **_summary(x["a"], x["b"], x["b_independent"])} for m, x in arrays.items()]
+    return Comparison(a="baseline", b="essay", replicates=5, seed=0, population=2000, days=120,
+                      same_citizens=True, metrics=pl.DataFrame(rows), fates=fates_frame_empty(),
+                      replicates_frame=pl.DataFrame(), notes=[_rough_note(5)],
+                      median_variance_reduction_range=_median_range(arrays, list(arrays)[:2]))
+
+
+def test_the_median_gets_a_range_and_the_ranges_reach_json_and_the_table():
+    c = _five_replicates()
+    low, high = c.median_variance_reduction_range
+    assert low < c.median_variance_reduction < high
+    payload = json.loads(json.dumps(c.to_dict(), allow_nan=False))
+    assert payload["median_variance_reduction_low"] == pytest.approx(low)
+    assert payload["median_variance_reduction_high"] == pytest.approx(high)
+    approval = c.metric("approval_mean")
+    by = {m["metric"]: m for m in payload["metrics"]}
+    assert by["approval_mean"]["variance_reduction_low"] == pytest.approx(approval["variance_reduction_low"])
+    assert by["blacklist_share"]["variance_reduction_low"] is None
+    text = _printed(c, width=80)
+    assert "its 95% range" in text
+    row = next(line for line in text.split(" approval_mean ")[1:2])
+    assert re.match(r"\S+ \S+ \S+ \S+ \d\S*x \d\S*–\d\S*x", row), row
+    assert re.search(r"median over the 2 measured: \S+x \(95% range \S+–\S+x\)", text), text
+
+
+
+# ------------------------------------------------------------------ the fates: one seed
+
+
+@pytest.mark.parametrize("differ", [False, True])
+def test_the_fates_say_they_come_from_the_first_seed_alone(differ: bool):
+    c = _hand_built(5)
+    if differ:
+        c.fates = pl.DataFrame([{"fate": fate, "grouping": "all", "group": "all", "population": 5000,
+                                 "a_only": 0, "b_only": 3, "both": 1} for fate in FATES],
+                               schema=fates_frame_empty().schema)
+    text = _printed(c, width=100)
+    assert ("fates on the last day, seed 0" in text) == differ
+    assert (("fates from the first seed (0) alone, one run of each policy: counts from one draw, with no "
+             "interval; another seed would pick other citizens") in text) == differ
+    assert ("differs between A and B on the first seed (0), one run of each policy; another seed may "
+            "differ" in text) != differ

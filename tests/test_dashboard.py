@@ -382,6 +382,11 @@ def test_compare_is_zero_for_one_policy_and_not_for_two(page):
     assert diffs and set(diffs) <= {"0", "-"}
 
     slide_to_max(page, ".policy-b", "dissent")
+    seeds = page.locator(".v-input", has_text="Replicates (paired seeds)").locator("[role=slider]").first
+    seeds.focus()
+    for _ in range(5 - 3):  # from 5 seeds, each variance reduction gets a range
+        seeds.press("ArrowRight")
+    expect(page.locator(".v-input", has_text="confidence intervals: 5")).to_have_count(1, timeout=WAIT_MS)
     page.locator(".compare-button").click()
     page.wait_for_selector(".compare-b:has-text('penalty for dissent')", timeout=WAIT_MS)
     # the browser gets the new result's parts one by one: the heading can come before the table
@@ -400,8 +405,13 @@ def test_compare_is_zero_for_one_policy_and_not_for_two(page):
     assert "_" not in table and not re.search(r"\de[-+]\d", table)
     # the note on rough variance reductions (fewer than 5 seeds) speaks of a column the table has
     assert "variance reductions are rough" in page.inner_text(".main")
+    assert "spans about ×/÷9.6" in page.inner_text(".main")
     assert page.locator("th", has_text="variance reduction").count() == 1
     assert page.locator(".reduction").count() == page.locator(".diff").count()
+    reductions = page.locator("td.reduction").all_inner_texts()
+    assert any(re.fullmatch(r"[\d,.]+× \([\d,.]+–([\d,.]+|∞)\)", r) for r in reductions), reductions
+    # the citizens whose fate differs come from one seed's runs, and the page says so
+    expect(page.locator(".fates-caveat")).to_contain_text("From the first seed alone", timeout=WAIT_MS)
     assert page.locator(".identical").count() == 0
     assert page.locator(".figure-difference img").count() == 1
 

@@ -1,9 +1,10 @@
 """`scorestate compare A B`: two policies on the same citizens, with common random numbers.
 
 Prints the paired differences B - A of the headline metrics with 95% confidence intervals and
-the measured variance reduction, then how many citizens met a different fate, by group. With
-`--json`, stdout holds exactly one JSON object (undefined values are null, never NaN; each
-metric's `variance_reduction_status` tells an infinite reduction from an undefined one).
+the variance reduction estimated from the replicates, with an approximate 95% range, then how
+many citizens met a different fate on the first seed, by group. With `--json`, stdout holds
+exactly one JSON object (undefined values are null, never NaN; each metric's
+`variance_reduction_status` tells an infinite reduction from an undefined one).
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ REDUCTION_FOOTNOTES = {
     "infinite": "inf: the paired differences did not vary (up to round-off) while the independent did",
     "independent_constant": "-: not estimated, the independent differences did not vary",
     "both_constant": "-: neither the paired nor the independent differences varied",
+    "one_side_constant": "-: not estimated, A or B did not vary, so pairing had nothing to cancel (the "
+                         "true ratio is 1); left out of the median",
     "no_data": "-: fewer than two replicates gave the metric a value under both A and B",
 }
 
@@ -137,55 +140,107 @@ def _reduction(v: float | None) -> str:
     return f"{v:.0f}x" if v < 1000 else f"{v:.1e}x"
 
 
-def print_comparison(result: Any) -> None:
-    """The readable comparison: differences, then fates by group."""
+def _print_fates(result: Any) -> None:
+    """Whose fate differs, by group: from the first seed's runs alone, which the table says (one
+    draw of each policy gives counts, not estimates)."""
     from scorestate.analysis.compare import FATES
 
-    last = result.seed + result.replicates - 1
-    table = Table(title=f"{result.b} (B) vs {result.a} (A): {result.population:,} citizens, "
-                        f"{result.days} days, paired seeds {result.seed}..{last}",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    fates: pl.DataFrame = result.fates
+    if not fates.filter((pl.col("a_only") > 0) | (pl.col("b_only") > 0)).height:
+        out.print("no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day differs "
+                  f"between A and B on the first seed ({result.seed}), one run of each policy; another "
+                  f"seed may differ")
+        return
+    ft = Table(title=f"fates on the last day, seed {result.seed}: citizens only under A / only under B",
+               box=box.SIMPLE_HEAD, pad_edge=False)
+    ft.add_column("group", no_wrap=True)
+    ft.add_column("citizens", justify="right", no_wrap=True)
+    for fate in FATES:
+        longest_word = max(len(w) for w in fate.split("_"))
+        ft.add_column(fate.replace("_", " "), justify="right", min_width=longest_word)
+    wide = fates.pivot(on="fate", index=["grouping", "group", "population"],
+                       values=["a_only", "b_only"], maintain_order=True)
+    for row in wide.iter_rows(named=True):
+        label = "all" if row["grouping"] == "all" else f"{row['grouping']}: {row['group']}"
+        cells = [f"{row[f'a_only_{f}']:,} / {row[f'b_only_{f}']:,}" for f in FATES]
+        ft.add_row(label, f"{row['population']:,}", *cells)
+    out.print(ft)
+    out.print(f"fates from the first seed ({result.seed}) alone, one run of each policy: counts from one "
+              "draw, with no interval; another seed would pick other citizens")
+
+
+def _fewer_pairs(result: Any) -> str:
+    """The metrics whose means and interval rest on fewer than R replicates, as `name (n=3)` (with
+    none, every cell is "-" and the no_data footnote names them)."""
+    short = result.metrics.filter((pl.col("n") > 0) & (pl.col("n") < result.replicates))
+    return ", ".join(f"{name} (n={n})" for name, n in short.select("metric", "n").iter_rows())
+
+
+def _range(low: float | None, high: float | None) -> str:
+    """A reduction's 95% range, compact as the reduction: 0.13–14x, 1.2–inf; "-" if none."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return "-"
+    return f"{_reduction(low).removesuffix('x')}–{_reduction(high)}"
+
+
+def _difference_rows(result: Any) -> list[tuple[str, ...]]:
+    """Each metric's cells: name, A mean, B mean, B - A, 95% CI, reduction, its 95% range."""
     rows = []
     for row in result.metrics.iter_rows(named=True):
         half = row["ci_high"] - row["difference"]
         ci = "-" if math.isnan(half) else f"±{_num(half)}"
         status = row["variance_reduction_status"]
         reduction = _reduction(row["variance_reduction"]) if status in ("measured", "infinite") else "-"
+        spread = _range(row["variance_reduction_low"], row["variance_reduction_high"])
         rows.append((row["metric"], _num(row["a_mean"]), _num(row["b_mean"]), _num(row["difference"]),
-                     ci, reduction))
+                     ci, reduction, spread))
+    return rows
+
+
+def _difference_table(result: Any) -> Table:
+    """The differences and reductions; the range column only where a range was estimated."""
+    last = result.seed + result.replicates - 1
+    table = Table(title=f"{result.b} (B) vs {result.a} (A): {result.population:,} citizens, "
+                        f"{result.days} days, paired seeds {result.seed}..{last}",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    rows = _difference_rows(result)
+    columns = ["A mean", "B mean", "B - A", "95% CI", "variance\nreduction", "its 95%\nrange"]
+    if all(r[-1] == "-" for r in rows):
+        columns, rows = columns[:-1], [r[:-1] for r in rows]
     # Numbers keep their full width; on a narrow terminal the metric names fold instead.
     table.add_column("metric (last day)", overflow="fold")
-    for i, col in enumerate(("A mean", "B mean", "B - A", "95% CI", "variance\nreduction"), start=1):
+    for i, col in enumerate(columns, start=1):
         table.add_column(col, justify="right", no_wrap=True, min_width=max(len(r[i]) for r in rows))
     for cells in rows:
         table.add_row(*cells)
-    out.print(table)
-    out.print("B - A = the paired difference (same seed); 95% CI = B - A ± t(0.975, R-1) x standard error; "
-              "variance reduction = var(B - A, independent seeds) / var(B - A, same seeds), measured; "
-              f"median over the measured ones: {_reduction(result.median_variance_reduction)}")
+    return table
+
+
+def _median(result: Any) -> str:
+    """The median reduction over the measured metrics, with its range where one was estimated."""
+    measured = result.metrics.filter(pl.col("variance_reduction_status") == "measured").height
+    spread = _range(*result.median_variance_reduction_range)
+    return (f"median over the {measured} measured: {_reduction(result.median_variance_reduction)}"
+            + ("" if spread == "-" else f" (95% range {spread})"))
+
+
+def print_comparison(result: Any) -> None:
+    """The readable comparison: differences, then fates by group."""
+    out.print(_difference_table(result))
+    out.print("B - A = the paired difference (same seed); 95% CI = B - A ± t(0.975, n-1) x standard error, "
+              f"over the n replicates with a value under both A and B (n = {result.replicates} unless "
+              "listed below); variance reduction = var(B - A, independent seeds) / var(B - A, same "
+              "seeds), estimated from the replicates, its 95% range an approximate one from a bootstrap "
+              f"over them; {_median(result)}")
+    short = _fewer_pairs(result)
+    if short:
+        out.print(f"fewer than {result.replicates} replicates gave a value under both A and B, so the means "
+                  f"and B - A are over n of them: {short}")
     for status, why in REDUCTION_FOOTNOTES.items():
         names = result.metrics.filter(pl.col("variance_reduction_status") == status)["metric"].to_list()
         if names:
             out.print(f"{why} ({', '.join(names)})")
 
-    fates: pl.DataFrame = result.fates
-    if not fates.filter((pl.col("a_only") > 0) | (pl.col("b_only") > 0)).height:
-        out.print("no citizen's fate (blacklisted, wallet frozen, travel denied) on the last day "
-                  f"differs between A and B (seed {result.seed})")
-    else:
-        ft = Table(title=f"fates on the last day, seed {result.seed}: citizens only under A / only under B",
-                   box=box.SIMPLE_HEAD, pad_edge=False)
-        ft.add_column("group", no_wrap=True)
-        ft.add_column("citizens", justify="right", no_wrap=True)
-        for fate in FATES:
-            longest_word = max(len(w) for w in fate.split("_"))
-            ft.add_column(fate.replace("_", " "), justify="right", min_width=longest_word)
-        wide = fates.pivot(on="fate", index=["grouping", "group", "population"],
-                           values=["a_only", "b_only"], maintain_order=True)
-        for row in wide.iter_rows(named=True):
-            label = "all" if row["grouping"] == "all" else f"{row['grouping']}: {row['group']}"
-            cells = [f"{row[f'a_only_{f}']:,} / {row[f'b_only_{f}']:,}" for f in FATES]
-            ft.add_row(label, f"{row['population']:,}", *cells)
-        out.print(ft)
+    _print_fates(result)
     for note in result.notes:
         out.print(f"note: {note}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 import solara
 
-from scorestate.analysis.compare import FATES
+from scorestate.analysis.compare import BOOTSTRAP_FROM, FATES, ratio_spread
 from scorestate.dashboard import knobs, plots, runs, state
 from scorestate.dashboard.limits import MAX_REPLICATES, MIN_REPLICATES
 from scorestate.dashboard.widgets import (
@@ -119,8 +119,11 @@ def _difference_table(outcome: runs.CompareOutcome) -> None:
     Caption("B - A is the paired difference on the same citizens and draws, in percentage points (pp) "
             "for a share; the mean and its 95% interval are over the paired seeds (t interval). The "
             "variance reduction is how many times less B - A varies over the paired seeds than between "
-            "B and A on independent seeds: the precision the pairing buys (∞: the paired differences "
-            "did not vary at all; -: not measurable, a metric that did not vary).", small=True)
+            "B and A on independent seeds: the precision the pairing buys, estimated from the seeds "
+            f"and rough from so few ({_spread(c.replicates)}). In brackets, an approximate 95% range "
+            f"from a bootstrap over the seeds (from {BOOTSTRAP_FROM} seeds on). ∞: the paired "
+            "differences did not vary at all; -: not estimated, a metric that did not vary under A or "
+            "under B (pairing has nothing to cancel there) or at all.", small=True)
 
 
 def _difference_row(outcome: runs.CompareOutcome, column: str) -> tuple[str, ...]:
@@ -135,14 +138,31 @@ def _difference_row(outcome: runs.CompareOutcome, column: str) -> tuple[str, ...
     ci = ("-" if row["ci_low"] is None else
           f"{h.difference(row['ci_low'])} to {h.difference(row['ci_high'])}")
     return (h.label, shown_a, shown_b, h.difference(diff), h.difference(row["difference"]), ci,
-            _reduction(row["variance_reduction"], row["variance_reduction_status"]))
+            _reduction(row))
 
 
-def _reduction(value: float | None, status: str) -> str:
-    """var(independent) / var(paired) as a factor: how much the pairing narrowed the interval's spread."""
+def _spread(replicates: int) -> str:
+    """How wide a ratio of two variances from this many seeds is, in words."""
+    return f"from {replicates} seeds its 95% range spans about ×/÷{ratio_spread(replicates):,.3g}"
+
+
+def _reduction(row: dict) -> str:
+    """var(independent) / var(paired) as a factor, with its 95% range where one was estimated:
+    how much the pairing narrowed the interval's spread, and how surely."""
+    status, value = row["variance_reduction_status"], row["variance_reduction"]
     if status == "infinite":
         return "∞"
-    return "-" if value is None or status != "measured" else f"{value:,.1f}×"
+    if value is None or status != "measured":
+        return "-"
+    low, high = row["variance_reduction_low"], row["variance_reduction_high"]  # None: NaN, or high inf
+    return f"{value:,.1f}×" + ("" if low is None else f" ({_factor(low)}–{_factor(high)})")
+
+
+def _factor(value: float | None) -> str:
+    """A bound of a range (None: infinite, as `Comparison.metric` gives it), compactly: 0.13, 9.0, 274."""
+    if value is None:
+        return "∞"
+    return f"{value:.2g}" if value < 10 else f"{value:,.0f}"
 
 
 def _fates(fates: pl.DataFrame) -> None:
@@ -153,4 +173,6 @@ def _fates(fates: pl.DataFrame) -> None:
              f"{r['a_only']:,}", f"{r['b_only']:,}", f"{r['both']:,}") for r in changed.iter_rows(named=True)]
     Table(("fate", "group", "citizens", "only under A", "only under B", "under both"), rows,
           classes=["fates"])
-    Caption("; ".join(f"{name.replace('_', ' ')}: {what}" for name, what in FATES.items()) + ".", small=True)
+    Caption("; ".join(f"{name.replace('_', ' ')}: {what}" for name, what in FATES.items()) + ". From the "
+            "first seed alone (one run of each policy): counts from one draw, with no interval; another "
+            "seed would pick other citizens.", small=True, classes=["fates-caveat"])
