@@ -155,7 +155,7 @@ def test_common_random_numbers_reduce_the_variance_of_an_effect():
     rows = {r["metric"]: r for r in frame.to_dicts()}
     for metric in ("alcohol_rate", "dissent_rate"):
         assert rows[metric]["variance_reduction"] > 1.5, rows[metric]
-    assert crn.median_reduction(frame) > 2
+    assert crn.median_reduction(result) > 2
 
 
 # ------------------------------------------------------------------ scenario files

@@ -24,21 +24,18 @@ def measure(a: str = "baseline", b: str = "essay", *, population: int = 2000, da
 
 
 def table(result: Comparison) -> pl.DataFrame:
-    """Per metric: the paired effect, both variances, their ratio, and whether the metric
-    varies under A at all (where A is constant over seeds, e.g. scores without a system,
-    pairing has nothing to cancel and the ratio is 1 up to noise). Metrics that vary under
-    neither design are left out."""
-    spread = (result.replicates_frame.group_by("metric")
-              .agg(pl.col("a").var().alias("var_a"), pl.col("b").var().alias("var_b")))
-    return (result.metrics.join(spread, on="metric")
-            .filter(pl.col("var_independent").is_not_nan() & (pl.col("var_independent") > 0))
-            .with_columns(a_varies=pl.col("var_a") > 0)
-            .select("metric", "a_varies", "difference", "ci_low", "ci_high", "var_paired",
-                    "var_independent", "variance_reduction")
-            .sort(["a_varies", "variance_reduction"], descending=True))
+    """Per metric that varies under both policies: the paired effect, both variances, their
+    ratio with the command's approximate 95% range, and its status. A metric constant under A
+    or B (scores without a system, say) is left out: pairing has nothing to cancel there, and
+    `compare` estimates no ratio for it (status `one_side_constant`)."""
+    return (result.metrics
+            .filter(pl.col("variance_reduction_status").is_in(["measured", "infinite"]))
+            .select("metric", "variance_reduction_status", "difference", "ci_low", "ci_high", "var_paired",
+                    "var_independent", "variance_reduction", "variance_reduction_low",
+                    "variance_reduction_high")
+            .sort("variance_reduction", descending=True))
 
 
-def median_reduction(frame: pl.DataFrame) -> float:
-    """Median variance reduction over the metrics that vary under A (infinite ones included)."""
-    r = frame.filter(pl.col("a_varies"))["variance_reduction"]
-    return float(r.median()) if r.len() else float("nan")
+def median_reduction(result: Comparison) -> float:
+    """The command's median: over the measured ratios (infinite ones left out)."""
+    return result.median_variance_reduction
