@@ -117,10 +117,17 @@ def test_a_sighting_misattributed_in_a_region_of_one_is_lost_not_pinned_on_the_a
                   "policy.surveillance.camera_misattribution": 1.0,
                   "policy.surveillance.camera_false_match": 0.0,
                   "behaviour.infraction": {"base": -1.0, "weight": 0.0},
-                  "policy.scoring.points.infraction": -5}, population=300, days=10)
-    result = ss.simulate(s)
-    assert result.metrics["misattributions"].sum() > 100  # every sighting went astray
-    assert result.metrics["false_attributions"].sum() == 0  # and none was pinned on anyone
+                  "policy.scoring.points.infraction": -5, "ledger.retention": "full"},
+                 population=300, days=10)
+    sim = ss.Simulation(s)
+    result = sim.run()
+    alone = np.diff(sim.citizens.region_start)[sim.citizens.region] == 1
+    assert alone.sum() > 50  # 300 citizens drawn into 300 regions: about a third alone
+    pinned = result.ledger.filter(pl.col("false_attribution"))
+    assert pinned.height > 100 and (pinned["actor"] != pinned["citizen"]).all()
+    assert not alone[pinned["actor"].to_numpy()].any()  # a lone actor's sighting went to nobody
+    # every sighting went astray, and those of the lone actors were lost
+    assert result.metrics["misattributions"].sum() > result.metrics["false_attributions"].sum()
 
 
 def test_officials_multiplier_lowers_their_penalties():
