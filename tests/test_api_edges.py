@@ -1,0 +1,170 @@
+"""The Python API at its edges: what a notebook may write between days and what it may not, a
+run read before its first day, overrides and scenarios given as Python values, and a run refused
+before it has begun."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import scorestate as ss
+from scorestate.network import drop_tie
+from scorestate.state import NEVER
+
+CHECKED = {"run.check_invariants": True}
+SMALL = {"population": 600, "days": 40, "seed": 1}
+
+
+def essay(overrides: dict | None = None, **sizes) -> ss.Scenario:
+    return ss.load_scenario("essay", overrides or {}, **{**SMALL, **sizes})
+
+
+def stepped(days: int = 3, overrides: dict | None = None) -> ss.Simulation:
+    sim = ss.Simulation(essay({**CHECKED, **(overrides or {})}))
+    for _ in range(days):
+        sim.step()
+    return sim
+
+
+# ------------------------------------------------------------------ 1. citizens and ties
+def test_the_demographics_are_read_only_and_no_field_can_be_rebound():
+    sim = stepped()
+    c, g = sim.citizens, sim.graph
+    for name in ("group", "rank", "region", "region_start", "urban", "education", "quintile", "age",
+                 "income"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(c, name)[:1] = 200
+    with pytest.raises(ss.ScorestateError, match=r"Citizens\.age is fixed for the run") as e:
+        c.age = np.zeros(3)
+    assert isinstance(e.value, AttributeError)
+    with pytest.raises(ss.ScorestateError, match=r"write into it \(citizens\.conformity\[:\] = ...\)"):
+        c.conformity = c.conformity.copy()
+    with pytest.raises(ss.ScorestateError, match=r"write into it \(graph\.degree\[:\] = ...\)"):
+        g.degree = np.zeros(3)
+
+
+def test_traits_and_ties_may_be_written_as_the_guide_says():
+    sim = stepped()
+    sim.citizens.conformity[:] = 0.5  # a trait: read afresh each day
+    g = sim.graph
+    drop_tie(g.start, g.degree, g.nbrs, 5, int(g.nbrs[g.start[5]]))
+    s = sim.state
+    s.score[:10] = 0  # its tier follows at the next scoring step
+    s.perceived[:] = 0.5
+    s.blacklisted[:] = False
+    s.listed_since[:] = NEVER
+    s.list_reason[:] = -1
+    s.denied[:] = 0
+    sim.step()  # checked before and after the day: nothing refused
+    assert sim.day == 4
+
+
+def test_what_crashed_the_interpreter_is_refused_with_a_message():
+    """Kernels do not check bounds: a demographic written over, or ties to nobody, ended the
+    process with a segmentation fault (run in a process of its own, should it still)."""
+    script = textwrap.dedent("""
+        import scorestate as ss
+        def attempt(write, steps):
+            sim = ss.Simulation(ss.load_scenario("essay", {"run.check_invariants": True},
+                                                 population=5000, days=80, seed=1))
+            for _ in range(steps):
+                sim.step()
+            try:
+                write(sim)
+                sim.run()
+            except (ValueError, ss.ScorestateError) as e:
+                print(type(e).__name__, str(e).splitlines()[0])
+        attempt(lambda sim: sim.citizens.group.__setitem__(slice(None), 255), 40)
+        attempt(lambda sim: sim.graph.nbrs.__setitem__(sim.graph.start[7], 10**8), 2)
+        attempt(lambda sim: sim.graph.degree.__setitem__(7, 60000), 2)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    read_only, nobody, too_many = done.stdout.splitlines()
+    assert read_only == "ValueError assignment destination is read-only"
+    assert nobody.startswith("InvariantError before day 2 (written between days): 'graph.nbrs' has ties "
+                             "to citizens that do not exist: citizen 7 to 100000000 (slot ")
+    assert too_many.startswith("InvariantError before day 2 (written between days): the rows of ties are "
+                               "out of order: citizen 7 holds 60000 ties ('graph.degree') in a row of ")
+
+
+def test_an_asymmetric_tie_is_named():
+    sim = stepped()
+    g = sim.graph
+    row = set(g.nbrs[g.start[5]:g.start[5] + g.degree[5]].tolist())
+    stranger = next(j for j in range(sim.n) if j != 5 and j not in row)
+    was = int(g.nbrs[g.start[5]])
+    g.nbrs[g.start[5]] = stranger  # 5 names a citizen who does not name 5, and not one who does
+    with pytest.raises(ss.InvariantError, match=r"^before day 3 \(written between days\): the adjacency is "
+                                                r"not symmetric: citizen (\d+) is tied to (\d+), but \2 "
+                                                r"not to \1$") as e:
+        sim.step()
+    assert {int(x) for x in e.value.args[0].split("citizen ")[1].split(",")[0].split(" is tied to ")} in (
+        {5, stranger}, {5, was})
+
+
+# ------------------------------------------------------------------ 2. nonsense in the state
+FINITE = "expected a finite number"
+
+
+@pytest.mark.parametrize(("name", "where", "value", "message"), [
+    ("score", slice(0, 10), np.nan, f"'state.score' is nan for citizen 0; {FINITE} from 0 to 1300"),
+    ("perceived", slice(None), -3.0, f"'state.perceived' is -3.0 for citizen 0; {FINITE} from 0 to 1"),
+    ("grievance", slice(None), 7.0, f"'state.grievance' is 7.0 for citizen 0; {FINITE} from 0 to 1"),
+    ("approval", slice(None), np.inf, f"'state.approval' is inf for citizen 0; {FINITE}"),
+    ("list_reason", slice(2, 5), 99, "'state.list_reason' has values outside -1 to 2 (or 127, listed at the "
+                                     "start): 99 for citizen 2"),
+    ("tier", slice(3, 4), 200, "'state.tier' has values outside 0 to 5: 200 for citizen 3"),
+])
+def test_check_invariants_names_the_array_the_citizen_and_the_value(name, where, value, message):
+    sim = stepped()
+    getattr(sim.state, name)[where] = value
+    with pytest.raises(ss.InvariantError) as e:
+        sim.step()
+    assert str(e.value) == f"before day 3 (written between days): {message}"
+    assert sim.day == 3  # refused before the day ran
+
+
+def test_a_nan_trait_is_refused_too():
+    sim = stepped()
+    sim.citizens.alcohol[4] = np.nan
+    with pytest.raises(ss.InvariantError, match=r"'citizens\.alcohol' is nan for citizen 4"):
+        sim.step()
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("list_reason", 99, "'state.list_reason' has values outside"),
+    ("score", np.nan, "'state.score' is nan for citizen 0"),
+])
+def test_save_refuses_what_resume_would_refuse(tmp_path, name, value, message):
+    sim = ss.Simulation(essay())  # without check_invariants: save checks all the same
+    sim.step()
+    getattr(sim.state, name)[:5] = value
+    path = tmp_path / "run.ckpt.npz"
+    with pytest.raises(ss.ScorestateError, match=re.escape(f"cannot save the checkpoint '{path}': ")
+                       + re.escape(message)):
+        sim.save(path)
+    assert not path.exists()
+
+
+# ------------------------------------------------------------------ 3. a run read before its first day
+def test_a_result_before_the_first_day_is_empty():
+    sim = ss.Simulation(essay(days=10))
+    result = sim.result()
+    assert result.days == 0 and result.metrics.height == 0 and result.group_metrics.height == 0
+    assert result.population == sim.n and set(result.final.values()) == {None}
+    sim.step()
+    assert sim.result().days == 1 and sim.result().final["score_mean"] is not None
+
+
+def test_a_result_after_a_warm_ups_checkpoint_is_empty(tmp_path):
+    scenario = ss.load_scenario("court-blacklist", {"run.warm_up_days": 5}, population=400, days=4)
+    path = ss.Simulation(scenario).save(tmp_path / "day0.npz")
+    again = ss.Simulation.resume(path)
+    assert again.day == 0 and again.result().days == 0 and again.result().population == 400
+    assert again.run().days == 4
