@@ -4,6 +4,7 @@ before it has begun."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -11,9 +12,14 @@ import textwrap
 
 import numpy as np
 import pytest
+import yaml
+from typer.testing import CliRunner
 
 import scorestate as ss
+from scorestate.cli import app
 from scorestate.network import drop_tie
+from scorestate.scenario import load
+from scorestate.scenario.load import lay_over
 from scorestate.state import NEVER
 
 CHECKED = {"run.check_invariants": True}
@@ -168,3 +174,68 @@ def test_a_result_after_a_warm_ups_checkpoint_is_empty(tmp_path):
     again = ss.Simulation.resume(path)
     assert again.day == 0 and again.result().days == 0 and again.result().population == 400
     assert again.run().days == 4
+
+
+# ------------------------------------------------------------------ 4. one parameter given twice
+@pytest.mark.parametrize("overrides", [
+    ["policy.scoring.drift=0.1", "policy.scoring.drift=0.2"],
+    {"policy.scoring.drift": 0.1, "policy": {"scoring": {"drift": 0.2}}},
+    {"policy.scoring.drift": 0.1, "policy.scoring": {"initial": 900}},  # the section would drop it
+])
+def test_a_parameter_that_a_later_override_would_replace_is_refused(overrides):
+    with pytest.raises(ss.ScenarioError, match=r"^the overrides give 'policy\.scoring\.drift' twice \("):
+        ss.load_scenario("essay", overrides)
+
+
+def test_the_refusal_says_what_was_given_and_what_may_be():
+    with pytest.raises(ss.ScenarioError) as e:
+        ss.load_scenario("essay", ["policy.scoring.drift=0.1", "policy.scoring.drift=0.2"])
+    assert str(e.value) == ("the overrides give 'policy.scoring.drift' twice (policy.scoring.drift=0.1, then "
+                            "policy.scoring.drift=0.2, which would replace it without a word); expected "
+                            "each parameter once (a section given whole may be followed by changes "
+                            "inside it)")
+
+
+def test_a_section_given_whole_may_be_changed_inside():
+    s = ss.load_scenario("essay", {"policy.scoring": {"initial": 900, "drift": 0.2},
+                                   "policy.scoring.drift": 0.3})
+    assert (s.policy.scoring.initial, s.policy.scoring.drift) == (900, 0.3)
+    s = ss.load_scenario("essay", ["policy.scoring={initial: 900}", "policy.scoring.drift=0.3"])
+    assert (s.policy.scoring.initial, s.policy.scoring.drift) == (900, 0.3)
+
+
+def test_the_command_lines_later_option_is_laid_over_the_earlier():
+    assert lay_over(["a.b=1", "a.c=2"], ["a.b=3"]) == ["a.c=2", "a.b=3"]
+    assert lay_over(["a.b=1"], ["a={c: 2}"]) == ["a={c: 2}"]
+    assert lay_over(["a={b: 1}"], ["a.b=3"]) == ["a={b: 1}", "a.b=3"]
+    r = CliRunner().invoke(app, ["scenarios", "--show", "essay", "--set", "run.days=3",
+                                 "--set", "run.days=4"])
+    assert r.exit_code == 2 and "--set gives 'run.days' twice" in r.stderr
+
+
+# ------------------------------------------------------------------ 6. a scenario from a mapping
+def test_a_scenario_mapping_is_validated_as_a_file_is(tmp_path):
+    town = {"name": "town", "population": {"size": 500},
+            "policy": {"enabled": True, "scoring": {"points": {"alcohol": -10}}}}
+    f = tmp_path / "town.yaml"
+    f.write_text(yaml.safe_dump(town))
+    from_mapping = ss.load_scenario(town, {"run.days": 5}, seed=3)
+    assert from_mapping == ss.load_scenario(f, {"run.days": 5}, seed=3)
+    assert from_mapping.policy.scoring.points["alcohol"] == -10 and town["population"] == {"size": 500}
+    with pytest.raises(ss.ScenarioError, match=r"^scenario mapping: unknown field 'populaton'; expected"):
+        ss.load_scenario({"populaton": {"size": 5}})
+    with pytest.raises(ss.ScenarioError, match=r"'population\.size' input should be"):
+        ss.load_scenario({"population": {"size": "many"}})
+    with pytest.raises(ss.ScenarioError, match="scenario mapping gives 'overrides'"):
+        ss.load_scenario({"overrides": []})
+
+
+# ------------------------------------------------------------------ 8. small things a notebook meets
+def test_load_scenario_shows_its_shortcuts():
+    for function in (ss.load_scenario, load.load_scenario):
+        parameters = inspect.signature(function).parameters
+        assert [parameters[k].kind for k in ("population", "days", "seed")] == [
+            inspect.Parameter.KEYWORD_ONLY] * 3
+    assert "mapping" in ss.load_scenario.__doc__
+    with pytest.raises(TypeError):
+        ss.load_scenario("essay", populaton=3)
