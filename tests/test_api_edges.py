@@ -231,6 +231,14 @@ def test_a_scenario_mapping_is_validated_as_a_file_is(tmp_path):
 
 
 # ------------------------------------------------------------------ 8. small things a notebook meets
+def test_an_unknown_metric_is_a_scorestate_error_with_close_names():
+    with pytest.raises(ss.ScorestateError, match=r"'chiling' is not a column .*did you mean 'chilling'") as e:
+        ss.metric_docs.describe("chiling")
+    assert isinstance(e.value, KeyError) and not str(e.value).startswith('"')
+    with pytest.raises(ss.ScorestateError, match="did you mean 'denied_flight'"):
+        ss.metric_docs.describe("denied_fligt")
+
+
 def test_load_scenario_shows_its_shortcuts():
     for function in (ss.load_scenario, load.load_scenario):
         parameters = inspect.signature(function).parameters
@@ -239,3 +247,8 @@ def test_load_scenario_shows_its_shortcuts():
     assert "mapping" in ss.load_scenario.__doc__
     with pytest.raises(TypeError):
         ss.load_scenario("essay", populaton=3)
+
+
+def test_a_stored_run_names_its_id_as_a_result_does(tmp_path):
+    result = ss.run(essay(days=2), store=tmp_path / "runs.duckdb")
+    assert ss.open_run(result.run_id[-6:], store=tmp_path / "runs.duckdb").run_id == result.run_id
