@@ -9,6 +9,8 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,6 +215,22 @@ def test_the_command_lines_later_option_is_laid_over_the_earlier():
     assert r.exit_code == 2 and "--set gives 'run.days' twice" in r.stderr
 
 
+# ------------------------------------------------------------------ 5. nothing made for a refused run
+def test_a_run_refused_before_building_makes_no_store(tmp_path):
+    with pytest.raises(ss.ScorestateError, match="of memory at its peak"):
+        ss.run(essay(population=10**9, days=2), store=tmp_path / "big.duckdb")
+    bad = tmp_path / "ties.csv"
+    bad.write_text("0,1\n1,x\n")
+    with pytest.raises(ss.ScorestateError, match="is not a whole number"):
+        ss.run(essay({"network.kind": "edgelist", "network.edgelist": str(bad)}, population=None),
+               store=tmp_path / "edges.duckdb")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ties.csv"]
+    with pytest.raises(ss.StoreError, match=r"the folder .* does not exist"):  # still before building
+        ss.run(essay(population=10**9), store=tmp_path / "typo" / "runs.duckdb")
+    result = ss.run(essay(days=2), store=tmp_path / "runs.duckdb")  # a new store, made once built
+    assert ss.list_runs(tmp_path / "runs.duckdb")["run_id"].to_list() == [result.run_id]
+
+
 # ------------------------------------------------------------------ 6. a scenario from a mapping
 def test_a_scenario_mapping_is_validated_as_a_file_is(tmp_path):
     town = {"name": "town", "population": {"size": 500},
@@ -228,6 +246,30 @@ def test_a_scenario_mapping_is_validated_as_a_file_is(tmp_path):
         ss.load_scenario({"population": {"size": "many"}})
     with pytest.raises(ss.ScenarioError, match="scenario mapping gives 'overrides'"):
         ss.load_scenario({"overrides": []})
+
+
+# ------------------------------------------------------------------ 7. phases after the last day
+def test_phases_after_the_last_day_are_warned_of_once():
+    with pytest.warns(ss.NotReachedWarning) as caught:
+        ss.load_scenario("essay", days=20)
+    assert len(caught) == 1 and issubclass(ss.NotReachedWarning, UserWarning)
+    assert str(caught[0].message) == ("essay: 20 days do not reach phase 'the score for everything' "
+                                      "(day 30), phase 'the smart home' (day 180); raise run.days "
+                                      "(days=) to see what they do")
+    assert Path(caught[0].filename) == Path(__file__)  # the user's line, not scorestate's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ss.NotReachedWarning)
+        ss.load_scenario("essay")  # all its days: nothing to say
+
+
+def test_the_command_line_notes_them_in_its_own_words_only(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = CliRunner().invoke(app, ["run", "essay", "-n", "300", "-d", "2", "--store",
+                                     str(tmp_path / "runs.duckdb")])
+    assert r.exit_code == 0, r.output
+    assert not [w for w in caught if issubclass(w.category, ss.NotReachedWarning)]
+    assert "2 days do not reach phase 'the score for everything' (day 30)" in r.stderr
 
 
 # ------------------------------------------------------------------ 8. small things a notebook meets

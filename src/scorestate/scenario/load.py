@@ -16,6 +16,7 @@ import json
 import os
 import re
 import stat
+import warnings
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -457,6 +458,7 @@ def load_scenario(source: str | Path | Mapping[str, Any] = "essay",
     or a section around it: `policy.scoring.drift` and then `policy: {scoring: {...}}`) is
     refused, as a key given twice in a file is; a section given whole may be followed by changes
     inside it. `population`, `days` and `seed` set population.size, run.days and run.seed.
+    `ss.load_scenario` also warns (NotReachedWarning) of phases that its days do not reach.
     """
     raw, label = _read_raw(source)
     raw = copy.deepcopy(raw)
@@ -617,3 +619,17 @@ def after_the_end(scenario: Scenario) -> list[str]:
         late.append(f"the dismantling (day {dismantle})")
     return late
 
+
+class NotReachedWarning(UserWarning):
+    """A scenario schedules phases (or its dismantling) on or after its last day: the run never
+    gets there, and would look like a policy without effect."""
+
+
+def warn_not_reached(scenario: Scenario, stacklevel: int = 2) -> None:
+    """Warn once, naming what `after_the_end` finds (the command line notes it in its own words)."""
+    late = after_the_end(scenario)
+    if late:
+        days = scenario.run.days
+        warnings.warn(f"{scenario.name}: {days} day{'' if days == 1 else 's'} "
+                      f"{'does' if days == 1 else 'do'} not reach {', '.join(late)}; raise run.days "
+                      "(days=) to see what they do", NotReachedWarning, stacklevel=stacklevel + 1)
