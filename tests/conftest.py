@@ -11,6 +11,12 @@ import scorestate as ss
 from scorestate.engine import RunResult
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests run the presets for a few days on purpose: that their later phases are not reached
+    # is no news here (tests of the warning itself catch it with pytest.warns).
+    config.addinivalue_line("filterwarnings", "ignore::scorestate.NotReachedWarning")
+
+
 @functools.lru_cache(maxsize=32)
 def _cached(source: str, overrides_json: str, population: int, days: int, seed: int) -> RunResult:
     overrides = json.loads(overrides_json)

@@ -10,7 +10,9 @@
     ss.run_sweep(ss.load_sweep("examples/sweeps/alcohol-grid.yaml"), workers=2)   # on Dask
 
 Every error a user can cause is a `ss.ScorestateError` (ScenarioError, StoreError, ...), with
-one message that says what was wrong and what was expected.
+one message that says what was wrong and what was expected. Warnings are UserWarnings:
+`ss.NotReachedWarning` (a scenario's phases fall after its last day), `ss.NotRecordedWarning` (a
+citizen the ledger did not follow).
 """
 
 __version__ = "0.1.0"
@@ -32,6 +34,7 @@ from scorestate.analysis.explain import CitizenFile
 from scorestate.api import (
     explain,
     list_runs,
+    load_scenario,
     notable_citizens,
     open_run,
     resumable_runs,
@@ -41,13 +44,14 @@ from scorestate.api import (
 )
 from scorestate.engine import RunResult, Simulation, simulate
 from scorestate.errors import InvariantError, ScenarioError, ScorestateError, StoreError
-from scorestate.scenario.load import load_scenario, preset_names, resolved_yaml
+from scorestate.scenario.load import NotReachedWarning, preset_names, resolved_yaml
 from scorestate.scenario.schema import Scenario
 from scorestate.store import NotRecordedWarning, Store, StoredRun, StoreInUseError
 from scorestate.sweep import Sweep, SweepResult, load_sweep, run_sweep
 
-__all__ = ["CitizenFile", "Comparison", "InvariantError", "NotRecordedWarning", "RunResult", "Scenario",
-           "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError", "StoreInUseError",
-           "StoredRun", "Sweep", "SweepResult", "__version__", "compare", "explain", "list_runs",
-           "load_scenario", "load_sweep", "metric_docs", "notable_citizens", "open_run", "preset_names",
-           "resolved_yaml", "resumable_runs", "resume_run", "run", "run_sweep", "simulate", "write_report"]
+__all__ = ["CitizenFile", "Comparison", "InvariantError", "NotReachedWarning", "NotRecordedWarning",
+           "RunResult", "Scenario", "ScenarioError", "ScorestateError", "Simulation", "Store", "StoreError",
+           "StoreInUseError", "StoredRun", "Sweep", "SweepResult", "__version__", "compare", "explain",
+           "list_runs", "load_scenario", "load_sweep", "metric_docs", "notable_citizens", "open_run",
+           "preset_names", "resolved_yaml", "resumable_runs", "resume_run", "run", "run_sweep", "simulate",
+           "write_report"]

@@ -12,18 +12,22 @@
     ss.run(scenario, store="runs.duckdb", checkpoint_every=30)  # --checkpoint-every 30
     ss.resume_run(run_id, store="runs.duckdb")  # scorestate run --resume RUN
 
-`run` opens the store before building any citizen, so a bad store fails fast and is left
-untouched; a run that fails or is interrupted leaves no trace in the catalogue. It holds the
-store's DuckDB lock only to begin the run and to commit it, not while it simulates, so other
-processes can list, open and add runs meanwhile.
+`run` opens a store that exists before building any citizen, so a bad or busy store fails fast
+and is left untouched; a new store is made once the citizens are built, so a run refused on the
+way (too large for the memory, a bad edge list) leaves nothing behind. A run that fails or is
+interrupted leaves no trace in the catalogue. It holds the store's DuckDB lock only to begin the
+run and to commit it, not while it simulates, so other processes can list, open and add runs
+meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -32,6 +36,7 @@ from scorestate.analysis.explain import CitizenFile, notable, panel_day0
 from scorestate.analysis.explain import explain as citizen_file
 from scorestate.engine import RunResult, Simulation
 from scorestate.errors import ScorestateError, not_a_scenario
+from scorestate.scenario import load
 from scorestate.scenario.schema import Scenario
 from scorestate.store import (
     DEFAULT_STORE,
@@ -43,6 +48,7 @@ from scorestate.store import (
     StoredRun,
     StoreInUseError,
     check_run_id,
+    ledger_dir,
     new_run_id,
 )
 from scorestate.vocabulary import LEDGER_KINDS, SOURCES
@@ -80,21 +86,54 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
     if run_id is None:
         run_id = new_run_id()
     check_run_id(run_id)
-    with Store(store) as catalogue:
-        try:
-            writer = catalogue.begin_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
-        except ValueError as e:  # an id with characters a folder name should not have
-            raise ScorestateError(str(e)) from None
+    writer = _begin(store, run_id) if _open_first(store) else None
     try:
+        # the sink is called from the first day on, once a new store has been made
         sim = Simulation(scenario, graph=graph, ledger_sink=lambda batch: writer.write(**batch),
                          progress=progress)
+        if writer is None:
+            writer = _begin(store, run_id)
         kept = panel_day0(sim)
         if kept is not None:
             writer.write_panel_day0(kept)
     except BaseException:
-        writer.abort()
+        if writer is not None:
+            writer.abort()
         raise
     return _land(sim, writer, store, progress, commit_wait_s, every)
+
+
+def _open_first(store: object) -> bool:
+    """Whether `run` opens the store before building the citizens: always, but for a new store
+    in a folder it may write (where nothing of a store is yet), which is made only once they are
+    built, so that a run refused while building leaves no empty store behind. A path where no
+    store can be made (a missing folder, a folder itself) is refused at once by Store, which then
+    creates nothing."""
+    if not isinstance(store, str | os.PathLike):
+        return True
+    path = Path(store)
+    return (not path.name or os.path.lexists(path) or os.path.lexists(ledger_dir(path))
+            or not path.parent.is_dir() or not os.access(path.parent, os.W_OK))
+
+
+def _begin(store: str | Path, run_id: str) -> LedgerWriter:
+    """Open (or make) the store and begin the run's ledger folder."""
+    with Store(store) as catalogue:
+        try:
+            return catalogue.begin_run(run_id, kinds=LEDGER_KINDS, sources=SOURCES)
+        except ValueError as e:  # an id with characters a folder name should not have
+            raise ScorestateError(str(e)) from None
+
+
+def load_scenario(source: str | Path | Mapping[str, Any] = "essay",
+                  overrides: Mapping[str, Any] | Iterable[str] = (), *, population: int | None = None,
+                  days: int | None = None, seed: int | None = None) -> Scenario:
+    scenario = load.load_scenario(source, overrides, population=population, days=days, seed=seed)
+    load.warn_not_reached(scenario)  # the command line, which loads through `load`, notes it itself
+    return scenario
+
+
+load_scenario.__doc__ = load.load_scenario.__doc__
 
 
 def resume_run(run_id: str, *, store: str | Path = DEFAULT_STORE,

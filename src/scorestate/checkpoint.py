@@ -18,6 +18,7 @@ import json
 import os
 import zipfile
 from dataclasses import fields
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ from scorestate.ledger import COLUMNS, DTYPES
 from scorestate.mechanisms.blacklist import REASON_SEED
 from scorestate.network import Graph, used_slots
 from scorestate.policy import policy_on
-from scorestate.population import build_citizens, group_index
+from scorestate.population import TRAITS, build_citizens, group_index
 from scorestate.state import Citizens, State
 from scorestate.vocabulary import LEDGER_KINDS, SOURCES
 
@@ -40,13 +41,21 @@ if TYPE_CHECKING:
     from scorestate.engine import Simulation
     from scorestate.ledger import Batch
 
+    Fault = Callable[[str], ScorestateError]
+    """Makes the error for what a check found wrong: a checkpoint refused on load or on save, or
+    a rule of the model broken in a run (`run.check_invariants`)."""
+
 FORMAT = 1
 
 
 def save(sim: Simulation, path: str | Path, note: dict[str, Any] | None = None) -> Path:
     """Write `sim` as it stands between days to `path` (a `.npz` file); returns the path.
-    `note`: what the caller needs to go on with it (plain JSON values), read by `note()`."""
+    `note`: what the caller needs to go on with it (plain JSON values), read by `note()`.
+
+    Arrays that `load` would refuse (written between days: a NaN score, a reason of the list
+    that no rule has) are refused here, before anything is written."""
     path = _path(path, "the checkpoint's path")
+    check_arrays(sim, partial(_unsaved, path))
     arrays: dict[str, np.ndarray] = {}
     for prefix, holder in (("citizens", sim.citizens), ("state", sim.state), ("graph", sim.graph)):
         for f in fields(holder):
@@ -98,6 +107,7 @@ def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None
     from scorestate.scenario.load import scenario_from_dict
 
     path = _path(path, "the checkpoint's path")
+    bad = partial(_bad, path)
     data = _read(path)
     meta = _meta(path, data)
     if not isinstance(meta.get("scenario"), dict):
@@ -112,13 +122,13 @@ def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None
     citizens = Citizens(**_group(path, data, "citizens", Citizens))
     graph = Graph(**_group(path, data, "graph", Graph))
     n = citizens.n
-    _check_citizens(path, citizens, scenario)
-    _check_graph(path, graph, n)
+    _check_citizens(bad, citizens, scenario)
+    _check_graph(bad, graph, n)
     reference = State.allocate(0, graph.widest_row())
     state = State.allocate(n, graph.widest_row())
     for name, column in _group(path, data, "state", State).items():
-        _like(path, f"state.{name}", column, getattr(reference, name).dtype, (n,))
-        _check_bools(path, f"state.{name}", column)
+        _like(bad, f"state.{name}", column, getattr(reference, name).dtype, (n,))
+        _check_bools(bad, f"state.{name}", column)
         getattr(state, name)[:] = column
 
     sim = Simulation.__new__(Simulation)
@@ -131,12 +141,12 @@ def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None
         for first, policy in sim.timeline:
             if first <= day - 1 and policy.enabled:
                 sim.believed = policy
-    _check_domains(path, sim)
+    _check_state(bad, sim)
     sim.build_s, sim.step_s = _seconds(path, meta, "build_s"), _seconds(path, meta, "step_s")
 
     book = sim.prices
     rules = _array(path, data, "prices.rules")
-    _like(path, "prices.rules", rules, book.rules.dtype, book.rules.shape)
+    _like(bad, "prices.rules", rules, book.rules.dtype, book.rules.shape)
     factors = _array(path, data, "prices.factors")
     bits = np.iinfo(book.rules.dtype).bits
     if (factors.dtype != np.float32 or factors.ndim != 2 or factors.shape[1] != len(book.services)
@@ -151,11 +161,11 @@ def load(path: str | Path, *, ledger_sink: Callable[[Batch], None] | None = None
     if meta.get("metric_names") != list(rec.daily):
         raise _bad(path, "its metric columns are not the ones this scenario records")
     metrics = _array(path, data, "metrics")
-    _like(path, "metrics", metrics, np.float64, (len(rec.daily), rec.days))
+    _like(bad, "metrics", metrics, np.float64, (len(rec.daily), rec.days))
     for k, name in enumerate(rec.daily):
         rec.daily[name][:] = metrics[k]
     groups = _array(path, data, "group_metrics")
-    _like(path, "group_metrics", groups, np.float64, rec.group_values.shape)
+    _like(bad, "group_metrics", groups, np.float64, rec.group_values.shape)
     rec.group_values[:] = groups
     components = meta.get("components")
     if (not isinstance(components, list) or len(components) != 2
@@ -251,16 +261,17 @@ def _array(path: Path, data: dict[str, np.ndarray], key: str) -> np.ndarray:
 def _ledger_rows(path: Path, data: dict[str, np.ndarray], prefix: str, n: int,
                  day: int) -> dict[str, np.ndarray]:
     """Ledger columns of one length, with codes that name kinds, sources and citizens."""
+    bad = partial(_bad, path)
     columns = {}
     for name, dt in zip(COLUMNS, DTYPES, strict=True):
         column = _array(path, data, f"{prefix}.{name}")
-        _like(path, f"{prefix}.{name}", column, dt, (len(data.get(f"{prefix}.day", ())),))
-        _check_bools(path, f"{prefix}.{name}", column)
+        _like(bad, f"{prefix}.{name}", column, dt, (len(data.get(f"{prefix}.day", ())),))
+        _check_bools(bad, f"{prefix}.{name}", column, "row")
         columns[name] = column
     if columns["day"].size:
         for name, lo, hi in (("day", 0, day - 1), ("citizen", 0, n - 1), ("actor", -1, n - 1),
                              ("kind", 0, len(LEDGER_KINDS) - 1), ("source", -1, len(SOURCES) - 1)):
-            _within(path, f"{prefix}.{name}", columns[name], lo, hi)
+            _within(bad, f"{prefix}.{name}", columns[name], lo, hi, "row")
     return columns
 
 
@@ -289,79 +300,154 @@ def _seconds(path: Path, meta: dict[str, Any], key: str) -> float:
     return float(value)
 
 
-def _check_bools(path: Path, key: str, a: np.ndarray) -> None:
-    """A bool array read from a file may hold any byte: kernels index with it as 0 or 1."""
-    if a.dtype == np.bool_ and a.size and int(a.view(np.uint8).max()) > 1:
-        raise _bad(path, f"'{key}' has values that are neither true nor false")
+def check_arrays(sim: Simulation, bad: Fault) -> None:
+    """Refuse arrays that compiled kernels would read outside a table with (they do not check
+    bounds), and numbers the model never makes (NaN, an infinity, a share above 1): what `load`
+    refuses in a checkpoint, `save` refuses to write and `run.check_invariants` refuses in a run,
+    whether a bug or a write between days made them. `bad(why)` makes the error."""
+    _check_citizens(bad, sim.citizens, sim.scenario)
+    _check_graph(bad, sim.graph, sim.n)
+    _check_state(bad, sim)
 
 
-def _like(path: Path, key: str, a: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> None:
+def _check_bools(bad: Fault, key: str, a: np.ndarray, item: str = "citizen") -> None:
+    """A bool array read from a file (or written through a byte view) may hold any byte: kernels
+    index with it as 0 or 1."""
+    if a.dtype == np.bool_ and a.size:
+        raw = a.view(np.uint8)
+        if int(raw.max()) > 1:
+            k = int((raw > 1).argmax())
+            raise bad(f"'{key}' has values that are neither true nor false: byte {raw[k]} for {item} {k}")
+
+
+def _like(bad: Fault, key: str, a: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> None:
     if a.dtype != np.dtype(dtype) or a.shape != shape:
-        raise _bad(path, f"'{key}' is {a.dtype}{list(a.shape)}, expected {np.dtype(dtype)}{list(shape)}")
+        raise bad(f"'{key}' is {a.dtype}{list(a.shape)}, expected {np.dtype(dtype)}{list(shape)}")
 
 
-def _check_citizens(path: Path, c: Citizens, scenario: Any) -> None:
+def _check_citizens(bad: Fault, c: Citizens, scenario: Any) -> None:
     """Citizens as this code builds them: kernels index small tables with their columns, and
-    regions with `region_start`, without checking bounds."""
+    regions with `region_start`, without checking bounds; their traits are shares."""
     pop = scenario.population
     ref, _, _ = build_citizens(pop, scenario.behaviour, scenario.attitudes, scenario.run.seed, n=1)
     n = c.n
     for f in fields(Citizens):
         if f.name != "region_start":
             column = getattr(c, f.name)
-            _like(path, f"citizens.{f.name}", column, getattr(ref, f.name).dtype, (n,))
-            _check_bools(path, f"citizens.{f.name}", column)
+            _like(bad, f"citizens.{f.name}", column, getattr(ref, f.name).dtype, (n,))
+            _check_bools(bad, f"citizens.{f.name}", column)
     starts = c.region_start
-    _like(path, "citizens.region_start", starts, np.int64, (pop.regions + 1,))
+    _like(bad, "citizens.region_start", starts, np.int64, (pop.regions + 1,))
     sizes = np.diff(starts)
     if starts[0] != 0 or starts[-1] != n or (sizes < 0).any():
-        raise _bad(path, f"'citizens.region_start' does not split its {n:,} citizens into regions")
+        raise bad(f"'citizens.region_start' does not split its {n:,} citizens into regions")
     if not np.array_equal(c.region, np.repeat(np.arange(pop.regions), sizes)):
-        raise _bad(path, "'citizens.region' does not match 'citizens.region_start'")
+        raise bad("'citizens.region' does not match 'citizens.region_start'")
     for what, column, lo, hi in (("rank", c.rank, 0, 2), ("education", c.education, 0, 3),
                                  ("quintile", c.quintile, 1, 5)):
-        _within(path, f"citizens.{what}", column, lo, hi)
+        _within(bad, f"citizens.{what}", column, lo, hi)
     if not np.array_equal(c.group, group_index(c.urban, c.education, c.quintile, c.rank)):
-        raise _bad(path, "'citizens.group' does not match the citizens' settlement, education, "
-                   "income quintile and rank")
+        raise bad("'citizens.group' does not match the citizens' settlement, education, income "
+                  "quintile and rank")
+    for name in TRAITS:
+        if name != "grievance":  # the one trait that is state
+            _finite(bad, f"citizens.{name}", getattr(c, name), 0.0, 1.0)
+    _finite(bad, "citizens.income", c.income, 0.0)
+    _finite(bad, "citizens.approval0", c.approval0)
 
 
-def _check_graph(path: Path, g: Graph, n: int) -> None:
+def _check_graph(bad: Fault, g: Graph, n: int) -> None:
     """The ties index arrays inside compiled kernels, which do not check bounds: refuse any
     that would read outside them."""
     start, degree, nbrs = g.start, g.degree, g.nbrs
     if start.shape != (n + 1,) or degree.shape != (n,) or nbrs.ndim != 1:
-        raise _bad(path, f"its ties do not fit its {n:,} citizens")
+        raise bad(f"the ties do not fit the {n:,} citizens ('graph.start' {list(start.shape)}, "
+                  f"'graph.degree' {list(degree.shape)}, 'graph.nbrs' {list(nbrs.shape)}; expected "
+                  f"[{n + 1}], [{n}] and one dimension)")
     for key, a, kinds in (("graph.start", start, (np.int32, np.int64)),
                           ("graph.degree", degree, (np.uint16, np.int32)),
                           ("graph.nbrs", nbrs, (np.int32,))):
         if a.dtype not in [np.dtype(k) for k in kinds]:
-            raise _bad(path, f"'{key}' is {a.dtype}, expected "
-                       f"{' or '.join(str(np.dtype(k)) for k in kinds)}")
+            raise bad(f"'{key}' is {a.dtype}, expected {' or '.join(str(np.dtype(k)) for k in kinds)}")
     rows = np.diff(start.astype(np.int64))
-    if (start[0] != 0 or (rows < 0).any() or start[-1] > nbrs.shape[0]
-            or (n and int(degree.min()) < 0) or (degree > rows).any()):
-        raise _bad(path, "its rows of ties are out of order")
-    used = nbrs[used_slots(start, degree, nbrs.shape[0])]
-    if used.size and (used.min() < 0 or used.max() >= n):
-        raise _bad(path, "it has ties to citizens that do not exist")
+    held = degree.astype(np.int64)
+    if start[0] != 0 or start[-1] > nbrs.shape[0]:
+        raise bad(f"the rows of ties are out of order: 'graph.start' runs from {start[0]} to "
+                  f"{start[-1]}; expected from 0 to at most the {nbrs.shape[0]:,} slots of 'graph.nbrs'")
+    wrong = (rows < 0) | (held < 0) | (held > rows)
+    if wrong.any():
+        k = int(wrong.argmax())
+        raise bad(f"the rows of ties are out of order: citizen {k} holds {held[k]} ties ('graph.degree') "
+                  f"in a row of {rows[k]} slots ('graph.start')")
+    used = used_slots(start, degree, nbrs.shape[0])
+    wrong = used & ((nbrs < 0) | (nbrs >= n))
+    if wrong.any():
+        slot = int(wrong.argmax())
+        i = int(np.searchsorted(start, slot, side="right")) - 1
+        raise bad(f"'graph.nbrs' has ties to citizens that do not exist: citizen {i} to {nbrs[slot]} "
+                  f"(slot {slot}); expected ids from 0 to {n - 1}")
 
 
-def _check_domains(path: Path, sim: Simulation) -> None:
-    """State columns that kernels use as indices into small tables must lie inside them."""
+STATE_RANGES = {"perceived": (0.0, 1.0), "grievance": (0.0, 1.0), "nbr_penalised": (0.0, 1.0)}
+"""The shares among the state's numbers (the score's range is the policy's); any other number
+of the state must be finite."""
+SCORE_SLACK = 1e-3  # a float32 score clipped to its bounds may round just past them
+
+
+def _check_state(bad: Fault, sim: Simulation) -> None:
+    """The state's flags, codes and numbers as the mechanisms leave them."""
     s = sim.state
-    _within(path, "state.tier", s.tier, 0, len(sim.policy.spec.tiers.names) - 1)
+    for f in fields(State):
+        column = getattr(s, f.name)
+        _check_bools(bad, f"state.{f.name}", column)
+        if column.dtype.kind == "f" and f.name != "score":
+            _finite(bad, f"state.{f.name}", column, *STATE_RANGES.get(f.name, (None, None)))
+    sc = sim.policy.spec.scoring
+    _finite(bad, "state.score", s.score, sc.minimum, sc.maximum, SCORE_SLACK)
+    _within(bad, "state.tier", s.tier, 0, len(sim.policy.spec.tiers.names) - 1)
     reasons = max(len(p.conditions.entry) for _, p in sim.timeline)
     reason = s.list_reason.astype(np.int16)
-    if ((reason < -1) | ((reason >= reasons) & (reason != REASON_SEED))).any():
-        raise _bad(path, f"'state.list_reason' has values outside -1 to {reasons - 1} "
-                   f"(or {REASON_SEED}, listed at the start)")
+    wrong = (reason < -1) | ((reason >= reasons) & (reason != REASON_SEED))
+    if wrong.any():
+        k = int(wrong.argmax())
+        raise bad(f"'state.list_reason' has values outside -1 to {reasons - 1} (or {REASON_SEED}, "
+                  f"listed at the start): {reason[k]} for citizen {k}")
 
 
-def _within(path: Path, key: str, column: np.ndarray, lo: int, hi: int) -> None:
+def _within(bad: Fault, key: str, column: np.ndarray, lo: int, hi: int, item: str = "citizen") -> None:
     """Refuse a column with a value outside [lo, hi] (one that indexes a table of that size)."""
     if column.size and (int(column.min()) < lo or int(column.max()) > hi):
-        raise _bad(path, f"'{key}' has values outside {lo} to {hi}")
+        wide = column.astype(np.int64)
+        k = int(((wide < lo) | (wide > hi)).argmax())
+        raise bad(f"'{key}' has values outside {lo} to {hi}: {wide[k]} for {item} {k}")
+
+
+def _finite(bad: Fault, key: str, column: np.ndarray, lo: float | None = None,
+            hi: float | None = None, slack: float = 0.0) -> None:
+    """Refuse NaN, an infinity, or a number outside [lo, hi] (give or take `slack`), naming the
+    first citizen with one. A NaN spreads: compared, it is neither low nor high."""
+    if not column.size:
+        return
+    low, high = column.min(), column.max()  # NaN if any is
+    if (np.isfinite(low) and np.isfinite(high) and (lo is None or low >= lo - slack)
+            and (hi is None or high <= hi + slack)):
+        return
+    wrong = ~np.isfinite(column)
+    if lo is not None:
+        wrong |= column < lo - slack
+    if hi is not None:
+        wrong |= column > hi + slack
+    k = int(wrong.argmax())
+    bounds = (f" from {lo:g} to {hi:g}" if lo is not None and hi is not None
+              else f", {lo:g} or more" if lo is not None else "")
+    raise bad(f"'{key}' is {column[k]} for citizen {k}; expected a finite number{bounds}")
+
+
+def _unsaved(path: Path, why: str) -> ScorestateError:
+    """The error of a checkpoint that `load` would refuse, refused before it is written."""
+    return ScorestateError(f"cannot save the checkpoint '{path}': {why}; Simulation.resume would "
+                           "refuse it (expected the arrays as the mechanisms leave them, or as "
+                           "written by the rules of the guide's section 6)")
 
 
 def _unreadable(path: Path, e: Exception) -> ScorestateError:

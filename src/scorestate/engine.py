@@ -36,7 +36,7 @@ import numba
 import numpy as np
 import polars as pl
 
-from scorestate import __version__
+from scorestate import __version__, checkpoint
 from scorestate.columns import ColumnEnv
 from scorestate.errors import InvariantError, ScorestateError, not_a_scenario
 from scorestate.ledger import Batch, Ledger, discard
@@ -161,7 +161,10 @@ class RunResult:
 
     @property
     def population(self) -> int:
-        """Citizens in the run: day 0's count (an imported network's, not the scenario's default)."""
+        """Citizens in the run: day 0's count (an imported network's, not the scenario's default);
+        before any day is measured, the size in `scenario` (which a run fills in from its network)."""
+        if self.group_metrics.height == 0:
+            return self.scenario.population.size
         return int(self.group_metrics.filter(pl.col("grouping") == "settlement")
                    .filter(pl.col("day") == 0)["population"].sum())
 
@@ -228,10 +231,12 @@ class Simulation:
     """One run, advanced a day at a time with `step()`, its arrays readable between days.
 
     Public attributes: `state` (the arrays a day changes: score, tier, blacklisted, ...; write
-    into them, never rebind them), `citizens` (demographics and traits, fixed for the run),
-    `graph` (the ties, in CSR form: `start`, `degree`, `nbrs`), `day` (the next day to run: 0
-    before the first `step()`, `run.days` once all are done), `n` (the number of citizens),
-    `scenario` (as run: an imported network's size filled in) and `seed`.
+    into them, never rebind them), `citizens` (demographics, read-only, and traits, which may be
+    written), `graph` (the ties, in CSR form: `start`, `degree`, `nbrs`; the ties mechanism
+    changes them in place), `day` (the next day to run: 0 before the first `step()`, `run.days`
+    once all are done), `n` (the number of citizens), `scenario` (as run: an imported network's
+    size filled in) and `seed`. Kernels index arrays without checking bounds: with
+    `run.check_invariants`, what was written between days is checked before the day runs.
 
     `graph=` runs on a networkx graph instead of the scenario's network; it sets the number of
     citizens, and a population size the scenario sets explicitly must agree with it, as with an
@@ -307,6 +312,8 @@ class Simulation:
         """The run's inputs and its compiled timeline, as of day 0 (building and resuming)."""
         self.scenario = scenario
         self.seed = scenario.run.seed
+        citizens.freeze()
+        graph.freeze()
         self.citizens = citizens
         self.n = citizens.n
         self.care_weights = care_weights(scenario.behaviour)  # see population.care
@@ -402,8 +409,12 @@ class Simulation:
 
     def _advance(self, steps: tuple[tuple[str, Callable[[Simulation], None]], ...],
                  timings: dict[str, float] | None = None) -> None:
-        """Run `steps` for today and move to the next day."""
+        """Run `steps` for today and move to the next day, checking the arrays before (what was
+        written since the last day) and after (what the day did) with `run.check_invariants`."""
         t0 = time.perf_counter()
+        checking = self.scenario.run.check_invariants
+        if checking:
+            check_invariants(self, between_days=True)
         threads = numba.get_num_threads()
         if self.n <= SERIAL_UP_TO and threads > 1:  # results do not depend on the thread count
             numba.set_num_threads(1)
@@ -420,7 +431,7 @@ class Simulation:
                     timings[name] = timings.get(name, 0.0) + time.perf_counter() - t1
         finally:
             numba.set_num_threads(threads)
-        if self.scenario.run.check_invariants:
+        if checking:
             check_invariants(self)
         self.day += 1
         self.step_s += time.perf_counter() - t0
@@ -436,7 +447,8 @@ class Simulation:
     def result(self) -> RunResult:
         """The run so far as a RunResult, without running a day: the metrics of the days run
         (all of them after `run()`, which returns this) and the ledger kept in memory, so that a
-        run stepped by hand can be read between days and stepped on afterwards."""
+        run stepped by hand can be read between days and stepped on afterwards. Before the first
+        day (a warm-up included) its frames have no rows and `final` is None throughout."""
         self.ledger.flush()
         metrics, groups = self.recorder.frames(self.day)
         ledger = ledger_frame(self._memory) if self.keeps_ledger else None
@@ -542,24 +554,35 @@ def ledger_frame(batches: list[Batch]) -> pl.DataFrame:
     ).sort(["day", "citizen"], maintain_order=True)
 
 
-def check_invariants(sim: Simulation) -> None:
-    """Rules the state must keep; raised as exceptions (not asserts) so `python -O` keeps them."""
+def check_invariants(sim: Simulation, *, between_days: bool = False) -> None:
+    """Rules the state must keep; raised as exceptions (not asserts) so `python -O` keeps them.
+
+    First what a checkpoint must hold (`checkpoint.check_arrays`: indices inside their tables,
+    numbers finite and in range), then the arrays that go together. `between_days`: checked
+    before a day, so what fails was written since the last one (or by building or resuming);
+    a tier is then not held to its score, which a written score moves at the next scoring step.
+    """
+    where = f"before day {sim.day} (written between days)" if between_days else f"day {sim.day}"
+
+    def bad(why: str) -> InvariantError:
+        return InvariantError(f"{where}: {why}")
+
+    checkpoint.check_arrays(sim, bad)
     s, p = sim.state, sim.policy
-    sc = p.spec.scoring
-    if s.score.min() < sc.minimum - 1e-3 or s.score.max() > sc.maximum + 1e-3:
-        raise InvariantError(f"day {sim.day}: a score left [{sc.minimum}, {sc.maximum}]")
-    if p.enabled and not np.array_equal(s.tier, scoring.initial_tiers(s.score, p.tier_bounds)):
-        raise InvariantError(f"day {sim.day}: a tier disagrees with its score")
+    if not between_days and p.enabled:
+        wrong = s.tier != scoring.initial_tiers(s.score, p.tier_bounds)
+        if wrong.any():
+            k = int(wrong.argmax())
+            raise bad(f"a tier disagrees with its score: citizen {k} has tier {s.tier[k]} at score "
+                      f"{s.score[k]}")
     if not np.array_equal(s.blacklisted, s.listed_since != NEVER):
-        raise InvariantError(f"day {sim.day}: blacklisted and listed_since disagree")
-    g = sim.graph
-    if np.any(g.start[:-1] + g.degree > g.start[1:]):
-        raise InvariantError(f"day {sim.day}: a citizen has more ties than slots")
-    e = g.edges()
-    back = {(int(a), int(b)) for a, b in e}
-    src = np.repeat(np.arange(sim.n), g.degree)
-    if len(back) * 2 != src.shape[0]:
-        raise InvariantError(f"day {sim.day}: the adjacency is not symmetric")
+        k = int((s.blacklisted != (s.listed_since != NEVER)).argmax())
+        raise bad(f"blacklisted and listed_since disagree: citizen {k} is "
+                  f"{'' if s.blacklisted[k] else 'not '}blacklisted, listed since {s.listed_since[k]} "
+                  f"(NEVER is {NEVER}); expected both written together")
+    fault = sim.graph.tie_fault()
+    if fault is not None:
+        raise bad(fault)
 
 
 def simulate(scenario: Scenario, *, graph: object | None = None,

@@ -24,12 +24,15 @@ written with a placeholder: `<service>` (one of `vocabulary.SERVICES`), `<event>
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import polars as pl
 
+from scorestate.errors import ScorestateError
 from scorestate.mechanisms.blacklist import EXIT_APPEAL, EXIT_DISMANTLED, EXIT_SERVED
 from scorestate.metrics import RATE_EVENTS
 from scorestate.scenario.schema import Surveillance
@@ -540,6 +543,29 @@ def lookup(name: str, table: Table | None = None) -> list[Entry]:
     return found
 
 
+class UnknownName(ScorestateError, KeyError):
+    """A name that no table has (a KeyError too, as it always was)."""
+
+    __str__ = ScorestateError.__str__  # KeyError's would quote the message
+
+
+def _names(table: Table | None) -> list[str]:
+    """Every name in `table` (or all), each family's spelled out where its values are known."""
+    names = []
+    for e in ENTRIES:
+        if table is None or e.table == table:
+            slots = [PLACEHOLDERS[p] for p in PLACEHOLDERS if p in e.name]
+            if "<" not in e.name or any(values is None for values in slots):
+                names.append(e.name)
+                continue
+            for values in itertools.product(*slots):
+                name = e.name
+                for placeholder, value in zip((p for p in PLACEHOLDERS if p in e.name), values, strict=True):
+                    name = name.replace(placeholder, value)
+                names.append(name)
+    return sorted(set(names))
+
+
 def describe(name: str, table: Table | None = None) -> str:
     """What a column (or ledger kind) holds, in a few lines: unit, meaning, when undefined.
 
@@ -549,8 +575,10 @@ def describe(name: str, table: Table | None = None) -> str:
     found = lookup(name, table)
     if not found:
         where = f"the {table} table" if table else "any table"
-        raise KeyError(f"{name!r} is not a column or ledger kind in {where}; "
-                       "`metric_docs.frame()` lists them all")
+        close = difflib.get_close_matches(str(name), _names(table), n=3, cutoff=0.6)
+        like = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+        raise UnknownName(f"{name!r} is not a column or ledger kind in {where}; {like}"
+                          "`metric_docs.frame()` lists them all")
     out = []
     for e in found:
         family = f" (family {e.name})" if e.name != name else ""

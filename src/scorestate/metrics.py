@@ -538,8 +538,8 @@ class Recorder:
         flat = self.group_values[:days_done].reshape(rows, N_GROUP)
         groups = pl.DataFrame({
             "day": np.repeat(np.arange(days_done, dtype=np.int32), len(self.groups)),
-            "grouping": [g for _ in range(days_done) for g, _v in self.groups],
-            "group": [v for _ in range(days_done) for _g, v in self.groups],
+            "grouping": pl.Series([g for _ in range(days_done) for g, _v in self.groups], dtype=pl.String),
+            "group": pl.Series([v for _ in range(days_done) for _g, v in self.groups], dtype=pl.String),
             **{name: flat[:, k] for k, name in enumerate(GROUP_METRICS)},
         })
         return metrics, groups
@@ -552,7 +552,9 @@ def components(sim: Simulation) -> tuple[float, float]:
     return float(count), float(largest / sim.n)
 
 
-def final(metrics: pl.DataFrame) -> dict[str, float]:
-    """The last day's headline metrics."""
+def final(metrics: pl.DataFrame) -> dict[str, float | None]:
+    """The last day's headline metrics; None for each before the first day (nothing measured)."""
+    if metrics.height == 0:
+        return dict.fromkeys(HEADLINE)
     last = metrics.row(-1, named=True)
     return {k: (None if last[k] is None or np.isnan(last[k]) else float(last[k])) for k in HEADLINE}

@@ -27,10 +27,11 @@ from numba.extending import intrinsic
 from scorestate.errors import ScorestateError
 from scorestate.scenario.schema import MAX_POPULATION
 from scorestate.scenario.schema import Network as NetworkSpec
+from scorestate.state import Preallocated
 
 
 @dataclass
-class Graph:
+class Graph(Preallocated):
     start: np.ndarray  # int32[n + 1] first slot of each citizen (int64 beyond 2^31 - 1 slots)
     degree: np.ndarray  # uint16[n] ties in use (int32 where a row has more than 65,535 slots)
     nbrs: np.ndarray  # int32[slots] neighbour ids
@@ -53,6 +54,29 @@ class Graph:
     def widest_row(self) -> int:
         """Slots in the longest row: the most ties a citizen can hold (sizes neighbour counts)."""
         return int(np.diff(self.start).max(initial=0))
+
+    def tie_fault(self) -> str | None:
+        """What breaks the rules of an undirected network without self-loops or double ties (a
+        tie to oneself, a tie held twice, a tie not held back), for the first citizen it finds;
+        None when nothing does. The rows and ids must be in bounds (`checkpoint._check_graph`).
+        By sorting, not a Python set of ties: checking invariants costs a fraction of a day."""
+        n = self.n
+        src = np.repeat(np.arange(n, dtype=np.int64), self.degree)
+        dst = self.nbrs[used_slots(self.start, self.degree, self.nbrs.shape[0])].astype(np.int64)
+        loop = src == dst
+        if loop.any():
+            return f"citizen {int(src[loop.argmax()])} is tied to itself"
+        ties = np.sort(src * n + dst)  # n < 2^31, so the codes fit
+        twice = ties[1:] == ties[:-1]
+        if twice.any():
+            i, j = divmod(int(ties[twice.argmax()]), n)
+            return f"citizen {i} is tied to citizen {j} twice"
+        back = np.sort(dst * n + src)
+        if not np.array_equal(ties, back):  # the smaller code where they part is missing in the other
+            k = (ties != back).argmax()
+            i, j = divmod(int(ties[k]), n) if ties[k] < back[k] else divmod(int(back[k]), n)[::-1]
+            return f"the adjacency is not symmetric: citizen {i} is tied to {j}, but {j} not to {i}"
+        return None
 
 
 def used_slots(start: np.ndarray, degree: np.ndarray, slots: int) -> np.ndarray:

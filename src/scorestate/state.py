@@ -2,7 +2,9 @@
 
 `Citizens` holds what does not change during a run (demographics, traits); `State` holds what
 mechanisms write. Arrays are preallocated once and written in place; rebinding one is refused
-(`State.__setattr__`) because kernels and views hold references to the original buffer.
+(`Preallocated.__setattr__`) because kernels and views hold references to the original buffer.
+A run's demographics are read-only besides: the groups, the officials and the network were
+built from them, and kernels index tables with them without checking bounds.
 
 Scratch arrays that one step writes and a later step of the same day reads are named for the
 day (`acts`, `observed`, `points_today`, ...); the step that makes one writes every citizen's
@@ -12,6 +14,8 @@ entry each day (empty when its mechanism is off), so no pass is spent clearing t
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cache
+from typing import ClassVar
 
 import numpy as np
 
@@ -28,8 +32,33 @@ DAY_MAX = int(np.iinfo(DAY).max)
 NEVER = int(np.iinfo(DAY).min)
 
 
+class Preallocated:
+    """A dataclass of arrays that kernels and views hold: once frozen, a field may be written
+    into but not rebound (`state.x |= y` rebinds the same object after writing in place: allowed)."""
+
+    _frozen = False
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if self._frozen and name in _field_names(type(self)) and value is not getattr(self, name):
+            raise RebindError(self._refusal(name))
+        super().__setattr__(name, value)
+
+    def _refusal(self, name: str) -> str:
+        kind = type(self).__name__
+        return (f"{kind}.{name} is a preallocated array; write into it ({kind.lower()}.{name}[:] = "
+                "...) instead of rebinding it, so kernels and views keep seeing the same buffer")
+
+    def freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+
+@cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
 @dataclass
-class Citizens:
+class Citizens(Preallocated):
     age: np.ndarray  # uint8, years
     urban: np.ndarray  # bool
     education: np.ndarray  # uint8, 0 primary .. 3 degree
@@ -48,13 +77,32 @@ class Citizens:
     approval0: np.ndarray  # float32: initial approval logit (Kostka 2019 gradients)
     region_start: np.ndarray  # int64[regions + 1]: citizens are numbered region by region
 
+    FIXED: ClassVar[tuple[str, ...]] = ("age", "urban", "education", "income", "quintile", "region",
+                                        "rank", "group", "region_start")
+    """The demographics, read-only in a run: the groups, the officials and the network were built
+    from them, and kernels index tables with them. The traits after them may be written."""
+
     @property
     def n(self) -> int:
         return int(self.age.shape[0])
 
+    def freeze(self) -> None:
+        """Refuse rebinding any field, and writing into the demographics (`FIXED`)."""
+        for name in self.FIXED:
+            getattr(self, name).flags.writeable = False
+        super().freeze()
+
+    def _refusal(self, name: str) -> str:
+        if name not in self.FIXED:
+            return super()._refusal(name)
+        return (f"Citizens.{name} is fixed for the run (read-only: the groups, the officials and the "
+                "network were built from the demographics); expected a scenario that builds the "
+                "citizens you want (population.*), or a write into a trait (citizens.conformity[:] "
+                "= ...)")
+
 
 @dataclass
-class State:
+class State(Preallocated):
     # persistent state
     score: np.ndarray  # float32
     tier: np.ndarray  # uint8 rank, 0 = lowest tier
@@ -91,20 +139,6 @@ class State:
     nbr_penalised: np.ndarray  # float32 share of neighbours penalised today
     nbr_score: np.ndarray  # float32 mean neighbour score (own score when isolated)
 
-    _frozen = False
-
-    def __setattr__(self, name: str, value: object) -> None:
-        # `state.x |= y` rebinds the same object after writing in place: that is allowed.
-        if self._frozen and name in _FIELDS and value is not getattr(self, name):
-            raise RebindError(
-                f"State.{name} is a preallocated array; write into it (state.{name}[:] = ...) "
-                "instead of rebinding it, so kernels and views keep seeing the same buffer"
-            )
-        super().__setattr__(name, value)
-
-    def freeze(self) -> None:
-        object.__setattr__(self, "_frozen", True)
-
     @classmethod
     def allocate(cls, n: int, most_ties: int = 255) -> State:
         """Zeroed state for n citizens, none with more than `most_ties` ties (sizes the counts)."""
@@ -139,5 +173,3 @@ class State:
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
-
-_FIELDS = frozenset(f.name for f in fields(State))

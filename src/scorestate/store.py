@@ -294,6 +294,11 @@ class StoredRun:
                              "rebuild the citizens' files from the scenario instead)") from None
 
     @property
+    def run_id(self) -> str:
+        """The run's id in its store (`record.run_id`), as `RunResult.run_id` names it."""
+        return self.record.run_id
+
+    @property
     def store_path(self) -> Path | None:
         """The store's DuckDB file the run was read from (its ledger lies in ``<file>.ledger/``),
         or None for a run whose ledger path is not laid out so."""

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import stat
+import warnings
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -140,8 +141,11 @@ def preset_text(name: str) -> str:
     return resources.files(PRESET_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
 
 
-def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
-    """The raw mapping of a preset name or a YAML file, and a label for messages."""
+def _read_raw(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The raw mapping of a preset name, a YAML file or a mapping given whole (a copy), and a
+    label for messages."""
+    if isinstance(source, Mapping):
+        return _checked_raw(copy.deepcopy(dict(source)), "scenario mapping")
     text: str
     src = str(source)
     if src in preset_names():
@@ -160,7 +164,11 @@ def _read_raw(source: str | Path) -> tuple[dict[str, Any], str]:
                 f"{', '.join(preset_names())} (`scorestate scenarios` lists them)"
             )
         text = _read_file(path, label)
-    raw = read_yaml(text, label)
+    return _checked_raw(read_yaml(text, label), label)
+
+
+def _checked_raw(raw: Any, label: str) -> tuple[dict[str, Any], str]:
+    """A scenario's raw mapping as read, once seen to be one that scorestate did not write."""
     if raw is None:
         raise ScenarioError(f"{label} is empty; expected a YAML mapping of sections, for example "
                             f"{EXAMPLE} (fields left out take the schema's defaults; to run a "
@@ -438,31 +446,35 @@ def _check_conditions(policy: Policy, scenario: Scenario, where: str) -> None:
                                  "(a division by 0 gives no number, and the comparison no meaning)")
 
 
-def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | Iterable[str] = (),
-                  **settings: Any) -> Scenario:
-    """A preset name or YAML file, with overrides by dotted path, validated.
+def load_scenario(source: str | Path | Mapping[str, Any] = "essay",
+                  overrides: Mapping[str, Any] | Iterable[str] = (), *, population: int | None = None,
+                  days: int | None = None, seed: int | None = None) -> Scenario:
+    """A preset name, a YAML file or a mapping, with overrides by dotted path, validated.
 
-    `overrides` is a mapping {"policy.scoring.points.alcohol": -10}, strings "path=value", or
-    one such string; `settings` are shortcuts: population=N, days=D, seed=S.
+    `source` may be a mapping holding what a scenario file would (`{"population": {"size":
+    5000}, "policy": {...}}`): it is validated as a file is, with the same messages. `overrides`
+    is a mapping {"policy.scoring.points.alcohol": -10}, strings "path=value", or one such
+    string, each parameter given once: one that a later override would replace (the same path,
+    or a section around it: `policy.scoring.drift` and then `policy: {scoring: {...}}`) is
+    refused, as a key given twice in a file is; a section given whole may be followed by changes
+    inside it. `population`, `days` and `seed` set population.size, run.days and run.seed.
+    `ss.load_scenario` also warns (NotReachedWarning) of phases that its days do not reach.
     """
     raw, label = _read_raw(source)
     raw = copy.deepcopy(raw)
     _normalise_phases(raw, label)
     _edgelist_beside(raw, source)
     pairs = [(path, plain(value)) for path, value in _override_pairs(overrides)]
+    _given_once(pairs)
     for path, value in pairs:
         if path == "overrides" or path.startswith("overrides."):
             raise ScenarioError("'overrides' is set by scorestate (the record of the overrides a "
                                 "scenario was loaded with); expected a parameter's path")
         set_path(raw, path, value, label=f"override '{path}'")
     if pairs:  # the record `scorestate runs` shows: what a run changed from its preset or file
-        raw["overrides"] = [*raw.get("overrides", []),
-                            *(f"{path}={value if isinstance(value, str) else json.dumps(value)}"
-                              for path, value in pairs)]
+        raw["overrides"] = [*raw.get("overrides", []), *(_text(path, value) for path, value in pairs)]
     shortcuts = {"population": "population.size", "days": "run.days", "seed": "run.seed"}
-    for key, value in settings.items():
-        if key not in shortcuts:
-            raise ScenarioError(f"unknown setting '{key}'; expected one of: {', '.join(shortcuts)}")
+    for key, value in (("population", population), ("days", days), ("seed", seed)):
         if value is None:
             continue
         for path, given in pairs:
@@ -475,6 +487,41 @@ def load_scenario(source: str | Path = "essay", overrides: Mapping[str, Any] | I
     scenario = validate(raw, label)
     _check_degree(raw, scenario, label)
     return scenario
+
+
+def _text(path: str, value: Any) -> str:
+    """An override as `path=value`, as the record keeps it (a string as it is, else JSON)."""
+    return f"{path}={value if isinstance(value, str) else json.dumps(value)}"
+
+
+def _given_once(pairs: list[tuple[str, Any]]) -> None:
+    """Refuse an override that a later one would replace without a word (the same path again,
+    or a section around it given whole), as a key given twice in a file is refused. A section
+    given whole and then changed inside (`policy.sharing={...}`, then `policy.sharing.health=true`)
+    is a deliberate refinement, loaded as written."""
+    for k, (path, value) in enumerate(pairs):
+        for earlier, given in pairs[:k]:
+            if replaces(path, earlier):
+                raise ScenarioError(
+                    f"the overrides give '{earlier}' twice ({_text(earlier, given)}, then "
+                    f"{_text(path, value)}, which would replace it without a word); expected each "
+                    "parameter once (a section given whole may be followed by changes inside it)")
+
+
+def replaces(later: str, earlier: str) -> bool:
+    """Whether an override of the path `later` replaces what one of `earlier` gave: the same
+    path, or a section around it (set whole, it drops what was set inside)."""
+    return earlier == later or earlier.startswith(later + ".")
+
+
+def lay_over(base: Iterable[str], over: Iterable[str]) -> list[str]:
+    """The overrides ("path=value") of `base` without those that one of `over` replaces, then
+    those of `over`: what loading the two lists one after the other gave when the later value
+    won, each parameter given once (compare's --set-b changes what --set gave both sides)."""
+    over = list(over)
+    later = [parse_override(text)[0] for text in over]
+    kept = [text for text in base if not any(replaces(p, parse_override(text)[0]) for p in later)]
+    return kept + over
 
 
 def _check_degree(raw: Mapping[str, Any], scenario: Scenario, label: str) -> None:
@@ -497,8 +544,8 @@ def _edgelist_beside(raw: dict[str, Any], source: str | Path) -> None:
     command runs: a scenario handed out with its network must run that network. (A path given
     by an override is relative to where the command runs, like any path on a command line.)"""
     net = raw.get("network")
-    if str(source) in preset_names() or not isinstance(net, dict):
-        return
+    if isinstance(source, Mapping) or str(source) in preset_names() or not isinstance(net, dict):
+        return  # a mapping's path, like an override's, is relative to where the command runs
     edges = net.get("edgelist")
     if isinstance(edges, str) and edges and not Path(edges).is_absolute():
         net["edgelist"] = str(Path(source).resolve().parent / edges)
@@ -571,3 +618,18 @@ def after_the_end(scenario: Scenario) -> list[str]:
     if dismantle is not None and dismantle >= days:
         late.append(f"the dismantling (day {dismantle})")
     return late
+
+
+class NotReachedWarning(UserWarning):
+    """A scenario schedules phases (or its dismantling) on or after its last day: the run never
+    gets there, and would look like a policy without effect."""
+
+
+def warn_not_reached(scenario: Scenario, stacklevel: int = 2) -> None:
+    """Warn once, naming what `after_the_end` finds (the command line notes it in its own words)."""
+    late = after_the_end(scenario)
+    if late:
+        days = scenario.run.days
+        warnings.warn(f"{scenario.name}: {days} day{'' if days == 1 else 's'} "
+                      f"{'does' if days == 1 else 'do'} not reach {', '.join(late)}; raise run.days "
+                      "(days=) to see what they do", NotReachedWarning, stacklevel=stacklevel + 1)
