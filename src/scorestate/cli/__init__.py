@@ -77,17 +77,7 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
-class Sets(list[str]):
-    """The overrides of one option. `a + b` lays b's over a's (compare's --set-b changes what
-    --set gave both sides), each parameter given once, as load_scenario requires."""
-
-    def __add__(self, other: list[str]) -> list[str]:  # type: ignore[override]
-        from scorestate.scenario.load import lay_over
-
-        return Sets(lay_over(self, other)) if isinstance(other, Sets) else [*self, *other]
-
-
-def once(option: str, sets: list[str] | None) -> Sets:
+def once(option: str, sets: list[str] | None) -> list[str]:
     """The overrides one option gave, each parameter at most once: given twice, the later value
     would win without a word (a pasted line, a script's default and its change), as a key given
     twice in a scenario file would, which is refused too. (load_scenario refuses it as well; this
@@ -99,7 +89,7 @@ def once(option: str, sets: list[str] | None) -> Sets:
             raise ScorestateError(f"{option} gives '{path}' twice ({seen[path]} and {text}); expected "
                                   "each parameter once")
         seen[path] = text
-    return Sets(sets or [])
+    return list(sets or [])
 
 
 def warn_undone(scenario: Any) -> None:

@@ -59,12 +59,13 @@ def compare(
     from scorestate.analysis.compare import check
     from scorestate.analysis.compare import compare as run_compare
     from scorestate.errors import ScorestateError
-    from scorestate.scenario.load import load_scenario
+    from scorestate.scenario.load import lay_over, load_scenario
     from scorestate.store import Store
 
-    both = once("--set", set_)  # B's own --set-b may then change what both share
-    scen_a = load_scenario(a, both + once("--set-a", set_a), population=population, days=days, seed=seed)
-    sets_b = both + once("--set-b", set_b)
+    both = once("--set", set_)  # each side's own option may then change what both share
+    scen_a = load_scenario(a, lay_over(both, once("--set-a", set_a)), population=population, days=days,
+                           seed=seed)
+    sets_b = lay_over(both, once("--set-b", set_b))
     if seed is None:  # B runs on A's seeds: a run.seed that B alone sets would be ignored
         scen_b = load_scenario(b, sets_b, population=population, days=days)
         seed = scen_a.run.seed
