@@ -156,8 +156,8 @@ class RunResult:
         """One line: printing every frame (the default repr) gave some 9,000 characters."""
         return (f"RunResult(scenario={self.scenario.name!r}, population={self.population:,}, "
                 f"days={self.days}, seed={self.seed}, run_id={self.run_id!r}, "
-                f"metrics={_shape(self.metrics)}, group_metrics={_shape(self.group_metrics)}, "
-                f"ledger={_shape(self.ledger)})")
+                f"metrics={frame_shape(self.metrics)}, group_metrics={frame_shape(self.group_metrics)}, "
+                f"ledger={frame_shape(self.ledger)})")
 
     @property
     def population(self) -> int:
@@ -179,8 +179,8 @@ class RunResult:
         return self.population * self.days / self.elapsed_s if self.elapsed_s > 0 else float("nan")
 
 
-def _shape(frame: pl.DataFrame | None) -> str:
-    """A frame as `rows x columns`, for a repr."""
+def frame_shape(frame: pl.DataFrame | None) -> str:
+    """A frame as `rows x columns`, for a repr (a frame of a million rows prints in one line)."""
     return "None" if frame is None else f"{frame.height:,}x{frame.width}"
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from scorestate.engine import Simulation
+from scorestate.engine import Simulation, frame_shape
 from scorestate.errors import ScorestateError, not_a_scenario
 from scorestate.ledger import discard
 from scorestate.metrics import HEADLINE
@@ -124,8 +124,8 @@ class Comparison:
         last = self.seed + self.replicates - 1
         return (f"Comparison(a={self.a!r}, b={self.b!r}, replicates={self.replicates}, "
                 f"seeds={self.seed}..{last}, population={self.population:,}, days={self.days}, "
-                f"same_citizens={self.same_citizens}, metrics={_shape(self.metrics)}, "
-                f"fates={_shape(self.fates)}, replicates_frame={_shape(self.replicates_frame)}, "
+                f"same_citizens={self.same_citizens}, metrics={frame_shape(self.metrics)}, "
+                f"fates={frame_shape(self.fates)}, replicates_frame={frame_shape(self.replicates_frame)}, "
                 f"notes={len(self.notes)})")
 
     @property
@@ -165,11 +165,6 @@ class Comparison:
             "fates": [{k: _clean(v) for k, v in row.items()} for row in self.fates.to_dicts()],
             "notes": list(self.notes),
         }
-
-
-def _shape(frame: pl.DataFrame) -> str:
-    """A frame as `rows x columns`, for a repr (as RunResult's)."""
-    return f"{frame.height:,}x{frame.width}"
 
 
 def _clean(v: Any) -> Any:
