@@ -424,6 +424,17 @@ def test_store_in_use_is_not_called_foreign(tmp_path: Path) -> None:
     assert "not a scorestate store" not in str(e.value)
 
 
+def test_a_store_this_process_holds_is_not_waited_for(tmp_path: Path) -> None:
+    """Opening waits for other processes (OPEN_WAIT_S); this process's own open Store would not
+    let go while it waits, so it is named at once, with what to do."""
+    path = tmp_path / "s.duckdb"
+    with Store(path), pytest.raises(StoreInUseError) as e:
+        Store(path, create=False)
+    assert e.value.here and "waited" not in str(e.value)
+    assert "in use by another connection in this process" in str(e.value)
+    assert "expected it closed first" in str(e.value)
+
+
 def test_a_run_is_named_by_its_random_end_but_not_by_a_stray_character(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb") as store:
         commit(store, "20261127-011530-3fa2c1")

@@ -141,31 +141,36 @@ def test_a_killed_runs_folder_is_kept_while_it_lives_and_cleaned_once_dead(tmp_p
     (partial,) = tmp_path.glob("s.duckdb.ledger/*.partial")
     old = time.time() - 7200
     os.utime(partial, (old, old))
-    assert listed(store) == [done.run_id]  # opening the store cleans old partials ...
+    Store(store).close()  # opening the store to add a run cleans old partials ...
+    assert listed(store) == [done.run_id]
     assert partial.is_dir()  # ... but not that of a live run
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert listed(store) == [done.run_id]
+    assert partial.is_dir()  # a reader removes nothing
+    Store(store).close()
     assert not partial.exists()
     assert ss.open_run(done.run_id, store=store).metrics.height == 3
 
 
-def test_a_store_in_use_at_the_start_fails_before_any_day(tmp_path: Path, procs) -> None:
+def test_a_store_held_all_the_while_at_the_start_fails_before_any_day(tmp_path: Path, procs,
+                                                                     monkeypatch) -> None:
     store = tmp_path / "s.duckdb"
     Store(store).close()
     holder = hold_lock(store, procs)
     days: list[int] = []
-    with pytest.raises(StoreInUseError, match=r"cannot open the store .* it is in use by another"):
+    monkeypatch.setattr("scorestate.store.OPEN_WAIT_S", 0.5)
+    with pytest.raises(StoreInUseError, match=r"cannot open the store .* it is in use by another "
+                                              r".*; waited 0.5 s for it"):
         small(store, progress=days.append)
     assert days == []
     release(holder)
     assert listed(store) == [] and not (tmp_path / "s.duckdb.ledger").exists()
 
 
-def test_the_commit_waits_for_a_lock_held_elsewhere(tmp_path: Path, procs, monkeypatch) -> None:
-    """Another process takes the lock as the run ends; it lets go once the commit has met it."""
-    store = tmp_path / "s.duckdb"
-    state: dict = {"holder": None, "refused": 0}
+def release_once_refused(monkeypatch, state: dict) -> None:
+    """Let `state["holder"]` go as soon as opening the store has been refused once: the open
+    must then have waited for the lock, not failed at once."""
     check = Store._check
 
     def check_then_count_refusals(path: Path) -> None:
@@ -179,6 +184,83 @@ def test_the_commit_waits_for_a_lock_held_elsewhere(tmp_path: Path, procs, monke
             raise
 
     monkeypatch.setattr(Store, "_check", staticmethod(check_then_count_refusals))
+
+
+def test_a_run_started_while_another_process_holds_the_store_waits_for_it(tmp_path: Path, procs,
+                                                                          monkeypatch) -> None:
+    """Runs started together each hold the store a moment; all but one used to fail at once."""
+    from typer.testing import CliRunner
+
+    from scorestate.cli import app
+
+    store = tmp_path / "s.duckdb"
+    Store(store).close()
+    state: dict = {"holder": hold_lock(store, procs), "refused": 0}
+    release_once_refused(monkeypatch, state)
+    r = CliRunner().invoke(app, ["run", "-n", "300", "-d", "3", "--store", str(store), "--json"])
+    assert r.exit_code == 0, r.output
+    assert state["refused"] >= 1 and state["holder"] is None
+    assert listed(store) == [json.loads(r.stdout)["run_id"]]
+
+
+# Store a small fake run once the file `go` exists, so that processes start it together.
+TOGETHER = """
+import sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+import numpy as np, polars as pl
+from scorestate.store import RunRecord, Store
+store, go, run_id = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+while not go.exists():
+    time.sleep(0.002)
+with Store(store) as s:
+    writer = s.begin_run(run_id, kinds=["a"], sources=["b"])
+z = np.zeros(2, np.int32)
+writer.write(z, z, z, z, z, z, z, z)
+record = RunRecord(run_id=run_id, scenario_name="x", scenario={}, seed=1, population=1, days=1,
+                   package_version="0", created_at=datetime.now(UTC), elapsed_s=0.0, build_s=0.0,
+                   citizen_days_per_s=0.0, final={}, ledger_retention="full")
+with Store(store) as s:
+    s.commit_run(record, pl.DataFrame({"day": [0], "m": [1.0]}),
+                 pl.DataFrame({"day": [0], "grouping": ["g"], "group": ["a"], "m": [1.0]}), writer)
+"""
+
+
+def test_runs_started_together_on_a_new_store_are_all_stored(tmp_path: Path, procs) -> None:
+    store, go = tmp_path / "c.duckdb", tmp_path / "go"
+    ids = [f"r{i}" for i in range(4)]
+    started = [subprocess.Popen([sys.executable, "-c", TOGETHER, str(store), str(go), run_id],
+                                stderr=subprocess.PIPE, text=True) for run_id in ids]
+    procs.extend(started)
+    go.touch()
+    for p in started:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    assert sorted(listed(store)) == ids
+
+
+def test_opening_tidies_the_ledger_folder_before_it_takes_the_lock(tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    """Removing a dead run's folder (gigabytes, perhaps) must not keep other processes out."""
+    store = tmp_path / "s.duckdb"
+    Store(store).close()
+    connected: list[bool] = []
+    clean = Store.clean_partials
+
+    def note_the_connection(self: Store, *args, **kwargs) -> list[str]:
+        connected.append(self._con is not None)
+        return clean(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "clean_partials", note_the_connection)
+    Store(store).close()
+    assert connected == [False]
+
+
+def test_the_commit_waits_for_a_lock_held_elsewhere(tmp_path: Path, procs, monkeypatch) -> None:
+    """Another process takes the lock as the run ends; it lets go once the commit has met it."""
+    store = tmp_path / "s.duckdb"
+    state: dict = {"holder": None, "refused": 0}
+    release_once_refused(monkeypatch, state)
 
     def lock_on_the_last_day(day: int) -> None:
         if day == 3:

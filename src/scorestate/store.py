@@ -21,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import time
 import warnings
@@ -47,6 +48,7 @@ except ImportError:  # not POSIX: partial folders are then told apart by age alo
 DEFAULT_STORE = Path("scorestate.duckdb")
 SUFFIX = 6  # a run id's random end, by which a run can also be named
 READ_WAIT_S = 10.0  # a reader waits this long for a run that is beginning or committing
+OPEN_WAIT_S = 30.0  # any other open waits this long: runs started together each hold it briefly
 SCHEMA_VERSION = 1
 _MARKER = "scorestate"
 _EXPECTED = "expected a DuckDB file written by scorestate"
@@ -72,6 +74,10 @@ _UNALIAS = {"__day": "day", "__grouping": "grouping", "__grp": "group"}
 
 class StoreInUseError(StoreError):
     """The catalogue file is locked by another connection or process (DuckDB allows one writer)."""
+
+    def __init__(self, message: str, *, here: bool = False) -> None:
+        super().__init__(message)
+        self.here = here  # held by a connection of this process: waiting would not free it
 
 
 class NotRecordedWarning(UserWarning):
@@ -154,6 +160,68 @@ def unstored_checkpoint(store: Path, run_id: str) -> Path:
     return ledger_dir(store) / f"{run_id}.partial" / CHECKPOINT
 
 
+def store_flag(store: Path) -> str:
+    """` --store PATH` for a command a message suggests, quoted for the shell; nothing for the
+    default store (the CLI's helper of the same name, without importing the CLI)."""
+    return "" if Path(store) == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
+
+
+def _store_of(folder: Path) -> Path:
+    """The store a run's ledger folder belongs to (``<dbfile>.ledger/<run>``)."""
+    return folder.parent.with_name(folder.parent.name.removesuffix(".ledger"))
+
+
+_PART = re.compile(r"part-(\d+)\.parquet")
+
+
+def _numbered_parts(folder: Path) -> list[tuple[int, Path]]:
+    """A ledger folder's parts with their numbers, in the order they were written."""
+    found = ((_PART.fullmatch(p.name), p) for p in folder.glob("part-*.parquet"))
+    return sorted((int(m.group(1)), p) for m, p in found if m)
+
+
+def _check_parts(folder: Path, run_id: str, *, count: int | None, rows: int | None,
+                 restore: str) -> list[Path]:
+    """Parts 0 to ``count - 1`` of a run's ledger (``count`` None: up to the highest one there),
+    refused where one is missing, unreadable, or (``rows`` known) they hold another number of
+    rows than were written: a ledger read in part would pass for the whole run."""
+    numbered = _numbered_parts(folder)
+    total = (numbered[-1][0] + 1 if numbered else 0) if count is None else count
+    have = {n: part for n, part in numbered if n < total}
+    missing = [n for n in range(total) if n not in have]
+    damaged = f"the ledger of run '{run_id}' is damaged"
+    if missing:
+        which = (f"part {missing[0]} of {total} is" if len(missing) == 1 else
+                 f"parts {', '.join(map(str, missing[:5]))}{', ...' * (len(missing) > 5)} of "
+                 f"{total} are")
+        raise StoreError(f"{damaged}: {which} missing from '{folder}'; {restore}")
+    parts = [have[n] for n in range(total)]
+    if rows is None:
+        return parts
+    held = 0
+    for part in parts:
+        try:
+            held += pq.read_metadata(part).num_rows
+        except (pa.ArrowException, OSError) as e:
+            raise StoreError(f"the ledger part '{part}' of run '{run_id}' is damaged "
+                             f"({_first_line(e)}); expected Parquet files written by scorestate "
+                             f"({restore})") from None
+    if held != rows:
+        raise StoreError(f"{damaged}: its {total} part{'s' * (total != 1)} in '{folder}' hold "
+                         f"{held:,} rows where the run wrote {rows:,} (a part is missing or was "
+                         f"replaced); {restore}")
+    return parts
+
+
+def check_stopped_ledger(folder: Path, run_id: str, parts: int, rows: int) -> None:
+    """Refuse to go on with a stopped run unless the ledger parts its checkpoint was saved with
+    are all there and whole: a resumed run would land with fewer rows than it says it holds."""
+    _check_parts(folder, run_id, count=parts, rows=rows, restore=(
+        "it cannot go on from its checkpoint: restore the folder from a copy, or drop the run "
+        f"with `scorestate runs --discard {run_id}{store_flag(_store_of(folder))}` and start it "
+        "again"))
+
+
 class LedgerWriter:
     """Appends a run's ledger, one Parquet part per batch, into the run's ``.partial`` folder.
 
@@ -221,9 +289,11 @@ class LedgerWriter:
     def truncate(self, parts: int, rows: int) -> None:
         """Go back to `parts` parts and `rows` rows (a checkpoint's): parts written after it are
         removed, since the resumed run writes them again, and so is a checkpoint left half
-        written by a run killed while saving it."""
-        for part in self.folder.glob("part-*.parquet"):
-            if int(part.stem.split("-")[1]) >= parts:
+        written by a run killed while saving it. The parts the checkpoint goes with are checked
+        first, so that a resumed run never lands with a ledger short of what it says it holds."""
+        check_stopped_ledger(self.folder, self.run_id, parts, rows)
+        for number, part in _numbered_parts(self.folder):
+            if number >= parts:
                 part.unlink()
         for unfinished in self.folder.glob(f".{CHECKPOINT}.*.tmp"):  # a save that was killed
             unfinished.unlink()
@@ -271,6 +341,7 @@ class StoredRun:
     kinds: tuple[str, ...] = field(default=())
     sources: tuple[str, ...] = field(default=())
     _day0: Any = field(default=_UNREAD, init=False, repr=False, compare=False)
+    _parts: list[Path] | None = field(default=None, init=False, repr=False, compare=False)
 
     def panel_day0(self) -> PanelDay0 | None:
         """The day-0 part of each panel citizen's file, as the run kept it (None for a run
@@ -322,11 +393,8 @@ class StoredRun:
         enums = {"kind": pl.Enum(self.kinds), "source": pl.Enum(self.sources)}
         schema = {"day": pl.Int32, "citizen": pl.Int32, **enums, "points": pl.Float32,
                   "false_attribution": pl.Boolean, "actor": pl.Int32, "value": pl.Int32}
-        parts = sorted(self.ledger_path.glob("part-*.parquet"))
+        parts = self._ledger_parts()
         if not parts:
-            if self.record.ledger_rows:
-                raise StoreError(f"the ledger of run '{self.record.run_id}' is missing from "
-                                 f"'{self.ledger_path}'; expected its Parquet parts there")
             return pl.DataFrame(schema=schema)
         lf = pl.scan_parquet(parts)
         if citizen is not None:
@@ -340,6 +408,18 @@ class StoredRun:
             return lf.select(list(schema)).sort("day", "citizen", maintain_order=True).collect()
         except (pl.exceptions.PolarsError, OSError) as e:
             raise self._damaged(parts, e) from None
+
+    def _ledger_parts(self) -> list[Path]:
+        """The ledger's parts, checked once to be all there and to hold the rows the run wrote."""
+        if self._parts is None:
+            rid, rows = self.record.run_id, self.record.ledger_rows  # None: not recorded
+            if rows and not any(self.ledger_path.glob("part-*.parquet")):
+                raise StoreError(f"the ledger of run '{rid}' is missing from '{self.ledger_path}'; "
+                                 "expected its Parquet parts there (restore the store's ledger "
+                                 "folder from a copy)")
+            self._parts = _check_parts(self.ledger_path, rid, count=None, rows=rows, restore=(
+                "restore the store's ledger folder from a copy, or run the run again"))
+        return self._parts
 
     def _check_kinds(self, kinds: object) -> list[str]:
         """The kinds asked for as a list: a lone string is one kind, not its letters."""
@@ -401,6 +481,26 @@ class StoredRun:
         where = f"the ledger part '{bad}'" if bad else f"the ledger in '{self.ledger_path}'"
         return StoreError(f"{where} of run '{self.record.run_id}' is damaged ({why}); expected "
                           "Parquet files written by scorestate (the run cannot be read; rerun it)")
+
+
+def _live(folder: Path) -> bool:
+    """Whether a live writer holds the folder's lock (never, off POSIX)."""
+    try:
+        fd = _lock(folder)
+    except BlockingIOError:
+        return True
+    except OSError:  # removed meanwhile
+        return False
+    _unlock(fd)
+    return False
+
+
+def _matching(ids: Sequence[str], given: str) -> list[str]:
+    """The ids ``given`` names, as runs are named: in full, by a unique prefix, or by the last
+    SUFFIX or more characters."""
+    if given in ids or not given:
+        return [given] if given else []
+    return [i for i in ids if i.startswith(given) or (len(given) >= SUFFIX and i.endswith(given))]
 
 
 def check_run_id(run_id: object) -> None:
@@ -484,8 +584,14 @@ def _reads(method: _F) -> _F:
 
 
 def _in_use_error(path: Path, e: duckdb.Error) -> StoreInUseError:
+    """DuckDB's ConnectionException is this process's own connection with another mode (the
+    instance cache refuses it); a lock held by another process is an IO error."""
+    if isinstance(e, duckdb.ConnectionException):
+        return StoreInUseError(f"cannot open the store '{path}': it is in use by another connection "
+                               f"in this process ({_first_line(e)}); expected it closed first (close "
+                               "the open Store, or leave its `with` block)", here=True)
     return StoreInUseError(f"cannot open the store '{path}': it is in use by another connection "
-                           f"or process ({str(e).splitlines()[0]})")
+                           f"or process ({_first_line(e)})")
 
 
 def _unreadable(path: Path) -> bool:
@@ -532,19 +638,21 @@ class Store:
     """One DuckDB catalogue file and its ledger folder; one connection per Store object.
 
     The connection holds DuckDB's lock on the file until ``close``, shutting every other process
-    out (readers included), so open a Store for one task and close it. If the file is in use,
-    opening waits up to ``wait_s`` seconds for it (retrying with growing pauses of at most 1 s)
-    before it raises ``StoreInUseError``; any other fault is raised at once.
+    out (readers included), so open a Store for one task and close it. If another process holds
+    the file, opening waits up to ``wait_s`` seconds for it (default OPEN_WAIT_S, since others
+    hold it only to begin, commit or read a run; retrying with growing pauses of at most about
+    1 s) before it raises ``StoreInUseError``; a connection of this process, or any other fault,
+    is raised at once, as waiting would not end it.
 
     ``read_only`` (by default ``not create``: a store that must exist is opened to be read) opens
     the file with DuckDB's ``read_only=True``, so a store on a read-only file system or without
-    write permission can still be listed and its runs read (stale ``.partial`` folders are then
-    removed where they can be, and left where they cannot); such a Store cannot begin or commit
-    a run.
+    write permission can still be listed and its runs read; such a Store changes nothing, and
+    cannot begin or commit a run. A Store opened for writing first removes stale ``.partial``
+    folders (``clean_partials``), before it takes the lock, so as not to hold it meanwhile.
     """
 
     def __init__(self, path: str | Path = DEFAULT_STORE, *, create: bool = True,
-                 wait_s: float = 0.0, read_only: bool | None = None) -> None:
+                 wait_s: float | None = None, read_only: bool | None = None) -> None:
         self._con: duckdb.DuckDBPyConnection | None = None
         self.read_only = (not create) if read_only is None else bool(read_only)
         if self.read_only and create:
@@ -567,30 +675,42 @@ class Store:
                              "is taken by a file that is not a folder; expected a folder there (or "
                              "nothing, for a new store): move that file away, or give --store "
                              "another path")
+        self._tidied = self.read_only  # a reader removes nothing
+        self._stored_checkpoints: list[Path] = []
+        self._con = self._open_waiting(create, OPEN_WAIT_S if wait_s is None else wait_s)
+        try:
+            self._drop_stored_checkpoints()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_waiting(self, create: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+        """Open the catalogue, waiting up to ``wait_s`` for another process to let go of it.
+        Pauses grow and are drawn at random, so that processes that met at the lock do not all
+        come back to it at the same moment again."""
         deadline, pause = time.monotonic() + wait_s, 0.05
         while True:
             try:
-                self._con = self._open(create)
-                break
+                return self._open(create)
             except StoreInUseError as e:
-                if time.monotonic() + pause > deadline:
-                    if wait_s > 0:
+                if e.here or time.monotonic() + pause > deadline:
+                    if wait_s > 0 and not e.here:
                         raise StoreInUseError(f"{e}; waited {wait_s:g} s for it") from None
                     raise
-                time.sleep(pause)
+                time.sleep(pause * (0.5 + secrets.randbelow(1000) / 1000))
                 pause = min(2 * pause, 1.0)
-        self.clean_partials()  # best effort: where nothing can be removed, nothing is
 
     def _open(self, create: bool) -> duckdb.DuckDBPyConnection:
         if self.path.exists():
             self._check(self.path)  # read-only first, so a foreign file is never modified
+            self._tidy()  # a scorestate store's folder: tidied before the lock is taken
             return self._connect()
         if not create:
             if not self.path.parent.is_dir():
                 raise StoreError(f"no store at '{self.path}': the folder '{self.path.parent}' does "
                                  "not exist; expected the path of a store a run was stored in")
             raise StoreError(f"no store at '{self.path}'; a store is made by "
-                             f"`scorestate run --store {self.path}`")
+                             f"`scorestate run --store {shlex.quote(str(self.path))}`")
         return self._create()
 
     @staticmethod
@@ -639,7 +759,12 @@ class Store:
                 raise _damaged_error(self.path, e) from None
             if _in_use(e):
                 raise _in_use_error(self.path, e) from None
-            raise StoreError(f"cannot open the store '{self.path}': {e}") from None
+            expected = ("expected a store file scorestate can read" if self.read_only else
+                        "scorestate writes to the store file and its ledger folder to add a run, so "
+                        "expected both writable (a store that cannot be written can still be read "
+                        "by `scorestate runs`, `explain` and `report`)")
+            raise StoreError(f"cannot open the store '{self.path}': {_first_line(e)}; {expected}"
+                             ) from None
 
     def _create(self) -> duckdb.DuckDBPyConnection:
         # a typo in a folder's name must not start a new, empty store somewhere else
@@ -666,29 +791,27 @@ class Store:
             raise StoreError(f"the store '{self.path}' is closed")
         return self._con
 
-    @_reads
     def clean_partials(self, max_age_s: float = 3600.0) -> list[str]:
-        """Remove ledger folders of runs that never committed, once older than ``max_age_s``
-        (a run that stopped after a checkpoint: once older than a week, RESUMABLE_FOR_S).
+        """Remove the ``.partial`` folders of runs that never committed, once older than
+        ``max_age_s`` (a run that stopped after a checkpoint: once older than a week,
+        RESUMABLE_FOR_S); returns the names removed.
 
-        A folder whose lock a live writer holds is kept however old: its run is still going
+        Only ``.partial`` folders: a run's folder takes its final name only as the run is stored
+        (``commit_run``), so a folder with its final name is never removed, even one that the
+        catalogue does not list (a store file put back from an older copy: ``unlisted`` names
+        them). The catalogue never lists a ``.partial`` folder, so this needs no connection. A
+        folder whose lock a live writer holds is kept however old: its run is still going
         (perhaps in another process, with no connection to the store open while it simulates).
         A folder that cannot be removed (a read-only file system) is left, and not listed.
         """
         if not self.ledger_dir.is_dir():
             return []
-        known = {r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()}
-        removed, cutoff = [], time.time() - max_age_s
-        resumable_cutoff = time.time() - max(max_age_s, RESUMABLE_FOR_S)
-        for d in self.ledger_dir.iterdir():
-            if d.is_dir() and d.name in known:  # a run killed once stored, before its checkpoint
-                with contextlib.suppress(OSError):  # was removed: the stored run is whole
-                    (d / CHECKPOINT).unlink(missing_ok=True)
-            if not d.is_dir() or d.name in known:
-                continue
-            if d.stat().st_mtime >= (resumable_cutoff if (d / CHECKPOINT).is_file() else cutoff):
-                continue
+        removed, now = [], time.time()
+        for d in self.ledger_dir.glob("*.partial"):
             try:
+                kept_s = max(max_age_s, RESUMABLE_FOR_S) if (d / CHECKPOINT).is_file() else max_age_s
+                if not d.is_dir() or now - d.stat().st_mtime <= kept_s:
+                    continue
                 fd = _lock(d)
             except OSError:  # held by a live run, or removed meanwhile
                 continue
@@ -700,6 +823,38 @@ class Store:
             if not d.exists():
                 removed.append(d.name)
         return removed
+
+    def _tidy(self) -> None:
+        """Once, for a Store opened for writing, before it takes the lock: remove stale
+        ``.partial`` folders, and note the folders with a final name that hold a checkpoint
+        (of a run killed once stored but before its checkpoint was removed, or while it was
+        being stored), for ``_drop_stored_checkpoints`` to tell apart under the lock."""
+        if self._tidied:
+            return
+        self._tidied = True
+        self.clean_partials()  # best effort: where nothing can be removed, nothing is
+        if self.ledger_dir.is_dir():
+            self._stored_checkpoints = [c for c in self.ledger_dir.glob(f"*/{CHECKPOINT}")
+                                        if not c.parent.name.endswith(".partial")]
+
+    @_reads
+    def _drop_stored_checkpoints(self) -> None:
+        """Remove the checkpoints ``_tidy`` found in the folders of stored runs: the stored run
+        is whole without it (a folder the catalogue does not list keeps its checkpoint, to be
+        resumed)."""
+        if not self._stored_checkpoints:
+            return
+        known = self._known()
+        for path in self._stored_checkpoints:
+            if path.parent.name in known:
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+        self._stored_checkpoints = []
+
+    @_reads
+    def _known(self) -> set[str]:
+        """The ids of the runs the catalogue lists."""
+        return {r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()}
 
     def begin_run(self, run_id: str, *, kinds: Sequence[str], sources: Sequence[str]
                   ) -> LedgerWriter:
@@ -739,6 +894,10 @@ class Store:
                 raise StoreError(f"cannot resume run '{run_id}': its folder '{unstored}' could "
                                  f"not be renamed ({e.strerror})") from None
         if not (folder / CHECKPOINT).is_file():
+            live = _matching(self.running(), run_id)
+            if live:
+                raise StoreError(f"run '{live[0]}' is still going in another process; expected it "
+                                 "to have stopped")
             stopped = self.resumable()
             raise StoreError(f"run '{run_id}' has no checkpoint in the store '{self.path}'; "
                              "expected a run started with --checkpoint-every (checkpoint_every=) "
@@ -751,17 +910,85 @@ class Store:
             raise StoreError(f"run '{run_id}' is still going in another process; expected it to "
                              "have stopped") from None
 
+    def _unstored(self) -> dict[str, Path]:
+        """The folders of runs not stored that hold a checkpoint, by run id: ``.partial`` ones,
+        and those of runs killed while being stored (their folder has its final name and a
+        checkpoint, and the catalogue has no row of them)."""
+        if not self.ledger_dir.is_dir():
+            return {}
+        found = {c.parent.name.removesuffix(".partial"): c.parent
+                 for c in self.ledger_dir.glob(f"*/{CHECKPOINT}")}
+        if found:
+            for run_id in self._known() & found.keys():
+                del found[run_id]
+        return found
+
     def resumable(self) -> list[str]:
-        """Runs that stopped after a checkpoint and can be resumed, oldest first: those whose
-        ``.partial`` folder holds one, and those killed while committing (their folder has its
-        final name and a checkpoint, and the catalogue has no row of them)."""
+        """Runs that stopped after a checkpoint and can be resumed, oldest first; one still going
+        in another process (its folder's lock is held) is not among them: ``running`` lists it."""
+        return sorted(run_id for run_id, d in self._unstored().items() if not _live(d))
+
+    def running(self) -> list[str]:
+        """Runs being written by a live process (their folder's lock is held), not stored yet,
+        oldest first. Off POSIX, where there is no such lock, none is known."""
         if not self.ledger_dir.is_dir():
             return []
-        found = {d.name.removesuffix(".partial") for d in self.ledger_dir.iterdir()
-                 if (d / CHECKPOINT).is_file()}
-        if found:
-            found -= {r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()}
-        return sorted(found)
+        return sorted(d.name.removesuffix(".partial") for d in self.ledger_dir.glob("*.partial")
+                      if d.is_dir() and _live(d))
+
+    @_reads
+    def unlisted(self) -> list[str]:
+        """Folders with a run's final name and no checkpoint that the catalogue does not list:
+        runs stored by another copy of the store file than this one (this one put back from an
+        older copy, say). Nothing removes them; putting that copy back lists them again."""
+        if not self.ledger_dir.is_dir():
+            return []
+        named = {d.name for d in self.ledger_dir.iterdir()
+                 if d.is_dir() and not d.name.endswith(".partial") and not (d / CHECKPOINT).exists()}
+        return sorted(named - self._known()) if named else []
+
+    def stopped_folder(self, run_id: str) -> Path:
+        """The folder of a run that stopped before it was stored: ``.partial``, or with its final
+        name if it was killed while being stored."""
+        folder = self.ledger_dir / f"{run_id}.partial"
+        return folder if folder.exists() else self.ledger_dir / run_id
+
+    def discard(self, given: str) -> str:
+        """Remove a run that stopped before it was stored, checkpoint and ledger, so that it is no
+        longer offered to resume (a checkpoint that cannot be resumed would be for a week);
+        ``given`` as ``--resume`` takes it. Returns the run's id."""
+        self._writable(f"discard run '{given}'")
+        run_id = self._stopped_id(given)
+        folder = self.stopped_folder(run_id)
+        try:
+            fd = _lock(folder)
+        except BlockingIOError:
+            raise StoreError(f"run '{run_id}' is still going in another process; expected a run "
+                             "that stopped before it was stored") from None
+        try:
+            shutil.rmtree(folder)
+        except OSError as e:
+            raise StoreError(f"cannot discard run '{run_id}': its folder '{folder}' could not be "
+                             f"removed ({e.strerror}); expected a writable ledger folder") from None
+        finally:
+            _unlock(fd)
+        return run_id
+
+    def _stopped_id(self, given: str) -> str:
+        """The one stopped run ``given`` names, or a StoreError saying which runs could be."""
+        stopped = self.resumable()
+        matched = _matching(stopped, given)
+        if len(matched) == 1:
+            return matched[0]
+        live = _matching(self.running(), given)
+        if live and not matched:
+            raise StoreError(f"run '{live[0]}' is still going in another process; expected a run "
+                             "that stopped before it was stored (stop that process first)")
+        what = f"could be any of {', '.join(matched[:5])}" if matched else "is not a stopped run"
+        listed = ", ".join(stopped[:8]) + ", ..." * (len(stopped) > 8)
+        raise StoreError(f"run '{given}' {what} in the store '{self.path}'; expected the id of a run "
+                         "that stopped before it was stored (in full, a unique prefix or its last "
+                         "six characters): " + (f"those are {listed}" if stopped else "the store has none"))
 
     def _writable(self, what: str) -> None:
         if self.read_only:
@@ -864,7 +1091,7 @@ class Store:
             ids = [run_id]
         if not ids:
             raise StoreError(f"no run '{run_id}' in the store '{self.path}'; "
-                             f"`scorestate runs --store {self.path}` lists the runs")
+                             f"`scorestate runs --store {shlex.quote(str(self.path))}` lists the runs")
         if len(ids) > 1:
             shown = ", ".join(ids[:10]) + (", ..." if len(ids) > 10 else "")
             raise StoreError(f"run id '{run_id}' is ambiguous in '{self.path}': it matches "

@@ -76,7 +76,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
     else:
         resolved = load_scenario(scenario or "essay", once("--set", set_), population=population,
                                  days=days, seed=seed)
-        Store(store).close()  # fail fast on a bad store, before any citizen is built
+        Store(store).close()  # fail fast on a bad store (waiting for one in use), before any citizen
         run_id = new_run_id()
         total = resolved.run.days
         warm = resolved.run.warm_up_days  # the bar runs through the warm-up's days first
@@ -105,7 +105,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
             if not _resumable(store, run_id):
                 raise
             err.print(f"scorestate: interrupted; the run was not stored; go on from its last "
-                      f"checkpoint with: scorestate run --resume {run_id} --store {store}",
+                      f"checkpoint with: scorestate run --resume {run_id}{store_flag(store)}",
                       markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
     _print_result(result, store, as_json)
