@@ -231,6 +231,13 @@ def test_a_run_refused_before_building_makes_no_store(tmp_path):
     assert ss.list_runs(tmp_path / "runs.duckdb")["run_id"].to_list() == [result.run_id]
 
 
+def test_the_command_refused_before_building_makes_no_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["run", "-n", str(10**9), "-d", "2", "--store", "big.duckdb"])
+    assert r.exit_code == 2 and "of memory at its peak" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------ 6. a scenario from a mapping
 def test_a_scenario_mapping_is_validated_as_a_file_is(tmp_path):
     town = {"name": "town", "population": {"size": 500},

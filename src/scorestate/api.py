@@ -50,6 +50,7 @@ from scorestate.store import (
     check_run_id,
     ledger_dir,
     new_run_id,
+    store_flag,
 )
 from scorestate.vocabulary import LEDGER_KINDS, SOURCES
 
@@ -65,10 +66,11 @@ def run(scenario: Scenario, *, store: str | Path | None = DEFAULT_STORE, graph: 
     `progress(day)` is called after each day, and after each day of a warm-up (days up to 0).
 
     The stored run keeps its ledger on disk, so `result.ledger` is then None: read it with
-    `open_run(result.run_id, store=...).ledger(...)`. A store in use fails at once at the start
-    (nothing is lost yet), but at the end the run waits up to `commit_wait_s` for the lock, since
-    another process holds it only briefly (listing, opening or committing runs); if it is still
-    held, a `StoreInUseError` says so and nothing of the run is kept.
+    `open_run(result.run_id, store=...).ledger(...)`. A store in use is waited for at the start
+    for up to `store.OPEN_WAIT_S` and then refused (nothing is lost yet); at the end the run
+    waits up to `commit_wait_s` for the lock, since another process holds it only briefly
+    (listing, opening or committing runs); if it is still held, a `StoreInUseError` says so and
+    nothing of the run is kept.
 
     With `checkpoint_every=D` (days), the run saves a checkpoint in its ledger folder every D
     days; if it then stops before it is stored (killed, interrupted, an error),
@@ -114,6 +116,13 @@ def _open_first(store: object) -> bool:
     path = Path(store)
     return (not path.name or os.path.lexists(path) or os.path.lexists(ledger_dir(path))
             or not path.parent.is_dir() or not os.access(path.parent, os.W_OK))
+
+
+def check_store(store: str | Path) -> None:
+    """Fail fast on a bad or busy store, before any citizen is built (as `run` does), without
+    making a new one: that is made once the citizens are built."""
+    if _open_first(store):
+        Store(store).close()
 
 
 def _begin(store: str | Path, run_id: str) -> LedgerWriter:
@@ -244,7 +253,7 @@ def _land(sim: Simulation, writer: LedgerWriter, store: str | Path,
             catalogue = Store(store, wait_s=commit_wait_s)
         except StoreInUseError as e:
             kept = (f"; it can be resumed from its last checkpoint: scorestate run --resume "
-                    f"{run_id} --store {store}" if writer.checkpoint.is_file()
+                    f"{run_id}{store_flag(Path(store))}" if writer.checkpoint.is_file()
                     else ", and nothing of it was kept")
             raise StoreInUseError(f"run '{run_id}' finished but was not stored{kept}: {e}; close "
                                   "that connection (an open Store in a notebook, say) and run it "

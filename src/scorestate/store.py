@@ -162,7 +162,7 @@ def unstored_checkpoint(store: Path, run_id: str) -> Path:
 
 def store_flag(store: Path) -> str:
     """` --store PATH` for a command a message suggests, quoted for the shell; nothing for the
-    default store (the CLI's helper of the same name, without importing the CLI)."""
+    default store."""
     return "" if Path(store) == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
 
 

@@ -130,13 +130,11 @@ def warm_up(scenario: Any) -> str:
 
 
 def store_flag(store: Path) -> str:
-    """` --store PATH` for a command printed for the user to run next, quoted for the shell;
-    nothing for the default store."""
-    import shlex
+    """` --store PATH` for a command printed for the user to run next (the store's own, imported
+    when needed: the command line starts without the store's modules)."""
+    from scorestate.store import store_flag as flag
 
-    from scorestate.store import DEFAULT_STORE
-
-    return "" if Path(store) == DEFAULT_STORE else f" --store {shlex.quote(str(store))}"
+    return flag(store)
 
 
 def plural(n: int, noun: str) -> str:

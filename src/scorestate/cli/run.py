@@ -76,7 +76,7 @@ def run(scenario: OptionalScenarioArg = None, population: PopulationOpt = None, 
     else:
         resolved = load_scenario(scenario or "essay", once("--set", set_), population=population,
                                  days=days, seed=seed)
-        Store(store).close()  # fail fast on a bad store (waiting for one in use), before any citizen
+        api.check_store(store)  # fail fast on a bad store (waiting for one in use), before any citizen
         run_id = new_run_id()
         total = resolved.run.days
         warm = resolved.run.warm_up_days  # the bar runs through the warm-up's days first
