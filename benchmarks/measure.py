@@ -15,6 +15,7 @@ starts, so timings are of the work, not of the compiler.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import sys
@@ -73,8 +74,8 @@ def throughput(population: int, days: int, seed: int) -> dict[str, Any]:
     peak = max(_rss_peak_bytes(), rss_built, _rss_now_bytes())
     g, s, c = sim.graph, sim.state, sim.citizens
     edges = int(g.degree.sum())
-    citizen_arrays = [getattr(c, f) for f in c.__dataclass_fields__]
-    state_arrays = [getattr(s, f) for f in s.__dataclass_fields__]
+    citizen_arrays = [getattr(c, f.name) for f in dataclasses.fields(c)]  # not the ClassVars
+    state_arrays = [getattr(s, f.name) for f in dataclasses.fields(s)]
     held = {
         "state": s.nbytes(),
         "citizens": sum(a.nbytes for a in citizen_arrays),
