@@ -333,6 +333,63 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in found.split()]
 
 
+# ---------------------------------------------------------------- what goes wrong around the runs
+
+
+def _returns(fn, *args):
+    """fn(*args), run in a thread: the test fails, instead of hanging, if it never returns."""
+    import threading
+
+    box: list = []
+    thread = threading.Thread(target=lambda: box.append(fn(*args)), daemon=True)
+    thread.start()
+    thread.join(180)
+    assert box, f"{fn.__name__} did not return: it waits for ever"
+    return box[0]
+
+
+def _server(behaviour: str) -> str:
+    """The address of a local TCP server that is not a Dask scheduler: one that greets with an
+    SSH banner, or one that accepts and stays silent (as a port of another service may)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    kept = []
+
+    def serve() -> None:
+        while True:
+            conn, _ = listener.accept()
+            kept.append(conn)
+            if behaviour == "banner":
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(("server", "why"), [
+    ("banner", "(it answered in another protocol than Dask's)"),
+    ("silent", "(it did not answer as a Dask scheduler within 1 s)"),
+    ("worker", "is a Dask Worker, not a scheduler"),
+])
+def test_an_address_that_is_not_a_dask_scheduler_is_one_message(tmp_path: Path, monkeypatch, client,
+                                                                  server: str, why: str):
+    """A port that accepts a connection but is not a scheduler's hung for ever (silent) or ended
+    in a traceback (MemoryError from Dask's framing of an SSH banner)."""
+    from scorestate.sweep import execute
+
+    monkeypatch.setattr(execute, "REACH_TIMEOUT_S", 1)
+    address = next(iter(client.scheduler_info()["workers"])) if server == "worker" else _server(server)
+    out = tmp_path / "runs.parquet"
+    r = _returns(runner.invoke, app, ["sweep", str(sweep_file(tmp_path)), "--scheduler", address,
+                                      "-o", str(out)])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.count("\n") == 1 and why in r.stderr and f"'{address}'" in r.stderr
+    assert "expected" in r.stderr and "tcp://host:8786" in r.stderr
+    assert not out.exists()
+
+
 # ---------------------------------------------------------------- the examples
 
 

@@ -12,6 +12,8 @@ scheduler's address (a cluster, SLURM through dask-jobqueue), its workers are us
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import uuid
@@ -25,10 +27,13 @@ from scorestate.errors import ScorestateError
 from scorestate.scenario.schema import Scenario
 
 CONNECT_TIMEOUT_S = 5
-"""How long to wait for a scheduler at an address before saying it cannot be reached."""
+"""How long to try to connect to a scheduler's address."""
+REACH_TIMEOUT_S = CONNECT_TIMEOUT_S + 1
+"""How long an address may take to connect and answer as a Dask scheduler, handshake included."""
 WORKERS_TIMEOUT_S = 30
 """How long to wait for a reachable scheduler to have a worker."""
 MAX_LOCAL_WORKERS = 256
+SCHEDULER_EXAMPLE = "tcp://host:8786"
 SAME_CODE = "install the same version, from the same source, where the workers run"
 
 
@@ -101,16 +106,76 @@ def local_cluster(workers: int) -> Any:
 
 
 def _reach(address: str) -> Any:
+    """A client of the Dask scheduler at `address`, once it has answered as one within
+    REACH_TIMEOUT_S: `Client`'s own timeout covers the connection, not the handshake after it,
+    which hangs on a port that never answers and crashes on one that speaks another protocol."""
     from distributed import Client
 
+    what = _identify(address)
+    if what != "Scheduler":
+        raise ScorestateError(f"--scheduler: '{address}' is a Dask {what}, not a scheduler; expected "
+                              f"the scheduler's address, such as {SCHEDULER_EXAMPLE} (or no --scheduler, "
+                              "for a local cluster)")
     try:
         return Client(address, timeout=CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError, ValueError, TypeError) as e:
-        why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ScorestateError(f"--scheduler: could not reach a Dask scheduler at '{address}' ({why}); "
-                              "expected the address of a running "
-                              "scheduler, such as tcp://127.0.0.1:8786 (or no --scheduler, for a "
-                              "local cluster)") from None
+    except Exception as e:
+        raise ScorestateError(_unreachable(address, _why(e))) from None
+
+
+def _identify(address: str) -> str:
+    """The kind of Dask server at `address` ('Scheduler', 'Worker', ...), asked in a thread of its
+    own under an overall deadline (so that a program's running event loop is left alone)."""
+    from distributed.comm import get_address_host_port
+
+    try:
+        get_address_host_port(address)
+    except (ValueError, TypeError) as e:
+        raise ScorestateError(_unreachable(address, _why(e))) from None
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="scorestate-reach")
+    try:
+        answer = pool.submit(asyncio.run, _ask_identity(address)).result(timeout=REACH_TIMEOUT_S + 1)
+    except Exception as e:
+        raise ScorestateError(_unreachable(address, _went_wrong(e))) from None
+    finally:
+        pool.shutdown(wait=False)
+    return str(answer.get("type", "server")) if isinstance(answer, dict) else "server"
+
+
+async def _ask_identity(address: str) -> Any:
+    from distributed.core import rpc
+    from distributed.security import Security
+
+    async def ask() -> Any:
+        async with rpc(address, timeout=CONNECT_TIMEOUT_S,
+                       connection_args=Security().get_connection_args("client")) as server:
+            return await server.identity()
+
+    return await asyncio.wait_for(ask(), REACH_TIMEOUT_S)
+
+
+def _went_wrong(error: Exception) -> str:
+    """Why a server did not answer as a Dask scheduler, in words."""
+    from distributed.comm import CommClosedError
+
+    if isinstance(error, TimeoutError) and not str(error):  # the overall deadline
+        return f"it did not answer as a Dask scheduler within {REACH_TIMEOUT_S} s"
+    if isinstance(error, CommClosedError):
+        return "it closed the connection without answering as a Dask scheduler"
+    if isinstance(error, OSError):  # refused, unresolvable, unreachable
+        return _why(error)
+    if isinstance(error, MemoryError):  # another protocol's first bytes read as a Dask frame's length
+        return "it answered in another protocol than Dask's"
+    return f"{type(error).__name__}: {_why(error)}"  # a TLS address without TLS settings, bad msgpack
+
+
+def _why(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _unreachable(address: str, why: str) -> str:
+    return (f"--scheduler: could not reach a Dask scheduler at '{address}' ({why}); expected the "
+            f"address of a running Dask scheduler, such as {SCHEDULER_EXAMPLE} (or no --scheduler, "
+            "for a local cluster)")
 
 
 def _wait_for_workers(client: Any, address: str) -> None:
