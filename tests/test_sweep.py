@@ -390,6 +390,39 @@ def test_an_address_that_is_not_a_dask_scheduler_is_one_message(tmp_path: Path, 
     assert not out.exists()
 
 
+@pytest.mark.parametrize("start", ["none-at-the-start", "all-gone-mid-sweep"])
+def test_a_scheduler_left_without_workers_stops_the_sweep(tmp_path: Path, monkeypatch, start: str):
+    """A sweep whose workers all left (a SLURM job's time limit) waited for ever, without a word."""
+    from distributed import LocalCluster
+
+    from scorestate.sweep import execute
+
+    monkeypatch.setattr(execute, "WORKERS_TIMEOUT_S", 1)
+    monkeypatch.setattr(execute, "WATCH_S", 0.1)
+    sweep = load_sweep(sweep_file(tmp_path))
+    tasks = [(0, seed, sweep.scenario(0, seed)) for seed in range(5)]
+    workers = 0 if start == "none-at-the-start" else 1
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"}) as cluster, Client(cluster) as own:
+
+        def leave(done: int, total: int) -> None:  # every worker goes once the first run is in
+            if done == 1:
+                cluster.scale(0)
+
+        def attempt() -> BaseException | None:
+            try:
+                execute.gather(own, tasks, ["alcohol_rate"], 10, leave)
+            except ScorestateError as e:
+                return e
+            return None
+
+        stopped = _returns(attempt)
+    assert isinstance(stopped, execute.SweepStopped), stopped
+    assert f"the scheduler at '{cluster.scheduler_address}' has had no worker for 1 s" in str(stopped)
+    assert str(stopped).endswith(f"the sweep was stopped after {stopped.finished} of 5 runs had finished")
+    assert (stopped.finished == 0) if start == "none-at-the-start" else (1 <= stopped.finished < 5)
+
+
 # ---------------------------------------------------------------- the examples
 
 

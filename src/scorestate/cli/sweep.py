@@ -51,6 +51,8 @@ def sweep(file: SweepArg, scheduler: SchedulerOpt = None, workers: WorkersOpt = 
     target = None if output is None else output_path(output, "--output", "runs.parquet")
     try:
         _run(file, scheduler, workers, target, as_json)
+    except execute.SweepStopped as e:
+        raise ScorestateError(f"{e}, and nothing was written") from None
     except (KeyboardInterrupt, SystemError) as e:
         if not interrupts.was_interrupt(e):
             raise

@@ -7,7 +7,8 @@ count (the engine guarantees it), so the table is the same on 1 worker or 100, w
 order in which runs finish.
 
 By default a `LocalCluster` of processes is started, and shut down whatever happens; given a
-scheduler's address (a cluster, SLURM through dask-jobqueue), its workers are used.
+scheduler's address (a cluster, SLURM through dask-jobqueue), its workers are used. A scheduler
+left without workers for WORKERS_TIMEOUT_S, at the start or later, stops the sweep.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -31,7 +33,11 @@ CONNECT_TIMEOUT_S = 5
 REACH_TIMEOUT_S = CONNECT_TIMEOUT_S + 1
 """How long an address may take to connect and answer as a Dask scheduler, handshake included."""
 WORKERS_TIMEOUT_S = 30
-"""How long to wait for a reachable scheduler to have a worker."""
+"""How long a scheduler may have no worker, at the start or during the sweep, before it stops."""
+WATCH_S = 1.0
+"""How often a sweep waiting for its runs asks the scheduler how many workers it has."""
+POLL_S = 0.05
+"""How long a sweep waiting for its runs sleeps between looks at the finished ones."""
 MAX_LOCAL_WORKERS = 256
 SCHEDULER_EXAMPLE = "tcp://host:8786"
 SAME_CODE = "install the same version, from the same source, where the workers run"
@@ -226,14 +232,23 @@ def worker_count(client: Any) -> int:
     return len(client.scheduler_info(n_workers=-1)["workers"])
 
 
+class SweepStopped(ScorestateError):
+    """A sweep stopped after some of its runs: a run failed or was refused, or the workers left.
+    `finished` of `total` runs had finished; their results are not returned."""
+
+    def __init__(self, message: str, finished: int, total: int) -> None:
+        super().__init__(f"{message}; the sweep was stopped after {finished:,} of {total:,} runs "
+                         "had finished")
+        self.finished, self.total = finished, total
+
+
 def gather(client: Any, tasks: list[tuple[int, int, Scenario]], outputs: list[str], window: int,
            progress: Callable[[int, int], None] | None = None) -> dict[tuple[int, int], dict[str, float]]:
     """Run every (point, seed, scenario) task and return {(point, seed): outputs}.
 
     `progress(done, total)` after each finished run. A run that fails cancels the rest and is
-    reported by its point and seed; Ctrl-C cancels them too (the caller shuts the cluster)."""
-    from distributed import as_completed
-
+    reported by its point and seed, as is a scheduler left without workers for WORKERS_TIMEOUT_S
+    (`SweepStopped`); Ctrl-C cancels them too (the caller shuts the cluster)."""
     tag = uuid.uuid4().hex[:12]  # keys unique to this sweep, on a scheduler other clients share
     model = worker_model()
     futures = {client.submit(run_outputs, scenario, outputs, window, model,
@@ -241,16 +256,17 @@ def gather(client: Any, tasks: list[tuple[int, int, Scenario]], outputs: list[st
                for p, s, scenario in tasks}
     done: dict[tuple[int, int], dict[str, float]] = {}
     try:
-        for future in as_completed(list(futures)):
+        for future, result in _as_finished(client, list(futures), lambda: len(done)):
             point, seed = futures[future]
-            try:
-                done[(point, seed)] = future.result()
-            except ScorestateError as e:
-                raise ScorestateError(f"the run of point {point}, seed {seed} was refused: {e}") from None
-            except Exception as e:  # a worker's crash, a bug: named, with its type
-                raise ScorestateError(f"the run of point {point}, seed {seed} failed ({type(e).__name__}: "
-                                      f"{e}); rerun that point alone with `scorestate run` to see "
-                                      "more") from e
+            e = _error(result)
+            if isinstance(e, ScorestateError):
+                raise SweepStopped(f"the run of point {point}, seed {seed} was refused: {e}",
+                                   len(done), len(futures)) from None
+            if e is not None:  # a worker's crash, a bug: named, with its type
+                raise SweepStopped(f"the run of point {point}, seed {seed} failed ({type(e).__name__}: "
+                                   f"{e}); rerun that point alone with `scorestate run` to see more",
+                                   len(done), len(futures)) from e
+            done[(point, seed)] = result
             if progress is not None:
                 progress(len(done), len(futures))
     finally:
@@ -258,3 +274,48 @@ def gather(client: Any, tasks: list[tuple[int, int, Scenario]], outputs: list[st
             with contextlib.suppress(Exception):
                 client.cancel(list(futures))
     return done
+
+
+def _error(result: Any) -> BaseException | None:
+    """The error a task's outcome carries (as `as_completed` gives it without raising: the error's
+    (type, value, traceback), or the CancelledError of a cancelled task), None for a result."""
+    if isinstance(result, BaseException):
+        return result
+    if isinstance(result, tuple) and len(result) == 3 and isinstance(result[1], BaseException):
+        return result[1]
+    return None
+
+
+def _as_finished(client: Any, futures: list[Any], finished: Callable[[], int]) -> Iterator[tuple[Any, Any]]:
+    """(future, outcome) as each finishes, the result fetched with it (a result fetched later can
+    be lost with its worker, and waited for ever); a scheduler that has had no worker for
+    WORKERS_TIMEOUT_S meanwhile (all of them gone: a SLURM job's time limit, say) stops the sweep,
+    which would otherwise wait for ever."""
+    from distributed import as_completed
+
+    # on this client's loop: by default, that of the process's latest client, which may be another
+    pending = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+    last_seen = looked = time.monotonic()
+    while not pending.is_empty():
+        ready = pending.next_batch(block=False)
+        if ready:
+            yield from ready
+            continue
+        now = time.monotonic()
+        if now - looked >= WATCH_S:
+            looked = now
+            if _has_workers(client):
+                last_seen = now
+            elif now - last_seen >= WORKERS_TIMEOUT_S:
+                raise SweepStopped(f"the scheduler at '{client.scheduler.address}' has had no worker for "
+                                   f"{WORKERS_TIMEOUT_S} s (its workers left or were stopped); expected "
+                                   "workers to run the rest", finished(), len(futures))
+        time.sleep(POLL_S)
+
+
+def _has_workers(client: Any) -> bool:
+    """Whether the scheduler has a worker now (a scheduler that does not answer has none to give)."""
+    try:
+        return bool(client.nthreads())
+    except (OSError, TimeoutError):
+        return False
