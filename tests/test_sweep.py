@@ -6,13 +6,18 @@ cost is the clusters' start and stop, so most tests share one cluster of two wor
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import polars as pl
 import pytest
@@ -299,30 +304,65 @@ def test_bad_files_and_options_get_one_message_exit_2_and_no_file(tmp_path: Path
     assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*.tmp"))
 
 
-def test_ctrl_c_stops_the_sweep_with_one_line_and_writes_nothing(tmp_path: Path):
-    """Ctrl-C at a terminal reaches the command and its workers alike (one process group)."""
-    path = sweep_file(tmp_path, population=20_000, days=200, seeds=6, window=50,
-                      parameters={ALCOHOL: [0, -10, -20, -30]})
+STOPPED = r"the sweep was stopped after (\d+) of 100 runs had finished and nothing was written\n"
+
+
+@pytest.mark.parametrize(("sent", "when", "said", "code"), [
+    (signal.SIGINT, "starting", "interrupted", 130),
+    (signal.SIGINT, "running", "interrupted", 130),
+    (signal.SIGTERM, "running", "terminated", 143),
+], ids=["ctrl-c-while-the-workers-start", "ctrl-c-during-the-runs", "sigterm-during-the-runs"])
+def test_a_stopped_sweep_says_how_far_it_got_closes_its_workers_and_writes_nothing(
+        tmp_path: Path, sent: int, when: str, said: str, code: int):
+    """Ctrl-C at a terminal reaches the command and its workers alike (one process group), and
+    used to be lost while the workers started; SIGTERM reaches the command alone, which died of it
+    and left its workers to die alone (Python warned of leaked semaphores)."""
+    path = sweep_file(tmp_path, population=1000, days=40, seeds=25, parameters={ALCOHOL: [0, -10, -20, -30]})
     scorestate = Path(sys.executable).with_name("scorestate")
     proc = subprocess.Popen([str(scorestate), "sweep", str(path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:  # the workers are up
-            time.sleep(0.2)
-        time.sleep(2.0)
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=8)
-        except subprocess.TimeoutExpired:  # it came while the cluster started, when it is ignored
+        children = _wait_for_children(proc.pid, 1 if when == "starting" else 3)
+        if when == "running":
+            time.sleep(2.0)  # into the runs
+            children = _children(proc.pid)
+        if sent == signal.SIGINT:
             os.killpg(proc.pid, signal.SIGINT)
-            _, err = proc.communicate(timeout=30)
+        else:
+            proc.send_signal(sent)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
-    assert err == "scorestate: interrupted; the sweep was stopped and nothing was written\n"
+    assert proc.returncode == code, err
+    assert re.fullmatch(f"scorestate: {said}; {STOPPED}", err), err
+    if when == "starting":
+        assert err.startswith(f"scorestate: {said}; the sweep was stopped after 0 of 100 runs")
     assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*"))
+    workers = [pid for pid in children if "spawn_main" in _command_line(pid)]
+    assert not [pid for pid in workers if _alive(pid)]  # shut down before the command ended
+
+
+def _wait_for_children(pid: int, count: int) -> list[int]:
+    deadline = time.monotonic() + 120
+    while len(found := _children(pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie waits for its reaper
+    except OSError:
+        return False
 
 
 def _children(pid: int) -> list[int]:
@@ -331,6 +371,143 @@ def _children(pid: int) -> list[int]:
     except FileNotFoundError:
         return []
     return [int(x) for x in found.split()]
+
+
+class _Signals:
+    """Signals sent to this process, each waited for until Python's C handler has run in some
+    thread (it writes to the wakeup fd), so that the main thread runs the Python handler at its
+    next step, not at a moment of the kernel's choosing. A signal that is ignored, or blocked in
+    every thread, is waited for 30 s at most."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.waiting = threading.Event()
+        self.other = threading.Thread(target=self.waiting.wait, args=(60,), daemon=True)
+        self.other.start()  # started before, as the progress bar's thread: SIGINT is not blocked there
+        self.heard, self.told = os.pipe()
+        os.set_blocking(self.heard, False)
+        os.set_blocking(self.told, False)
+        self.wakeup = signal.set_wakeup_fd(self.told)
+
+    def send(self, signum: int, to_the_other_thread: bool = False) -> None:
+        with contextlib.suppress(BlockingIOError):  # the bytes of signals handled before
+            os.read(self.heard, 1024)
+        if to_the_other_thread:
+            signal.pthread_kill(self.other.ident, signum)
+        else:
+            os.kill(os.getpid(), signum)  # the kernel picks a thread that does not block it
+        if select.select([self.heard], [], [], 30)[0]:
+            os.read(self.heard, 1)
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self.wakeup)
+        os.close(self.heard)
+        os.close(self.told)
+        self.waiting.set()
+
+
+@pytest.fixture
+def signals():
+    sent = _Signals()
+    yield sent
+    sent.close()
+
+
+class _StartingCluster:
+    """A LocalCluster stand-in that gets a signal while its workers would start."""
+
+    made: ClassVar[list[_StartingCluster]] = []
+
+    def __init__(self, deliver, **kwargs) -> None:
+        self.made.append(self)
+        self.closed = False
+        self.blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        deliver()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop
+
+
+@pytest.mark.parametrize(("sent", "to"), [
+    (signal.SIGINT, "process"), (signal.SIGINT, "another-thread"), (signal.SIGTERM, "process"),
+], ids=["ctrl-c", "ctrl-c-to-another-thread", "sigterm-handled"])
+def test_a_signal_while_the_workers_start_stops_the_sweep_once_they_are_up(monkeypatch, signals,
+                                                                          sent, to):
+    """SIGINT was ignored while the local cluster started, so a Ctrl-C then was lost and the sweep
+    ran to its end. It is now held back and acted on once the cluster is up, which is closed; a
+    SIGTERM that a handler turns into an exception waits too, instead of cutting the start."""
+    import distributed
+
+    _StartingCluster.made.clear()
+    deliver = functools.partial(signals.send, sent, to == "another-thread")
+    monkeypatch.setattr(distributed, "LocalCluster", lambda **kw: _StartingCluster(deliver, **kw))
+    expected = KeyboardInterrupt if sent == signal.SIGINT else _Stop
+    before = signal.signal(signal.SIGTERM, _raise_stop) if sent == signal.SIGTERM else None
+    try:
+        with pytest.raises(expected):
+            local_cluster(2)
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+    (cluster,) = _StartingCluster.made
+    assert cluster.blocked and cluster.closed  # workers would inherit the mask; it was shut down
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _StoppingCluster:
+    """A LocalCluster (or Client) stand-in that gets Ctrl-C while it closes."""
+
+    made: ClassVar[list[_StoppingCluster]] = []
+    signals: ClassVar[_Signals]
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.made.append(self)
+        self.closed = False
+
+    def close(self) -> None:
+        self.signals.send(signal.SIGINT)
+        self.closed = True  # reached only where the signal waits for the close to end
+
+    def __enter__(self) -> _StoppingCluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def test_ctrl_c_while_the_local_cluster_stops_waits_until_it_has_stopped(monkeypatch, signals):
+    """Cut short, the cluster's close left the workers running until the command's exit."""
+    import distributed
+
+    from scorestate.sweep import execute
+
+    _StoppingCluster.made.clear()
+    _StoppingCluster.signals = signals
+    monkeypatch.setattr(distributed, "LocalCluster", _StoppingCluster)
+    monkeypatch.setattr(distributed, "Client", _StoppingCluster)
+    with pytest.raises(KeyboardInterrupt), execute.connect(workers=2):
+        pass
+    assert [c.closed for c in _StoppingCluster.made] == [True, True]  # the client, then the cluster
+
+
+def test_the_local_workers_never_see_ctrl_c(client):
+    """A terminal's Ctrl-C reaches every process of its group: the workers have SIGINT blocked,
+    in their main thread and in the threads that run the tasks (SIG_IGN was not enough: polars,
+    imported by each worker, puts a handler of its own in its place)."""
+    masks = client.run(signal.pthread_sigmask, signal.SIG_BLOCK, [])
+    assert len(masks) == 2 and all(signal.SIGINT in mask for mask in masks.values())
+    task = client.submit(signal.pthread_sigmask, signal.SIG_BLOCK, [], pure=False)
+    assert signal.SIGINT in task.result()
 
 
 # ---------------------------------------------------------------- what goes wrong around the runs

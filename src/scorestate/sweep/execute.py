@@ -17,14 +17,16 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import numpy as np
 
-from scorestate import interrupts
 from scorestate.errors import ScorestateError
 from scorestate.scenario.schema import Scenario
 
@@ -86,29 +88,85 @@ def connect(*, scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
             same_model(client, f"--scheduler: '{scheduler}'")
             yield client
         finally:
-            client.close()
+            with signals_held():
+                client.close()
         return
-    with local_cluster(workers) as cluster, Client(cluster) as client:
-        yield client
+    cluster = local_cluster(workers)
+    try:
+        with signals_held():
+            own = Client(cluster)
+        try:
+            yield own
+        finally:
+            with signals_held():
+                own.close()
+    finally:
+        with signals_held():  # cut short, the workers would outlive the command for seconds
+            cluster.close()
 
 
 def local_cluster(workers: int) -> Any:
     """A `LocalCluster` of `workers` processes of one thread each, without a dashboard, quiet.
 
-    Ctrl-C at a terminal reaches every process of its group: the worker processes are started
-    with it ignored (a disposition they keep across exec), so that it stops this process alone,
-    which shuts them down, instead of each printing a traceback. (A Ctrl-C in the second the
-    cluster takes to start is ignored too.) The scheduler's small HTTP server (health checks)
-    takes any free port, not Dask's usual 8787, which another cluster may hold."""
+    Ctrl-C at a terminal reaches every process of its group. While the workers start, SIGINT is
+    blocked (`signals_held`): the worker processes inherit the blocked mask and never see it,
+    so Ctrl-C stops this process alone, which shuts them down, instead of each printing a
+    traceback; a Ctrl-C that came meanwhile is acted on once the cluster is up, and the cluster is
+    then closed. The scheduler's small HTTP server (health checks) takes any free port, not
+    Dask's usual 8787, which another cluster may hold."""
     from distributed import LocalCluster
 
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_LOCAL_WORKERS:
         raise ScorestateError(f"workers is {workers!r}; expected a whole number of local worker "
                               f"processes from 1 to {MAX_LOCAL_WORKERS}")
-    with interrupts.ignoring():
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                            dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
-                            silence_logs=logging.CRITICAL)
+    cluster = None
+    try:
+        with signals_held():
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                                   silence_logs=logging.CRITICAL)
+    except BaseException:  # Ctrl-C held back during the start: the cluster is not left running
+        if cluster is not None:
+            with signals_held():
+                cluster.close()
+        raise
+    return cluster
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT blocked in this thread while the block starts (or stops) worker processes, which
+    inherit the mask across fork and exec (a disposition would not do: a handler is reset by
+    exec, and polars, imported by every worker, replaces SIG_IGN with a handler of its own).
+    SIGINT, and SIGTERM where Python handles it, that reach another thread meanwhile are noted,
+    not raised half-way. Afterwards the mask and handlers are put back and a noted or pending
+    signal is delivered, as if it had just come (Ctrl-C: KeyboardInterrupt).
+
+    multiprocessing's resource tracker is started first: the thread that starts it, which would
+    be the one spawning the first worker, leaves SIGINT unblocked (SIG_UNBLOCK, not the mask it
+    found), so that worker and every one spawned after it would get Ctrl-C."""
+    from multiprocessing import resource_tracker
+
+    if threading.current_thread() is not threading.main_thread():  # only it handles signals
+        yield
+        return
+    resource_tracker.ensure_running()
+    came: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        came.append(signum)
+
+    handled = [s for s in (signal.SIGINT, signal.SIGTERM) if callable(signal.getsignal(s))]
+    previous = {s: signal.signal(s, note) for s in handled}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a pending SIGINT is delivered here
+        for s in dict.fromkeys(came):
+            signal.raise_signal(s)
 
 
 def _reach(address: str) -> Any:
