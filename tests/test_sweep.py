@@ -600,6 +600,60 @@ def test_a_scheduler_left_without_workers_stops_the_sweep(tmp_path: Path, monkey
     assert (stopped.finished == 0) if start == "none-at-the-start" else (1 <= stopped.finished < 5)
 
 
+def _sweep_printed(stdout: str, as_json: bool) -> bool:
+    return len(json.loads(stdout)["runs"]) == 2 if as_json else "alcohol_rate" in stdout
+
+
+@pytest.mark.parametrize(("failure", "as_json"), [
+    ("folder-removed", False), ("disk-full", False), ("disk-full", True), ("nowhere", False),
+])
+def test_runs_whose_table_cannot_be_written_are_printed_and_saved_elsewhere(
+        tmp_path: Path, monkeypatch, client, failure: str, as_json: bool):
+    """The folder of --output removed during the sweep, or a full disk, threw every finished run
+    away (a usage error with nothing printed, or polars' traceback)."""
+    import tempfile
+
+    from scorestate.sweep import runner as sweep_runner
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    real_run, real_write = sweep_runner.run_sweep, pl.DataFrame.write_parquet
+
+    def run_then_remove(*args, **kwargs):
+        result = real_run(*args, **kwargs)
+        sub.rmdir()
+        return result
+
+    def full(frame, path, **kwargs):
+        if failure == "nowhere" or Path(path).parent != elsewhere:
+            raise pl.exceptions.ComputeError("No space left on device (os error 28)")
+        return real_write(frame, path, **kwargs)
+
+    if failure == "folder-removed":
+        monkeypatch.setattr(sweep_runner, "run_sweep", run_then_remove)
+    else:
+        monkeypatch.setattr(pl.DataFrame, "write_parquet", full)
+    target = sub / "x.parquet"
+    r = runner.invoke(app, ["sweep", str(sweep_file(tmp_path)), "--scheduler", client.scheduler.address,
+                            "-o", str(target), *(["--json"] if as_json else [])])
+    assert r.exit_code == 1, r.output
+    assert _sweep_printed(r.stdout, as_json)  # printed before the table was written
+    why = "No such file or directory" if failure == "folder-removed" else "No space left on device"
+    said = r.stderr.splitlines()[-1]  # after the note on the phases the runs' days do not reach
+    assert said.startswith(f"scorestate: error: --output: '{target}' could not be written ({why}")
+    assert r.stderr.count("scorestate: error") == 1 and "Traceback" not in r.output
+    saved = list(elsewhere.glob("x-*.parquet"))
+    if failure == "nowhere":
+        assert not saved and "nor could the 2 runs be saved in the temporary folder (No space" in r.stderr
+        return
+    assert f"the 2 runs were saved to '{saved[0]}' instead" in r.stderr
+    table = pl.read_parquet(saved[0])
+    assert table.columns == ["point", "seed", ALCOHOL, "alcohol_rate"] and table.height == 2
+
+
 # ---------------------------------------------------------------- the examples
 
 

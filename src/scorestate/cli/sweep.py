@@ -136,15 +136,36 @@ def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | 
                             f"{who(checked.scenarios[0])}", total=checked.runs)
         result = run_sweep(checked, scheduler=scheduler, workers=workers or DEFAULT_WORKERS,
                            progress=advance)
-    written = result.write_parquet(target)
     _note_late(checked)  # after the runs: an error is then the only message
-    if as_json:
+    if as_json:  # printed before the table is written: a file that cannot be takes nothing with it
         sys.stdout.write(dumps(result) + "\n")
-        return
-    print_result(result)
-    out.print(f"wrote {written}: {plural(result.runs.height, 'run')} "
-              f"({result.elapsed_s:.1f} s on {plural(result.workers, 'worker')})",
-              markup=False, highlight=False, soft_wrap=True)
+        sys.stdout.flush()
+    else:
+        print_result(result)
+    written = _write(result, target)
+    if not as_json:
+        out.print(f"wrote {written}: {plural(result.runs.height, 'run')} "
+                  f"({result.elapsed_s:.1f} s on {plural(result.workers, 'worker')})",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+def _write(result: Any, target: Path) -> Path:
+    """The runs table at `target`; if it cannot be written there (a folder removed, a full disk),
+    in the temporary folder instead, said on stderr with exit code 1: hours of runs are not
+    thrown away for a path."""
+    from scorestate.sweep.result import TableNotWritten
+
+    try:
+        return result.write_parquet(target)
+    except TableNotWritten as e:
+        runs = plural(result.runs.height, "run")
+        try:
+            fate = f"the {runs} were saved to '{result.write_elsewhere(target)}' instead"
+        except TableNotWritten as again:
+            fate = (f"nor could the {runs} be saved in the temporary folder ({again.why}): what is "
+                    "printed above is all that is left of them")
+        err.print(f"scorestate: error: {e}; {fate}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _check_not_an_input(target: Path, inputs: list[Path]) -> None:
