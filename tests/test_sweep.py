@@ -654,6 +654,49 @@ def test_runs_whose_table_cannot_be_written_are_printed_and_saved_elsewhere(
     assert table.columns == ["point", "seed", ALCOHOL, "alcohol_rate"] and table.height == 2
 
 
+def _edge_list(path: Path, n: int = 300) -> Path:
+    """A ring of n citizens, each tied to its next two."""
+    rows = [f"{i},{(i + k) % n}" for i in range(n) for k in (1, 2)]
+    path.write_text("a,b\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_sweep_on_an_edge_list_runs_the_file_it_was_checked_with(tmp_path: Path, monkeypatch, client):
+    """Each run read the edge list again, so a file changed mid-sweep mixed two networks in one
+    table without a word: the sweep now takes the file's sha256 when it is checked, and a worker
+    that finds another file refuses its run."""
+    from scorestate.network import file_sha256
+    from scorestate.sweep import design
+
+    ties = _edge_list(tmp_path / "ties.csv")
+    monkeypatch.chdir(tmp_path)  # a relative path, as an override takes it: from the working directory
+    path = sweep_file(tmp_path, population=None, days=12, window=4,
+                      set={"network.kind": "edgelist", "network.edgelist": "ties.csv"})
+    checked = load_sweep(path)
+    nets = [checked.scenario(k, 0).network for k in range(len(checked.points))]
+    assert {(n.edgelist, n.edgelist_sha256) for n in nets} == {(str(ties), file_sha256(ties))}
+    monkeypatch.chdir(ROOT)  # the runs read the file the sweep named, wherever they run
+    assert run_sweep(checked, client=client).runs.height == 2
+
+    real_load = design.load_sweep
+
+    def load_then_change(*args, **kwargs):
+        loaded = real_load(*args, **kwargs)
+        _edge_list(ties, 301)  # changed after the check, before the runs
+        return loaded
+
+    monkeypatch.setattr(design, "load_sweep", load_then_change)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "runs.parquet"
+    r = runner.invoke(app, ["sweep", str(path), "--scheduler", client.scheduler.address, "-o", str(out)])
+    assert r.exit_code == 2, r.output
+    assert f"network.edgelist: '{ties}' on worker " in r.stderr
+    assert "is not the file the sweep was checked with" in r.stderr
+    assert r.stderr.rstrip().endswith("the sweep was stopped after 0 of 2 runs had finished, and nothing "
+                                      "was written")
+    assert r.stderr.count("\n") == 1 and not out.exists()
+
+
 # ---------------------------------------------------------------- the examples
 
 

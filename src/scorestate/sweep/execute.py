@@ -61,6 +61,7 @@ def run_outputs(scenario: Scenario, outputs: list[str], window: int,
         raise ScorestateError(f"{_this_worker()} runs other model code (source digest {code}; the "
                               f"sweep's {model}); expected every worker to run the sweep's "
                               f"scorestate ({SAME_CODE})")
+    _same_edgelist(scenario)
     numba.set_num_threads(1)  # thread-local: this task's thread, which runs the kernels
     metrics = Simulation(scenario, ledger_sink=discard).run().metrics
     last = metrics.tail(window)
@@ -73,6 +74,29 @@ def run_outputs(scenario: Scenario, outputs: list[str], window: int,
         x = x[np.isfinite(x)]
         values[name] = float(x.mean()) if x.size else float("nan")
     return values
+
+
+def _same_edgelist(scenario: Scenario) -> None:
+    """An imported network is read by each run from the path the sweep checked: refuse a worker
+    where that file is missing or differs from the one whose sha256 the sweep took."""
+    from pathlib import Path
+
+    from scorestate.network import file_sha256
+
+    net = scenario.network
+    if net.kind != "edgelist" or net.edgelist_sha256 is None:
+        return
+    try:
+        now = file_sha256(Path(net.edgelist or ""))
+    except OSError as e:
+        raise ScorestateError(f"network.edgelist: '{net.edgelist}' cannot be read on {_this_worker()} "
+                              f"({e.strerror or e}); expected the edge list at the same path on every "
+                              "worker (docs/sweeps.md)") from None
+    if now != net.edgelist_sha256:
+        raise ScorestateError(f"network.edgelist: '{net.edgelist}' on {_this_worker()} is not the file the "
+                              f"sweep was checked with (its sha256 is {now}, then "
+                              f"{net.edgelist_sha256}); expected the same file, unchanged until the "
+                              "sweep ends, at the same path on every worker")
 
 
 @contextlib.contextmanager
