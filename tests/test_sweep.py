@@ -697,6 +697,58 @@ def test_a_sweep_on_an_edge_list_runs_the_file_it_was_checked_with(tmp_path: Pat
     assert r.stderr.count("\n") == 1 and not out.exists()
 
 
+def test_no_more_local_workers_start_than_there_are_runs(tmp_path: Path, monkeypatch, client):
+    """--workers 50 for 4 runs started 50 processes (146 s against 8.7 s with one)."""
+
+    from scorestate.sweep import execute
+
+    asked = []
+
+    @contextlib.contextmanager
+    def connect(*, scheduler=None, workers=2):
+        asked.append(workers)
+        yield client
+
+    monkeypatch.setattr(execute, "connect", connect)
+    result = run_sweep(sweep_file(tmp_path, seeds=2), workers=50)
+    assert asked == [4] and result.runs.height == 4
+
+
+def test_the_memory_check_counts_each_local_worker_process(tmp_path: Path, monkeypatch):
+    """It counted only the runs' arrays: a worker process holds about WORKER_BYTES on its own."""
+    from scorestate import engine
+    from scorestate.sweep.runner import WORKER_BYTES, check_memory
+
+    monkeypatch.setattr(engine, "available_memory", lambda: 3 * WORKER_BYTES)
+    homophilous = load_sweep(sweep_file(tmp_path, seeds=2))
+    check_memory(homophilous, 2)
+    with pytest.raises(ScorestateError) as refused:
+        check_memory(homophilous, 4)
+    assert str(refused.value).startswith(
+        f"sweep file '{tmp_path / 'sweep.yaml'}': 4 local workers, each a process of about 340 MiB and its "
+        "run of 800 citizens, need about 1.")
+    assert "expected fewer workers or a smaller population" in str(refused.value)
+    _edge_list(tmp_path / "ties.csv")
+    imported = load_sweep(sweep_file(tmp_path, population=None, days=12, window=4,
+                                     set={"network.kind": "edgelist",
+                                          "network.edgelist": str(tmp_path / "ties.csv")}))
+    with pytest.raises(ScorestateError, match="4 local workers, each a process of about 340 MiB, need"):
+        check_memory(imported, 4)  # the check used to skip an imported network altogether
+
+
+def test_more_workers_than_runs_or_cpus(tmp_path: Path, monkeypatch):
+    """--workers beyond the runs starts one worker per run; beyond the CPUs, a note says what that
+    costs, once."""
+    from scorestate.sweep import runner as sweep_runner
+
+    monkeypatch.setattr(sweep_runner, "cpus", lambda: 1)
+    path = sweep_file(tmp_path, population=300, days=12, window=4)
+    r = runner.invoke(app, ["sweep", str(path), "--workers", "8"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("scorestate: note: 2 local workers on 1 CPU: they share the CPUs") == 1
+    assert "on 2 workers)" in r.stdout
+
+
 # ---------------------------------------------------------------- the examples
 
 

@@ -117,7 +117,7 @@ def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | 
          as_json: bool, tally: _Tally) -> None:
     from scorestate.sweep.design import load_sweep
     from scorestate.sweep.result import dumps
-    from scorestate.sweep.runner import run_sweep
+    from scorestate.sweep.runner import local_workers, run_sweep
 
     checked = load_sweep(file, when_slow=lambda: err.print(COMPILING, markup=False, highlight=False))
     target = output if output is not None else file.with_suffix(".parquet")
@@ -125,6 +125,8 @@ def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | 
     scenario_file = Path(checked.source)
     _check_not_an_input(target, [file, *([scenario_file] if scenario_file.is_absolute() else [])])
     _check_parquet(target)
+    if scheduler is None and workers is not None:
+        _note_cpus(local_workers(checked, workers))
     tally.total = checked.runs
 
     def advance(done: int, _total: int) -> None:
@@ -147,6 +149,16 @@ def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | 
         out.print(f"wrote {written}: {plural(result.runs.height, 'run')} "
                   f"({result.elapsed_s:.1f} s on {plural(result.workers, 'worker')})",
                   markup=False, highlight=False, soft_wrap=True)
+
+
+def _note_cpus(started: int) -> None:
+    """More local workers than CPUs share them: no faster, and each costs its memory."""
+    from scorestate.sweep.runner import WORKER_BYTES, cpus
+
+    if started > (have := cpus()):
+        err.print(f"scorestate: note: {started} local workers on {plural(have, 'CPU')}: they share the "
+                  f"CPUs, so the sweep runs no faster than on {have}, and each worker holds about "
+                  f"{WORKER_BYTES / 2**20:.0f} MiB", markup=False, highlight=False, soft_wrap=True)
 
 
 def _write(result: Any, target: Path) -> Path:

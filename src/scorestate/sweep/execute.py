@@ -129,6 +129,13 @@ def connect(*, scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
             cluster.close()
 
 
+def check_workers(workers: Any) -> None:
+    """A local cluster's size: a whole number of processes from 1 to MAX_LOCAL_WORKERS."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_LOCAL_WORKERS:
+        raise ScorestateError(f"workers is {workers!r}; expected a whole number of local worker "
+                              f"processes from 1 to {MAX_LOCAL_WORKERS}")
+
+
 def local_cluster(workers: int) -> Any:
     """A `LocalCluster` of `workers` processes of one thread each, without a dashboard, quiet.
 
@@ -140,9 +147,7 @@ def local_cluster(workers: int) -> Any:
     Dask's usual 8787, which another cluster may hold."""
     from distributed import LocalCluster
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_LOCAL_WORKERS:
-        raise ScorestateError(f"workers is {workers!r}; expected a whole number of local worker "
-                              f"processes from 1 to {MAX_LOCAL_WORKERS}")
+    check_workers(workers)
     cluster = None
     try:
         with signals_held():
