@@ -6,13 +6,18 @@ cost is the clusters' start and stop, so most tests share one cluster of two wor
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import polars as pl
 import pytest
@@ -299,30 +304,65 @@ def test_bad_files_and_options_get_one_message_exit_2_and_no_file(tmp_path: Path
     assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*.tmp"))
 
 
-def test_ctrl_c_stops_the_sweep_with_one_line_and_writes_nothing(tmp_path: Path):
-    """Ctrl-C at a terminal reaches the command and its workers alike (one process group)."""
-    path = sweep_file(tmp_path, population=20_000, days=200, seeds=6, window=50,
-                      parameters={ALCOHOL: [0, -10, -20, -30]})
+STOPPED = r"the sweep was stopped after (\d+) of 100 runs had finished and nothing was written\n"
+
+
+@pytest.mark.parametrize(("sent", "when", "said", "code"), [
+    (signal.SIGINT, "starting", "interrupted", 130),
+    (signal.SIGINT, "running", "interrupted", 130),
+    (signal.SIGTERM, "running", "terminated", 143),
+], ids=["ctrl-c-while-the-workers-start", "ctrl-c-during-the-runs", "sigterm-during-the-runs"])
+def test_a_stopped_sweep_says_how_far_it_got_closes_its_workers_and_writes_nothing(
+        tmp_path: Path, sent: int, when: str, said: str, code: int):
+    """Ctrl-C at a terminal reaches the command and its workers alike (one process group), and
+    used to be lost while the workers started; SIGTERM reaches the command alone, which died of it
+    and left its workers to die alone (Python warned of leaked semaphores)."""
+    path = sweep_file(tmp_path, population=1000, days=40, seeds=25, parameters={ALCOHOL: [0, -10, -20, -30]})
     scorestate = Path(sys.executable).with_name("scorestate")
     proc = subprocess.Popen([str(scorestate), "sweep", str(path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:  # the workers are up
-            time.sleep(0.2)
-        time.sleep(2.0)
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=8)
-        except subprocess.TimeoutExpired:  # it came while the cluster started, when it is ignored
+        children = _wait_for_children(proc.pid, 1 if when == "starting" else 3)
+        if when == "running":
+            time.sleep(2.0)  # into the runs
+            children = _children(proc.pid)
+        if sent == signal.SIGINT:
             os.killpg(proc.pid, signal.SIGINT)
-            _, err = proc.communicate(timeout=30)
+        else:
+            proc.send_signal(sent)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
-    assert err == "scorestate: interrupted; the sweep was stopped and nothing was written\n"
+    assert proc.returncode == code, err
+    assert re.fullmatch(f"scorestate: {said}; {STOPPED}", err), err
+    if when == "starting":
+        assert err.startswith(f"scorestate: {said}; the sweep was stopped after 0 of 100 runs")
     assert not list(tmp_path.glob("*.parquet")) and not list(tmp_path.glob(".*"))
+    workers = [pid for pid in children if "spawn_main" in _command_line(pid)]
+    assert not [pid for pid in workers if _alive(pid)]  # shut down before the command ended
+
+
+def _wait_for_children(pid: int, count: int) -> list[int]:
+    deadline = time.monotonic() + 120
+    while len(found := _children(pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie waits for its reaper
+    except OSError:
+        return False
 
 
 def _children(pid: int) -> list[int]:
@@ -331,6 +371,382 @@ def _children(pid: int) -> list[int]:
     except FileNotFoundError:
         return []
     return [int(x) for x in found.split()]
+
+
+class _Signals:
+    """Signals sent to this process, each waited for until Python's C handler has run in some
+    thread (it writes to the wakeup fd), so that the main thread runs the Python handler at its
+    next step, not at a moment of the kernel's choosing. A signal that is ignored, or blocked in
+    every thread, is waited for 30 s at most."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.waiting = threading.Event()
+        self.other = threading.Thread(target=self.waiting.wait, args=(60,), daemon=True)
+        self.other.start()  # started before, as the progress bar's thread: SIGINT is not blocked there
+        self.heard, self.told = os.pipe()
+        os.set_blocking(self.heard, False)
+        os.set_blocking(self.told, False)
+        self.wakeup = signal.set_wakeup_fd(self.told)
+
+    def send(self, signum: int, to_the_other_thread: bool = False) -> None:
+        with contextlib.suppress(BlockingIOError):  # the bytes of signals handled before
+            os.read(self.heard, 1024)
+        if to_the_other_thread:
+            signal.pthread_kill(self.other.ident, signum)
+        else:
+            os.kill(os.getpid(), signum)  # the kernel picks a thread that does not block it
+        if select.select([self.heard], [], [], 30)[0]:
+            os.read(self.heard, 1)
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self.wakeup)
+        os.close(self.heard)
+        os.close(self.told)
+        self.waiting.set()
+
+
+@pytest.fixture
+def signals():
+    sent = _Signals()
+    yield sent
+    sent.close()
+
+
+class _StartingCluster:
+    """A LocalCluster stand-in that gets a signal while its workers would start."""
+
+    made: ClassVar[list[_StartingCluster]] = []
+
+    def __init__(self, deliver, **kwargs) -> None:
+        self.made.append(self)
+        self.closed = False
+        self.blocked = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        deliver()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop
+
+
+@pytest.mark.parametrize(("sent", "to"), [
+    (signal.SIGINT, "process"), (signal.SIGINT, "another-thread"), (signal.SIGTERM, "process"),
+], ids=["ctrl-c", "ctrl-c-to-another-thread", "sigterm-handled"])
+def test_a_signal_while_the_workers_start_stops_the_sweep_once_they_are_up(monkeypatch, signals,
+                                                                          sent, to):
+    """SIGINT was ignored while the local cluster started, so a Ctrl-C then was lost and the sweep
+    ran to its end. It is now held back and acted on once the cluster is up, which is closed; a
+    SIGTERM that a handler turns into an exception waits too, instead of cutting the start."""
+    import distributed
+
+    _StartingCluster.made.clear()
+    deliver = functools.partial(signals.send, sent, to == "another-thread")
+    monkeypatch.setattr(distributed, "LocalCluster", lambda **kw: _StartingCluster(deliver, **kw))
+    expected = KeyboardInterrupt if sent == signal.SIGINT else _Stop
+    before = signal.signal(signal.SIGTERM, _raise_stop) if sent == signal.SIGTERM else None
+    try:
+        with pytest.raises(expected):
+            local_cluster(2)
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+    (cluster,) = _StartingCluster.made
+    assert cluster.blocked and cluster.closed  # workers would inherit the mask; it was shut down
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _StoppingCluster:
+    """A LocalCluster (or Client) stand-in that gets Ctrl-C while it closes."""
+
+    made: ClassVar[list[_StoppingCluster]] = []
+    signals: ClassVar[_Signals]
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.made.append(self)
+        self.closed = False
+
+    def close(self) -> None:
+        self.signals.send(signal.SIGINT)
+        self.closed = True  # reached only where the signal waits for the close to end
+
+    def __enter__(self) -> _StoppingCluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def test_ctrl_c_while_the_local_cluster_stops_waits_until_it_has_stopped(monkeypatch, signals):
+    """Cut short, the cluster's close left the workers running until the command's exit."""
+    import distributed
+
+    from scorestate.sweep import execute
+
+    _StoppingCluster.made.clear()
+    _StoppingCluster.signals = signals
+    monkeypatch.setattr(distributed, "LocalCluster", _StoppingCluster)
+    monkeypatch.setattr(distributed, "Client", _StoppingCluster)
+    with pytest.raises(KeyboardInterrupt), execute.connect(workers=2):
+        pass
+    assert [c.closed for c in _StoppingCluster.made] == [True, True]  # the client, then the cluster
+
+
+def test_the_local_workers_never_see_ctrl_c(client):
+    """A terminal's Ctrl-C reaches every process of its group: the workers have SIGINT blocked,
+    in their main thread and in the threads that run the tasks (SIG_IGN was not enough: polars,
+    imported by each worker, puts a handler of its own in its place)."""
+    masks = client.run(signal.pthread_sigmask, signal.SIG_BLOCK, [])
+    assert len(masks) == 2 and all(signal.SIGINT in mask for mask in masks.values())
+    task = client.submit(signal.pthread_sigmask, signal.SIG_BLOCK, [], pure=False)
+    assert signal.SIGINT in task.result()
+
+
+# ---------------------------------------------------------------- what goes wrong around the runs
+
+
+def _returns(fn, *args):
+    """fn(*args), run in a thread: the test fails, instead of hanging, if it never returns."""
+    import threading
+
+    box: list = []
+    thread = threading.Thread(target=lambda: box.append(fn(*args)), daemon=True)
+    thread.start()
+    thread.join(180)
+    assert box, f"{fn.__name__} did not return: it waits for ever"
+    return box[0]
+
+
+def _server(behaviour: str) -> str:
+    """The address of a local TCP server that is not a Dask scheduler: one that greets with an
+    SSH banner, or one that accepts and stays silent (as a port of another service may)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    kept = []
+
+    def serve() -> None:
+        while True:
+            conn, _ = listener.accept()
+            kept.append(conn)
+            if behaviour == "banner":
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(("server", "why"), [
+    ("banner", "(it answered in another protocol than Dask's)"),
+    ("silent", "(it did not answer as a Dask scheduler within 1 s)"),
+    ("worker", "is a Dask Worker, not a scheduler"),
+])
+def test_an_address_that_is_not_a_dask_scheduler_is_one_message(tmp_path: Path, monkeypatch, client,
+                                                                  server: str, why: str):
+    """A port that accepts a connection but is not a scheduler's hung for ever (silent) or ended
+    in a traceback (MemoryError from Dask's framing of an SSH banner)."""
+    from scorestate.sweep import execute
+
+    monkeypatch.setattr(execute, "REACH_TIMEOUT_S", 1)
+    address = next(iter(client.scheduler_info()["workers"])) if server == "worker" else _server(server)
+    out = tmp_path / "runs.parquet"
+    r = _returns(runner.invoke, app, ["sweep", str(sweep_file(tmp_path)), "--scheduler", address,
+                                      "-o", str(out)])
+    assert r.exit_code == 2, r.output
+    assert r.stderr.count("\n") == 1 and why in r.stderr and f"'{address}'" in r.stderr
+    assert "expected" in r.stderr and "tcp://host:8786" in r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("start", ["none-at-the-start", "all-gone-mid-sweep"])
+def test_a_scheduler_left_without_workers_stops_the_sweep(tmp_path: Path, monkeypatch, start: str):
+    """A sweep whose workers all left (a SLURM job's time limit) waited for ever, without a word."""
+    from distributed import LocalCluster
+
+    from scorestate.sweep import execute
+
+    monkeypatch.setattr(execute, "WORKERS_TIMEOUT_S", 1)
+    monkeypatch.setattr(execute, "WATCH_S", 0.1)
+    sweep = load_sweep(sweep_file(tmp_path))
+    tasks = [(0, seed, sweep.scenario(0, seed)) for seed in range(5)]
+    workers = 0 if start == "none-at-the-start" else 1
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"}) as cluster, Client(cluster) as own:
+
+        def leave(done: int, total: int) -> None:  # every worker goes once the first run is in
+            if done == 1:
+                cluster.scale(0)
+
+        def attempt() -> BaseException | None:
+            try:
+                execute.gather(own, tasks, ["alcohol_rate"], 10, leave)
+            except ScorestateError as e:
+                return e
+            return None
+
+        stopped = _returns(attempt)
+    assert isinstance(stopped, execute.SweepStopped), stopped
+    assert f"the scheduler at '{cluster.scheduler_address}' has had no worker for 1 s" in str(stopped)
+    assert str(stopped).endswith(f"the sweep was stopped after {stopped.finished} of 5 runs had finished")
+    assert (stopped.finished == 0) if start == "none-at-the-start" else (1 <= stopped.finished < 5)
+
+
+def _sweep_printed(stdout: str, as_json: bool) -> bool:
+    return len(json.loads(stdout)["runs"]) == 2 if as_json else "alcohol_rate" in stdout
+
+
+@pytest.mark.parametrize(("failure", "as_json"), [
+    ("folder-removed", False), ("disk-full", False), ("disk-full", True), ("nowhere", False),
+])
+def test_runs_whose_table_cannot_be_written_are_printed_and_saved_elsewhere(
+        tmp_path: Path, monkeypatch, client, failure: str, as_json: bool):
+    """The folder of --output removed during the sweep, or a full disk, threw every finished run
+    away (a usage error with nothing printed, or polars' traceback)."""
+    import tempfile
+
+    from scorestate.sweep import runner as sweep_runner
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    real_run, real_write = sweep_runner.run_sweep, pl.DataFrame.write_parquet
+
+    def run_then_remove(*args, **kwargs):
+        result = real_run(*args, **kwargs)
+        sub.rmdir()
+        return result
+
+    def full(frame, path, **kwargs):
+        if failure == "nowhere" or Path(path).parent != elsewhere:
+            raise pl.exceptions.ComputeError("No space left on device (os error 28)")
+        return real_write(frame, path, **kwargs)
+
+    if failure == "folder-removed":
+        monkeypatch.setattr(sweep_runner, "run_sweep", run_then_remove)
+    else:
+        monkeypatch.setattr(pl.DataFrame, "write_parquet", full)
+    target = sub / "x.parquet"
+    r = runner.invoke(app, ["sweep", str(sweep_file(tmp_path)), "--scheduler", client.scheduler.address,
+                            "-o", str(target), *(["--json"] if as_json else [])])
+    assert r.exit_code == 1, r.output
+    assert _sweep_printed(r.stdout, as_json)  # printed before the table was written
+    why = "No such file or directory" if failure == "folder-removed" else "No space left on device"
+    said = r.stderr.splitlines()[-1]  # after the note on the phases the runs' days do not reach
+    assert said.startswith(f"scorestate: error: --output: '{target}' could not be written ({why}")
+    assert r.stderr.count("scorestate: error") == 1 and "Traceback" not in r.output
+    saved = list(elsewhere.glob("x-*.parquet"))
+    if failure == "nowhere":
+        assert not saved and "nor could the 2 runs be saved in the temporary folder (No space" in r.stderr
+        return
+    assert f"the 2 runs were saved to '{saved[0]}' instead" in r.stderr
+    table = pl.read_parquet(saved[0])
+    assert table.columns == ["point", "seed", ALCOHOL, "alcohol_rate"] and table.height == 2
+
+
+def _edge_list(path: Path, n: int = 300) -> Path:
+    """A ring of n citizens, each tied to its next two."""
+    rows = [f"{i},{(i + k) % n}" for i in range(n) for k in (1, 2)]
+    path.write_text("a,b\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_sweep_on_an_edge_list_runs_the_file_it_was_checked_with(tmp_path: Path, monkeypatch, client):
+    """Each run read the edge list again, so a file changed mid-sweep mixed two networks in one
+    table without a word: the sweep now takes the file's sha256 when it is checked, and a worker
+    that finds another file refuses its run."""
+    from scorestate.network import file_sha256
+    from scorestate.sweep import design
+
+    ties = _edge_list(tmp_path / "ties.csv")
+    monkeypatch.chdir(tmp_path)  # a relative path, as an override takes it: from the working directory
+    path = sweep_file(tmp_path, population=None, days=12, window=4,
+                      set={"network.kind": "edgelist", "network.edgelist": "ties.csv"})
+    checked = load_sweep(path)
+    nets = [checked.scenario(k, 0).network for k in range(len(checked.points))]
+    assert {(n.edgelist, n.edgelist_sha256) for n in nets} == {(str(ties), file_sha256(ties))}
+    monkeypatch.chdir(ROOT)  # the runs read the file the sweep named, wherever they run
+    assert run_sweep(checked, client=client).runs.height == 2
+
+    real_load = design.load_sweep
+
+    def load_then_change(*args, **kwargs):
+        loaded = real_load(*args, **kwargs)
+        _edge_list(ties, 301)  # changed after the check, before the runs
+        return loaded
+
+    monkeypatch.setattr(design, "load_sweep", load_then_change)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "runs.parquet"
+    r = runner.invoke(app, ["sweep", str(path), "--scheduler", client.scheduler.address, "-o", str(out)])
+    assert r.exit_code == 2, r.output
+    assert f"network.edgelist: '{ties}' on worker " in r.stderr
+    assert "is not the file the sweep was checked with" in r.stderr
+    assert r.stderr.rstrip().endswith("the sweep was stopped after 0 of 2 runs had finished, and nothing "
+                                      "was written")
+    assert r.stderr.count("\n") == 1 and not out.exists()
+
+
+def test_no_more_local_workers_start_than_there_are_runs(tmp_path: Path, monkeypatch, client):
+    """--workers 50 for 4 runs started 50 processes (146 s against 8.7 s with one)."""
+
+    from scorestate.sweep import execute
+
+    asked = []
+
+    @contextlib.contextmanager
+    def connect(*, scheduler=None, workers=2):
+        asked.append(workers)
+        yield client
+
+    monkeypatch.setattr(execute, "connect", connect)
+    result = run_sweep(sweep_file(tmp_path, seeds=2), workers=50)
+    assert asked == [4] and result.runs.height == 4
+
+
+def test_the_memory_check_counts_each_local_worker_process(tmp_path: Path, monkeypatch):
+    """It counted only the runs' arrays: a worker process holds about WORKER_BYTES on its own."""
+    from scorestate import engine
+    from scorestate.sweep.runner import WORKER_BYTES, check_memory
+
+    monkeypatch.setattr(engine, "available_memory", lambda: 3 * WORKER_BYTES)
+    homophilous = load_sweep(sweep_file(tmp_path, seeds=2))
+    check_memory(homophilous, 2)
+    with pytest.raises(ScorestateError) as refused:
+        check_memory(homophilous, 4)
+    assert str(refused.value).startswith(
+        f"sweep file '{tmp_path / 'sweep.yaml'}': 4 local workers, each a process of about 340 MiB and its "
+        "run of 800 citizens, need about 1.")
+    assert "expected fewer workers or a smaller population" in str(refused.value)
+    _edge_list(tmp_path / "ties.csv")
+    imported = load_sweep(sweep_file(tmp_path, population=None, days=12, window=4,
+                                     set={"network.kind": "edgelist",
+                                          "network.edgelist": str(tmp_path / "ties.csv")}))
+    with pytest.raises(ScorestateError, match="4 local workers, each a process of about 340 MiB, need"):
+        check_memory(imported, 4)  # the check used to skip an imported network altogether
+
+
+def test_more_workers_than_runs_or_cpus(tmp_path: Path, monkeypatch):
+    """--workers beyond the runs starts one worker per run; beyond the CPUs, a note says what that
+    costs, once."""
+    from scorestate.sweep import runner as sweep_runner
+
+    monkeypatch.setattr(sweep_runner, "cpus", lambda: 1)
+    path = sweep_file(tmp_path, population=300, days=12, window=4)
+    r = runner.invoke(app, ["sweep", str(path), "--workers", "8"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("scorestate: note: 2 local workers on 1 CPU: they share the CPUs") == 1
+    assert "on 2 workers)" in r.stdout
 
 
 # ---------------------------------------------------------------- the examples

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -49,15 +55,53 @@ def sweep(file: SweepArg, scheduler: SchedulerOpt = None, workers: WorkersOpt = 
         raise ScorestateError(f"--workers is {workers}; expected 1 to {execute.MAX_LOCAL_WORKERS} "
                               "worker processes")
     target = None if output is None else output_path(output, "--output", "runs.parquet")
+    tally = _Tally()
     try:
-        _run(file, scheduler, workers, target, as_json)
+        with _terminated_as_interrupt():
+            _run(file, scheduler, workers, target, as_json, tally)
+    except execute.SweepStopped as e:
+        raise ScorestateError(f"{e}, and nothing was written") from None
     except (KeyboardInterrupt, SystemError) as e:
         if not interrupts.was_interrupt(e):
             raise
         with interrupts.ignoring():
-            err.print("scorestate: interrupted; the sweep was stopped and nothing was written",
-                      markup=False)
-            raise typer.Exit(130) from None
+            how = "terminated" if isinstance(e, Terminated) else "interrupted"
+            err.print(f"scorestate: {how}; the sweep was stopped{tally.said()} and nothing was written",
+                      markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(143 if isinstance(e, Terminated) else 130) from None
+
+
+@dataclass
+class _Tally:
+    """How far the sweep got, for the line that says it was stopped."""
+
+    finished: int = 0
+    total: int = 0
+
+    def said(self) -> str:
+        return f" after {self.finished:,} of {plural(self.total, 'run')} had finished" if self.total else ""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C is, so that the local cluster is shut down on the way out (killed
+    by the signal, the command left its workers to die alone and Python warned of leaked
+    semaphores)."""
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only it handles signals
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_parquet(path: Path) -> None:
@@ -70,10 +114,10 @@ def _check_parquet(path: Path) -> None:
 
 
 def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | None,
-         as_json: bool) -> None:
+         as_json: bool, tally: _Tally) -> None:
     from scorestate.sweep.design import load_sweep
     from scorestate.sweep.result import dumps
-    from scorestate.sweep.runner import run_sweep
+    from scorestate.sweep.runner import local_workers, run_sweep
 
     checked = load_sweep(file, when_slow=lambda: err.print(COMPILING, markup=False, highlight=False))
     target = output if output is not None else file.with_suffix(".parquet")
@@ -81,20 +125,59 @@ def _run(file: Path, scheduler: str | None, workers: int | None, output: Path | 
     scenario_file = Path(checked.source)
     _check_not_an_input(target, [file, *([scenario_file] if scenario_file.is_absolute() else [])])
     _check_parquet(target)
+    if scheduler is None and workers is not None:
+        _note_cpus(local_workers(checked, workers))
+    tally.total = checked.runs
+
+    def advance(done: int, _total: int) -> None:
+        tally.finished = done
+        bar.update(task, completed=done)
+
     with progress("runs") as bar:
         task = bar.add_task(f"{checked.name}: {plural(checked.runs, 'run')} of "
                             f"{who(checked.scenarios[0])}", total=checked.runs)
         result = run_sweep(checked, scheduler=scheduler, workers=workers or DEFAULT_WORKERS,
-                           progress=lambda done, _total: bar.update(task, completed=done))
-    written = result.write_parquet(target)
+                           progress=advance)
     _note_late(checked)  # after the runs: an error is then the only message
-    if as_json:
+    if as_json:  # printed before the table is written: a file that cannot be takes nothing with it
         sys.stdout.write(dumps(result) + "\n")
-        return
-    print_result(result)
-    out.print(f"wrote {written}: {plural(result.runs.height, 'run')} "
-              f"({result.elapsed_s:.1f} s on {plural(result.workers, 'worker')})",
-              markup=False, highlight=False, soft_wrap=True)
+        sys.stdout.flush()
+    else:
+        print_result(result)
+    written = _write(result, target)
+    if not as_json:
+        out.print(f"wrote {written}: {plural(result.runs.height, 'run')} "
+                  f"({result.elapsed_s:.1f} s on {plural(result.workers, 'worker')})",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+def _note_cpus(started: int) -> None:
+    """More local workers than CPUs share them: no faster, and each costs its memory."""
+    from scorestate.sweep.runner import WORKER_BYTES, cpus
+
+    if started > (have := cpus()):
+        err.print(f"scorestate: note: {started} local workers on {plural(have, 'CPU')}: they share the "
+                  f"CPUs, so the sweep runs no faster than on {have}, and each worker holds about "
+                  f"{WORKER_BYTES / 2**20:.0f} MiB", markup=False, highlight=False, soft_wrap=True)
+
+
+def _write(result: Any, target: Path) -> Path:
+    """The runs table at `target`; if it cannot be written there (a folder removed, a full disk),
+    in the temporary folder instead, said on stderr with exit code 1: hours of runs are not
+    thrown away for a path."""
+    from scorestate.sweep.result import TableNotWritten
+
+    try:
+        return result.write_parquet(target)
+    except TableNotWritten as e:
+        runs = plural(result.runs.height, "run")
+        try:
+            fate = f"the {runs} were saved to '{result.write_elsewhere(target)}' instead"
+        except TableNotWritten as again:
+            fate = (f"nor could the {runs} be saved in the temporary folder ({again.why}): what is "
+                    "printed above is all that is left of them")
+        err.print(f"scorestate: error: {e}; {fate}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _check_not_an_input(target: Path, inputs: list[Path]) -> None:

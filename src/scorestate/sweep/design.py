@@ -228,8 +228,8 @@ def _check(given: SweepFile, label: str, name: str, folder: Path, text: str,
                               f"expected at most {MAX_RUNS:,} runs (fewer values, samples or seeds)")
     points, samples = _points(given, parameters)
     _check_each_value(source, given, parameters, label)
-    scenarios = [_point_scenario(source, given, parameters, values, k, label)
-                 for k, values in enumerate(points)]
+    scenarios = _pin_edgelists([_point_scenario(source, given, parameters, values, k, label)
+                                for k, values in enumerate(points)], label)
     outputs = _check_outputs(given.outputs, scenarios[0], label, when_slow)
     return Sweep(label=label, name=name, source=source, kind=given.design, parameters=parameters,
                  fixed=dict(given.set), outputs=outputs, population=population, days=days,
@@ -476,6 +476,31 @@ def _point_scenario(source: str, given: SweepFile, parameters: list[Parameter], 
     overrides = {**given.set, **{p.path: v for p, v in zip(parameters, values, strict=True)}}
     shown = ", ".join(f"{p.path}={_short(v)}" for p, v in zip(parameters, values, strict=True))
     return _resolved(source, overrides, given, given.seed, f"{label}: point {k} ({shown})")
+
+
+def _pin_edgelists(scenarios: list[Scenario], label: str) -> list[Scenario]:
+    """Each imported edge list named by its absolute path and the sha256 of its bytes now, the
+    file checked whole once: every run, on whatever worker, then reads this very file or refuses
+    to run, so that a file changed (or a relative path read elsewhere) during the sweep cannot
+    mix two networks in one table."""
+    from scorestate.engine import given_size
+    from scorestate.network import import_edgelist
+
+    pinned: dict[tuple[Any, ...], Any] = {}
+    out = []
+    for k, scenario in enumerate(scenarios):
+        net = scenario.network
+        if net.kind != "edgelist":
+            out.append(scenario)
+            continue
+        key = (net.edgelist, net.edgelist_sha256, given_size(scenario))
+        if key not in pinned:
+            try:
+                pinned[key] = import_edgelist(net, key[2])[0]
+            except ScorestateError as e:
+                raise ScorestateError(f"{label}: point {k}: {e}") from None
+        out.append(scenario.model_copy(update={"network": pinned[key]}))
+    return out
 
 
 def _check_outputs(outputs: list[str], scenario: Scenario, label: str,

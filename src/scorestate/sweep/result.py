@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,17 +57,32 @@ class SweepResult:
         }
 
     def write_parquet(self, path: str | os.PathLike[str]) -> Path:
-        """Write the runs table, whole or not at all: beside `path`, then renamed over it."""
+        """Write the runs table, whole or not at all: beside `path`, then renamed over it.
+        `TableNotWritten` says why it could not be (a folder gone, a full disk)."""
         path = Path(path)
         metadata = {"scorestate.version": __version__, "scorestate.sweep": self.sweep.text,
                     "scorestate.design": self.sweep.kind}
         try:
             with replacing(path) as tmp:
                 self.runs.write_parquet(tmp, metadata=metadata)
-        except OSError as e:
-            raise ScorestateError(f"--output: '{path}' could not be written ({e.strerror or e}); "
-                                  "expected a writable file path") from None
+        except (OSError, pl.exceptions.PolarsError) as e:  # polars reports a full disk as its own
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e).partition("\n")[0]
+            raise TableNotWritten(path, why or type(e).__name__) from None
         return path
+
+    def write_elsewhere(self, like: Path) -> Path:
+        """Write the runs table to a new file named after `like` in the system's temporary folder:
+        where runs that took hours go when their own file could not be written."""
+        folder = Path(tempfile.gettempdir())
+        return self.write_parquet(folder / f"{like.stem}-{uuid.uuid4().hex[:8]}{like.suffix or '.parquet'}")
+
+
+class TableNotWritten(ScorestateError):
+    """The runs table could not be written where asked (`why`): the runs themselves are there."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"--output: '{path}' could not be written ({why}); expected a writable file path")
+        self.why = why
 
 
 def runs_frame(sweep: Sweep, outputs: dict[tuple[int, int], dict[str, float]]) -> pl.DataFrame:
