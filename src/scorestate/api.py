@@ -41,7 +41,6 @@ from scorestate.scenario.schema import Scenario
 from scorestate.store import (
     DEFAULT_STORE,
     READ_WAIT_S,
-    SUFFIX,
     LedgerWriter,
     RunRecord,
     Store,
@@ -49,6 +48,7 @@ from scorestate.store import (
     StoreInUseError,
     check_run_id,
     ledger_dir,
+    match_ids,
     new_run_id,
     store_flag,
 )
@@ -176,10 +176,7 @@ def stopped_run_id(catalogue: Store, given: str) -> str:
     """The stopped run that `given` names: its id, a unique prefix of it, or its last six
     characters (as `scorestate runs` names runs); `given` itself if none, for `reopen_run` to
     say why."""
-    ids = catalogue.resumable()
-    if given in ids or not given:
-        return given
-    found = [i for i in ids if i.startswith(given) or (len(given) >= SUFFIX and i.endswith(given))]
+    found = match_ids(catalogue.resumable(), given)
     if len(found) > 1:
         raise ScorestateError(f"run '{given}' could be any of {len(found)} stopped runs ("
                               f"{', '.join(found[:5])}{', ...' if len(found) > 5 else ''}); "

@@ -495,7 +495,7 @@ def _live(folder: Path) -> bool:
     return False
 
 
-def _matching(ids: Sequence[str], given: str) -> list[str]:
+def match_ids(ids: Sequence[str], given: str) -> list[str]:
     """The ids ``given`` names, as runs are named: in full, by a unique prefix, or by the last
     SUFFIX or more characters."""
     if given in ids or not given:
@@ -894,7 +894,7 @@ class Store:
                 raise StoreError(f"cannot resume run '{run_id}': its folder '{unstored}' could "
                                  f"not be renamed ({e.strerror})") from None
         if not (folder / CHECKPOINT).is_file():
-            live = _matching(self.running(), run_id)
+            live = match_ids(self.running(), run_id)
             if live:
                 raise StoreError(f"run '{live[0]}' is still going in another process; expected it "
                                  "to have stopped")
@@ -977,10 +977,10 @@ class Store:
     def _stopped_id(self, given: str) -> str:
         """The one stopped run ``given`` names, or a StoreError saying which runs could be."""
         stopped = self.resumable()
-        matched = _matching(stopped, given)
+        matched = match_ids(stopped, given)
         if len(matched) == 1:
             return matched[0]
-        live = _matching(self.running(), given)
+        live = match_ids(self.running(), given)
         if live and not matched:
             raise StoreError(f"run '{live[0]}' is still going in another process; expected a run "
                              "that stopped before it was stored (stop that process first)")
